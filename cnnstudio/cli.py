@@ -1,0 +1,66 @@
+"""The ``cnnstudio`` command: opens the studio, or runs a headless command (check, train, ...).
+
+Every command is a module in :mod:`cnnstudio.commands` with ``configure(parser)`` and
+``run(args) -> exit status``; it is imported only when used, so ``cnnstudio check`` never waits
+for torch or Qt. No command lets a traceback reach the user (set CNNSTUDIO_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+COMMANDS = {
+    "check": "Validate a design and print every layer's shape, parameters and problems.",
+}
+
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cnnstudio",
+        description="Design, train and look inside convolutional neural networks. "
+        "Without a command, opens the studio (with DESIGN if given).",
+    )
+    from cnnstudio import __version__
+
+    parser.add_argument("--version", action="version", version=f"CNN Studio {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(f"cnnstudio.commands.{name}").configure(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version")):
+            args = _parser().parse_args(argv)
+            return importlib.import_module(f"cnnstudio.commands.{args.command}").run(args)
+        return _open_studio(argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # a bug of ours: say so plainly, never a traceback
+        if os.environ.get("CNNSTUDIO_DEBUG"):
+            raise
+        print(f"cnnstudio: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        print("Please report it; run with CNNSTUDIO_DEBUG=1 for the details.", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _open_studio(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="cnnstudio", add_help=False)
+    parser.add_argument("design", nargs="?")
+    args, rest = parser.parse_known_args(argv)
+    if rest:
+        _parser().parse_args(argv)  # prints usage and exits 2 on unknown arguments
+    from cnnstudio.gui.app import run_studio
+
+    return run_studio(args.design)

@@ -1,0 +1,1 @@
+"""Headless commands of the ``cnnstudio`` CLI, one module each (see :mod:`cnnstudio.cli`)."""

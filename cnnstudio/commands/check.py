@@ -1,0 +1,100 @@
+"""``cnnstudio check DESIGN``: a torchinfo-like table of shapes, parameters and problems.
+
+Exit status: 0 valid, 1 invalid design, 2 unreadable file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from cnnstudio.core.analysis import Analysis, analyze
+from cnnstudio.core.design import Design
+from cnnstudio.core.designfile import DesignFileError, load_design
+from cnnstudio.core.display import format_count, format_shape
+
+EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("design", help="design file (.json)")
+    parser.add_argument("--json", action="store_true", help="print a JSON report instead of a table")
+    parser.add_argument(
+        "--channels-first",
+        action="store_true",
+        help="write shapes as PyTorch holds them (6x24x24) instead of channels last (24x24x6)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        design = load_design(args.design)
+    except DesignFileError as error:
+        print(f"cnnstudio check: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    analysis = analyze(design)
+    if args.json:
+        print(json.dumps(report(design, analysis), indent=2))
+    else:
+        print(table(design, analysis, channels_last=not args.channels_first))
+    return EXIT_VALID if analysis.valid else EXIT_INVALID
+
+
+def report(design: Design, analysis: Analysis) -> dict:
+    return {
+        "valid": analysis.valid,
+        "total_params": analysis.total_params,
+        "total_macs": analysis.total_macs,
+        "design_errors": [issue.message for issue in analysis.design_issues if issue.severity == "error"],
+        "nodes": {
+            node_id: {
+                "type": design.node(node_id).type,
+                "shape": list(info.shape) if info.shape is not None else None,
+                "params": info.params,
+                "macs": info.macs,
+                "errors": [i.message for i in info.errors],
+                "warnings": [i.message for i in info.warnings],
+            }
+            for node_id, info in ((n, analysis.nodes[n]) for n in analysis.order)
+        },
+    }
+
+
+def table(design: Design, analysis: Analysis, channels_last: bool = True) -> str:
+    rows = [("node", "type", "output shape", "params", "mult-adds")]
+    notes: list[str] = []
+    for node_id in analysis.order:
+        info = analysis.nodes[node_id]
+        marks = "".join(("!" if i.severity == "error" else "~") for i in info.issues)
+        rows.append(
+            (
+                node_id + (f" {marks}" if marks else ""),
+                design.node(node_id).type,
+                format_shape(info.shape, channels_last),
+                f"{info.params:,}",
+                f"{info.macs:,}",
+            )
+        )
+        for issue in info.issues:
+            prefix = "error" if issue.severity == "error" else "warning"
+            fix = f" [fix: {issue.fix.label}]" if issue.fix else ""
+            notes.append(f"  {prefix} in {node_id}: {issue.message}{fix}")
+    for issue in analysis.design_issues:
+        notes.append(f"  {issue.severity}: {issue.message}")
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    align = ["<", "<", ">", ">", ">"]
+    lines = ["  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(row, align, widths)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    layout = "channels last" if channels_last else "channels first"
+    status = "valid" if analysis.valid else f"{len(analysis.errors)} error(s)"
+    lines.append("")
+    lines.append(
+        f"{design.name}: {status}, {len(analysis.warnings)} warning(s); "
+        f"{analysis.total_params:,} parameters ({format_count(analysis.total_params)}), "
+        f"{format_count(analysis.total_macs)} mult-adds per sample; shapes {layout}"
+    )
+    if notes:
+        lines.append("")
+        lines.extend(notes)
+    return "\n".join(lines)

@@ -1,0 +1,215 @@
+"""Design files: one JSON document per design, readable and writable by hand.
+
+Loading checks everything a file can get wrong and raises :class:`DesignFileError` with one
+sentence naming the place (``nodes[2] ('c1'): ...``); it never lets a traceback through. Saving
+writes a temporary file beside the target and renames it over, so a crash or a full disk never
+leaves a half-written design behind. The format is documented in ``docs/design-format.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cnnstudio.core import catalogue
+from cnnstudio.core.design import Design, DesignError
+from cnnstudio.core.params import ParamError
+
+FORMAT = "cnnstudio-design"
+VERSION = 1
+MAX_BYTES = 50 * 1024 * 1024
+
+# Upgrades from version N to N+1, applied in turn to older files.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+class DesignFileError(ValueError):
+    """A design file that cannot be read; the message names the file and the place."""
+
+
+def load_design(path: str | os.PathLike[str]) -> Design:
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise DesignFileError(f"{path}: the file is larger than {MAX_BYTES // 2**20} MiB; is it a design?")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DesignFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DesignFileError(f"{path}: is a folder, not a design file") from None
+    except OSError as error:
+        raise DesignFileError(f"{path}: cannot be read ({error.strerror or error})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DesignFileError(f"{path}: not a text file (a design is JSON text)") from None
+    return loads(text, source=str(path))
+
+
+def loads(text: str, source: str = "<design>") -> Design:
+    if "\x00" in text:
+        raise DesignFileError(f"{source}: not a text file (a design is JSON text)")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        if error.pos >= len(text.rstrip()):
+            raise DesignFileError(f"{source}: the JSON ends too early; the file looks truncated") from None
+        raise DesignFileError(f"{source}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+    except RecursionError:
+        raise DesignFileError(f"{source}: the JSON is nested too deeply to be a design") from None
+    return from_dict(data, source)
+
+
+def from_dict(data: Any, source: str = "<design>") -> Design:
+    def fail(message: str) -> DesignFileError:
+        return DesignFileError(f"{source}: {message}")
+
+    if not isinstance(data, dict):
+        raise fail("a design must be a JSON object { ... }")
+    if data.get("format") != FORMAT:
+        raise fail(f'"format" must be "{FORMAT}", got {json.dumps(data.get("format"))}; is this a CNN Studio design?')
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise fail(f'"version" must be a whole number from 1, got {json.dumps(version)}')
+    if version > VERSION:
+        raise fail(f"written by a newer CNN Studio (format version {version}); this one reads up to version {VERSION}")
+    while version < VERSION:
+        data = MIGRATIONS[version](data)
+        version += 1
+
+    name = data.get("name", "Untitled")
+    if not isinstance(name, str):
+        raise fail('"name" must be a string')
+    nodes = data.get("nodes")
+    if not isinstance(nodes, list):
+        raise fail('"nodes" must be a list of nodes')
+    edges = data.get("edges", [])
+    if not isinstance(edges, list):
+        raise fail('"edges" must be a list of [from, to] pairs')
+    training = data.get("training", {})
+    if not isinstance(training, dict):
+        raise fail('"training" must be an object')
+
+    design = Design(name=name, training=training)
+    for index, entry in enumerate(nodes):
+        _add_node(design, entry, f"{source}: nodes[{index}]")
+    for index, edge in enumerate(edges):
+        where = f"edges[{index}]"
+        if not (isinstance(edge, list) and len(edge) == 2 and all(isinstance(e, str) for e in edge)):
+            raise fail(f'{where} must be a pair of node ids, like ["x", "c1"]; got {json.dumps(edge)[:60]}')
+        for end in edge:
+            if end not in design:
+                raise fail(f"{where} {json.dumps(edge)} names '{end}', which is not a node")
+        try:
+            design.connect(*edge)
+        except DesignError as error:
+            raise fail(f"{where}: {error}") from None
+    outputs = data.get("outputs")
+    if outputs is not None:
+        if not (isinstance(outputs, list) and all(isinstance(o, str) for o in outputs)):
+            raise fail('"outputs" must be a list of node ids')
+        for node_id in outputs:
+            if node_id not in design:
+                raise fail(f"\"outputs\" names '{node_id}', which is not a node")
+        design.output_order = list(outputs)
+    return design
+
+
+def _add_node(design: Design, entry: Any, where: str) -> None:
+    if not isinstance(entry, dict):
+        raise DesignFileError(f"{where} must be an object with an id and a type")
+    node_id, type_name = entry.get("id"), entry.get("type")
+    if not isinstance(node_id, str) or not node_id.strip():
+        raise DesignFileError(f"{where} needs an \"id\": a non-empty string")
+    where = f"{where} ('{node_id}')"
+    if not isinstance(type_name, str):
+        raise DesignFileError(f'{where} needs a "type", such as "Conv2d"')
+    try:
+        layer_type = catalogue.get(type_name)
+    except catalogue.UnknownLayerType as error:
+        raise DesignFileError(f"{where}: {error}") from None
+    if node_id in design:
+        raise DesignFileError(f"{where}: the id '{node_id}' is used by another node; ids must be unique")
+    params = entry.get("params", {})
+    if not isinstance(params, dict):
+        raise DesignFileError(f'{where}: "params" must be an object')
+    try:
+        clean = layer_type.coerce_params(params)
+    except ParamError as error:
+        raise DesignFileError(f"{where}: {error}") from None
+    pos = entry.get("pos")
+    if pos is not None and not (
+        isinstance(pos, list) and len(pos) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos)
+    ):
+        raise DesignFileError(f'{where}: "pos" must be [x, y]')
+    frozen = entry.get("frozen", False)
+    if not isinstance(frozen, bool):
+        raise DesignFileError(f'{where}: "frozen" must be true or false')
+    label = entry.get("label")
+    if label is not None and not isinstance(label, str):
+        raise DesignFileError(f'{where}: "label" must be a string')
+    design.add_node(type_name, clean, node_id, tuple(pos) if pos else None, frozen, label)
+
+
+def to_dict(design: Design) -> dict[str, Any]:
+    nodes = []
+    for node in design.nodes:
+        entry: dict[str, Any] = {"id": node.id, "type": node.type}
+        if node.params:
+            entry["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in node.params.items()}
+        if node.pos is not None:
+            entry["pos"] = [round(node.pos[0], 1), round(node.pos[1], 1)]
+        if node.frozen:
+            entry["frozen"] = True
+        if node.label:
+            entry["label"] = node.label
+        nodes.append(entry)
+    data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": design.name, "nodes": nodes}
+    data["edges"] = [list(edge) for edge in design.edges]
+    if design.output_order is not None:
+        data["outputs"] = list(design.output_order)
+    if design.training:
+        data["training"] = design.training
+    return data
+
+
+def dumps(design: Design) -> str:
+    """JSON with one node and one edge per line, so files diff and hand-edit well."""
+    data = to_dict(design)
+    lines = ["{"]
+    items = list(data.items())
+    for i, (key, value) in enumerate(items):
+        comma = "," if i < len(items) - 1 else ""
+        if key in ("nodes", "edges") and value:
+            inner = ",\n".join(f"    {json.dumps(v)}" for v in value)
+            lines.append(f'  "{key}": [\n{inner}\n  ]{comma}')
+        else:
+            lines.append(f'  "{key}": {json.dumps(value)}{comma}')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def save_design(design: Design, path: str | os.PathLike[str]) -> None:
+    """Write atomically: a temporary file in the same folder, flushed, then renamed over ``path``."""
+    atomic_write_text(Path(path), dumps(design))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that readers see the old file or the new, never a mix."""
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    except OSError as error:
+        raise DesignFileError(f"{path}: cannot write there ({error.strerror or error})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except OSError as error:
+        Path(temp).unlink(missing_ok=True)
+        raise DesignFileError(f"{path}: not saved ({error.strerror or error}); the previous file is unchanged") from None

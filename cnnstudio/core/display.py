@@ -1,0 +1,23 @@
+"""How shapes and counts are written for people (the CLI and the studio share this)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def format_shape(shape: Sequence[int] | None, channels_last: bool = True) -> str:
+    """``(6, 24, 24)`` as ``24x24x6`` (channels last, as the chapter's figures) or ``6x24x24``."""
+    if shape is None:
+        return "?"
+    dims = list(shape)
+    if channels_last and len(dims) > 1:
+        dims = dims[1:] + dims[:1]
+    return "x".join(map(str, dims))
+
+
+def format_count(count: int) -> str:
+    """``1234567`` as ``1.2 M``; small numbers stay exact."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if count >= 10 * size or (count >= size and suffix != "k"):
+            return f"{count / size:.1f} {suffix}"
+    return f"{count:,}"

@@ -1,0 +1,3 @@
+"""Every layer type of the catalogue; importing this package registers them all."""
+
+from cnnstudio.core.layers import basic, blocks, conv, merge, pooling  # noqa: F401

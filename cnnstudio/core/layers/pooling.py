@@ -1,0 +1,137 @@
+"""Pooling: max, average and min windows, and adaptive (fixed output size) pooling."""
+
+from __future__ import annotations
+
+from cnnstudio.core import convmath
+from cnnstudio.core.catalogue import Ctx, Inference, LayerType, Note, ShapeError, register
+from cnnstudio.core.convmath import Axis
+from cnnstudio.core.layers.common import require_rank
+from cnnstudio.core.params import BoolParam, OptionalSizeParam, SizeParam, expand
+
+KINDS = {
+    "Max": "Keeps the largest value of each window: the strongest response of a feature nearby.",
+    "Avg": "Averages each window: a smoothed, sub-sampled map.",
+    "Min": "Keeps the smallest value of each window (computed as -maxpool(-x)).",
+}
+
+
+def _pool_type(kind: str, dims: int) -> LayerType:
+    name = f"{kind}Pool{dims}d"
+    has_dilation = kind == "Max"
+
+    def axes_of(ctx: Ctx) -> list[Axis]:
+        p = ctx.p
+        kernels = expand(p["kernel_size"], dims)
+        strides = kernels if p["stride"] is None else expand(p["stride"], dims)
+        pads = expand(p["padding"], dims)
+        dilations = expand(p["dilation"], dims) if has_dilation else (1,) * dims
+        names = convmath.AXIS_NAMES[dims]
+        return [
+            Axis(names[i], ctx.shape[1 + i], kernels[i], strides[i], pads[i], pads[i], dilations[i])
+            for i in range(dims)
+        ]
+
+    def infer(ctx: Ctx) -> Inference:
+        require_rank(ctx, name, dims + 1)
+        axes = axes_of(ctx)
+        for axis in axes:
+            if 2 * axis.pad_lo > axis.span:
+                raise ShapeError(
+                    f"{name}: padding ({axis.pad_lo}) may be at most half the window size ({axis.span})",
+                    {"padding": 0},
+                    "set padding to 0",
+                )
+        too_small = [a for a in axes if a.covered < 0]
+        if too_small:
+            sizes = tuple(min(a.kernel, a.size) for a in axes)
+            value = sizes[0] if len(set(sizes)) == 1 else sizes
+            raise ShapeError(
+                f"{name}: the {too_small[0].span}-wide window is larger than the input along "
+                f"{too_small[0].name} ({too_small[0].size}). Use a smaller kernel_size, or adaptive pooling.",
+                {"kernel_size": value},
+                f"set kernel_size to {value if isinstance(value, int) else list(value)}",
+            )
+        outs, formulas = [], []
+        for axis in axes:
+            out, formula = convmath.pool_out(axis, ctx.p["ceil_mode"])
+            outs.append(out)
+            formulas.append(formula)
+        notes = []
+        dropped = [a for a in axes if a.dropped and not ctx.p["ceil_mode"]]
+        if dropped:
+            parts = " and ".join(f"{a.dropped} along {a.name}" for a in dropped)
+            notes.append(
+                Note(
+                    f"{name}: the windows do not tile the input exactly, so PyTorch floors the result "
+                    f"and drops the last {parts} row(s)/column(s).",
+                    {"ceil_mode": True},
+                    "set ceil_mode to true (keep a partial last window)",
+                )
+            )
+        return Inference((ctx.shape[0], *outs), formulas=formulas, notes=notes)
+
+    def build(ctx: Ctx):
+        from torch import nn
+
+        from cnnstudio.core.modules import MinPool2d
+
+        p = ctx.p
+        if kind == "Max":
+            return getattr(nn, name)(p["kernel_size"], p["stride"], p["padding"], p["dilation"], ceil_mode=p["ceil_mode"])
+        if kind == "Avg":
+            return getattr(nn, name)(
+                p["kernel_size"], p["stride"], p["padding"], p["ceil_mode"], p["count_include_pad"]
+            )
+        return MinPool2d(p["kernel_size"], p["stride"], p["padding"], p["ceil_mode"])
+
+    params = [
+        SizeParam("kernel_size", 2, "Window size F along each axis.", dims=dims),
+        OptionalSizeParam("stride", None, "Step S between windows; null means the kernel size.", dims=dims),
+        SizeParam("padding", 0, "Implicit padding on each side (at most half the kernel).", dims=dims, minimum=0),
+    ]
+    if has_dilation:
+        params.append(SizeParam("dilation", 1, "Spacing between window taps.", dims=dims))
+    params.append(BoolParam("ceil_mode", False, "Round the output size up, keeping a partial last window."))
+    if kind == "Avg":
+        params.append(BoolParam("count_include_pad", True, "Count padded zeros in the average."))
+    return LayerType(
+        name=name,
+        category="pooling",
+        help=f"{dims}D {kind.lower()} pooling. {KINDS[kind]} Output: (W1 - F + 2P)/S + 1.",
+        params=tuple(params),
+        infer=infer,
+        build=build,
+    )
+
+
+def _adaptive_type(kind: str, dims: int) -> LayerType:
+    name = f"Adaptive{kind}Pool{dims}d"
+
+    def infer(ctx: Ctx) -> Inference:
+        require_rank(ctx, name, dims + 1)
+        outs = expand(ctx.p["output_size"], dims)
+        names = convmath.AXIS_NAMES[dims]
+        formulas = [f"{n}: {size} → {out} (adaptive)" for n, size, out in zip(names, ctx.shape[1:], outs)]
+        return Inference((ctx.shape[0], *outs), formulas=formulas)
+
+    def build(ctx: Ctx):
+        from torch import nn
+
+        return getattr(nn, name)(ctx.p["output_size"])
+
+    return LayerType(
+        name=name,
+        category="pooling",
+        help=f"{dims}D adaptive {kind.lower()} pooling: picks the windows so the output has exactly "
+        "output_size per axis, whatever the input size (1 gives global pooling).",
+        params=(SizeParam("output_size", 1, "Output size along each axis.", dims=dims),),
+        infer=infer,
+        build=build,
+    )
+
+
+register(
+    *(_pool_type(kind, d) for kind in ("Max", "Avg") for d in (1, 2, 3)),
+    _pool_type("Min", 2),
+    *(_adaptive_type(kind, d) for kind in ("Avg", "Max") for d in (1, 2, 3)),
+)
