@@ -13,7 +13,7 @@ test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 docs: $(STAMP)
 	$(BIN)/python -m cnnstudio.core.docs docs/layers.md
