@@ -93,12 +93,27 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[in
     return total // 2, total - total // 2
 
 
-def exact_padding(axes: list[Axis]) -> list[int]:
-    """Per axis, the smallest symmetric padding >= the current one leaving nothing dropped."""
+def exact_padding(axes: list[Axis]) -> list[int] | None:
+    """Per axis, the smallest symmetric padding >= the current one leaving nothing dropped.
+
+    None when some axis has none: symmetric padding adds an even amount, so with an even stride
+    and an odd ``W1 - F`` no padding helps (searching on would never end).
+    """
     result = []
     for axis in axes:
-        pad = axis.pad_lo
-        while (axis.size + 2 * pad - axis.span) % axis.stride:
-            pad += 1
-        result.append(pad)
+        for pad in range(axis.pad_lo, axis.pad_lo + axis.stride):
+            if (axis.size + 2 * pad - axis.span) % axis.stride == 0:
+                result.append(pad)
+                break
+        else:
+            return None
     return result
+
+
+def same_is_exact(axes: list[Axis]) -> bool:
+    """Whether padding "same" leaves nothing dropped on every axis (the fix when no symmetric one is)."""
+    for axis in axes:
+        lo, hi = same_padding(axis.size, axis.kernel, axis.stride, axis.dilation)
+        if (axis.size + lo + hi - axis.span) % axis.stride:
+            return False
+    return True

@@ -155,6 +155,10 @@ def _dropped_note(name: str, axes: list[Axis], dropped: list[Axis], can_pad: boo
     if not can_pad:
         return Note(message)
     pads = convmath.exact_padding(axes)
+    if pads is None:  # e.g. an even stride over an odd span: only asymmetric padding helps
+        if convmath.same_is_exact(axes):
+            return Note(message, {"padding": "same"}, 'set padding to "same"')
+        return Note(message)
     value = pads[0] if len(set(pads)) == 1 else tuple(pads)
     return Note(message, {"padding": value}, f"set padding to {value if isinstance(value, int) else list(value)}")
 

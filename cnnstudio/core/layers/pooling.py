@@ -35,15 +35,17 @@ def _pool_type(kind: str, dims: int) -> LayerType:
         require_rank(ctx, name, dims + 1)
         axes = axes_of(ctx)
         for axis in axes:
-            if 2 * axis.pad_lo > axis.span:
+            # PyTorch bounds the padding by half the kernel_size, not the dilated window.
+            if 2 * axis.pad_lo > axis.kernel:
                 raise ShapeError(
-                    f"{name}: padding ({axis.pad_lo}) may be at most half the window size ({axis.span})",
+                    f"{name}: padding ({axis.pad_lo}) may be at most half the kernel_size ({axis.kernel})",
                     {"padding": 0},
                     "set padding to 0",
                 )
-        too_small = [a for a in axes if a.covered < 0]
+        # With ceil_mode a window may hang over the edge, so only an empty output is too small.
+        too_small = [a for a in axes if convmath.pool_out(a, ctx.p["ceil_mode"])[0] < 1]
         if too_small:
-            sizes = tuple(min(a.kernel, a.size) for a in axes)
+            sizes = tuple(min(a.kernel, (a.size + 2 * a.pad_lo - 1) // a.dilation + 1) for a in axes)
             value = sizes[0] if len(set(sizes)) == 1 else sizes
             raise ShapeError(
                 f"{name}: the {too_small[0].span}-wide window is larger than the input along "
