@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 COMMANDS = {
     "check": "Validate a design and print every layer's shape, parameters and problems.",
+    "export": "Write a design as standalone PyTorch code, TorchScript, torch.export, ONNX or safetensors.",
 }
 
 EXIT_INTERRUPTED = 130

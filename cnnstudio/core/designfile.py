@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cnnstudio.core import catalogue
+from cnnstudio.core import atomic, catalogue
 from cnnstudio.core.design import Design, DesignError
 from cnnstudio.core.params import ParamError
 
@@ -199,17 +198,8 @@ def save_design(design: Design, path: str | os.PathLike[str]) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so that readers see the old file or the new, never a mix."""
+    """Replace ``path`` with ``text`` atomically; a failure leaves the previous file as it was."""
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+        atomic.atomic_write_text(path, text)
     except OSError as error:
-        raise DesignFileError(f"{path}: cannot write there ({error.strerror or error})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except OSError as error:
-        Path(temp).unlink(missing_ok=True)
         raise DesignFileError(f"{path}: not saved ({error.strerror or error}); the previous file is unchanged") from None

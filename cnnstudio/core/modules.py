@@ -1,6 +1,8 @@
 """The few torch modules the catalogue needs that PyTorch does not ship.
 
-Imported only when a model is built, never for shape inference.
+Imported only when a model is built, never for shape inference. Like torch.nn's own modules,
+each keeps its constructor arguments as attributes of the same name, so the code exporter can
+write the constructor call back out.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class MinPool2d(nn.Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False):
         super().__init__()
+        self.kernel_size, self.stride, self.padding, self.ceil_mode = kernel_size, stride, padding, ceil_mode
         self.pool = nn.MaxPool2d(kernel_size, stride, padding, ceil_mode=ceil_mode)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -72,6 +75,8 @@ class Inception(nn.Module):
     def __init__(self, in_channels: int, out_1x1: int, reduce_3x3: int, out_3x3: int,
                  reduce_5x5: int, out_5x5: int, pool_proj: int):
         super().__init__()
+        self.in_channels, self.out_1x1, self.pool_proj = in_channels, out_1x1, pool_proj
+        self.reduce_3x3, self.out_3x3, self.reduce_5x5, self.out_5x5 = reduce_3x3, out_3x3, reduce_5x5, out_5x5
 
         def conv(cin: int, cout: int, k: int) -> nn.Module:
             return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2), nn.ReLU())
@@ -90,6 +95,8 @@ class Residual(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int, batch_norm: bool, projection: bool):
         super().__init__()
+        self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
+        self.batch_norm, self.projection = batch_norm, projection
 
         def norm() -> nn.Module:
             return nn.BatchNorm2d(out_channels) if batch_norm else nn.Identity()

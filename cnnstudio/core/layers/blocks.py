@@ -145,6 +145,18 @@ def _backbone_module(model: str, output: str, pretrained: bool):
     return nn.Sequential(features, nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
 
+def backbone_code(model: str, output: str) -> str:
+    """The Python expression that builds what :func:`_backbone_module` builds (for code export)."""
+    full = f'torchvision.models.get_model("{model}")'
+    if output == "logits":
+        return full
+    attribute = BACKBONES[model]
+    features = f"{full}.{attribute}" if attribute else f"nn.Sequential(*list({full}.children())[:-2])"
+    if output == "features":
+        return features
+    return f"nn.Sequential({features}, nn.AdaptiveAvgPool2d(1), nn.Flatten())"
+
+
 @lru_cache(maxsize=64)
 def _backbone_meta(model: str, output: str, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int, int]:
     """Output shape, parameter count and multiply-adds from one pass on the meta device (no memory)."""
