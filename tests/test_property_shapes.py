@@ -8,11 +8,12 @@ example is valid; the test then checks each node against torch (shape and parame
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 from cnnstudio.core.analysis import analyze
 from cnnstudio.core.design import Design
+from cnnstudio.core.designfile import dumps
 from corehelpers import check_against_torch
 
 SPATIAL = {1: (6, 24), 2: (4, 12), 3: (3, 6)}
@@ -128,4 +129,5 @@ def valid_designs(draw) -> Design:
 def test_inferred_shapes_match_forward_pass(design):
     analysis = analyze(design)
     assume(analysis.valid)
+    note(dumps(design))  # shown for a failing example
     check_against_torch(design)

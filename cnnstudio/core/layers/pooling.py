@@ -18,6 +18,7 @@ KINDS = {
 def _pool_type(kind: str, dims: int) -> LayerType:
     name = f"{kind}Pool{dims}d"
     has_dilation = kind == "Max"
+    unpadded_fit = kind == "Avg" and dims == 3
 
     def axes_of(ctx: Ctx) -> list[Axis]:
         p = ctx.p
@@ -42,10 +43,20 @@ def _pool_type(kind: str, dims: int) -> LayerType:
                     {"padding": 0},
                     "set padding to 0",
                 )
+
+        def largest_kernel(a: Axis) -> int:
+            if unpadded_fit:  # PyTorch's avg_pool3d wants the window inside the unpadded input
+                return a.size
+            return (a.size + 2 * a.pad_lo - 1) // a.dilation + 1
+
         # With ceil_mode a window may hang over the edge, so only an empty output is too small.
-        too_small = [a for a in axes if convmath.pool_out(a, ctx.p["ceil_mode"])[0] < 1]
+        too_small = [
+            a
+            for a in axes
+            if convmath.pool_out(a, ctx.p["ceil_mode"])[0] < 1 or (unpadded_fit and a.kernel > a.size)
+        ]
         if too_small:
-            sizes = tuple(min(a.kernel, (a.size + 2 * a.pad_lo - 1) // a.dilation + 1) for a in axes)
+            sizes = tuple(min(a.kernel, largest_kernel(a)) for a in axes)
             value = sizes[0] if len(set(sizes)) == 1 else sizes
             raise ShapeError(
                 f"{name}: the {too_small[0].span}-wide window is larger than the input along "
