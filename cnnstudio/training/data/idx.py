@@ -1,0 +1,62 @@
+"""idx:PATH: MNIST-format IDX files (optionally gzipped) in a folder, such as MNIST's own files.
+
+Every images/labels pair in the folder (``*-images-idx3-ubyte[.gz]`` with its
+``*-labels-idx1-ubyte[.gz]``) is read and joined; the train/validation split is the common one.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import torch
+
+from cnnstudio.training.data.base import TensorData
+from cnnstudio.training.data.convert import fit_images, image_shape
+from cnnstudio.training.errors import TrainingError
+
+DTYPES = {0x08: torch.uint8, 0x09: torch.int8, 0x0B: torch.int16, 0x0C: torch.int32, 0x0D: torch.float32, 0x0E: torch.float64}
+
+
+def read_idx(path: Path) -> torch.Tensor:
+    """One IDX file as a tensor (big-endian on disk, as the format says)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError) as error:
+        raise TrainingError(f"{path}: cannot be read ({error})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in DTYPES:
+        raise TrainingError(f"{path}: not an IDX file (the magic number is wrong)")
+    dtype, dims = DTYPES[raw[2]], raw[3]
+    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+    start = 4 + 4 * dims
+    expected = start + torch.Size(shape).numel() * dtype.itemsize
+    if len(raw) != expected:
+        raise TrainingError(f"{path}: the header promises {expected:,} bytes but the file has {len(raw):,}; is it truncated?")
+    data = torch.frombuffer(bytearray(raw[start:]), dtype=dtype)
+    if dtype.itemsize > 1:
+        data = data.view(torch.uint8).view(-1, dtype.itemsize).flip(1).contiguous().view(dtype)
+    return data.reshape(shape)
+
+
+def load(folder: str, shape: tuple[int, ...]) -> TensorData:
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise TrainingError(f"idx:{folder}: no such folder")
+    pairs = []
+    for images_path in sorted(root.glob("*-images-idx3-ubyte*")):
+        labels_path = images_path.with_name(images_path.name.replace("-images-idx3-", "-labels-idx1-"))
+        if not labels_path.exists():
+            raise TrainingError(f"{images_path}: there is no matching labels file {labels_path.name}")
+        images, labels = read_idx(images_path), read_idx(labels_path)
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise TrainingError(f"{images_path}: expected N images of H x W and N labels; got shapes {list(images.shape)} and {list(labels.shape)}")
+        pairs.append((images, labels))
+    if not pairs:
+        raise TrainingError(f"idx:{folder}: the folder holds no *-images-idx3-ubyte[.gz] file")
+    images = torch.cat([p[0] for p in pairs]).unsqueeze(1)
+    labels = torch.cat([p[1] for p in pairs]).long()
+    images = fit_images(images.to(torch.uint8), image_shape(shape, f"idx:{folder}"))
+    classes = [str(c) for c in range(int(labels.max()) + 1)]
+    return TensorData(images, labels, classes)

@@ -1,0 +1,28 @@
+"""From a data spec ("synthetic-shapes", "idx:PATH", "folder:PATH", "mnist"...) to tensors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cnnstudio.training.data import folder, idx, synthetic_sequences, synthetic_shapes, torchvision_sets
+from cnnstudio.training.data.base import TensorData
+from cnnstudio.training.errors import TrainingError
+
+GENERATED = {"synthetic-shapes": synthetic_shapes.load, "synthetic-sequences": synthetic_sequences.load}
+NAMES = [*GENERATED, *torchvision_sets.SETS, "idx:PATH", "folder:PATH"]
+
+
+def load_data(
+    spec: str, shape: tuple[int, ...], options: dict, seed: int, warn: Callable[[str], None]
+) -> TensorData:
+    """The whole dataset for an Input of ``shape``; ``options`` go to generated sources only."""
+    kind, _, path = spec.partition(":")
+    if kind in GENERATED and not path:
+        return GENERATED[kind](shape, options, seed)
+    if options:
+        raise TrainingError(f'"data_options" apply to generated data ({", ".join(GENERATED)}), not to {spec}')
+    if kind in ("idx", "folder") and path:
+        return idx.load(path, shape) if kind == "idx" else folder.load(path, shape, warn)
+    if kind in torchvision_sets.SETS and not path:
+        return torchvision_sets.load(kind, shape)
+    raise TrainingError(f"unknown data '{spec}'; use one of: {', '.join(NAMES)}")

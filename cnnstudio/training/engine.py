@@ -1,0 +1,386 @@
+"""The trainer: one run of one design, reporting through events, controllable from another thread.
+
+``Trainer(design, settings, out_dir=..., on_event=...)`` is cheap; ``run()`` does the work
+(loading data, compiling, the loop) and returns when the run completes, stops or fails; call it in
+a worker thread to keep a window responsive. ``pause()``, ``resume()`` and ``stop()`` may be called
+from any thread: the loop checks them before every step, and a stop writes a checkpoint first.
+
+The design is copied at construction, so editing it while training runs changes nothing here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, fx
+
+from cnnstudio.core.analysis import analyze
+from cnnstudio.core.compiler import CompileError, build_model
+from cnnstudio.core.design import Design
+from cnnstudio.core.designfile import from_dict, to_dict
+from cnnstudio.training import checkpoint, events
+from cnnstudio.training.data import augment
+from cnnstudio.training.data.base import split
+from cnnstudio.training.data.registry import load_data
+from cnnstudio.training.device import is_out_of_memory, pick_device
+from cnnstudio.training.errors import TrainingError
+from cnnstudio.training.loader import Loader
+from cnnstudio.training.optim import make_optimizer, make_schedule
+from cnnstudio.training.settings import TrainingSettings, parse_settings
+from cnnstudio.training.tasks import TASKS, Batch, Task
+
+CHECKPOINT_NAME = "last.pt"
+METRICS_NAME = "metrics.jsonl"
+SAMPLES_SHOWN = 8
+
+
+class _Stopped(Exception):
+    """Raised inside the loop when a stop was asked for; the checkpoint is already written."""
+
+
+@dataclass
+class _Position:
+    epoch: int = 0  # the epoch in progress, from 0
+    step: int = 0  # the next step within it
+    global_step: int = 0  # steps done over the whole run
+
+
+class Trainer:
+    def __init__(
+        self,
+        design: Design,
+        settings: TrainingSettings | None = None,
+        *,
+        out_dir: str | os.PathLike[str] | None = None,
+        on_event: events.Callback | None = None,
+        step_rate: float | None = 20.0,
+        resume_from: dict[str, Any] | None = None,
+    ):
+        """``step_rate``: step events per second at most (None: every step). ``resume_from``: a
+        loaded checkpoint (see :meth:`from_checkpoint`)."""
+        self.design = design.copy()
+        self.settings = settings or parse_settings(design.training)
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.on_event = on_event or (lambda event: None)
+        self.throttle = events.Throttle(step_rate)
+        self.resume_from = resume_from
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self.position = _Position()
+        self.last_checkpoint: str | None = None
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike[str], overrides: dict[str, Any] | None = None, **kwargs: Any) -> Trainer:
+        """Continue the run saved in ``path``, with its own design; ``overrides`` may add epochs."""
+        state = checkpoint.load(path)
+        design = from_dict(state["design"], source=str(path))
+        settings = parse_settings(state["settings"], overrides)
+        if settings.epochs != state["settings"]["epochs"] and settings.schedule in ("cosine", "onecycle"):
+            raise TrainingError(f"the {settings.schedule} schedule was planned for {state['settings']['epochs']} epochs; "
+                                "a run with it cannot be lengthened on resume")
+        return cls(design, settings, resume_from=state, **kwargs)
+
+    # -- control, from any thread ----------------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    # -- the run -----------------------------------------------------------------------------------
+    def run(self) -> events.Finished:
+        status = "completed"
+        try:
+            self._setup()
+            self._loop()
+        except _Stopped:
+            status = "stopped"
+        except TrainingError as error:
+            status = "failed"
+            self.on_event(events.Error(str(error)))
+        except Exception as error:  # a bug of ours: reported, never a traceback in the user's face
+            if os.environ.get("CNNSTUDIO_DEBUG"):
+                raise
+            status = "failed"
+            self.on_event(events.Error(f"internal error: {type(error).__name__}: {error}"))
+        finished = events.Finished(status, self.position.epoch, self.position.global_step, self.last_checkpoint)
+        self.on_event(finished)
+        return finished
+
+    def _setup(self) -> None:
+        s = self.settings
+        self.device = pick_device(s.device)
+        torch.manual_seed(s.seed)
+        analysis = analyze(self.design)
+        if not analysis.valid:
+            lines = [str(issue) for issue in analysis.errors] or ["the design is incomplete"]
+            raise TrainingError(f"the design '{self.design.name}' cannot be trained yet:\n" + "\n".join(lines))
+        input_shapes = [analysis.nodes[node].shape for node in analysis.inputs]
+        task_class = TASKS[s.task]
+        data = self._load_data(task_class, input_shapes[0])
+        outputs = self._outputs(task_class)
+        self.task: Task = task_class(s, analysis, outputs, data.classes)
+        self.model = self._compile(outputs + self.task.taps)
+        channels_last = self.device.type != "mps" and all(len(shape) == 3 for shape in input_shapes)
+        if channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        train, val = split(data, s.val_split, s.seed)
+        transform = augment.build(s.augmentation) if all(len(shape) == 3 for shape in input_shapes) else None
+        if transform is None and s.augmentation.active:
+            self._warn("augmentation applies to images only; it is off for this sequence data")
+        self.train_data = Loader(train.to(self.device), input_shapes, s.batch_size, s.seed, transform, channels_last)
+        self.val_data = Loader(val.to(self.device), input_shapes, s.batch_size, s.seed, None, channels_last)
+        self.optimizer = make_optimizer(self.model, s)
+        self.schedule = make_schedule(self.optimizer, s, len(self.train_data))
+        self.amp_dtype = self._amp_dtype()
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        if self.resume_from is not None:
+            self._restore(self.resume_from)
+        elif self.out_dir is not None:
+            (self.out_dir / METRICS_NAME).unlink(missing_ok=True)
+        steps = len(self.train_data)
+        self.on_event(events.Started(str(self.device), len(train), len(val), steps, steps * s.epochs,
+                                     self.position.global_step, data.classes, outputs))
+
+    def _load_data(self, task_class: type[Task], shape: tuple[int, ...]):
+        s = self.settings
+        options = {**task_class.data_hints, **s.data_options} if s.data == "synthetic-shapes" else s.data_options
+        data = load_data(s.data, shape, options, s.seed, self._warn)
+        missing = [name for name in task_class.needs if getattr(data, name) is None]
+        if missing:
+            raise TrainingError(f"the {s.task} task needs {' and '.join(missing)} in its data, which {s.data} does not "
+                                "have; train it on synthetic-shapes")
+        return data
+
+    def _outputs(self, task_class: type[Task]) -> list[str]:
+        """The nodes the loss sees; a Softmax output trains through its input, the logits."""
+        chosen = self.settings.outputs or self.design.output_ids
+        outputs = []
+        for node_id in chosen:
+            if node_id not in self.design:
+                raise TrainingError(f"\"outputs\" names '{node_id}', which is not a node of the design")
+            node = self.design.node(node_id)
+            if task_class.wants_logits and node.type == "Softmax" and len(self.design.inputs_of(node_id)) == 1:
+                logits = self.design.inputs_of(node_id)[0]
+                self._warn(f"training on the logits of '{logits}', the input of the Softmax '{node_id}': "
+                           "cross-entropy applies softmax itself, more stably; the trained model keeps the Softmax")
+                node_id = logits
+            outputs.append(node_id)
+        return outputs
+
+    def _compile(self, nodes: list[str]) -> fx.GraphModule:
+        """The design with ``nodes`` as its outputs; layers that feed none of them are not run."""
+        design = self.design.copy()
+        design.output_order = list(dict.fromkeys(nodes))
+        try:
+            model = build_model(design)
+        except CompileError as error:
+            raise TrainingError(str(error)) from None
+        model.graph.eliminate_dead_code()
+        model.recompile()
+        self.tap_index = [design.output_order.index(node) for node in nodes]
+        return model.to(self.device)
+
+    def _amp_dtype(self) -> torch.dtype | None:
+        if not (self.settings.amp and self.device.type == "cuda"):
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        s, pos = self.settings, self.position
+        steps = len(self.train_data)
+        total = steps * s.epochs
+        while pos.epoch < s.epochs:
+            started = time.perf_counter()
+            self.model.train()
+            loss_sum, count = 0.0, 0
+            window_start, window_samples, run_start, run_steps = started, 0, started, 0
+            for index in self.train_data.epoch(pos.epoch, pos.step):
+                self._check_controls()  # before the batch is made: augmentation draws random numbers
+                batch = self.train_data.batch(index)
+                loss, stats = self._guard(lambda: self._train_step(batch))
+                loss_sum += loss * batch.size
+                count += batch.size
+                pos.step += 1
+                pos.global_step += 1
+                run_steps += 1
+                window_samples += batch.size
+                if self.throttle.ready() or pos.step == steps:
+                    now = time.perf_counter()
+                    rate = window_samples / max(now - window_start, 1e-9)
+                    eta = (total - pos.global_step) * (now - run_start) / run_steps
+                    self.on_event(events.StepMetrics(pos.epoch + 1, pos.step, steps, pos.global_step, total, loss,
+                                                     self._lr(), rate, eta, stats))
+                    window_start, window_samples = now, 0
+            val_loss, metrics = self._guard(self._validate)
+            record = events.EpochMetrics(pos.epoch + 1, loss_sum / max(count, 1), val_loss, metrics, self._lr(),
+                                         time.perf_counter() - started)
+            pos.epoch += 1
+            pos.step = 0
+            self._write_metrics(record)
+            self.on_event(record)
+            self._save_checkpoint()
+
+    def _check_controls(self) -> None:
+        """Wait while paused; on stop, save where we are and leave."""
+        while not self._running.wait(0.1):
+            pass
+        if self._stop.is_set():
+            self._save_checkpoint()
+            raise _Stopped
+
+    def _guard(self, work):
+        """Runs ``work``, turning running out of memory into advice on the batch size."""
+        try:
+            return work()
+        except Exception as error:
+            if not is_out_of_memory(error):
+                raise
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            size = self.settings.batch_size
+            raise TrainingError(
+                f"the {self.device.type.upper()} ran out of memory at epoch {self.position.epoch + 1}, step "
+                f"{self.position.step + 1} with batch size {size}; try a batch size of {max(1, size // 2)} "
+                f"(--batch-size {max(1, size // 2)}) or a smaller design"
+            ) from None
+
+    def _forward(self, batch: Batch) -> tuple[list[Tensor], list[Tensor]]:
+        with self._autocast():
+            result = self.model(*batch.inputs)
+        values = list(result) if isinstance(result, tuple) else [result]
+        ordered = [values[i] for i in self.tap_index]
+        count = len(self.task.outputs)
+        return ordered[:count], ordered[count:]
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=self.amp_dtype)
+
+    def _train_step(self, batch: Batch) -> tuple[float, dict[str, float]]:
+        batch = self.task.corrupt(batch)
+        outputs, taps = self._forward(batch)
+        loss, stats = self.task.loss(outputs, taps, batch)
+        value = loss.item()
+        if not math.isfinite(value):
+            self._nan_error(value)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.settings.grad_clip is not None:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        if self.schedule is not None:
+            self.schedule.step()
+        return value, stats
+
+    def _nan_error(self, value: float) -> None:
+        s, pos = self.settings, self.position
+        advice = [f"a lower learning rate (lr is {s.lr:g}; try {s.lr / 10:g})"]
+        if s.grad_clip is None:
+            advice.append('gradient clipping ("grad_clip": 1.0)')
+        advice.append("checking the data and layers for values that overflow")
+        kept = " The last checkpoint, from the end of the previous epoch, is kept." if self.last_checkpoint else ""
+        raise TrainingError(
+            f"the loss became {value} at epoch {pos.epoch + 1}, step {pos.step + 1} (step {pos.global_step + 1} of the "
+            f"run), so training stopped. Try {', '.join(advice[:-1])}, or {advice[-1]}.{kept}"
+        )
+
+    @torch.no_grad()
+    def _validate(self) -> tuple[float, dict[str, Any]]:
+        self.model.eval()
+        meter = self.task.meter()
+        loss_sum, count, shown = 0.0, 0, None
+        for batch in self.val_data.in_order(max(self.settings.batch_size, 256)):
+            batch = self.task.corrupt(batch)
+            outputs, taps = self._forward(batch)
+            outputs = [out.float() for out in outputs]
+            loss, _ = self.task.loss(outputs, [t.float() for t in taps], batch)
+            loss_sum += loss.item() * batch.size
+            count += batch.size
+            meter.update(outputs, batch)
+            if shown is None:
+                shown = batch, outputs
+        batch, outputs = shown
+        first = slice(0, SAMPLES_SHOWN)
+        self.on_event(events.Samples(self.position.epoch + 1, batch.inputs[0][first].cpu(), batch.labels[first].cpu(),
+                                     self.task.predict([out[first] for out in outputs]).cpu()))
+        return loss_sum / count, {f"val_{key}": value for key, value in meter.compute().items()}
+
+    def _lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def _warn(self, message: str) -> None:
+        self.on_event(events.Warning(message))
+
+    # -- files -------------------------------------------------------------------------------------
+    def _write_metrics(self, record: events.EpochMetrics) -> None:
+        if self.out_dir is None:
+            return
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(self.out_dir / METRICS_NAME, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record.record()) + "\n")
+        except OSError as error:
+            raise TrainingError(f"{self.out_dir / METRICS_NAME}: cannot be written ({error.strerror or error})") from None
+
+    def _save_checkpoint(self) -> None:
+        if self.out_dir is None:
+            return
+        pos = self.position
+        path = self.out_dir / CHECKPOINT_NAME
+        checkpoint.save({
+            "design": to_dict(self.design),
+            "settings": self.settings.to_dict(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict() if self.schedule is not None else None,
+            "scaler": self.scaler.state_dict(),
+            "epoch": pos.epoch,
+            "step": pos.step,
+            "global_step": pos.global_step,
+            "rng": checkpoint.rng_state(),
+        }, path)
+        self.last_checkpoint = str(path)
+        self.on_event(events.CheckpointWritten(str(path), pos.epoch, pos.global_step))
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.schedule is not None and state["schedule"] is not None:
+                self.schedule.load_state_dict(state["schedule"])
+            self.scaler.load_state_dict(state["scaler"])
+            self.position = _Position(state["epoch"], state["step"], state["global_step"])
+            checkpoint.set_rng_state(state["rng"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as error:
+            raise TrainingError(f"the checkpoint does not fit this run ({str(error).splitlines()[0][:200]})") from None
+        if self.position.step >= len(self.train_data):
+            raise TrainingError("the checkpoint stopped at a step past the end of an epoch; "
+                                "was the batch size or the data changed? Resume with the same ones")
+
