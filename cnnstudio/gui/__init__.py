@@ -1,0 +1,1 @@
+"""The studio window (PySide6). Start it with :func:`cnnstudio.gui.app.run_studio`."""

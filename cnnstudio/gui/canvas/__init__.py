@@ -1,0 +1,1 @@
+"""The graph canvas: a QGraphicsScene mirroring the design and the view that shows it."""

@@ -1,0 +1,236 @@
+"""A layer on the canvas: a card with its type, key parameters, output shape and parameter count,
+an input port on the left and an output port on the right.
+
+The card only displays what :meth:`NodeItem.show` is given (the node and its ``NodeInfo``); it
+never computes a shape. ``show`` repaints only when the displayed text or state really changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem, QWidget
+
+from cnnstudio.core.analysis import NodeInfo
+from cnnstudio.core.design import Node
+from cnnstudio.core.display import format_count, format_shape
+from cnnstudio.gui import theme
+from cnnstudio.gui.canvas.port_item import PortItem
+from cnnstudio.gui.describe import caption
+
+if TYPE_CHECKING:
+    from cnnstudio.gui.canvas.edge_item import EdgeItem
+
+WIDTH = 140.0
+HEIGHT = 84.0
+RADIUS = 7.0
+PAD = 10.0
+ACCENT = 4.0
+SLOT_STEP = 14.0  # vertical distance between the inputs of a merge node
+
+
+@dataclass(frozen=True)
+class Card:
+    """Everything the card shows; comparing two cards tells whether a repaint is needed."""
+
+    type_name: str
+    title: str
+    detail: str
+    shape: str
+    params: str
+    category: str
+    frozen: bool
+    severity: str | None
+    tooltip: str
+
+
+def fonts() -> tuple[QFont, QFont, QFont]:
+    """Title, body and small fonts of the canvas, scaled from the application font."""
+    base = QFont(QApplication.font())
+    base.setPointSizeF(9.0)
+    title = QFont(base)
+    title.setWeight(QFont.Weight.DemiBold)
+    small = QFont(base)
+    small.setPointSizeF(7.5)
+    return title, base, small
+
+
+class NodeItem(QGraphicsObject):
+    def __init__(self, node: Node):
+        super().__init__()
+        self.node_id = node.id
+        self.max_inputs = node.layer_type.max_inputs
+        self.edges: set[EdgeItem] = set()
+        self.card: Card | None = None
+        self.input_count = -1  # unknown until the scene syncs the inputs
+        self.setFlags(
+            QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+            | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+            | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
+        )
+        self.setAcceptHoverEvents(True)
+        self.setCursor(Qt.CursorShape.OpenHandCursor)
+        self.output_port = PortItem(self, "out", QPointF(WIDTH, HEIGHT / 2))
+        self.input_port = (
+            PortItem(self, "in", QPointF(0, HEIGHT / 2), merge=self.max_inputs is None)
+            if self.max_inputs != 0
+            else None
+        )
+        if node.pos is not None:
+            self.setPos(*node.pos)
+
+    # -- content ---------------------------------------------------------------------------------
+    def show(self, node: Node, info: NodeInfo | None, channels_last: bool) -> None:
+        layer_type = node.layer_type
+        text = caption(layer_type, node.params, channels_last)
+        detail = text[len(layer_type.name) :].strip()
+        severity = severity_of(info)
+        problems = [f"{'Error' if i.severity == 'error' else 'Warning'}: {i.message}" for i in info.issues] if info else []
+        shape = format_shape(info.shape, channels_last) if info and info.shape is not None else "?"
+        tooltip = "\n".join([f"{node.id} · {text}", f"Output {shape}", *problems])
+        card = Card(
+            type_name=layer_type.name,
+            title=node.title,
+            detail=detail,
+            shape=shape,
+            params=f"{format_count(info.params)} parameters" if info and info.params else "no parameters",
+            category=layer_type.category,
+            frozen=node.frozen,
+            severity=severity,
+            tooltip=tooltip,
+        )
+        if card != self.card:
+            self.card = card
+            self.setToolTip(tooltip)
+            self.update()
+            for port in (self.input_port, self.output_port):
+                if port is not None:
+                    port.set_color(theme.colors().category(card.category))
+
+    def set_input_count(self, count: int) -> None:
+        """Merge nodes draw one slot per input; the port grows to cover them."""
+        if count != self.input_count:
+            self.input_count = count
+            if self.input_port is not None and self.max_inputs is None:
+                self.input_port.set_span(self._slot_span(max(count, 2)))
+            self.update()
+
+    # -- geometry --------------------------------------------------------------------------------
+    def boundingRect(self) -> QRectF:
+        return QRectF(-24, -8, WIDTH + 28, HEIGHT + 10)  # slot numbers left, badge on top
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(0, 0, WIDTH, HEIGHT), RADIUS, RADIUS)
+        return path
+
+    def output_anchor(self) -> QPointF:
+        return self.mapToScene(QPointF(WIDTH, HEIGHT / 2))
+
+    def input_anchor(self, index: int, count: int) -> QPointF:
+        if self.max_inputs is not None or count <= 1:
+            return self.mapToScene(QPointF(0, HEIGHT / 2))
+        step = self._slot_step(count)
+        return self.mapToScene(QPointF(0, HEIGHT / 2 + (index - (count - 1) / 2) * step))
+
+    def _slot_step(self, count: int) -> float:
+        return min(SLOT_STEP, (HEIGHT - 2 * PAD) / max(count - 1, 1))
+
+    def _slot_span(self, count: int) -> float:
+        return self._slot_step(count) * (count - 1)
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        scene = self.scene()
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and scene is not None:
+            return scene.snapped(value) if scene.snapping() else value
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            for edge in self.edges:
+                edge.update_path()
+        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self.setZValue(1 if value else 0)
+        return super().itemChange(change, value)
+
+    # -- painting --------------------------------------------------------------------------------
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        card = self.card
+        if card is None:
+            return
+        colors = theme.colors()
+        accent = colors.category(card.category)
+        alert = colors.severity(card.severity)
+        rect = QRectF(0, 0, WIDTH, HEIGHT)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+
+        fill = {"error": colors.error_fill, "warning": colors.warning_fill}.get(card.severity or "", colors.node_fill)
+        border = colors.selection if self.isSelected() else alert or colors.node_border
+        painter.setPen(QPen(border, 2.0 if self.isSelected() or alert else 1.0))
+        painter.setBrush(fill)
+        painter.drawRoundedRect(rect, RADIUS, RADIUS)
+
+        bar = QPainterPath()
+        bar.addRoundedRect(QRectF(0.5, 0.5, ACCENT + RADIUS, HEIGHT - 1), RADIUS, RADIUS)
+        clip = QPainterPath()
+        clip.addRect(QRectF(0, 0, ACCENT, HEIGHT))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(accent)
+        painter.drawPath(bar.intersected(clip))
+
+        title_font, body_font, small_font = fonts()
+        left = ACCENT + PAD - 2
+        inner = WIDTH - left - PAD
+        line = QFontMetricsF(body_font).height() + 1
+        top = PAD - 3
+        self._text(painter, title_font, colors.text, QRectF(left, top, inner, line), card.type_name)
+        name = ("❄ " if card.frozen else "") + card.title
+        name_width = min(QFontMetricsF(small_font).horizontalAdvance(name) + 2, inner * 0.55)
+        title_width = QFontMetricsF(title_font).horizontalAdvance(card.type_name)
+        if title_width + name_width + 6 <= inner:
+            self._text(painter, small_font, colors.muted, QRectF(left, top, inner, line), name, Qt.AlignmentFlag.AlignRight)
+        top += line
+        self._text(painter, body_font, colors.text, QRectF(left, top, inner, line), card.detail)
+        top += line
+        shape_color = alert if card.severity == "error" else colors.text
+        self._text(painter, title_font, shape_color, QRectF(left, top, inner, line), card.shape)
+        top += line
+        self._text(painter, small_font, colors.muted, QRectF(left, top, inner, line), card.params)
+        if alert is not None:
+            self._badge(painter, alert, small_font)
+        if self.max_inputs is None and self.input_count > 1:
+            self._slot_numbers(painter, small_font, colors.muted)
+
+    @staticmethod
+    def _text(painter: QPainter, font: QFont, color: QColor, rect: QRectF, text: str,
+              align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> None:
+        painter.setFont(font)
+        painter.setPen(color)
+        elided = QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect, int(align | Qt.AlignmentFlag.AlignVCenter), elided)
+
+    @staticmethod
+    def _badge(painter: QPainter, color: QColor, font: QFont) -> None:
+        center = QPointF(WIDTH - 2, 0)
+        painter.setPen(QPen(QColor("white"), 1.5))
+        painter.setBrush(QBrush(color))
+        painter.drawEllipse(center, 7.5, 7.5)
+        bold = QFont(font)
+        bold.setWeight(QFont.Weight.Bold)
+        painter.setFont(bold)
+        painter.drawText(QRectF(center.x() - 7.5, center.y() - 7.5, 15, 15), int(Qt.AlignmentFlag.AlignCenter), "!")
+
+    def _slot_numbers(self, painter: QPainter, font: QFont, color: QColor) -> None:
+        painter.setFont(font)
+        painter.setPen(color)
+        for index in range(self.input_count):
+            y = self.mapFromScene(self.input_anchor(index, self.input_count)).y()
+            painter.drawText(QRectF(-22, y - 15, 12, 12), int(Qt.AlignmentFlag.AlignCenter), str(index + 1))
+
+
+def severity_of(info: NodeInfo | None) -> str | None:
+    if info is None:
+        return None
+    if info.errors:
+        return "error"
+    return "warning" if info.warnings else None

@@ -1,0 +1,79 @@
+"""The connection points of a node: drag from an output port to an input port to connect.
+
+A port is drawn small but grabs a generous area, so connecting does not need pixel precision.
+Merge nodes (Add, Concat) have a tall input port with one slot per connected input.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from cnnstudio.gui import theme
+
+RADIUS = 5.0
+GRAB = 11.0
+
+
+class PortItem(QGraphicsItem):
+    def __init__(self, node: QGraphicsItem, kind: Literal["in", "out"], center: QPointF, merge: bool = False):
+        super().__init__(node)
+        self.kind = kind
+        self.merge = merge
+        self.span = 0.0
+        self.color = QColor("gray")
+        self.hovered = False
+        self.setPos(center)
+        self.setAcceptHoverEvents(True)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setZValue(2)
+        direction = "Drag to an input port to connect" if kind == "out" else "Drop a connection here"
+        self.setToolTip(direction + (" (a merge node takes many inputs, in order)" if merge else ""))
+
+    @property
+    def node_id(self) -> str:
+        return self.parentItem().node_id  # type: ignore[union-attr]
+
+    def set_color(self, color: QColor) -> None:
+        self.color = color
+        self.update()
+
+    def set_span(self, span: float) -> None:
+        self.prepareGeometryChange()
+        self.span = span
+
+    def set_hovered(self, hovered: bool) -> None:
+        if hovered != self.hovered:
+            self.hovered = hovered
+            self.update()
+
+    def _body(self, margin: float) -> QRectF:
+        half = self.span / 2
+        return QRectF(-margin, -half - margin, 2 * margin, self.span + 2 * margin)
+
+    def boundingRect(self) -> QRectF:
+        return self._body(GRAB + 1)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(self._body(GRAB), GRAB, GRAB)
+        return path
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        colors = theme.colors()
+        radius = RADIUS + (1.5 if self.hovered else 0)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(colors.node_fill, 2.0))
+        painter.setBrush(colors.selection if self.hovered else self.color)
+        painter.drawRoundedRect(self._body(radius), radius, radius)
+
+    def hoverEnterEvent(self, event) -> None:  # noqa: ANN001 - Qt event
+        self.set_hovered(True)
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: ANN001 - Qt event
+        self.set_hovered(False)
+        super().hoverLeaveEvent(event)

@@ -1,0 +1,160 @@
+"""The canvas view: a dotted grid, zoom with the wheel, pan with the middle button (or Space and
+drag), rubber-band selection, arrow-key nudges, and drops from the layer palette."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QGraphicsView, QWidget
+
+from cnnstudio.gui import theme
+from cnnstudio.gui.canvas.scene import GRID, DesignScene
+
+LAYER_MIME = "application/x-cnnstudio-layer"
+MIN_ZOOM, MAX_ZOOM = 0.15, 3.0
+FIT_MAX_ZOOM = 1.25  # fitting a small design does not blow it up
+
+
+class CanvasView(QGraphicsView):
+    layer_dropped = Signal(str, QPointF)  # layer type, scene position
+    nudged = Signal(float, float)
+    zoom_changed = Signal(float)
+
+    def __init__(self, scene: DesignScene, parent: QWidget | None = None):
+        super().__init__(scene, parent)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate)
+        self.setAcceptDrops(True)
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.setToolTip("")
+        self._pan_from: QPoint | None = None
+        self._space = False
+
+    @property
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, factor: float) -> None:
+        factor = max(MIN_ZOOM, min(MAX_ZOOM, factor))
+        self.scale(factor / self.zoom, factor / self.zoom)
+        self.zoom_changed.emit(self.zoom)
+
+    def zoom_by(self, step: float) -> None:
+        self.set_zoom(self.zoom * step)
+
+    def fit(self) -> None:
+        """Show the whole design, no larger than a comfortable reading size."""
+        scene = self.scene()
+        items = scene.itemsBoundingRect() if scene.items() else QRectF(-200, -150, 400, 300)
+        self.fitInView(items.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom > FIT_MAX_ZOOM:
+            self.set_zoom(FIT_MAX_ZOOM)
+        self.centerOn(items.center())
+        self.zoom_changed.emit(self.zoom)
+
+    # -- background ------------------------------------------------------------------------------
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        colors = theme.colors()
+        painter.fillRect(rect, colors.canvas)
+        step = GRID if self.zoom >= 0.6 else GRID * 5
+        left = int(rect.left() // step) * step
+        top = int(rect.top() // step) * step
+        major = GRID * 5
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        for is_major in (False, True):
+            painter.setPen(QPen(colors.grid_major if is_major else colors.grid_minor, 0))
+            x = left
+            while x < rect.right():
+                if (abs(x % major) < 1e-6) == is_major:
+                    painter.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
+                x += step
+            y = top
+            while y < rect.bottom():
+                if (abs(y % major) < 1e-6) == is_major:
+                    painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
+                y += step
+
+    # -- zoom and pan ----------------------------------------------------------------------------
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            super().wheelEvent(event)  # scroll sideways/vertically as usual
+            return
+        self.zoom_by(1.0015 ** event.angleDelta().y())
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.MiddleButton or (self._space and event.button() == Qt.MouseButton.LeftButton):
+            self._pan_from = event.position().toPoint()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            delta = event.position().toPoint() - self._pan_from
+            self._pan_from = event.position().toPoint()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        arrows = {
+            Qt.Key.Key_Left: (-GRID, 0.0),
+            Qt.Key.Key_Right: (GRID, 0.0),
+            Qt.Key.Key_Up: (0.0, -GRID),
+            Qt.Key.Key_Down: (0.0, GRID),
+        }
+        if event.key() in arrows:
+            self.nudged.emit(*arrows[Qt.Key(event.key())])
+            return
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+        super().keyReleaseEvent(event)
+
+    # -- drops from the palette ------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasFormat(LAYER_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if event.mimeData().hasFormat(LAYER_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if not event.mimeData().hasFormat(LAYER_MIME):
+            super().dropEvent(event)
+            return
+        type_name = bytes(event.mimeData().data(LAYER_MIME).data()).decode()
+        self.layer_dropped.emit(type_name, self.mapToScene(event.position().toPoint()))
+        event.acceptProposedAction()

@@ -1,0 +1,124 @@
+"""The open design as the studio sees it: the core :class:`Design`, its file, its undo stack and its
+latest :class:`Analysis`, with Qt signals so every view can mirror it.
+
+The design is the truth. Views never edit it: they push commands (``commands.py``) whose redo and
+undo call the primitive edits below; each primitive emits what changed, and the analysis is rerun
+once per command (nested edits are batched by :meth:`editing`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from cnnstudio.core.analysis import Analysis, analyze
+from cnnstudio.core.design import Design, Node
+
+Edge = tuple[str, str, int]  # source, target, input index
+
+
+class Document(QObject):
+    reset = Signal()  # a different design (New, Open, template, restore)
+    node_added = Signal(str)
+    node_removed = Signal(str)
+    node_changed = Signal(str)  # parameters, label or frozen
+    node_moved = Signal(str)
+    inputs_changed = Signal(str)  # the edges into this node (or their order) changed
+    analyzed = Signal()
+    path_changed = Signal()
+
+    def __init__(self, design: Design | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self.design = design or Design()
+        self.path: Path | None = None
+        self.analysis: Analysis = analyze(self.design)
+        self._depth = 0
+
+    # -- whole design ----------------------------------------------------------------------------
+    def load(self, design: Design, path: Path | None) -> None:
+        """Show another design; the undo history starts afresh."""
+        self.undo_stack.clear()
+        self.design = design
+        self.path = path
+        self.analysis = analyze(design)
+        self.reset.emit()
+        self.path_changed.emit()
+        self.analyzed.emit()
+
+    def set_path(self, path: Path) -> None:
+        self.path = path
+        self.path_changed.emit()
+
+    @property
+    def display_name(self) -> str:
+        return self.path.name if self.path else self.design.name
+
+    @property
+    def modified(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def push(self, command: QUndoCommand) -> None:
+        self.undo_stack.push(command)
+
+    @contextmanager
+    def editing(self) -> Iterator[None]:
+        """Group edits: the analysis runs once, when the outermost group ends."""
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self.analysis = analyze(self.design)
+                self.analyzed.emit()
+
+    # -- primitive edits (called by commands, inside ``editing``) --------------------------------
+    def insert_node(self, node: Node, edges: Iterable[Edge] = ()) -> None:
+        edges = list(edges)
+        self.design.insert_node(node, edges)
+        self.node_added.emit(node.id)
+        for dst in {dst for _, dst, _ in edges}:
+            self.inputs_changed.emit(dst)
+
+    def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:
+        node, edges = self.design.remove_node(node_id)
+        self.node_removed.emit(node_id)
+        for dst in {dst for _, dst, _ in edges if dst != node_id}:
+            self.inputs_changed.emit(dst)
+        return node, edges
+
+    def connect(self, src: str, dst: str, index: int | None = None) -> None:
+        self.design.connect(src, dst, index)
+        self.inputs_changed.emit(dst)
+
+    def disconnect(self, src: str, dst: str) -> int:
+        index = self.design.disconnect(src, dst)
+        self.inputs_changed.emit(dst)
+        return index
+
+    def set_params(self, node_id: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Set several parameters; returns their previous values. All are validated first."""
+        node = self.design.node(node_id)
+        clean = node.layer_type.coerce_params({**node.params, **params})
+        previous = {name: node.params[name] for name in params}
+        node.params.update({name: clean[name] for name in params})
+        self.node_changed.emit(node_id)
+        return previous
+
+    def set_frozen(self, node_id: str, frozen: bool) -> None:
+        self.design.node(node_id).frozen = frozen
+        self.node_changed.emit(node_id)
+
+    def set_label(self, node_id: str, label: str | None) -> None:
+        self.design.node(node_id).label = label or None
+        self.node_changed.emit(node_id)
+
+    def move(self, node_id: str, pos: tuple[float, float]) -> None:
+        self.design.node(node_id).pos = pos
+        self.node_moved.emit(node_id)

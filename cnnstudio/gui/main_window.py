@@ -1,0 +1,430 @@
+"""The studio's main window: the canvas in the middle, the palette, inspector and summary in docks,
+the File/Edit/View menus, the status bar, and the life cycle of the open file.
+
+More docks (training, plots) are added with :meth:`MainWindow.add_dock`, which also lists them in
+View > Panels so every dock can be shown again after it was closed.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6 import __version__ as pyside_version
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
+
+from cnnstudio import __version__
+from cnnstudio.core.design import Design
+from cnnstudio.core.designfile import DesignFileError, load_design, save_design
+from cnnstudio.core.display import format_count
+from cnnstudio.core.layout import layered_positions
+from cnnstudio.gui import autosave, theme
+from cnnstudio.gui.canvas.scene import DesignScene
+from cnnstudio.gui.canvas.view import CanvasView
+from cnnstudio.gui.device import DeviceProbe
+from cnnstudio.gui.document import Document
+from cnnstudio.gui.editor import Editor
+from cnnstudio.gui.inspector import Inspector
+from cnnstudio.gui.palette import Palette
+from cnnstudio.gui.settings import Settings
+from cnnstudio.gui.summary import Summary
+from cnnstudio.gui.templates import TEMPLATES_DIR, templates
+
+FILE_FILTER = "CNN Studio designs (*.json);;All files (*)"
+Key = QKeySequence.StandardKey
+
+
+class MainWindow(QMainWindow):
+    first_painted = Signal()
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        recovery_dir: Path | None = None,
+        templates_dir: Path = TEMPLATES_DIR,
+        probe_device: bool = True,
+    ):
+        super().__init__()
+        self.settings = settings or Settings()
+        self.templates_dir = templates_dir
+        self.doc = Document(Design(), self)
+        self.scene = DesignScene(self.doc, self.settings)
+        self.view = CanvasView(self.scene)
+        self.editor = Editor(self.doc, self.scene, self.view)
+        self.autosaver = autosave.AutoSaver(self.doc, recovery_dir or autosave.default_directory())
+        self.recovery_dir = self.autosaver.path.parent
+        self.panels_menu = QMenu("&Panels", self)
+        self.setCentralWidget(self.view)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self.setDocumentMode(True)
+
+        self.palette = Palette()
+        self.inspector = Inspector(self.doc, self.editor, self.settings)
+        self.summary = Summary(self.doc, self.settings)
+        self.add_dock("palette", "Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.add_dock("inspector", "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.add_dock("summary", "Summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea)
+
+        self._build_actions()
+        self._build_status_bar()
+        self._connect()
+        self._restore_layout()
+        self._update_title()
+        self._update_status()
+        self.view.viewport().installEventFilter(self)
+        self._painted = False
+        if probe_device:
+            self.first_painted.connect(lambda: QTimer.singleShot(300, self._probe_device))
+
+    # -- docks -----------------------------------------------------------------------------------
+    def add_dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        """Add a dock that remembers its place (QSettings) and can be toggled from View > Panels."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{name}")
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(area, dock)
+        toggle = dock.toggleViewAction()
+        toggle.setToolTip(f"Show or hide the {title} panel")
+        self.panels_menu.addAction(toggle)
+        return dock
+
+    # -- actions and menus -----------------------------------------------------------------------
+    def _action(self, text: str, slot: Callable[[], object], shortcut: QKeySequence | Key | str | list | None = None,
+                tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if isinstance(shortcut, list):
+            action.setShortcuts([QKeySequence(s) for s in shortcut])
+        elif shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(tip or text.replace("&", "").rstrip("…"))
+        action.setStatusTip(action.toolTip())
+        action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        e, v = self.editor, self.view
+        a = self._action
+        self.act_new = a("&New", self.new_design, Key.New, "Start an empty design")
+        self.act_open = a("&Open…", self.open_dialog, Key.Open, "Open a design file")
+        self.act_save = a("&Save", self.save, Key.Save, "Save the design")
+        self.act_save_as = a("Save &As…", self.save_as, Key.SaveAs, "Save the design under a new name")
+        self.act_quit = a("&Quit", self.close, Key.Quit, "Close CNN Studio")
+        self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcuts(QKeySequence.keyBindings(Key.Undo))
+        self.act_redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.act_cut = a("Cu&t", e.cut, Key.Cut, "Cut the selected layers")
+        self.act_copy = a("&Copy", e.copy, Key.Copy, "Copy the selected layers")
+        self.act_paste = a("&Paste", e.paste, Key.Paste, "Paste layers")
+        self.act_duplicate = a("&Duplicate", e.duplicate, "Ctrl+D", "Duplicate the selected layers")
+        self.act_delete = a("De&lete", e.delete_selection, ["Delete", "Backspace"], "Delete the selected layers and connections")
+        self.act_select_all = a("Select &All", e.select_all, Key.SelectAll, "Select every layer")
+        self.act_zoom_in = a("Zoom &In", lambda: v.zoom_by(1.25), ["Ctrl++", "Ctrl+="], "Zoom in")
+        self.act_zoom_out = a("Zoom &Out", lambda: v.zoom_by(0.8), "Ctrl+-", "Zoom out")
+        self.act_zoom_reset = a("&Actual Size", lambda: v.set_zoom(1.0), "Ctrl+0", "Zoom to 100%")
+        self.act_fit = a("&Fit to View", v.fit, "F", "Show the whole design")
+        self.act_layout = a("Auto-&Layout", e.auto_layout, "Ctrl+L", "Arrange the layers left to right (undoable)")
+        self.act_channels_last = a("&Channels Last (H×W×C)", self._toggle_channels_last, None,
+                                   "Write shapes channels last, as the chapter's figures (24x24x6), or channels first as PyTorch (6x24x24)")
+        self.act_channels_last.setCheckable(True)
+        self.act_channels_last.setChecked(self.settings.channels_last)
+        self.act_snap = a("&Snap to Grid", self._toggle_snap, None, "Align moved layers to the grid")
+        self.act_snap.setCheckable(True)
+        self.act_snap.setChecked(self.settings.snap_to_grid)
+        self.act_about = a("&About CNN Studio", self.about, None, "Version and credits")
+
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.act_new)
+        self.templates_menu = file_menu.addMenu("New from &Template")
+        self.templates_menu.setToolTipsVisible(True)
+        self.templates_menu.aboutToShow.connect(self._fill_templates)
+        file_menu.addAction(self.act_open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        file_menu.addActions([self.act_save, self.act_save_as])
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addActions([self.act_undo, self.act_redo])
+        edit_menu.addSeparator()
+        edit_menu.addActions([self.act_cut, self.act_copy, self.act_paste, self.act_duplicate, self.act_delete])
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.act_select_all)
+
+        view_menu = bar.addMenu("&View")
+        view_menu.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset, self.act_fit])
+        view_menu.addSeparator()
+        view_menu.addActions([self.act_layout, self.act_snap, self.act_channels_last])
+        view_menu.addSeparator()
+        view_menu.addMenu(self.panels_menu)
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_about)
+
+        tools = self.addToolBar("Main")
+        tools.setObjectName("toolbar-main")
+        tools.setMovable(False)
+        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        tools.addActions([self.act_new, self.act_open, self.act_save])
+        tools.addSeparator()
+        tools.addActions([self.act_undo, self.act_redo])
+        tools.addSeparator()
+        tools.addActions([self.act_delete, self.act_layout, self.act_fit])
+        self.panels_menu.addSeparator()
+        self.panels_menu.addAction(tools.toggleViewAction())
+
+    def _build_status_bar(self) -> None:
+        self.validity = QLabel()
+        self.validity.setToolTip("Whether the design compiles; the Summary panel lists every problem")
+        self.zoom_label = QLabel("100%")
+        self.zoom_label.setToolTip("Zoom (Ctrl+0 for 100%, F to fit)")
+        self.device_label = QLabel("Device: …")
+        self.device_label.setToolTip("The device training would use (CUDA GPU, Apple MPS or CPU)")
+        status = self.statusBar()
+        status.addWidget(self.validity)
+        status.addPermanentWidget(self.zoom_label)
+        status.addPermanentWidget(self.device_label)
+
+    def _connect(self) -> None:
+        self.doc.analyzed.connect(self._update_status)
+        self.doc.undo_stack.cleanChanged.connect(self._update_title)
+        self.doc.path_changed.connect(self._update_title)
+        self.scene.selectionChanged.connect(self._selection_changed)
+        self.palette.add_requested.connect(self.editor.add_after_selection)
+        self.summary.node_clicked.connect(self.select_node)
+        self.editor.message.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        self.view.zoom_changed.connect(lambda zoom: self.zoom_label.setText(f"{zoom:.0%}"))
+
+    def _selection_changed(self) -> None:
+        self.inspector.show_selection(self.scene.selected_node_ids())
+
+    def select_node(self, node_id: str) -> None:
+        self.scene.select_nodes([node_id])
+        if node_id in self.scene.nodes:
+            self.view.centerOn(self.scene.nodes[node_id])
+
+    # -- state shown in the chrome ---------------------------------------------------------------
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.doc.display_name}[*] — CNN Studio")
+        self.setWindowModified(self.doc.modified)
+
+    def _update_status(self) -> None:
+        analysis = self.doc.analysis
+        colors = theme.colors()
+        errors, warnings = len(analysis.errors), len(analysis.warnings)
+        if not len(self.doc.design):
+            color, text = colors.muted, "Empty design: drag a layer from the palette"
+        elif errors:
+            color = colors.error
+            text = f"{errors} error{'s' if errors > 1 else ''}" + (f", {warnings} warning{'s' if warnings > 1 else ''}" if warnings else "")
+        elif analysis.valid:
+            color = colors.warning if warnings else colors.ok
+            text = f"valid, {format_count(analysis.total_params)} parameters" + (f", {warnings} warning{'s' if warnings > 1 else ''}" if warnings else "")
+        else:
+            color, text = colors.error, "incomplete: some shapes are unknown"
+        self.validity.setText(f"<span style='color:{color.name()}'>●</span>&nbsp; {text}")
+
+    def _probe_device(self) -> None:
+        self._probe = DeviceProbe(self)
+        self._probe.found.connect(lambda text: self.device_label.setText(f"Device: {text}"))
+        self._probe.start()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if not self._painted and event.type() == QEvent.Type.Paint and watched is self.view.viewport():
+            self._painted = True
+            QTimer.singleShot(0, self.first_painted.emit)
+        return super().eventFilter(watched, event)
+
+    # -- view settings ---------------------------------------------------------------------------
+    def _toggle_channels_last(self) -> None:
+        self.settings.channels_last = self.act_channels_last.isChecked()
+
+    def _toggle_snap(self) -> None:
+        self.settings.snap_to_grid = self.act_snap.isChecked()
+
+    # -- files -----------------------------------------------------------------------------------
+    def show_design(self, design: Design, path: Path | None) -> None:
+        """Show a design; one without positions is laid out left to right first."""
+        if any(node.pos is None for node in design.nodes):
+            for node_id, pos in layered_positions(design).items():
+                design.node(node_id).pos = pos
+        self.doc.load(design, path)
+        self.view.fit()
+
+    def new_design(self) -> None:
+        if self.maybe_save():
+            self.show_design(Design(), None)
+
+    def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open Design", self.settings.last_folder, FILE_FILTER)
+        if path:
+            self.open_path(Path(path), ask=False)
+
+    def open_path(self, path: Path, ask: bool = True) -> bool:
+        if ask and not self.maybe_save():
+            return False
+        try:
+            design = load_design(path)
+        except DesignFileError as error:
+            QMessageBox.warning(self, "Cannot Open Design", str(error))
+            if not path.exists():
+                self.settings.remove_recent(str(path.resolve()))
+            return False
+        self.show_design(design, path.resolve())
+        self._remember(path)
+        return True
+
+    def open_template(self, path: Path) -> None:
+        if not self.maybe_save():
+            return
+        try:
+            design = load_design(path)
+        except DesignFileError as error:
+            QMessageBox.warning(self, "Cannot Open Template", str(error))
+            return
+        self.show_design(design, None)
+
+    def save(self) -> bool:
+        if self.doc.path is None:
+            return self.save_as()
+        return self.save_to(self.doc.path)
+
+    def save_as(self) -> bool:
+        folder = Path(self.settings.last_folder or Path.home())
+        suggested = str(self.doc.path or folder / f"{self.doc.design.name or 'design'}.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save Design", suggested, FILE_FILTER)
+        if not path:
+            return False
+        path = Path(path)
+        return self.save_to(path if path.suffix else path.with_suffix(".json"))
+
+    def save_to(self, path: Path) -> bool:
+        try:
+            save_design(self.doc.design, path)
+        except DesignFileError as error:
+            QMessageBox.warning(self, "Cannot Save Design", str(error))
+            return False
+        self.doc.set_path(path.resolve())
+        self.doc.undo_stack.setClean()
+        self._remember(path)
+        self.statusBar().showMessage(f"Saved {path.name}", 3000)
+        return True
+
+    def _remember(self, path: Path) -> None:
+        self.settings.add_recent(str(path.resolve()))
+        self.settings.last_folder = str(path.resolve().parent)
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to replace or close the design (saved, discarded, or unchanged)."""
+        if not self.doc.modified:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved Changes",
+            f"Save the changes to “{self.doc.display_name}” before closing it?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def _fill_templates(self) -> None:
+        self.templates_menu.clear()
+        for template in templates(self.templates_dir):
+            action = self.templates_menu.addAction(template.name)
+            action.setToolTip(str(template.path.name))
+            action.triggered.connect(lambda _=False, p=template.path: self.open_template(p))
+        if self.templates_menu.isEmpty():
+            self.templates_menu.addAction("No templates found").setEnabled(False)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.recent_files:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_path(Path(p)))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("No recent designs").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Menu", self.settings.clear_recent)
+
+    # -- start and end ---------------------------------------------------------------------------
+    def start(self, path: Path | None) -> None:
+        """After the window is up: offer to restore a crashed session, else open ``path``."""
+        if self.offer_recovery():
+            return
+        if path is not None:
+            self.open_path(path, ask=False)
+
+    def offer_recovery(self) -> bool:
+        found = autosave.orphaned(self.recovery_dir)
+        if not found:
+            return False
+        recovery = found[0]
+        where = f"“{recovery.source.name}”" if recovery.source else f"the unsaved design “{recovery.design.name}”"
+        answer = QMessageBox.question(
+            self,
+            "Restore Unsaved Changes?",
+            f"CNN Studio did not close properly last time. Restore the changes to {where} "
+            f"autosaved at {recovery.saved.replace('T', ' ')}?\n\nIf you do not, they are discarded.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
+        )
+        recovery.remove()
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        self.show_design(recovery.design, recovery.source)
+        self.doc.undo_stack.resetClean()  # restored changes are unsaved until the user saves
+        self._update_title()
+        self.autosaver.save_now()
+        return True
+
+    def _restore_layout(self) -> None:
+        geometry, state = self.settings.window_state()
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1440, 900)
+        if state is not None:
+            self.restoreState(state)
+        else:
+            self.resizeDocks(
+                [self.findChild(QDockWidget, "dock-palette"), self.findChild(QDockWidget, "dock-inspector")],
+                [220, 330],
+                Qt.Orientation.Horizontal,
+            )
+            self.resizeDocks([self.findChild(QDockWidget, "dock-summary")], [230], Qt.Orientation.Vertical)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.autosaver.close()
+        event.accept()
+
+    def about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About CNN Studio",
+            f"<h3>CNN Studio {__version__}</h3>"
+            "<p>Design, train and look inside convolutional neural networks.</p>"
+            "<p>Drag layers onto the canvas, connect them, and watch every tensor shape follow "
+            "from the chapter's formula <i>W2 = (W1 − F + 2P)/S + 1</i>.</p>"
+            f"<p style='color:gray'>Python {platform.python_version()} · PySide6 {pyside_version}</p>",
+        )

@@ -1,0 +1,111 @@
+"""The layer palette: every catalogue type by category, searchable, with its help as a tooltip.
+
+Drag a layer onto the canvas to add it there; double-click (or Enter) adds it after the selected
+node and connects it, which builds a plain chain of layers without touching the mouse again.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from cnnstudio.core import catalogue
+from cnnstudio.gui import theme
+from cnnstudio.gui.canvas.view import LAYER_MIME
+
+TYPE_ROLE = Qt.ItemDataRole.UserRole
+
+
+class LayerTree(QTreeWidget):
+    activated_type = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setHeaderHidden(True)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setIndentation(14)
+        self.setRootIsDecorated(True)
+        self.setUniformRowHeights(True)
+        self.itemDoubleClicked.connect(self._activate)
+
+    def mimeTypes(self) -> list[str]:
+        return [LAYER_MIME]
+
+    def mimeData(self, items: list[QTreeWidgetItem]) -> QMimeData:
+        mime = QMimeData()
+        names = [item.data(0, TYPE_ROLE) for item in items if item.data(0, TYPE_ROLE)]
+        if names:
+            mime.setData(LAYER_MIME, names[0].encode())
+            mime.setText(names[0])
+        return mime
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentItem() is not None:
+            self._activate(self.currentItem())
+            return
+        super().keyPressEvent(event)
+
+    def _activate(self, item: QTreeWidgetItem) -> None:
+        name = item.data(0, TYPE_ROLE)
+        if name:
+            self.activated_type.emit(name)
+
+
+class Palette(QWidget):
+    """The dock's content: a search box above the tree of layer types."""
+
+    add_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search layers…")
+        self.search.setClearButtonEnabled(True)
+        self.search.setToolTip("Filter by name or description, e.g. 'pool' or 'overfitting'")
+        self.tree = LayerTree()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 8)
+        layout.setSpacing(6)
+        layout.addWidget(self.search)
+        layout.addWidget(self.tree)
+        self.categories: dict[str, QTreeWidgetItem] = {}
+        self._fill()
+        self.search.textChanged.connect(self.filter)
+        self.tree.activated_type.connect(self.add_requested)
+
+    def _fill(self) -> None:
+        colors = theme.colors()
+        heading = theme.heading_font(self.font())
+        for category in catalogue.CATEGORIES:
+            group = QTreeWidgetItem([category.capitalize()])
+            group.setFont(0, heading)
+            group.setIcon(0, theme.swatch(colors.category(category)))
+            group.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            self.categories[category] = group
+            self.tree.addTopLevelItem(group)
+        for layer_type in catalogue.all_types():
+            item = QTreeWidgetItem([layer_type.name])
+            item.setData(0, TYPE_ROLE, layer_type.name)
+            item.setIcon(0, theme.swatch(colors.category(layer_type.category), 10, 2.5))
+            inputs = "any number of inputs" if layer_type.is_merge else ""
+            item.setToolTip(0, f"<b>{layer_type.name}</b><br>{layer_type.help}" + (f"<br><i>Takes {inputs}.</i>" if inputs else "")
+                            + "<br><br><span style='color:gray'>Drag onto the canvas, or double-click to add after the selection.</span>")
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+            self.categories[layer_type.category].addChild(item)
+        self.tree.expandAll()
+
+    def filter(self, text: str) -> None:
+        words = text.lower().split()
+        for group in self.categories.values():
+            visible = 0
+            for i in range(group.childCount()):
+                item = group.child(i)
+                layer_type = catalogue.get(item.data(0, TYPE_ROLE))
+                haystack = f"{layer_type.name} {layer_type.category} {layer_type.help}".lower()
+                match = all(word in haystack for word in words)
+                item.setHidden(not match)
+                visible += match
+            group.setHidden(visible == 0)
+            group.setExpanded(True)

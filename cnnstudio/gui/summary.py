@@ -1,0 +1,126 @@
+"""The summary: every layer with its output shape and parameters, the totals and the problems,
+like torchinfo's table. Clicking a row (or a problem) selects that layer on the canvas."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnstudio.core.display import format_count, format_shape
+from cnnstudio.gui import theme
+from cnnstudio.gui.document import Document
+from cnnstudio.gui.settings import Settings
+
+NODE_ROLE = Qt.ItemDataRole.UserRole
+COLUMNS = ("Layer", "Type", "Output shape", "Param #", "Mult-adds", "Notes")
+
+
+class Summary(QWidget):
+    node_clicked = Signal(str)
+
+    def __init__(self, doc: Document, settings: Settings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.doc, self.settings = doc, settings
+        self.table = QTreeWidget()
+        self.table.setHeaderLabels(list(COLUMNS))
+        self.table.setRootIsDecorated(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setUniformRowHeights(True)
+        self.table.setToolTip("Click a layer to select it on the canvas")
+        header = self.table.header()
+        header.setStretchLastSection(True)
+        for column in range(len(COLUMNS) - 1):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        for column in (3, 4):
+            self.table.headerItem().setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.totals = QLabel()
+        self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problems = QTreeWidget()
+        self.problems.setHeaderLabels(["Problem", "Layer"])
+        self.problems.setRootIsDecorated(False)
+        self.problems.setWordWrap(True)
+        self.problems.setToolTip("Click a problem to select its layer")
+        self.problems.header().setStretchLastSection(False)
+        self.problems.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.problems.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(6)
+        column.addWidget(self.table)
+        column.addWidget(self.totals)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.problems)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 8)
+        layout.addWidget(splitter)
+
+        self.table.itemClicked.connect(self._clicked)
+        self.problems.itemClicked.connect(self._clicked)
+        doc.analyzed.connect(self.refresh)
+        settings.channels_last_changed.connect(self.refresh)
+        self.refresh()
+
+    def _clicked(self, item: QTreeWidgetItem) -> None:
+        node_id = item.data(0, NODE_ROLE)
+        if node_id:
+            self.node_clicked.emit(node_id)
+
+    def refresh(self) -> None:
+        design, analysis = self.doc.design, self.doc.analysis
+        colors = theme.colors()
+        channels_last = self.settings.channels_last
+        self.table.clear()
+        rows = []
+        for node_id in analysis.order:
+            node, info = design.node(node_id), analysis.nodes[node_id]
+            notes = "frozen" if node.frozen else ""
+            if info.issues:
+                count = len(info.errors) or len(info.warnings)
+                kind = "error" if info.errors else "warning"
+                notes = f"{count} {kind}{'s' if count > 1 else ''}" + (", frozen" if node.frozen else "")
+            item = QTreeWidgetItem(
+                [node.title, node.type, format_shape(info.shape, channels_last), f"{info.params:,}", f"{info.macs:,}", notes]
+            )
+            item.setData(0, NODE_ROLE, node_id)
+            item.setIcon(0, theme.swatch(colors.category(node.layer_type.category), 10, 2.5))
+            for column in (3, 4):
+                item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            alert = colors.error if info.errors else colors.warning if info.warnings else None
+            if alert is not None:
+                item.setForeground(5, alert)
+                item.setToolTip(5, "\n".join(i.message for i in info.issues))
+            rows.append(item)
+        self.table.addTopLevelItems(rows)
+
+        trainable = sum(analysis.nodes[n].params for n in analysis.order if not design.node(n).frozen)
+        errors, warnings = len(analysis.errors), len(analysis.warnings)
+        self.totals.setText(
+            f"<b>Total params:</b> {analysis.total_params:,} &nbsp;·&nbsp; "
+            f"<b>Trainable:</b> {trainable:,} &nbsp;·&nbsp; "
+            f"<b>Non-trainable:</b> {analysis.total_params - trainable:,} &nbsp;·&nbsp; "
+            f"<b>Mult-adds:</b> {format_count(analysis.total_macs)}"
+        )
+
+        self.problems.clear()
+        for issue in analysis.issues:
+            item = QTreeWidgetItem([issue.message, issue.node or "design"])
+            item.setData(0, NODE_ROLE, issue.node)
+            item.setForeground(0, colors.error if issue.severity == "error" else colors.warning)
+            item.setToolTip(0, issue.message)
+            self.problems.addTopLevelItem(item)
+        state = "none" if not errors and not warnings else f"{errors} errors, {warnings} warnings"
+        self.problems.setHeaderLabels([f"Problems: {state}", "Layer"])
