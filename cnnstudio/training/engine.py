@@ -52,6 +52,8 @@ class _Position:
     epoch: int = 0  # the epoch in progress, from 0
     step: int = 0  # the next step within it
     global_step: int = 0  # steps done over the whole run
+    loss_sum: float = 0.0  # the epoch's training loss so far, summed over samples
+    samples: int = 0
 
 
 class Trainer:
@@ -216,14 +218,13 @@ class Trainer:
         while pos.epoch < s.epochs:
             started = time.perf_counter()
             self.model.train()
-            loss_sum, count = 0.0, 0
             window_start, window_samples, run_start, run_steps = started, 0, started, 0
             for index in self.train_data.epoch(pos.epoch, pos.step):
                 self._check_controls()  # before the batch is made: augmentation draws random numbers
                 batch = self.train_data.batch(index)
                 loss, stats = self._guard(lambda: self._train_step(batch))
-                loss_sum += loss * batch.size
-                count += batch.size
+                pos.loss_sum += loss * batch.size
+                pos.samples += batch.size
                 pos.step += 1
                 pos.global_step += 1
                 run_steps += 1
@@ -236,10 +237,9 @@ class Trainer:
                                                      self._lr(), rate, eta, stats))
                     window_start, window_samples = now, 0
             val_loss, metrics = self._guard(self._validate)
-            record = events.EpochMetrics(pos.epoch + 1, loss_sum / max(count, 1), val_loss, metrics, self._lr(),
+            record = events.EpochMetrics(pos.epoch + 1, pos.loss_sum / max(pos.samples, 1), val_loss, metrics, self._lr(),
                                          time.perf_counter() - started)
-            pos.epoch += 1
-            pos.step = 0
+            self.position = pos = _Position(pos.epoch + 1, 0, pos.global_step)
             self._write_metrics(record)
             self.on_event(record)
             self._save_checkpoint()
@@ -364,6 +364,8 @@ class Trainer:
             "epoch": pos.epoch,
             "step": pos.step,
             "global_step": pos.global_step,
+            "loss_sum": pos.loss_sum,
+            "samples": pos.samples,
             "rng": checkpoint.rng_state(),
         }, path)
         self.last_checkpoint = str(path)
@@ -376,7 +378,7 @@ class Trainer:
             if self.schedule is not None and state["schedule"] is not None:
                 self.schedule.load_state_dict(state["schedule"])
             self.scaler.load_state_dict(state["scaler"])
-            self.position = _Position(state["epoch"], state["step"], state["global_step"])
+            self.position = _Position(state["epoch"], state["step"], state["global_step"], state["loss_sum"], state["samples"])
             checkpoint.set_rng_state(state["rng"])
         except (KeyError, RuntimeError, ValueError, TypeError) as error:
             raise TrainingError(f"the checkpoint does not fit this run ({str(error).splitlines()[0][:200]})") from None

@@ -1,0 +1,155 @@
+"""``cnnstudio train DESIGN``: train headless, with a progress line, metrics.jsonl and checkpoints.
+
+Ctrl-C or SIGTERM asks the run to stop: the current step finishes, a checkpoint is written, and
+the command exits with status 130; a second Ctrl-C ends at once. Exit status: 0 trained, 1 training
+failed (the message says why), 2 unreadable design, settings or checkpoint, 130 stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from cnnstudio.core.design import Design
+from cnnstudio.core.designfile import DesignFileError, load_design, to_dict
+from cnnstudio.training import events
+from cnnstudio.training.errors import TrainingError
+
+EXIT_TRAINED, EXIT_FAILED, EXIT_UNREADABLE, EXIT_STOPPED = 0, 1, 2, 130
+NO_TTY_INTERVAL_S = 10.0  # progress lines when stderr is a file or a pipe (CI logs)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("design", help="design file (.json)")
+    parser.add_argument("--data", help="data source: synthetic-shapes, synthetic-sequences, mnist, fashion-mnist, cifar10, idx:PATH or folder:PATH")
+    parser.add_argument("--task", help="classification, localization, detection, segmentation, reconstruction or metric")
+    parser.add_argument("--epochs", type=int, help="passes over the training data")
+    parser.add_argument("--batch-size", type=int, help="samples per step")
+    parser.add_argument("--lr", type=float, help="learning rate")
+    parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
+    parser.add_argument("--out", help="folder for metrics.jsonl and checkpoints (default: runs/DESIGN-NAME)")
+    parser.add_argument("--resume", metavar="CKPT", help="continue the run saved in this checkpoint")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnstudio.training.engine import Trainer
+    from cnnstudio.training.settings import parse_settings
+
+    try:
+        design = load_design(args.design)
+    except DesignFileError as error:
+        print(f"cnnstudio train: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    overrides = {"data": args.data, "task": args.task, "epochs": args.epochs, "batch_size": args.batch_size,
+                 "lr": args.lr, "device": args.device}
+    progress = Progress(sys.stderr)
+    try:
+        if args.resume:
+            out = Path(args.out) if args.out else Path(args.resume).parent
+            trainer = Trainer.from_checkpoint(args.resume, overrides, out_dir=out, on_event=progress)
+            _check_same_network(design, trainer.design, args.resume)
+        else:
+            out = Path(args.out) if args.out else Path("runs") / Path(args.design).stem
+            trainer = Trainer(design, parse_settings(design.training, overrides), out_dir=out, on_event=progress)
+    except TrainingError as error:
+        print(f"cnnstudio train: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    progress.epochs = trainer.settings.epochs
+    with _stop_on_signals(trainer):
+        finished = trainer.run()
+    if finished.status == "completed":
+        print(f"done: metrics in {out / 'metrics.jsonl'}, checkpoint {finished.checkpoint}", file=sys.stderr)
+        return EXIT_TRAINED
+    if finished.status == "stopped":
+        print(f"stopped in epoch {finished.epoch + 1}, after step {finished.global_step} of the run; continue with "
+              f"--resume {finished.checkpoint}", file=sys.stderr)
+        return EXIT_STOPPED
+    return EXIT_FAILED
+
+
+def _check_same_network(given: Design, saved: Design, checkpoint: str) -> None:
+    """The checkpoint embeds its design; refuse to resume it against a different network."""
+    def structure(design: Design) -> Any:
+        data = to_dict(design)
+        return [{k: v for k, v in node.items() if k in ("id", "type", "params", "frozen")} for node in data["nodes"]], data["edges"]
+
+    if structure(given) != structure(saved):
+        raise TrainingError(f"{checkpoint} was trained from another network ('{saved.name}'); its layers or "
+                            "connections differ from this design's")
+
+
+class _stop_on_signals:
+    """Ctrl-C and SIGTERM ask the trainer to stop (a checkpoint first); a second Ctrl-C is immediate."""
+
+    def __init__(self, trainer: Any):
+        self.trainer = trainer
+
+    def __enter__(self) -> None:
+        self.previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        print("\nstopping: finishing this step and writing a checkpoint (Ctrl-C again to quit now)", file=sys.stderr)
+        self.trainer.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+class Progress:
+    """Prints events on stderr: one live line (epoch, step, loss, images/s, ETA) and one per epoch."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.epochs = 0
+        self.last_line = 0.0
+        self.live = False
+
+    def __call__(self, event: events.Event) -> None:
+        if isinstance(event, events.StepMetrics):
+            self._step(event)
+        elif isinstance(event, events.EpochMetrics):
+            scalars = [f"{k} {v:.4g}" for k, v in event.record().items()
+                       if isinstance(v, float) and k not in ("lr", "seconds")]
+            self._line(f"epoch {event.epoch}/{self.epochs}: {', '.join(scalars)} ({event.seconds:.1f} s)")
+        elif isinstance(event, events.Started):
+            resumed = f", resuming at step {event.start_step}" if event.start_step else ""
+            self._line(f"training on {event.device}: {event.train_samples:,} samples, {event.val_samples:,} for "
+                       f"validation, {event.steps_per_epoch} steps per epoch{resumed}")
+        elif isinstance(event, events.Warning):
+            self._line(f"note: {event.message}")
+        elif isinstance(event, events.Error):
+            self._line(f"cnnstudio train: {event.message}")
+
+    def _step(self, e: events.StepMetrics) -> None:
+        now = time.monotonic()
+        if not self.tty and now - self.last_line < NO_TTY_INTERVAL_S:
+            return
+        self.last_line = now
+        done = e.global_step / e.total_steps
+        bar = "#" * int(done * 20)
+        text = (f"[{bar:<20}] epoch {e.epoch}/{self.epochs} step {e.step}/{e.steps_per_epoch} loss {e.loss:.4f} "
+                f"{e.samples_per_s:,.0f} img/s ETA {_duration(e.eta_s)}")
+        if self.tty:
+            self.stream.write("\r" + text + "\033[K")
+            self.stream.flush()
+            self.live = True
+        else:
+            print(text, file=self.stream)
+
+    def _line(self, text: str) -> None:
+        if self.live:
+            self.stream.write("\r\033[K")
+            self.live = False
+        print(text, file=self.stream)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
