@@ -35,8 +35,8 @@ def fit_images(images: Tensor, shape: tuple[int, ...]) -> Tensor:
     if tuple(x.shape[2:]) != (height, width):
         x = F.interpolate(x, size=(height, width), mode="bilinear", antialias=True, align_corners=False)
     if dtype == torch.uint8:
-        return x.round_().clamp_(0, 255).to(torch.uint8)
-    return x.clamp_(0, 1)
+        return x.round().clamp(0, 255).to(torch.uint8)
+    return x.clamp(0, 1)
 
 
 def to_float(images: Tensor) -> Tensor:

@@ -46,9 +46,10 @@ def load(folder: str, shape: tuple[int, ...]) -> TensorData:
         raise TrainingError(f"idx:{folder}: no such folder")
     pairs = []
     for images_path in sorted(root.glob("*-images-idx3-ubyte*")):
-        labels_path = images_path.with_name(images_path.name.replace("-images-idx3-", "-labels-idx1-"))
-        if not labels_path.exists():
-            raise TrainingError(f"{images_path}: there is no matching labels file {labels_path.name}")
+        stem = images_path.name.removesuffix(".gz").replace("-images-idx3-", "-labels-idx1-")
+        labels_path = next((p for p in (root / stem, root / f"{stem}.gz") if p.exists()), None)
+        if labels_path is None:
+            raise TrainingError(f"{images_path}: there is no matching labels file {stem}[.gz]")
         images, labels = read_idx(images_path), read_idx(labels_path)
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             raise TrainingError(f"{images_path}: expected N images of H x W and N labels; got shapes {list(images.shape)} and {list(labels.shape)}")
