@@ -107,6 +107,7 @@ class Design:
     ) -> Node:
         layer_type = self._layer_type(type_name)
         node_id = node_id or self.new_id(type_name)
+        _check_id(node_id)
         if node_id in self.graph:
             raise DesignError(f"a node with id '{node_id}' already exists")
         try:
@@ -175,6 +176,10 @@ class Design:
 
     def rename(self, old: str, new: str) -> None:
         """Give a node a new id, keeping its edges and their input order."""
+        if new == old:
+            self.node(old)
+            return
+        _check_id(new)
         if new in self.graph:
             raise DesignError(f"a node with id '{new}' already exists")
         node = self.node(old)
@@ -198,3 +203,9 @@ class Design:
             return catalogue.get(type_name)
         except catalogue.UnknownLayerType as error:
             raise DesignError(str(error)) from None
+
+
+def _check_id(node_id: object) -> None:
+    """Ids are non-blank strings: a design file with any other id could not be loaded again."""
+    if not isinstance(node_id, str) or not node_id.strip():
+        raise DesignError(f"a node id must be a non-empty string, got {node_id!r}")

@@ -9,6 +9,7 @@ leaves a half-written design behind. The format is documented in ``docs/design-f
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +41,8 @@ def load_design(path: str | os.PathLike[str]) -> Design:
         raise DesignFileError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise DesignFileError(f"{path}: is a folder, not a design file") from None
+    except ValueError:  # e.g. a NUL character in the path
+        raise DesignFileError(f"{path!r}: not a valid file name") from None
     except OSError as error:
         raise DesignFileError(f"{path}: cannot be read ({error.strerror or error})") from None
     try:
@@ -52,14 +55,18 @@ def load_design(path: str | os.PathLike[str]) -> Design:
 def loads(text: str, source: str = "<design>") -> Design:
     if "\x00" in text:
         raise DesignFileError(f"{source}: not a text file (a design is JSON text)")
+    text = text.removeprefix("\ufeff")  # the byte-order mark some Windows editors write
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        if error.pos >= len(text.rstrip()):
+        # A string still open at the end also means the text stops short.
+        if error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated string"):
             raise DesignFileError(f"{source}: the JSON ends too early; the file looks truncated") from None
         raise DesignFileError(f"{source}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
     except RecursionError:
         raise DesignFileError(f"{source}: the JSON is nested too deeply to be a design") from None
+    except ValueError as error:  # e.g. an integer of more than 4300 digits
+        raise DesignFileError(f"{source}: not valid JSON: {error}") from None
     return from_dict(data, source)
 
 
@@ -142,7 +149,9 @@ def _add_node(design: Design, entry: Any, where: str) -> None:
         raise DesignFileError(f"{where}: {error}") from None
     pos = entry.get("pos")
     if pos is not None and not (
-        isinstance(pos, list) and len(pos) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos)
+        isinstance(pos, list)
+        and len(pos) == 2
+        and all(_is_coordinate(v) for v in pos)
     ):
         raise DesignFileError(f'{where}: "pos" must be [x, y]')
     frozen = entry.get("frozen", False)
@@ -152,6 +161,13 @@ def _add_node(design: Design, entry: Any, where: str) -> None:
     if label is not None and not isinstance(label, str):
         raise DesignFileError(f'{where}: "label" must be a string')
     design.add_node(type_name, clean, node_id, tuple(pos) if pos else None, frozen, label)
+
+
+def _is_coordinate(value: Any) -> bool:
+    """A finite number: NaN or Infinity would be saved as invalid JSON, and huge ints overflow floats."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return abs(value) <= 1e12 and math.isfinite(value)
 
 
 def to_dict(design: Design) -> dict[str, Any]:

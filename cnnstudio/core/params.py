@@ -84,7 +84,10 @@ class FloatParam(Param):
     def coerce(self, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParamError(f"'{self.name}' must be {self.describe()}, got {_describe(value)}")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer too large for a float (JSON allows any length)
+            raise ParamError(f"'{self.name}' must be {self.describe()}, got {_describe(value)}") from None
         if not math.isfinite(value) or not self.minimum <= value <= self.maximum:
             raise ParamError(f"'{self.name}' must be {self.describe()}, got {_describe(value)}")
         return value

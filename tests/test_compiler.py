@@ -1,0 +1,128 @@
+"""The compiler: inputs in Input-node order, outputs in output order, frozen nodes, errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import cnnstudio
+from cnnstudio.core.analysis import analyze
+from cnnstudio.core.compiler import CompileError, build_model, example_inputs, module_names
+from cnnstudio.core.design import Design
+from cnnstudio.core.designfile import load_design
+from corehelpers import FIGURE21, chain, check_against_torch
+
+
+def two_in_two_out() -> Design:
+    """Inputs 'z' (an image) then 'a' (a vector): node order, not alphabetical order."""
+    design = Design("two heads")
+    design.add_node("Input", {"shape": [2, 6, 6]}, "z")
+    design.add_node("Input", {"shape": [5]}, "a")
+    design.add_node("Identity", {}, "image_out")
+    design.add_node("Flatten", {}, "flat")
+    design.add_node("Concat", {}, "joined")
+    design.add_node("Identity", {}, "vector_out")
+    design.connect("z", "image_out")
+    design.connect("z", "flat")
+    design.connect("flat", "joined")
+    design.connect("a", "joined")
+    design.connect("joined", "vector_out")
+    return design
+
+
+def test_inputs_in_input_node_order_and_outputs_as_a_tuple():
+    design = two_in_two_out()
+    analysis = analyze(design)
+    assert analysis.inputs == ["z", "a"]
+    assert analysis.outputs == ["image_out", "vector_out"]
+    model = build_model(design)
+    z, a = torch.randn(3, 2, 6, 6), torch.randn(3, 5)
+    result = model(z, a)
+    assert isinstance(result, tuple) and len(result) == 2
+    image, vector = result
+    assert torch.equal(image, z)
+    assert torch.equal(vector, torch.cat([z.flatten(1), a], 1))  # Concat in connection order
+
+
+def test_output_order_is_honoured():
+    design = two_in_two_out()
+    design.output_order = ["vector_out", "image_out"]
+    z, a = torch.randn(1, 2, 6, 6), torch.randn(1, 5)
+    vector, image = build_model(design)(z, a)
+    assert vector.shape == (1, 77) and torch.equal(image, z)
+    design.output_order = ["joined"]  # an inner node alone: one tensor
+    out = build_model(design)(z, a)
+    assert isinstance(out, torch.Tensor) and out.shape == (1, 77)
+    check_against_torch(design)
+
+
+def test_single_output_is_a_tensor():
+    model = cnnstudio.build_model(load_design(FIGURE21))
+    out = model(torch.randn(4, 1, 28, 28))
+    assert isinstance(out, torch.Tensor) and out.shape == (4, 10)
+    assert torch.allclose(out.sum(1), torch.ones(4))  # the template ends in Softmax
+
+
+def test_figure21_matches_torch_and_generated_code_reads_like_hand_written():
+    design = load_design(FIGURE21)
+    check_against_torch(design)
+    model = build_model(design)
+    assert "conv1 = self.conv1(x)" in model.code
+    assert type(model).__name__ == "Figure21MnistCnn"
+
+
+def test_frozen_nodes_do_not_train():
+    design = load_design(FIGURE21)
+    design.node("conv1").frozen = True
+    model = build_model(design)
+    assert all(not p.requires_grad for p in model.conv1.parameters())
+    assert all(p.requires_grad for p in model.conv2.parameters())
+    model(torch.randn(2, 1, 28, 28)).sum().backward()
+    assert model.conv1.weight.grad is None and model.conv2.weight.grad is not None
+
+
+def test_invalid_design_raises_compile_error_listing_every_error():
+    design = chain([1, 8, 8], ("Conv2d", {"kernel_size": 9}), ("ReLU", {}))
+    design.add_node("Tanh", {}, "orphan")
+    design.add_node("Add", {}, "lonely")
+    design.connect("x", "lonely")
+    with pytest.raises(CompileError) as caught:
+        build_model(design)
+    message = str(caught.value)
+    assert "3 error(s)" in message
+    for node_id in ("conv2d1", "orphan", "lonely"):
+        assert f"\n{node_id}: " in message
+
+
+def test_module_names_are_unique_identifiers():
+    design = Design("odd ids")
+    design.add_node("Input", {"shape": [3]}, "in put")
+    ids = ["1st", "class", "a-b", "a_b", "a.b", "ü"]
+    previous = "in put"
+    for node_id in ids:
+        design.add_node("Identity", {}, node_id)
+        design.connect(previous, node_id)
+        previous = node_id
+    names = module_names(design)
+    assert len(set(names.values())) == len(names)
+    assert all(name.isidentifier() for name in names.values())
+    model = build_model(design)
+    assert model.node_names == {name: node_id for node_id, name in names.items()}
+    x = torch.randn(2, 3)
+    assert torch.equal(model(x), x)
+    check_against_torch(design)
+
+
+def test_unconnected_input_is_still_an_argument():
+    design = chain([3], ("ReLU", {}))
+    design.add_node("Input", {"shape": [4]}, "spare")
+    analysis = analyze(design)
+    assert analysis.valid and analysis.warnings
+    model = build_model(design)
+    assert model(torch.ones(1, 3), torch.ones(1, 4)).shape == (1, 3)
+
+
+def test_example_inputs_have_the_input_shapes():
+    design = two_in_two_out()
+    z, a = example_inputs(design, batch=3)
+    assert z.shape == (3, 2, 6, 6) and a.shape == (3, 5)
