@@ -17,12 +17,15 @@ def load_data(
 ) -> TensorData:
     """The whole dataset for an Input of ``shape``; ``options`` go to generated sources only."""
     kind, _, path = spec.partition(":")
-    if kind in GENERATED and not path:
+    known = kind in GENERATED or kind in torchvision_sets.SETS if not path else kind in ("idx", "folder")
+    if not known:
+        raise TrainingError(f"unknown data '{spec}'; use one of: {', '.join(NAMES)}")
+    if kind in GENERATED:
         return GENERATED[kind](shape, options, seed)
     if options:
         raise TrainingError(f'"data_options" apply to generated data ({", ".join(GENERATED)}), not to {spec}')
-    if kind in ("idx", "folder") and path:
-        return idx.load(path, shape) if kind == "idx" else folder.load(path, shape, warn)
-    if kind in torchvision_sets.SETS and not path:
-        return torchvision_sets.load(kind, shape)
-    raise TrainingError(f"unknown data '{spec}'; use one of: {', '.join(NAMES)}")
+    if kind == "idx":
+        return idx.load(path, shape)
+    if kind == "folder":
+        return folder.load(path, shape, warn)
+    return torchvision_sets.load(kind, shape)
