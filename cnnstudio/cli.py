@@ -23,7 +23,9 @@ EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 3
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; given ``command``, only that command's module is imported (others may
+    import torch, and ``cnnstudio check`` must not wait for it)."""
     parser = argparse.ArgumentParser(
         prog="cnnstudio",
         description="Design, train and look inside convolutional neural networks. "
@@ -35,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        importlib.import_module(f"cnnstudio.commands.{name}").configure(sub)
+        if command in (None, name):
+            importlib.import_module(f"cnnstudio.commands.{name}").configure(sub)
     return parser
 
 
@@ -43,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version")):
-            args = _parser().parse_args(argv)
+            args = _parser(argv[0] if argv[0] in COMMANDS else None).parse_args(argv)
             return importlib.import_module(f"cnnstudio.commands.{args.command}").run(args)
         return _open_studio(argv)
     except KeyboardInterrupt:
