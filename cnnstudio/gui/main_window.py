@@ -51,7 +51,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self.templates_dir = templates_dir
         self.doc = Document(Design(), self)
-        self.scene = DesignScene(self.doc, self.settings)
+        self.scene = DesignScene(self.doc, self.settings, self)
         self.view = CanvasView(self.scene)
         self.editor = Editor(self.doc, self.scene, self.view)
         self.autosaver = autosave.AutoSaver(self.doc, recovery_dir or autosave.default_directory())
@@ -416,6 +416,7 @@ class MainWindow(QMainWindow):
             return
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.autosaver.close()
+        self.scene.selectionChanged.disconnect(self._selection_changed)  # the scene clears as it goes
         event.accept()
 
     def about(self) -> None:

@@ -7,7 +7,7 @@ through the document's signals and update the items here.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
@@ -27,8 +27,8 @@ class DesignScene(QGraphicsScene):
     connect_requested = Signal(str, str)  # source, target
     nodes_moved = Signal(dict)  # node id -> (old position, new position)
 
-    def __init__(self, doc: Document, settings: Settings):
-        super().__init__()
+    def __init__(self, doc: Document, settings: Settings, parent: QObject | None = None):
+        super().__init__(parent)
         self.doc = doc
         self.settings = settings
         self.nodes: dict[str, NodeItem] = {}
