@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from cnnstudio.core.design import Node
-from cnnstudio.gui.document import Document, Edge
+from cnnstudio.gui.document import Document, Edge, Removed
 
 MERGE_WINDOW = 2.0
 Pos = tuple[float, float]
@@ -56,7 +56,7 @@ class Delete(QUndoCommand):
         self.node_ids = list(node_ids)
         self.edges = [e for e in edges if e[0] not in self.node_ids and e[1] not in self.node_ids]
         self.removed_edges: list[Edge] = []
-        self.removed_nodes: list[tuple[Node, list[Edge]]] = []
+        self.removed_nodes: list[Removed] = []
 
     def redo(self) -> None:
         with self.doc.editing():
@@ -65,8 +65,8 @@ class Delete(QUndoCommand):
 
     def undo(self) -> None:
         with self.doc.editing():
-            for node, edges in reversed(self.removed_nodes):
-                self.doc.insert_node(node, edges)
+            for removed in reversed(self.removed_nodes):
+                self.doc.restore(removed)
             for src, dst, index in reversed(self.removed_edges):
                 self.doc.connect(src, dst, index)
 

@@ -8,11 +8,13 @@ once per command (nested edits are batched by :meth:`editing`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
@@ -20,6 +22,18 @@ from cnnstudio.core.analysis import Analysis, analyze
 from cnnstudio.core.design import Design, Node
 
 Edge = tuple[str, str, int]  # source, target, input index
+
+
+@dataclass
+class Removed:
+    """A node taken out of the design, with what puts it back exactly: its edges (with their
+    input index), its place in the node order (which orders outputs and files) and, for a design
+    with an explicit output list, its place there."""
+
+    node: Node
+    edges: list[Edge]
+    position: int
+    output_index: int | None = None
 
 
 class Document(QObject):
@@ -79,19 +93,42 @@ class Document(QObject):
                 self.analyzed.emit()
 
     # -- primitive edits (called by commands, inside ``editing``) --------------------------------
-    def insert_node(self, node: Node, edges: Iterable[Edge] = ()) -> None:
-        edges = list(edges)
-        self.design.insert_node(node, edges)
+    def insert_node(self, node: Node) -> None:
+        """Add a new node, unconnected, at the end of the node order."""
+        self.design.insert_node(node)
         self.node_added.emit(node.id)
-        for dst in {dst for _, dst, _ in edges}:
+
+    def restore(self, removed: Removed) -> None:
+        """Put back a node taken out by :meth:`remove_node`, exactly where it was."""
+        node = removed.node
+        self.design.insert_node(node, removed.edges)
+        if removed.position < len(self.design) - 1:
+            self._move_in_order(node.id, removed.position)
+        if removed.output_index is not None and self.design.output_order is not None:
+            self.design.output_order.insert(removed.output_index, node.id)
+        self.node_added.emit(node.id)
+        for dst in {dst for _, dst, _ in removed.edges}:
             self.inputs_changed.emit(dst)
 
-    def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:
+    def remove_node(self, node_id: str) -> Removed:
+        position = list(self.design.graph).index(node_id)
+        outputs = self.design.output_order
+        output_index = outputs.index(node_id) if outputs is not None and node_id in outputs else None
         node, edges = self.design.remove_node(node_id)
         self.node_removed.emit(node_id)
         for dst in {dst for _, dst, _ in edges if dst != node_id}:
             self.inputs_changed.emit(dst)
-        return node, edges
+        return Removed(node, edges, position, output_index)
+
+    def _move_in_order(self, node_id: str, position: int) -> None:
+        """Rebuild the graph with ``node_id`` at ``position``, keeping every input order."""
+        graph = self.design.graph
+        order = [n for n in graph if n != node_id]
+        order.insert(position, node_id)
+        rebuilt = nx.DiGraph()
+        rebuilt.add_nodes_from((n, graph.nodes[n]) for n in order)
+        rebuilt.add_edges_from(self.design.edges)  # grouped by target, in input order
+        self.design.graph = rebuilt
 
     def connect(self, src: str, dst: str, index: int | None = None) -> None:
         self.design.connect(src, dst, index)
