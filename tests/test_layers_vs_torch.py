@@ -154,6 +154,8 @@ CASES: dict[str, list[tuple[list[list[int]], dict]]] = {
     "TorchvisionBackbone": [
         ([[3, 64, 64]], {"model": "resnet18", "output": "features"}),
         ([[3, 64, 64]], {"model": "resnet18", "output": "pooled"}),
+        # Batch norm on a 1x1 map: the one-sample inference pass must not refuse it.
+        ([[3, 32, 32]], {"model": "mobilenet_v3_small", "output": "features"}),
     ],
 }
 

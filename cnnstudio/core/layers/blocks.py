@@ -176,9 +176,12 @@ def _backbone_meta(model: str, output: str, shape: tuple[int, ...]) -> tuple[tup
             macs += own
 
     hooks = [m.register_forward_hook(count) for m in module.modules()]
+    # Evaluation mode: in training mode batch norm refuses one sample on a 1x1 map (a ValueError),
+    # which a real batch of several samples would pass; shapes are the same in both modes.
+    module.eval()
     try:
         out = module(torch.empty((1, *shape), device="meta"))
-    except RuntimeError as error:
+    except (RuntimeError, ValueError) as error:
         raise ShapeError(f"TorchvisionBackbone: {model} cannot take an input of {show(shape)}: {error}") from None
     finally:
         for hook in hooks:
