@@ -11,6 +11,7 @@ import platform
 from collections.abc import Callable
 from pathlib import Path
 
+import shiboken6
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -208,7 +209,8 @@ class MainWindow(QMainWindow):
         self.view.zoom_changed.connect(lambda zoom: self.zoom_label.setText(f"{zoom:.0%}"))
 
     def _selection_changed(self) -> None:
-        self.inspector.show_selection(self.scene.selected_node_ids())
+        if shiboken6.isValid(self.scene):  # a scene being destroyed deselects as it goes
+            self.inspector.show_selection(self.scene.selected_node_ids())
 
     def select_node(self, node_id: str) -> None:
         self.scene.select_nodes([node_id])
@@ -416,7 +418,6 @@ class MainWindow(QMainWindow):
             return
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.autosaver.close()
-        self.scene.selectionChanged.disconnect(self._selection_changed)  # the scene clears as it goes
         event.accept()
 
     def about(self) -> None:
