@@ -289,3 +289,58 @@ def test_inference_and_torch_agree_on_validity(type_name, shapes, params):
     if inferred is None:
         (error,) = analysis.errors  # one error, on the node itself
         assert error.node == analysis.outputs[0]
+
+
+def _sweep(family: str):
+    """Every small setting of one layer family, as (type, input shape, params)."""
+    from itertools import product
+
+    if family == "Conv1d":
+        for size, k, s, pad, d in product(range(1, 11), range(1, 5), range(1, 4), ["valid", "same", "causal", 0, 1, 2], [1, 2, 3]):
+            yield "Conv1d", (2, size), {"out_channels": 2, "kernel_size": k, "stride": s, "padding": pad, "dilation": d}
+    elif family == "Pool1d":
+        for kind, size, k, s, pad, d, ceil in product(
+            ["Max", "Avg"], range(1, 10), range(1, 5), [None, 1, 2, 3], [0, 1, 2], [1, 2, 3], [False, True]
+        ):
+            params = {"kernel_size": k, "stride": s, "padding": pad, "ceil_mode": ceil}
+            if kind == "Max":
+                params["dilation"] = d
+            elif d > 1:
+                continue
+            yield f"{kind}Pool1d", (2, size), params
+    elif family == "ConvTranspose1d":
+        for size, k, s, pad, op, d in product(range(1, 6), range(1, 5), range(1, 4), [0, 1, 2], [0, 1, 2], [1, 2]):
+            params = {"out_channels": 2, "kernel_size": k, "stride": s, "padding": pad, "output_padding": op, "dilation": d}
+            yield "ConvTranspose1d", (2, size), params
+    else:  # pooling kinds with their own quirks
+        for size, k, s, pad, ceil in product(range(1, 6), range(1, 4), [None, 1, 2], [0, 1], [False, True]):
+            params = {"kernel_size": k, "stride": s, "padding": pad, "ceil_mode": ceil}
+            yield "MinPool2d", (2, size, size + 1), params
+            yield "AvgPool3d", (1, size, size, 3), params
+            yield "AvgPool2d", (1, size, 3), {**params, "count_include_pad": False}
+
+
+@pytest.mark.parametrize("family", ["Conv1d", "Pool1d", "ConvTranspose1d", "other pools"])
+def test_small_settings_sweep_agrees_with_torch(family):
+    """Exhaustive over small sizes: inferred shape (or refusal) equals what the torch module does."""
+    import torch
+
+    from cnnstudio.core.catalogue import Ctx, ShapeError
+
+    disagreements = []
+    for type_name, shape, params in _sweep(family):
+        layer_type = catalogue.get(type_name)
+        ctx = Ctx([shape], layer_type.coerce_params(params), ["x"])
+        try:
+            inferred = layer_type.infer(ctx).shape
+        except ShapeError:
+            inferred = None
+        try:
+            with torch.no_grad():
+                out = layer_type.build(ctx)(torch.randn(2, *shape))
+            actual = tuple(out.shape[1:]) if out.numel() else None
+        except Exception:  # noqa: BLE001 - any refusal by torch counts
+            actual = None
+        if inferred != actual:
+            disagreements.append(f"{type_name} {shape} {params}: inferred {inferred}, torch {actual}")
+    assert not disagreements, "\n".join(disagreements[:10])
