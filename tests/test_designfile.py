@@ -234,6 +234,17 @@ def test_any_replaced_value_loads_or_raises_design_file_error(path, value, delet
         assert to_dict(loads(dumps(design))) == to_dict(design)
 
 
+@settings(max_examples=150, deadline=None, database=None)
+@given(st.integers(0, len(MINIMAL)), st.integers(0, 20), st.text(max_size=6))
+def test_any_edited_text_loads_or_raises_design_file_error(start, length, insert):
+    """Cutting and pasting anywhere in a file never gives another exception."""
+    text = MINIMAL[:start] + insert + MINIMAL[start + length :]
+    try:
+        loads(text, "edited.json")
+    except DesignFileError as error:
+        assert str(error).startswith("edited.json: ")
+
+
 # -- round trip ---------------------------------------------------------------------------------
 
 
