@@ -129,6 +129,7 @@ def test_a_fast_run_sends_few_step_events() -> None:
     assert steps[-1].global_step == 80
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_checkpoints_never_unpickle_code(tmp_path: Path) -> None:
     marker = tmp_path / "owned"
 

@@ -26,7 +26,7 @@ from torch import Tensor, fx
 from cnnstudio.core.analysis import analyze
 from cnnstudio.core.compiler import CompileError, build_model
 from cnnstudio.core.design import Design
-from cnnstudio.core.designfile import from_dict, to_dict
+from cnnstudio.core.designfile import DesignFileError, from_dict, to_dict
 from cnnstudio.training import checkpoint, events
 from cnnstudio.training.data import augment
 from cnnstudio.training.data.base import split
@@ -85,8 +85,11 @@ class Trainer:
     def from_checkpoint(cls, path: str | os.PathLike[str], overrides: dict[str, Any] | None = None, **kwargs: Any) -> Trainer:
         """Continue the run saved in ``path``, with its own design; ``overrides`` may add epochs."""
         state = checkpoint.load(path)
-        design = from_dict(state["design"], source=str(path))
-        settings = parse_settings(state["settings"], overrides)
+        try:
+            design = from_dict(state["design"], source=str(path))
+            settings = parse_settings(state["settings"], overrides)
+        except (KeyError, DesignFileError) as error:
+            raise TrainingError(f"{path}: the checkpoint is incomplete or damaged ({error})") from None
         if settings.epochs != state["settings"]["epochs"] and settings.schedule in ("cosine", "onecycle"):
             raise TrainingError(f"the {settings.schedule} schedule was planned for {state['settings']['epochs']} epochs; "
                                 "a run with it cannot be lengthened on resume")

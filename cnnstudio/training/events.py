@@ -74,7 +74,7 @@ class Samples:
 
 
 @dataclass(frozen=True)
-class Warning:  # noqa: A001 - the issue's name for it; it never shadows the builtin inside this package
+class Warning:  # noqa: A001 - named as the issue names it; use it as events.Warning
     message: str
 
 
