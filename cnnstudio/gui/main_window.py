@@ -180,11 +180,25 @@ class MainWindow(QMainWindow):
         tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         tools.addActions([self.act_new, self.act_open, self.act_save])
         tools.addSeparator()
-        tools.addActions([self.act_undo, self.act_redo])
+        tools.addActions([self._toolbar_twin(self.act_undo, "Undo"), self._toolbar_twin(self.act_redo, "Redo")])
         tools.addSeparator()
         tools.addActions([self.act_delete, self.act_layout, self.act_fit])
         self.panels_menu.addSeparator()
         self.panels_menu.addAction(tools.toggleViewAction())
+
+    def _toolbar_twin(self, action: QAction, label: str) -> QAction:
+        """A fixed-width toolbar button for an action whose menu text names the command
+        ("Undo Set conv1.kernel_size"); the full text moves to the tooltip."""
+        twin = QAction(label, self)
+        twin.triggered.connect(action.trigger)
+
+        def follow() -> None:
+            twin.setEnabled(action.isEnabled())
+            twin.setToolTip(f"{action.text().replace('&', '')} ({action.shortcut().toString()})")
+
+        action.changed.connect(follow)
+        follow()
+        return twin
 
     def _build_status_bar(self) -> None:
         self.validity = QLabel()

@@ -8,6 +8,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
     QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
@@ -44,14 +47,13 @@ class Summary(QWidget):
             self.table.headerItem().setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.totals = QLabel()
         self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.problems = QTreeWidget()
-        self.problems.setHeaderLabels(["Problem", "Layer"])
-        self.problems.setRootIsDecorated(False)
+        self.problems_title = QLabel()
+        self.problems_title.setFont(theme.heading_font(self.font()))
+        self.problems = QListWidget()
         self.problems.setWordWrap(True)
+        self.problems.setResizeMode(QListView.ResizeMode.Adjust)
+        self.problems.setSpacing(2)
         self.problems.setToolTip("Click a problem to select its layer")
-        self.problems.header().setStretchLastSection(False)
-        self.problems.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.problems.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
 
         left = QWidget()
         column = QVBoxLayout(left)
@@ -59,9 +61,15 @@ class Summary(QWidget):
         column.setSpacing(6)
         column.addWidget(self.table)
         column.addWidget(self.totals)
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(6)
+        column.addWidget(self.problems_title)
+        column.addWidget(self.problems)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
-        splitter.addWidget(self.problems)
+        splitter.addWidget(right)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         layout = QHBoxLayout(self)
@@ -74,8 +82,8 @@ class Summary(QWidget):
         settings.channels_last_changed.connect(self.refresh)
         self.refresh()
 
-    def _clicked(self, item: QTreeWidgetItem) -> None:
-        node_id = item.data(0, NODE_ROLE)
+    def _clicked(self, item: QTreeWidgetItem | QListWidgetItem) -> None:
+        node_id = item.data(0, NODE_ROLE) if isinstance(item, QTreeWidgetItem) else item.data(NODE_ROLE)
         if node_id:
             self.node_clicked.emit(node_id)
 
@@ -116,11 +124,16 @@ class Summary(QWidget):
         )
 
         self.problems.clear()
-        for issue in analysis.issues:
-            item = QTreeWidgetItem([issue.message, issue.node or "design"])
-            item.setData(0, NODE_ROLE, issue.node)
-            item.setForeground(0, colors.error if issue.severity == "error" else colors.warning)
-            item.setToolTip(0, issue.message)
-            self.problems.addTopLevelItem(item)
-        state = "none" if not errors and not warnings else f"{errors} errors, {warnings} warnings"
-        self.problems.setHeaderLabels([f"Problems: {state}", "Layer"])
+        issues = analysis.issues if len(design) else []  # an empty canvas is a start, not an error
+        for issue in issues:
+            item = QListWidgetItem(f"{issue.node or 'design'}: {issue.message}")
+            item.setData(NODE_ROLE, issue.node)
+            item.setForeground(colors.error if issue.severity == "error" else colors.warning)
+            self.problems.addItem(item)
+        counts = [_plural(errors, "error"), _plural(warnings, "warning")]
+        state = ", ".join(c for c in counts if c) if issues else "none"
+        self.problems_title.setText(f"Problems: {state}")
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}" if count else ""

@@ -104,16 +104,24 @@ def _colors(dark: bool, highlight: str) -> Colors:
     )
 
 
-def apply(app: QApplication) -> None:
-    """Fusion, the system's light or dark scheme, and a comfortable default font size."""
+def apply(app: QApplication, dark: bool | None = None) -> None:
+    """Fusion, a light or dark palette (``None``: the system's, following its changes), and a
+    comfortable default font size."""
     app.setStyle("Fusion")
-    dark = QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
-    app.setPalette(_dark_palette() if dark else _light_palette())
+    hints = QGuiApplication.styleHints()
+    if dark is None:
+        hints.colorSchemeChanged.connect(lambda scheme: _set_palette(app, scheme == Qt.ColorScheme.Dark))
+        dark = hints.colorScheme() == Qt.ColorScheme.Dark
+    _set_palette(app, dark)
     font = app.font()
     if font.pointSizeF() < 10:
         font.setPointSizeF(10)
         app.setFont(font)
     app.setStyleSheet(STYLE_SHEET)
+
+
+def _set_palette(app: QApplication, dark: bool) -> None:
+    app.setPalette(_dark_palette() if dark else _light_palette())  # widgets repaint on the change
 
 
 def _light_palette() -> QPalette:

@@ -185,10 +185,10 @@ class NodeItem(QGraphicsObject):
         top = PAD - 3
         self._text(painter, title_font, colors.text, QRectF(left, top, inner, line), card.type_name)
         name = ("❄ " if card.frozen else "") + card.title
-        name_width = min(QFontMetricsF(small_font).horizontalAdvance(name) + 2, inner * 0.55)
-        title_width = QFontMetricsF(title_font).horizontalAdvance(card.type_name)
-        if title_width + name_width + 6 <= inner:
-            self._text(painter, small_font, colors.muted, QRectF(left, top, inner, line), name, Qt.AlignmentFlag.AlignRight)
+        room = inner - QFontMetricsF(title_font).horizontalAdvance(card.type_name) - 8
+        if room > 24:  # the id, elided if need be, right of the type
+            name_rect = QRectF(left + inner - room, top, room, line)
+            self._text(painter, small_font, colors.muted, name_rect, name, Qt.AlignmentFlag.AlignRight)
         top += line
         self._text(painter, body_font, colors.text, QRectF(left, top, inner, line), card.detail)
         top += line

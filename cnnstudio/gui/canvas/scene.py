@@ -200,8 +200,9 @@ class DesignScene(QGraphicsScene):
         start, end = self._drag_port, self._drop_port
         if self._drag_path is not None:
             self.removeItem(self._drag_path)
-        if end is not None:
-            end.set_hovered(False)
+        for port in (start, end):
+            if port is not None:
+                port.set_hovered(False)  # the drag held the mouse: no hover-leave came
         self._drag_port = self._drag_path = self._drop_port = None
         if start is not None and end is not None:
             src, dst = (start, end) if start.kind == "out" else (end, start)

@@ -8,6 +8,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
+    QFont,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -85,6 +86,23 @@ class CanvasView(QGraphicsView):
                 if (abs(y % major) < 1e-6) == is_major:
                     painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
                 y += step
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        """On an empty canvas, say how to begin."""
+        if self.scene().items():
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(theme.colors().muted)
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        painter.setFont(font)
+        painter.drawText(
+            self.viewport().rect(),
+            int(Qt.AlignmentFlag.AlignCenter),
+            "Drag layers here from the palette\nor start from File › New from Template",
+        )
+        painter.restore()
 
     # -- zoom and pan ----------------------------------------------------------------------------
     def wheelEvent(self, event: QWheelEvent) -> None:
