@@ -172,3 +172,15 @@ def test_a_running_studios_autosave_is_not_offered(figure21, qtbot, settings, re
     qtbot.addWidget(other)
     assert not other.offer_recovery() and not answers.shown
     other.close()
+
+
+def test_open_recent_lists_opened_files_and_reopens_them(window, tmp_path: Path) -> None:  # noqa: ANN001, F811
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_bytes(FIGURE21.read_bytes())
+    second.write_bytes((TEMPLATES_DIR / "residual.json").read_bytes())
+    assert window.open_path(first) and window.open_path(second)
+    window._fill_recent()
+    actions = [a for a in window.recent_menu.actions() if a.text() in ("a.json", "b.json")]
+    assert [a.text() for a in actions] == ["b.json", "a.json"]
+    actions[1].trigger()
+    assert window.doc.path == first.resolve() and "conv1" in window.doc.design

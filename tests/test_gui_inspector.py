@@ -116,3 +116,15 @@ def test_clicking_a_summary_row_selects_the_node(figure21) -> None:  # noqa: ANN
 
 def test_status_bar_says_valid_with_the_parameter_count(figure21) -> None:  # noqa: ANN001, F811
     assert "valid, 36.1 k parameters" in figure21.validity.text()
+
+
+def test_typing_in_a_field_never_triggers_canvas_shortcuts(figure21) -> None:  # noqa: ANN001, F811
+    win = figure21
+    win.select_node("fc1")
+    edit = win.inspector.label_edit
+    edit.setFocus()
+    zoom = win.view.zoom
+    QTest.keyClicks(edit, "fc")
+    QTest.keyClick(edit, Qt.Key.Key_Backspace)
+    QTest.keyClick(edit, Qt.Key.Key_Delete)
+    assert edit.text() == "f" and "fc1" in win.doc.design and win.view.zoom == zoom

@@ -79,12 +79,16 @@ class Inspector(QScrollArea):
         self.column.setContentsMargins(14, 10, 14, 14)
         self.column.setSpacing(SPACING)
         self.setWidget(self.body)
-        self.static = QWidget()  # header and editors: rebuilt on selection
-        self.live = QWidget()  # shapes and problems: rebuilt on analysis
+        # Editors first, so they never move while a spin box is being clicked; the live part
+        # (shapes, formula, problems) changes height with every analysis.
+        self.static = QWidget()  # header and parameter editors: rebuilt on selection
+        self.live = QWidget()  # shapes, formula and problems: rebuilt on analysis
+        self.tail = QWidget()  # id, label, frozen: rebuilt on selection
         self.frozen: QCheckBox | None = None
         self.label_edit: QLineEdit | None = None
         self.column.addWidget(self.static)
         self.column.addWidget(self.live)
+        self.column.addWidget(self.tail)
         self.column.addStretch()
         doc.analyzed.connect(self._analyzed)
         doc.reset.connect(lambda: self.show_selection([]))
@@ -104,8 +108,11 @@ class Inspector(QScrollArea):
             text = f"{len(node_ids)} layers selected." if node_ids else "Select a layer on the canvas to see its shapes and edit its parameters."
             self._replace("static", self._placeholder(text))
             self._replace("live", QWidget())
+            self._replace("tail", QWidget())
             return
-        self._replace("static", self._build_static(self.doc.design.node(node_id)))
+        node = self.doc.design.node(node_id)
+        self._replace("static", self._build_static(node))
+        self._replace("tail", self._build_tail(node))
         self._analyzed()
 
     def _placeholder(self, text: str) -> QWidget:
@@ -124,7 +131,7 @@ class Inspector(QScrollArea):
         old.deleteLater()  # a Fix button may be mid-click: delete later, not now
         setattr(self, slot, widget)
 
-    # -- header and editors ----------------------------------------------------------------------
+    # -- header, editors and the layer's identity ----------------------------------------------------------------------
     def _build_static(self, node: Node) -> QWidget:
         layer_type = node.layer_type
         widget = QWidget()
@@ -146,6 +153,25 @@ class Inspector(QScrollArea):
         column.addLayout(row)
         column.addWidget(_label(layer_type.help, muted=True))
 
+        if layer_type.params:
+            column.addWidget(_section("Parameters"))
+            form = _form()
+            for spec in layer_type.params:
+                editor = make_editor(spec)
+                editor.set_value(node.params[spec.name])
+                editor.value_changed.connect(lambda value, name=spec.name: self.editor.set_param(node.id, name, value))
+                label = QLabel(spec.name)
+                label.setToolTip(editor.toolTip())
+                form.addRow(label, editor)
+                self.editors[spec.name] = editor
+            column.addLayout(form)
+        return widget
+
+    def _build_tail(self, node: Node) -> QWidget:
+        widget = QWidget()
+        column = QVBoxLayout(widget)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(6)
         column.addWidget(_section("Layer"))
         form = _form()
         ident = _label(node.id, wrap=False)
@@ -162,19 +188,6 @@ class Inspector(QScrollArea):
         self.frozen.toggled.connect(lambda on: self.editor.set_frozen(node.id, on))
         form.addRow("frozen", self.frozen)
         column.addLayout(form)
-
-        if layer_type.params:
-            column.addWidget(_section("Parameters"))
-            form = _form()
-            for spec in layer_type.params:
-                editor = make_editor(spec)
-                editor.set_value(node.params[spec.name])
-                editor.value_changed.connect(lambda value, name=spec.name: self.editor.set_param(node.id, name, value))
-                label = QLabel(spec.name)
-                label.setToolTip(editor.toolTip())
-                form.addRow(label, editor)
-                self.editors[spec.name] = editor
-            column.addLayout(form)
         return widget
 
     def _label_edited(self) -> None:

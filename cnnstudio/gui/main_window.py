@@ -38,6 +38,24 @@ FILE_FILTER = "CNN Studio designs (*.json);;All files (*)"
 Key = QKeySequence.StandardKey
 
 
+class TwinAction(QAction):
+    """A fixed-width toolbar button for an action whose menu text names the command
+    ("Undo Set conv1.kernel_size"); the full text moves to the tooltip."""
+
+    def __init__(self, action: QAction, label: str):
+        super().__init__(label, action)
+        self.action = action
+        self.triggered.connect(action.trigger)
+        action.changed.connect(self.follow)  # a method: disconnected when either side goes
+        self.follow()
+
+    def follow(self) -> None:
+        if not shiboken6.isValid(self.action):  # the window is being torn down
+            return
+        self.setEnabled(self.action.isEnabled())
+        self.setToolTip(f"{self.action.text().replace('&', '')} ({self.action.shortcut().toString()})")
+
+
 class MainWindow(QMainWindow):
     first_painted = Signal()
 
@@ -180,25 +198,11 @@ class MainWindow(QMainWindow):
         tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         tools.addActions([self.act_new, self.act_open, self.act_save])
         tools.addSeparator()
-        tools.addActions([self._toolbar_twin(self.act_undo, "Undo"), self._toolbar_twin(self.act_redo, "Redo")])
+        tools.addActions([TwinAction(self.act_undo, "Undo"), TwinAction(self.act_redo, "Redo")])
         tools.addSeparator()
         tools.addActions([self.act_delete, self.act_layout, self.act_fit])
         self.panels_menu.addSeparator()
         self.panels_menu.addAction(tools.toggleViewAction())
-
-    def _toolbar_twin(self, action: QAction, label: str) -> QAction:
-        """A fixed-width toolbar button for an action whose menu text names the command
-        ("Undo Set conv1.kernel_size"); the full text moves to the tooltip."""
-        twin = QAction(label, self)
-        twin.triggered.connect(action.trigger)
-
-        def follow() -> None:
-            twin.setEnabled(action.isEnabled())
-            twin.setToolTip(f"{action.text().replace('&', '')} ({action.shortcut().toString()})")
-
-        action.changed.connect(follow)
-        follow()
-        return twin
 
     def _build_status_bar(self) -> None:
         self.validity = QLabel()
@@ -229,7 +233,7 @@ class MainWindow(QMainWindow):
     def select_node(self, node_id: str) -> None:
         self.scene.select_nodes([node_id])
         if node_id in self.scene.nodes:
-            self.view.centerOn(self.scene.nodes[node_id])
+            self.view.ensureVisible(self.scene.nodes[node_id], 60, 60)
 
     # -- state shown in the chrome ---------------------------------------------------------------
     def _update_title(self) -> None:
@@ -421,10 +425,10 @@ class MainWindow(QMainWindow):
         else:
             self.resizeDocks(
                 [self.findChild(QDockWidget, "dock-palette"), self.findChild(QDockWidget, "dock-inspector")],
-                [220, 330],
+                [210, 340],
                 Qt.Orientation.Horizontal,
             )
-            self.resizeDocks([self.findChild(QDockWidget, "dock-summary")], [230], Qt.Orientation.Vertical)
+            self.resizeDocks([self.findChild(QDockWidget, "dock-summary")], [210], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.maybe_save():
