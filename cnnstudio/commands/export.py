@@ -24,7 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cnnstudio.export import FORMATS, ExportError, export_design
     from cnnstudio.export.code import CodeExportError
-    from cnnstudio.export.weights import WeightsError
+    from cnnstudio.core.weights import WeightsError
 
     try:
         design = load_design(args.design)

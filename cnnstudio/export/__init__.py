@@ -18,7 +18,7 @@ from cnnstudio.core.atomic import atomic_write
 from cnnstudio.core.compiler import build_model, example_inputs
 from cnnstudio.core.design import Design
 from cnnstudio.export.code import export_code
-from cnnstudio.export.weights import WeightsReport, load_matching, read_state_dict, save_safetensors
+from cnnstudio.core.weights import WeightsReport, load_matching, read_state_dict, save_safetensors
 
 FORMATS = {
     "code": ".py",

@@ -27,9 +27,10 @@ from cnnstudio.core.analysis import analyze
 from cnnstudio.core.compiler import CompileError, build_model
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, from_dict, to_dict
+from cnnstudio.core.weights import WeightsError, load_matching, read_state_dict
 from cnnstudio.training import checkpoint, events
 from cnnstudio.training.data import augment
-from cnnstudio.training.data.base import split
+from cnnstudio.training.data.base import select_classes, split
 from cnnstudio.training.data.registry import load_data
 from cnnstudio.training.device import is_out_of_memory, pick_device
 from cnnstudio.training.errors import TrainingError
@@ -148,6 +149,8 @@ class Trainer:
         outputs = self._outputs(task_class)
         self.task: Task = task_class(s, analysis, outputs, data.classes)
         self.model = self._compile(outputs + self.task.taps)
+        if s.init_weights and self.resume_from is None:
+            self._init_weights(s.init_weights)
         channels_last = self.device.type != "mps" and all(len(shape) == 3 for shape in input_shapes)
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
@@ -177,6 +180,10 @@ class Trainer:
         if missing:
             raise TrainingError(f"the {s.task} task needs {' and '.join(missing)} in its data, which {s.data} does not "
                                 "have; train it on synthetic-shapes")
+        if s.classes is not None:
+            if s.task not in ("classification", "metric"):
+                raise TrainingError(f"'classes' selects classes for classification and metric learning, not for {s.task}")
+            data = select_classes(data, s.classes)
         return data
 
     def _outputs(self, task_class: type[Task]) -> list[str]:
@@ -207,6 +214,16 @@ class Trainer:
         model.recompile()
         self.tap_index = [design.output_order.index(node) for node in nodes]
         return model.to(self.device)
+
+    def _init_weights(self, path: str) -> None:
+        """Transfer learning: load every tensor whose node id and shape match; say what did not."""
+        try:
+            report = load_matching(self.model, read_state_dict(path))
+        except WeightsError as error:
+            raise TrainingError(f"'init_weights': {error}") from None
+        if not report.loaded:
+            raise TrainingError(f"'init_weights': no tensor of {path} matches a node of this design by id and shape")
+        self.on_event(events.Warning(f"started from {path}: " + report.summary().replace("\n", "; ")))
 
     def _amp_dtype(self) -> torch.dtype | None:
         if not (self.settings.amp and self.device.type == "cuda"):

@@ -47,3 +47,18 @@ def split(data: TensorData, val_fraction: float, seed: int) -> tuple[TensorData,
         raise TrainingError(f"the data has only {count} sample(s): too few to keep some for validation")
     order = torch.randperm(count, generator=torch.Generator().manual_seed(seed))
     return data.subset(order[val_count:]), data.subset(order[:val_count])
+
+
+def select_classes(data: TensorData, keep: list[int]) -> TensorData:
+    """Only the samples of the classes in ``keep``, renumbered 0, 1, ... in that order."""
+    unknown = [c for c in keep if c >= len(data.classes)]
+    if unknown or len(set(keep)) != len(keep):
+        raise TrainingError(
+            f"'classes' must name distinct classes of the data, from 0 to {len(data.classes) - 1}; got {keep}"
+        )
+    renumber = torch.full((len(data.classes),), -1, dtype=torch.int64)
+    renumber[torch.tensor(keep)] = torch.arange(len(keep))
+    chosen = renumber[data.labels.cpu()] >= 0
+    subset = data.subset(chosen.nonzero().squeeze(1))
+    return replace(subset, labels=renumber[subset.labels.cpu()].to(subset.labels.device),
+                   classes=[data.classes[c] for c in keep])
