@@ -4,6 +4,7 @@ like torchinfo's table. Clicking a row (or a problem) selects that layer on the 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -41,8 +42,7 @@ class Summary(QWidget):
         self.table.setToolTip("Click a layer to select it on the canvas")
         header = self.table.header()
         header.setStretchLastSection(True)
-        for column in range(len(COLUMNS) - 1):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # fitted once per refresh
         for column in (3, 4):
             self.table.headerItem().setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.totals = QLabel()
@@ -87,32 +87,56 @@ class Summary(QWidget):
         if node_id:
             self.node_clicked.emit(node_id)
 
+    def _row(self, node_id: str, colors: theme.Colors, channels_last: bool) -> tuple[list[str], QColor | None, str]:
+        """The texts of a layer's row, its alert colour and the tooltip of its notes."""
+        node, info = self.doc.design.node(node_id), self.doc.analysis.nodes[node_id]
+        notes = "frozen" if node.frozen else ""
+        if info.issues:
+            count = len(info.errors) or len(info.warnings)
+            kind = "error" if info.errors else "warning"
+            notes = _plural(count, kind) + (", frozen" if node.frozen else "")
+        texts = [node.title, node.type, format_shape(info.shape, channels_last), f"{info.params:,}", f"{info.macs:,}", notes]
+        alert = colors.error if info.errors else colors.warning if info.warnings else None
+        return texts, alert, "\n".join(i.message for i in info.issues)
+
+    def _new_item(self, node_id: str, row: tuple[list[str], QColor | None, str], colors: theme.Colors) -> QTreeWidgetItem:
+        texts, alert, tip = row
+        item = QTreeWidgetItem(texts)
+        item.setData(0, NODE_ROLE, node_id)
+        category = self.doc.design.node(node_id).layer_type.category
+        item.setIcon(0, theme.swatch(colors.category(category), 10, 2.5))
+        for column in (3, 4):
+            item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self._mark(item, alert, tip)
+        return item
+
+    @staticmethod
+    def _mark(item: QTreeWidgetItem, alert: QColor | None, tip: str) -> None:
+        if item.toolTip(5) != tip:  # every change costs a relayout: touch only what changed
+            item.setData(5, Qt.ItemDataRole.ForegroundRole, alert)  # None: the palette's text colour
+            item.setToolTip(5, tip)
+
     def refresh(self) -> None:
         design, analysis = self.doc.design, self.doc.analysis
         colors = theme.colors()
         channels_last = self.settings.channels_last
-        self.table.clear()
-        rows = []
-        for node_id in analysis.order:
-            node, info = design.node(node_id), analysis.nodes[node_id]
-            notes = "frozen" if node.frozen else ""
-            if info.issues:
-                count = len(info.errors) or len(info.warnings)
-                kind = "error" if info.errors else "warning"
-                notes = f"{count} {kind}{'s' if count > 1 else ''}" + (", frozen" if node.frozen else "")
-            item = QTreeWidgetItem(
-                [node.title, node.type, format_shape(info.shape, channels_last), f"{info.params:,}", f"{info.macs:,}", notes]
-            )
-            item.setData(0, NODE_ROLE, node_id)
-            item.setIcon(0, theme.swatch(colors.category(node.layer_type.category), 10, 2.5))
-            for column in (3, 4):
-                item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            alert = colors.error if info.errors else colors.warning if info.warnings else None
-            if alert is not None:
-                item.setForeground(5, alert)
-                item.setToolTip(5, "\n".join(i.message for i in info.issues))
-            rows.append(item)
-        self.table.addTopLevelItems(rows)
+        rows = [self._row(node_id, colors, channels_last) for node_id in analysis.order]
+        table = self.table
+        same_layers = table.topLevelItemCount() == len(rows) and all(
+            table.topLevelItem(i).data(0, NODE_ROLE) == node_id for i, node_id in enumerate(analysis.order)
+        )
+        if same_layers:  # the usual edit: update the rows in place, no flicker, no lost scroll
+            for i, (texts, alert, tip) in enumerate(rows):
+                item = table.topLevelItem(i)
+                for column, text in enumerate(texts):
+                    if item.text(column) != text:
+                        item.setText(column, text)
+                self._mark(item, alert, tip)
+        else:
+            table.clear()
+            table.addTopLevelItems([self._new_item(node_id, row, colors) for node_id, row in zip(analysis.order, rows)])
+        for column in range(len(COLUMNS) - 1):
+            table.resizeColumnToContents(column)
 
         trainable = sum(analysis.nodes[n].params for n in analysis.order if not design.node(n).frozen)
         errors, warnings = len(analysis.errors), len(analysis.warnings)

@@ -65,6 +65,7 @@ class NodeItem(QGraphicsObject):
         self.max_inputs = node.layer_type.max_inputs
         self.edges: set[EdgeItem] = set()
         self.card: Card | None = None
+        self._shown: tuple | None = None  # what the card was built from, to skip unchanged nodes
         self.input_count = -1  # unknown until the scene syncs the inputs
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
@@ -84,6 +85,10 @@ class NodeItem(QGraphicsObject):
 
     # -- content ---------------------------------------------------------------------------------
     def show(self, node: Node, info: NodeInfo | None, channels_last: bool) -> None:
+        shown = (tuple(node.params.items()), node.label, node.frozen, info, channels_last)
+        if shown == self._shown:
+            return
+        self._shown = shown
         layer_type = node.layer_type
         text = caption(layer_type, node.params, channels_last)
         detail = text[len(layer_type.name) :].strip()
