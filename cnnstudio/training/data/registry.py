@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cnnstudio.training.data import folder, idx, synthetic_sequences, synthetic_shapes, torchvision_sets
+from cnnstudio.training.data import folder, idx, synthetic_sequences, synthetic_shapes, synthetic_volumes, torchvision_sets
 from cnnstudio.training.data.base import TensorData
 from cnnstudio.training.errors import TrainingError
 
-GENERATED = {"synthetic-shapes": synthetic_shapes.load, "synthetic-sequences": synthetic_sequences.load}
+GENERATED = {
+    "synthetic-shapes": synthetic_shapes.load,
+    "synthetic-sequences": synthetic_sequences.load,
+    "synthetic-volumes": synthetic_volumes.load,
+}
 NAMES = [*GENERATED, *torchvision_sets.SETS, "idx:PATH", "folder:PATH"]
 
 
