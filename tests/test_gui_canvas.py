@@ -7,7 +7,7 @@ from gui_fixtures import FIGURE21, answers, drag, figure21, recovery_dir, settin
 from PySide6.QtCore import QMimeData, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMenu
 
 from cnnstudio.gui.canvas.edge_item import EdgeItem
 from cnnstudio.gui.canvas.view import LAYER_MIME
@@ -181,3 +181,14 @@ def test_channels_first_setting_changes_every_shape(figure21) -> None:  # noqa: 
     assert win.scene.nodes["conv1"].card.shape == "6x24x24"
     assert win.scene.edges[("conv1", "relu1")].label == "6x24x24"
     assert win.summary.table.topLevelItem(1).text(2) == "6x24x24"
+
+
+def test_right_click_selects_the_node_and_offers_its_actions(figure21, qtbot) -> None:  # noqa: ANN001, F811
+    win = figure21
+    win.scene.clearSelection()
+    where = view_point(win, win.scene.nodes["fc1"].sceneBoundingRect().center())
+    win.view.customContextMenuRequested.emit(where)
+    menu = next(m for m in win.findChildren(QMenu) if m.isVisible())
+    assert win.scene.selected_node_ids() == ["fc1"]
+    assert win.act_delete in menu.actions() and win.act_duplicate in menu.actions()
+    menu.close()

@@ -108,7 +108,8 @@ def test_clicking_a_summary_row_selects_the_node(figure21) -> None:  # noqa: ANN
     table = win.summary.table
     row = next(table.topLevelItem(i) for i in range(table.topLevelItemCount()) if table.topLevelItem(i).text(0) == "pool2")
     table.scrollToItem(row)
-    QTest.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, table.visualItemRect(row).center())
+    where = table.visualItemRect(row).center()
+    QTest.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, where)
     assert win.scene.selected_node_ids() == ["pool2"]
     assert win.inspector.node_id == "pool2"
     assert "Total params:</b> 36,054" in win.summary.totals.text()

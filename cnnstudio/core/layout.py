@@ -32,7 +32,7 @@ def layered_positions(
         for node_id in column:
             placed.append(wanted[node_id] if not placed else max(wanted[node_id], placed[-1] + row_step))
         shift = fmean(wanted.values()) - fmean(placed)  # pushing apart moved them down: re-centre
-        for node_id, height in zip(column, placed):
+        for node_id, height in zip(column, placed, strict=True):
             heights[node_id] = height + shift
     xs = {node_id: x * column_step for x, column in enumerate(columns) for node_id in column}
     return {node_id: (xs[node_id], heights[node_id]) for node_id in graph}

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -46,7 +47,10 @@ def run_studio(design_path: str | None = None) -> int:
     return app.exec()
 
 
-def _excepthook(window: MainWindow):  # noqa: ANN202 - returns sys.excepthook's type
+ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], None]
+
+
+def _excepthook(window: MainWindow) -> ExceptHook:
     """Show an unexpected error in a dialog (with the traceback under Details) and keep running."""
     showing = False
 

@@ -33,6 +33,11 @@ def value_text(value: Any, spec: Param) -> str:
     return str(value)
 
 
+def plural(count: int, word: str) -> str:
+    """``3 errors``, ``1 warning``; empty for zero, so lists of counts can skip it."""
+    return f"{count} {word}{'s' if count != 1 else ''}" if count else ""
+
+
 def caption(layer_type: LayerType, params: dict[str, Any], channels_last: bool = True) -> str:
     """The node's type and key parameters on one line."""
     detail = _detail(layer_type, params, channels_last)

@@ -105,7 +105,11 @@ class Inspector(QScrollArea):
         self.frozen = None
         self.label_edit = None
         if node_id is None:
-            text = f"{len(node_ids)} layers selected." if node_ids else "Select a layer on the canvas to see its shapes and edit its parameters."
+            text = (
+                f"{len(node_ids)} layers selected."
+                if node_ids
+                else "Select a layer on the canvas to see its shapes and edit its parameters."
+            )
             self._replace("static", self._placeholder(text))
             self._replace("live", QWidget())
             self._replace("tail", QWidget())

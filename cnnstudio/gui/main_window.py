@@ -13,9 +13,18 @@ from pathlib import Path
 
 import shiboken6
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QGraphicsItem,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QWidget,
+)
 
 from cnnstudio import __version__
 from cnnstudio.core.design import Design
@@ -25,6 +34,7 @@ from cnnstudio.core.layout import layered_positions
 from cnnstudio.gui import autosave, theme
 from cnnstudio.gui.canvas.scene import DesignScene
 from cnnstudio.gui.canvas.view import CanvasView
+from cnnstudio.gui.describe import plural
 from cnnstudio.gui.device import DeviceProbe
 from cnnstudio.gui.document import Document
 from cnnstudio.gui.editor import Editor
@@ -152,8 +162,12 @@ class MainWindow(QMainWindow):
         self.act_zoom_reset = a("&Actual Size", lambda: v.set_zoom(1.0), "Ctrl+0", "Zoom to 100%")
         self.act_fit = a("&Fit to View", v.fit, "F", "Show the whole design")
         self.act_layout = a("Auto-&Layout", e.auto_layout, "Ctrl+L", "Arrange the layers left to right (undoable)")
-        self.act_channels_last = a("&Channels Last (H×W×C)", self._toggle_channels_last, None,
-                                   "Write shapes channels last, as the chapter's figures (24x24x6), or channels first as PyTorch (6x24x24)")
+        self.act_channels_last = a(
+            "&Channels Last (H×W×C)",
+            self._toggle_channels_last,
+            None,
+            "Write shapes channels last, as the chapter's figures (24x24x6), or channels first as PyTorch (6x24x24)",
+        )
         self.act_channels_last.setCheckable(True)
         self.act_channels_last.setChecked(self.settings.channels_last)
         self.act_snap = a("&Snap to Grid", self._toggle_snap, None, "Align moved layers to the grid")
@@ -225,6 +239,25 @@ class MainWindow(QMainWindow):
         self.summary.node_clicked.connect(self.select_node)
         self.editor.message.connect(lambda text: self.statusBar().showMessage(text, 4000))
         self.view.zoom_changed.connect(lambda zoom: self.zoom_label.setText(f"{zoom:.0%}"))
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._canvas_menu)
+
+    def _canvas_menu(self, pos: QPoint) -> None:
+        """Right-click: the edit actions for what is under the mouse (selected first if need be)."""
+        item = self.view.itemAt(pos)
+        while item is not None and not item.flags() & QGraphicsItem.GraphicsItemFlag.ItemIsSelectable:
+            item = item.parentItem()  # a port: its node
+        if item is not None and not item.isSelected():
+            self.scene.clearSelection()
+            item.setSelected(True)
+        menu = QMenu(self)
+        if item is not None:
+            menu.addActions([self.act_cut, self.act_copy, self.act_duplicate, self.act_delete])
+            menu.addSeparator()
+        menu.addActions([self.act_paste, self.act_select_all])
+        menu.addSeparator()
+        menu.addActions([self.act_layout, self.act_fit])
+        menu.popup(self.view.viewport().mapToGlobal(pos))
 
     def _selection_changed(self) -> None:
         if shiboken6.isValid(self.scene):  # a scene being destroyed deselects as it goes
@@ -244,14 +277,14 @@ class MainWindow(QMainWindow):
         analysis = self.doc.analysis
         colors = theme.colors()
         errors, warnings = len(analysis.errors), len(analysis.warnings)
+        counts = ", ".join(c for c in (plural(errors, "error"), plural(warnings, "warning")) if c)
         if not len(self.doc.design):
             color, text = colors.muted, "Empty design: drag a layer from the palette"
         elif errors:
-            color = colors.error
-            text = f"{errors} error{'s' if errors > 1 else ''}" + (f", {warnings} warning{'s' if warnings > 1 else ''}" if warnings else "")
+            color, text = colors.error, counts
         elif analysis.valid:
             color = colors.warning if warnings else colors.ok
-            text = f"valid, {format_count(analysis.total_params)} parameters" + (f", {warnings} warning{'s' if warnings > 1 else ''}" if warnings else "")
+            text = ", ".join(c for c in (f"valid, {format_count(analysis.total_params)} parameters", counts) if c)
         else:
             color, text = colors.error, "incomplete: some shapes are unknown"
         self.validity.setText(f"<span style='color:{color.name()}'>●</span>&nbsp; {text}")

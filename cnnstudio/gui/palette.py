@@ -15,6 +15,7 @@ from cnnstudio.gui import theme
 from cnnstudio.gui.canvas.view import LAYER_MIME
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
+HOW_TO_ADD = "<span style='color:gray'>Drag onto the canvas, or double-click to add after the selection.</span>"
 
 
 class LayerTree(QTreeWidget):
@@ -89,9 +90,8 @@ class Palette(QWidget):
             item = QTreeWidgetItem([layer_type.name])
             item.setData(0, TYPE_ROLE, layer_type.name)
             item.setIcon(0, theme.swatch(colors.category(layer_type.category), 10, 2.5))
-            inputs = "any number of inputs" if layer_type.is_merge else ""
-            item.setToolTip(0, f"<b>{layer_type.name}</b><br>{layer_type.help}" + (f"<br><i>Takes {inputs}.</i>" if inputs else "")
-                            + "<br><br><span style='color:gray'>Drag onto the canvas, or double-click to add after the selection.</span>")
+            merge = "<br><i>Takes any number of inputs, in order.</i>" if layer_type.is_merge else ""
+            item.setToolTip(0, f"<b>{layer_type.name}</b><br>{layer_type.help}{merge}<br><br>{HOW_TO_ADD}")
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
             self.categories[layer_type.category].addChild(item)
         self.tree.expandAll()

@@ -204,7 +204,7 @@ class SizeEditor(ParamEditor):
             self.auto.setChecked(value is None)
         if value is not None:
             values = value if isinstance(value, tuple) else (value,) * self.dims
-            for spin, v in zip(self.spins, values):
+            for spin, v in zip(self.spins, values, strict=True):
                 spin.setValue(v)
             self.split.setChecked(isinstance(value, tuple))
         for widget in (*self.spins, self.split, *([self.auto] if self.auto else [])):
@@ -227,6 +227,14 @@ class SizeEditor(ParamEditor):
         return self.spins[0].value()
 
 
+PADDING_TIPS = {
+    "valid": "No padding: the output shrinks by (kernel - 1) x dilation",
+    "same": "Pad so that the output keeps the input's size (stride 1)",
+    "causal": "Pad at the start only, so no output sees the future (sequences)",
+    "explicit": "Zeros added on each side, per axis",
+}
+
+
 class PaddingEditor(ParamEditor):
     """"valid", "same" (and "causal" for 1D), or explicit numbers per axis."""
 
@@ -237,8 +245,8 @@ class PaddingEditor(ParamEditor):
         modes = [m for m in PADDING_MODES if m != "causal" or spec.dims == 1]
         self.mode = QComboBox()
         self.mode.addItems([*modes, self.EXPLICIT])
-        self.mode.setItemData(modes.index("valid"), "No padding: the output shrinks by kernel - 1", Qt.ItemDataRole.ToolTipRole)
-        self.mode.setItemData(modes.index("same"), "Pad so the output keeps the input's size (stride 1)", Qt.ItemDataRole.ToolTipRole)
+        for index, mode in enumerate(self.mode.itemText(i) for i in range(self.mode.count())):
+            self.mode.setItemData(index, PADDING_TIPS[mode], Qt.ItemDataRole.ToolTipRole)
         self.numbers = SizeEditor(spec)
         self.row.addWidget(self.mode)
         self.row.addWidget(self.numbers, 1)

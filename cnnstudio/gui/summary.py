@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from cnnstudio.core.display import format_count, format_shape
 from cnnstudio.gui import theme
+from cnnstudio.gui.describe import plural
 from cnnstudio.gui.document import Document
 from cnnstudio.gui.settings import Settings
 
@@ -94,7 +95,7 @@ class Summary(QWidget):
         if info.issues:
             count = len(info.errors) or len(info.warnings)
             kind = "error" if info.errors else "warning"
-            notes = _plural(count, kind) + (", frozen" if node.frozen else "")
+            notes = plural(count, kind) + (", frozen" if node.frozen else "")
         texts = [node.title, node.type, format_shape(info.shape, channels_last), f"{info.params:,}", f"{info.macs:,}", notes]
         alert = colors.error if info.errors else colors.warning if info.warnings else None
         return texts, alert, "\n".join(i.message for i in info.issues)
@@ -134,7 +135,8 @@ class Summary(QWidget):
                 self._mark(item, alert, tip)
         else:
             table.clear()
-            table.addTopLevelItems([self._new_item(node_id, row, colors) for node_id, row in zip(analysis.order, rows)])
+            items = [self._new_item(node_id, row, colors) for node_id, row in zip(analysis.order, rows, strict=True)]
+            table.addTopLevelItems(items)
         for column in range(len(COLUMNS) - 1):
             table.resizeColumnToContents(column)
 
@@ -154,10 +156,7 @@ class Summary(QWidget):
             item.setData(NODE_ROLE, issue.node)
             item.setForeground(colors.error if issue.severity == "error" else colors.warning)
             self.problems.addItem(item)
-        counts = [_plural(errors, "error"), _plural(warnings, "warning")]
+        counts = [plural(errors, "error"), plural(warnings, "warning")]
         state = ", ".join(c for c in counts if c) if issues else "none"
         self.problems_title.setText(f"Problems: {state}")
 
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'s' if count != 1 else ''}" if count else ""

@@ -8,6 +8,7 @@ never computes a shape. ``show`` repaints only when the displayed text or state 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -49,7 +50,13 @@ class Card:
 
 def fonts() -> tuple[QFont, QFont, QFont]:
     """Title, body and small fonts of the canvas, scaled from the application font."""
-    base = QFont(QApplication.font())
+    return _fonts(QApplication.font().toString())
+
+
+@lru_cache(maxsize=2)
+def _fonts(application_font: str) -> tuple[QFont, QFont, QFont]:
+    base = QFont()
+    base.fromString(application_font)
     base.setPointSizeF(9.0)
     title = QFont(base)
     title.setWeight(QFont.Weight.DemiBold)
