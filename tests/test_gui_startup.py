@@ -8,7 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from gui_fixtures import FIGURE21
+from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401
+from PySide6.QtWidgets import QMessageBox
+
+from cnnstudio.gui.app import _excepthook
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,3 +36,16 @@ def test_cnnstudio_design_paints_the_window_and_exits_cleanly(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("first paint ")
     assert "Traceback" not in result.stderr
+
+
+def test_an_unexpected_error_is_shown_in_a_dialog_and_autosaved(window, monkeypatch) -> None:  # noqa: ANN001, F811
+    shown: list[QMessageBox] = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(box) or 0)
+    window.editor.add_layer("ReLU", window.view.mapToScene(0, 0))  # something unsaved
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as error:
+        _excepthook(window)(RuntimeError, error, error.__traceback__)
+    (box,) = shown
+    assert "RuntimeError: boom" in box.text() and "Traceback" in box.detailedText()
+    assert window.autosaver.path.exists()
