@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QObject, QPointF, Signal
+from PySide6.QtCore import QObject, QPointF, Signal
 from PySide6.QtGui import QGuiApplication
 
 from cnnstudio.core import catalogue
@@ -23,7 +23,6 @@ from cnnstudio.gui.canvas.view import CanvasView
 from cnnstudio.gui.commands import AddNodes, Connect, Delete, MoveNodes, SetFrozen, SetLabel, SetParams
 from cnnstudio.gui.document import Document, Edge
 
-DESIGN_MIME = "application/x-cnnstudio-design"
 PASTE_OFFSET = 40.0
 NEXT_COLUMN = 240.0
 NEXT_ROW = 100.0
@@ -102,10 +101,9 @@ class Editor(QObject):
         text = self._selection_text()
         if text is None:
             return
-        mime = QMimeData()
-        mime.setData(DESIGN_MIME, text.encode())
-        mime.setText(text)
-        QGuiApplication.clipboard().setMimeData(mime)
+        # Plain text (the layers as a design file) pastes here, in another studio, or in an
+        # editor. A QMimeData built in Python would crash PySide at exit once Qt owns it.
+        QGuiApplication.clipboard().setText(text)
         self._paste_count = 0
 
     def cut(self) -> None:
@@ -113,12 +111,8 @@ class Editor(QObject):
         self.delete_selection()
 
     def paste(self) -> None:
-        mime = QGuiApplication.clipboard().mimeData()
-        if mime is None:
-            return
-        text = bytes(mime.data(DESIGN_MIME).data()).decode() if mime.hasFormat(DESIGN_MIME) else mime.text()
         self._paste_count += 1
-        self._paste_text(text, PASTE_OFFSET * self._paste_count, "Paste")
+        self._paste_text(QGuiApplication.clipboard().text(), PASTE_OFFSET * self._paste_count, "Paste")
 
     def duplicate(self) -> None:
         text = self._selection_text()
