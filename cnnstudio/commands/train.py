@@ -1,5 +1,8 @@
 """``cnnstudio train DESIGN``: train headless, with a progress line, metrics.jsonl and checkpoints.
 
+Under ``torchrun`` it trains with DistributedDataParallel (see :mod:`cnnstudio.training.distributed`);
+only rank 0 prints progress and writes files.
+
 Ctrl-C or SIGTERM asks the run to stop: the current step finishes, a checkpoint is written, and
 the command exits with status 130; a second Ctrl-C ends at once. Exit status: 0 trained, 1 training
 failed (the message says why), 2 unreadable design, settings or checkpoint, 130 stopped.
@@ -36,6 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cnnstudio.training import distributed
     from cnnstudio.training.engine import Trainer
     from cnnstudio.training.settings import parse_settings
 
@@ -46,29 +50,33 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_UNREADABLE
     overrides = {"data": args.data, "task": args.task, "epochs": args.epochs, "batch_size": args.batch_size,
                  "lr": args.lr, "device": args.device}
-    progress = Progress(sys.stderr)
+    try:
+        world = distributed.from_environment()
+    except TrainingError as error:
+        print(f"cnnstudio train: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    progress = Progress(sys.stderr, rank=None if world.is_main else world.rank)
     try:
         if args.resume:
             out = Path(args.out) if args.out else Path(args.resume).parent
-            trainer = Trainer.from_checkpoint(args.resume, overrides, out_dir=out, on_event=progress)
+            trainer = Trainer.from_checkpoint(args.resume, overrides, out_dir=out, on_event=progress, world=world)
             _check_same_network(design, trainer.design, args.resume)
         else:
             out = Path(args.out) if args.out else Path("runs") / Path(args.design).stem
-            trainer = Trainer(design, parse_settings(design.training, overrides), out_dir=out, on_event=progress)
+            trainer = Trainer(design, parse_settings(design.training, overrides), out_dir=out, on_event=progress,
+                              world=world)
     except TrainingError as error:
         print(f"cnnstudio train: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
     progress.epochs = trainer.settings.epochs
     with _stop_on_signals(trainer):
         finished = trainer.run()
-    if finished.status == "completed":
+    if world.is_main and finished.status == "completed":
         print(f"done: metrics in {out / 'metrics.jsonl'}, checkpoint {finished.checkpoint}", file=sys.stderr)
-        return EXIT_TRAINED
-    if finished.status == "stopped":
+    elif world.is_main and finished.status == "stopped":
         print(f"stopped in epoch {finished.epoch + 1}, after step {finished.global_step} of the run; continue with "
               f"--resume {finished.checkpoint}", file=sys.stderr)
-        return EXIT_STOPPED
-    return EXIT_FAILED
+    return {"completed": EXIT_TRAINED, "stopped": EXIT_STOPPED}.get(finished.status, EXIT_FAILED)
 
 
 def _check_same_network(given: Design, saved: Design, checkpoint: str) -> None:
@@ -102,16 +110,24 @@ class _stop_on_signals:
 
 
 class Progress:
-    """Prints events on stderr: one live line (epoch, step, loss, images/s, ETA) and one per epoch."""
+    """Prints events on stderr: one live line (epoch, step, loss, images/s, ETA) and one per epoch.
 
-    def __init__(self, stream: TextIO):
+    ``rank``: set for the other processes of a torchrun job, which print their errors only.
+    """
+
+    def __init__(self, stream: TextIO, rank: int | None = None):
         self.stream = stream
+        self.rank = rank
         self.tty = stream.isatty()
         self.epochs = 0
         self.last_line = 0.0
         self.live = False
 
     def __call__(self, event: events.Event) -> None:
+        if self.rank is not None:
+            if isinstance(event, events.Error):
+                self._line(f"cnnstudio train (rank {self.rank}): {event.message}")
+            return
         if isinstance(event, events.StepMetrics):
             self._step(event)
         elif isinstance(event, events.EpochMetrics):

@@ -28,7 +28,7 @@ from cnnstudio.core.compiler import CompileError, build_model
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, from_dict, to_dict
 from cnnstudio.core.weights import WeightsError, load_matching, read_state_dict
-from cnnstudio.training import checkpoint, events
+from cnnstudio.training import checkpoint, distributed, events
 from cnnstudio.training.data import augment
 from cnnstudio.training.data.base import select_classes, split
 from cnnstudio.training.data.registry import load_data
@@ -67,15 +67,18 @@ class Trainer:
         on_event: events.Callback | None = None,
         step_rate: float | None = 20.0,
         resume_from: dict[str, Any] | None = None,
+        world: distributed.World | None = None,
     ):
         """``step_rate``: step events per second at most (None: every step). ``resume_from``: a
-        loaded checkpoint (see :meth:`from_checkpoint`)."""
+        loaded checkpoint (see :meth:`from_checkpoint`). ``world``: this process's place under
+        torchrun (default: a single process)."""
         self.design = design.copy()
         self.settings = settings or parse_settings(design.training)
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.on_event = on_event or (lambda event: None)
         self.throttle = events.Throttle(step_rate)
         self.resume_from = resume_from
+        self.world = world or distributed.World()
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
@@ -131,13 +134,20 @@ class Trainer:
                 raise
             status = "failed"
             self.on_event(events.Error(f"internal error: {type(error).__name__}: {error}"))
+        finally:
+            distributed.finish()
         finished = events.Finished(status, self.position.epoch, self.position.global_step, self.last_checkpoint)
         self.on_event(finished)
         return finished
 
     def _setup(self) -> None:
-        s = self.settings
+        s, world = self.settings, self.world
         self.device = pick_device(s.device)
+        if world.distributed:
+            if s.batch_size % world.size:
+                raise TrainingError(f"batch_size ({s.batch_size}) must be a multiple of the {world.size} training "
+                                    "processes: each takes an equal share of every batch")
+            self.device = distributed.start(world, self.device)
         torch.manual_seed(s.seed)
         analysis = analyze(self.design)
         if not analysis.valid:
@@ -158,7 +168,8 @@ class Trainer:
         transform = augment.build(s.augmentation) if all(len(shape) == 3 for shape in input_shapes) else None
         if transform is None and s.augmentation.active:
             self._warn("augmentation applies to images only; it is off for this sequence data")
-        self.train_data = Loader(train.to(self.device), input_shapes, s.batch_size, s.seed, transform, channels_last)
+        self.train_data = Loader(train.to(self.device), input_shapes, s.batch_size // world.size, s.seed, transform,
+                                 channels_last, shard=(world.rank, world.size))
         self.val_data = Loader(val.to(self.device), input_shapes, s.batch_size, s.seed, None, channels_last)
         self.optimizer = make_optimizer(self.model, s)
         self.schedule = make_schedule(self.optimizer, s, len(self.train_data))
@@ -166,8 +177,11 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         if self.resume_from is not None:
             self._restore(self.resume_from)
-        elif self.out_dir is not None:
+        elif self.out_dir is not None and world.is_main:
             (self.out_dir / METRICS_NAME).unlink(missing_ok=True)
+        # Training steps go through DDP, which averages gradients over the processes; validation and
+        # checkpoints use the plain model, on rank 0 alone.
+        self.train_model = distributed.wrap(self.model, self.device) if world.distributed else self.model
         steps = len(self.train_data)
         self.on_event(events.Started(str(self.device), len(train), len(val), steps, steps * s.epochs,
                                      self.position.global_step, data.classes, outputs))
@@ -243,12 +257,13 @@ class Trainer:
                 self._check_controls()  # before the batch is made: augmentation draws random numbers
                 batch = self.train_data.batch(index)
                 loss, stats = self._guard(lambda: self._train_step(batch))
-                pos.loss_sum += loss * batch.size
-                pos.samples += batch.size
+                samples = batch.size * self.world.size  # the global batch
+                pos.loss_sum += loss * samples
+                pos.samples += samples
                 pos.step += 1
                 pos.global_step += 1
                 run_steps += 1
-                window_samples += batch.size
+                window_samples += samples
                 if self.throttle.ready() or pos.step == steps:
                     now = time.perf_counter()
                     rate = window_samples / max(now - window_start, 1e-9)
@@ -256,19 +271,24 @@ class Trainer:
                     self.on_event(events.StepMetrics(pos.epoch + 1, pos.step, steps, pos.global_step, total, loss,
                                                      self._lr(), rate, eta, stats))
                     window_start, window_samples = now, 0
-            val_loss, metrics = self._guard(self._validate)
-            record = events.EpochMetrics(pos.epoch + 1, pos.loss_sum / max(pos.samples, 1), val_loss, metrics, self._lr(),
-                                         time.perf_counter() - started)
+            train_loss = pos.loss_sum / max(pos.samples, 1)
             self.position = pos = _Position(pos.epoch + 1, 0, pos.global_step)
-            self._write_metrics(record)
-            self.on_event(record)
-            self._save_checkpoint()
+            if self.world.is_main:
+                val_loss, metrics = self._guard(self._validate)
+                record = events.EpochMetrics(pos.epoch, train_loss, val_loss, metrics, self._lr(),
+                                             time.perf_counter() - started)
+                self._write_metrics(record)
+                self.on_event(record)
+                self._save_checkpoint()
 
     def _check_controls(self) -> None:
-        """Wait while paused; on stop, save where we are and leave."""
+        """Wait while paused; on stop (asked for in any process), save where we are and leave."""
         while not self._running.wait(0.1):
             pass
-        if self._stop.is_set():
+        stop = self._stop.is_set()
+        if self.world.distributed:
+            stop = distributed.any_true(stop, self.device)
+        if stop:
             self._save_checkpoint()
             raise _Stopped
 
@@ -288,9 +308,9 @@ class Trainer:
                 f"(--batch-size {max(1, size // 2)}) or a smaller design"
             ) from None
 
-    def _forward(self, batch: Batch) -> tuple[list[Tensor], list[Tensor]]:
+    def _forward(self, model: torch.nn.Module, batch: Batch) -> tuple[list[Tensor], list[Tensor]]:
         with self._autocast():
-            result = self.model(*batch.inputs)
+            result = model(*batch.inputs)
         values = list(result) if isinstance(result, tuple) else [result]
         ordered = [values[i] for i in self.tap_index]
         count = len(self.task.outputs)
@@ -303,9 +323,9 @@ class Trainer:
 
     def _train_step(self, batch: Batch) -> tuple[float, dict[str, float]]:
         batch = self.task.corrupt(batch)
-        outputs, taps = self._forward(batch)
+        outputs, taps = self._forward(self.train_model, batch)
         loss, stats = self.task.loss(outputs, taps, batch)
-        value = loss.item()
+        value = (distributed.mean(loss) if self.world.distributed else loss).item()
         if not math.isfinite(value):
             self._nan_error(value)
         self.optimizer.zero_grad(set_to_none=True)
@@ -338,7 +358,7 @@ class Trainer:
         loss_sum, count, shown = 0.0, 0, None
         for batch in self.val_data.in_order(max(self.settings.batch_size, 256)):
             batch = self.task.corrupt(batch)
-            outputs, taps = self._forward(batch)
+            outputs, taps = self._forward(self.model, batch)
             outputs = [out.float() for out in outputs]
             loss, _ = self.task.loss(outputs, [t.float() for t in taps], batch)
             loss_sum += loss.item() * batch.size
@@ -370,7 +390,7 @@ class Trainer:
             raise TrainingError(f"{self.out_dir / METRICS_NAME}: cannot be written ({error.strerror or error})") from None
 
     def _save_checkpoint(self) -> None:
-        if self.out_dir is None:
+        if self.out_dir is None or not self.world.is_main:
             return
         pos = self.position
         path = self.out_dir / CHECKPOINT_NAME

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import torch
 from torch import Tensor
+from torch.utils.data import DistributedSampler
 from torchvision.transforms import v2
 
 from cnnstudio.training.data import augment
@@ -20,8 +21,12 @@ from cnnstudio.training.tasks.base import Batch
 
 class Loader:
     def __init__(self, data: TensorData, input_shapes: list[tuple[int, ...]], batch_size: int,
-                 seed: int, transform: v2.Transform | None = None, channels_last: bool = False):
+                 seed: int, transform: v2.Transform | None = None, channels_last: bool = False,
+                 shard: tuple[int, int] = (0, 1)):
+        """``shard``: (rank, processes) under torchrun; this loader yields the rank's share of
+        every global batch, and ``batch_size`` is that share."""
         self.data = data
+        self.rank, self.processes = shard
         self.input_shapes = input_shapes
         self.batch_size = min(batch_size, len(data))
         self.seed = seed
@@ -30,11 +35,15 @@ class Loader:
 
     def __len__(self) -> int:
         """Batches per epoch; a last, incomplete batch is dropped (a batch of one breaks BatchNorm)."""
-        return len(self.data) // self.batch_size
+        return len(self.data) // self.processes // self.batch_size
 
     def order(self, epoch: int) -> Tensor:
-        generator = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
-        return torch.randperm(len(self.data), generator=generator).to(self.data.images.device)
+        """This rank's samples of ``epoch``, in order. Rank r takes every processes-th sample from r,
+        so step k of all ranks together is step k of one process with the global batch."""
+        sampler = DistributedSampler(range(len(self.data)), self.processes, self.rank, shuffle=True,
+                                     seed=self.seed, drop_last=True)
+        sampler.set_epoch(epoch)
+        return torch.tensor(list(sampler), dtype=torch.int64, device=self.data.images.device)
 
     def batch(self, index: Tensor) -> Batch:
         d = self.data
