@@ -30,8 +30,22 @@ class Issue:
         return f"{self.node}: {self.message}" if self.node else self.message
 
 
+class _Issues:
+    """Errors and warnings of anything that holds ``issues``."""
+
+    issues: list[Issue]
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+
 @dataclass
-class NodeInfo:
+class NodeInfo(_Issues):
     """What inference found for one node; ``shape`` is None when it could not be computed."""
 
     input_shapes: list[Shape]
@@ -41,17 +55,9 @@ class NodeInfo:
     formulas: list[str] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
 
-    @property
-    def errors(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "warning"]
-
 
 @dataclass
-class Analysis:
+class Analysis(_Issues):
     nodes: dict[str, NodeInfo]
     order: list[str]  # topological (nodes in cycles last)
     inputs: list[str]
@@ -59,16 +65,8 @@ class Analysis:
     design_issues: list[Issue]  # problems of the design as a whole (no input, no output, ...)
 
     @property
-    def issues(self) -> list[Issue]:
+    def issues(self) -> list[Issue]:  # type: ignore[override]
         return self.design_issues + [i for n in self.order for i in self.nodes[n].issues]
-
-    @property
-    def errors(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "warning"]
 
     @property
     def valid(self) -> bool:
