@@ -28,7 +28,7 @@ from cnnstudio.core.compiler import CompileError, build_model
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, from_dict, to_dict
 from cnnstudio.core.weights import WeightsError, load_matching, read_state_dict
-from cnnstudio.training import checkpoint, distributed, events
+from cnnstudio.training import checkpoint, distributed, events, probes
 from cnnstudio.training.data import augment
 from cnnstudio.training.data.base import select_classes, split
 from cnnstudio.training.data.registry import load_data
@@ -84,6 +84,9 @@ class Trainer:
         self._running.set()
         self.position = _Position()
         self.last_checkpoint: str | None = None
+        self._probe: probes.ProbeRequest | None = None
+        self._probe_lock = threading.Lock()
+        self._prober: probes.Prober | None = None
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike[str], overrides: dict[str, Any] | None = None, **kwargs: Any) -> Trainer:
@@ -117,6 +120,25 @@ class Trainer:
     @property
     def stop_requested(self) -> bool:
         return self._stop.is_set()
+
+    def set_probe(self, request: probes.ProbeRequest | None) -> None:
+        """What the studio's views want captured every ``request.every`` steps and at each epoch's
+        end, emitted as a ``Snapshot``; None captures nothing and costs the loop nothing."""
+        with self._probe_lock:
+            self._probe = None if request is None or request.empty else request
+
+    # -- looking inside, outside a run (a finished model, a checkpoint) -------------------------
+    def prepare(self) -> None:
+        """Load the data and compile the model without training, for :meth:`snapshot`."""
+        self._setup()
+
+    def snapshot(self, request: probes.ProbeRequest) -> events.Snapshot:
+        """Capture ``request`` now, from the model as it is (after :meth:`prepare` or a run)."""
+        if self._prober is None:
+            self._prober = probes.Prober(self.model, self.design, self.task,
+                                         lambda inputs: self._forward(self.model, Batch(inputs, torch.empty(0)))[0],
+                                         self.val_data)
+        return self._prober.capture(request, self.position.global_step, self.position.epoch + 1)
 
     # -- the run -----------------------------------------------------------------------------------
     def run(self) -> events.Finished:
@@ -271,6 +293,8 @@ class Trainer:
                     self.on_event(events.StepMetrics(pos.epoch + 1, pos.step, steps, pos.global_step, total, loss,
                                                      self._lr(), rate, eta, stats))
                     window_start, window_samples = now, 0
+                if self._probe is not None and self.world.is_main:
+                    self._capture(pos.step == steps)
             train_loss = pos.loss_sum / max(pos.samples, 1)
             self.position = pos = _Position(pos.epoch + 1, 0, pos.global_step)
             if self.world.is_main:
@@ -280,6 +304,20 @@ class Trainer:
                 self._write_metrics(record)
                 self.on_event(record)
                 self._save_checkpoint()
+
+    def _capture(self, epoch_end: bool) -> None:
+        """The views' snapshot, when one is due; a failure turns the views off, never the run."""
+        with self._probe_lock:
+            request = self._probe
+        if request is None or not (epoch_end or self.position.global_step % request.every == 0):
+            return
+        try:
+            snapshot = self.snapshot(request)
+        except Exception as error:  # noqa: BLE001 - the views are extras; training goes on
+            self.set_probe(None)
+            self._warn(f"the views stopped updating: {type(error).__name__}: {error}")
+            return
+        self.on_event(snapshot)
 
     def _check_controls(self) -> None:
         """Wait while paused; on stop (asked for in any process), save where we are and leave."""

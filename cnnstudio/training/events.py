@@ -91,7 +91,54 @@ class Finished:
     checkpoint: str | None  # the latest checkpoint, if any
 
 
-Event = Started | StepMetrics | EpochMetrics | CheckpointWritten | Samples | Warning | Error | Finished
+@dataclass(frozen=True)
+class Activation:
+    """One layer's output for the probe, kept small: at most 64 channels, maps at most 64x64."""
+
+    values: Tensor  # [C, H, W], [C, L] or [F] (a volume: its middle depth slice)
+    shape: tuple[int, ...]  # the layer's real output shape, without the batch
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """A fixed validation subset in the embedding space, drawn in 2D."""
+
+    node: str
+    points: Tensor  # [N, 2] PCA
+    features: Tensor  # [N, <=50] the first principal components, for t-SNE on demand
+    labels: Tensor  # [N]
+    images: Tensor  # [N, C, h, w] uint8 thumbnails (the same tensor in every snapshot of a run)
+
+
+@dataclass(frozen=True)
+class Saliency:
+    """Which input values drove a classification: both maps at the input's size, scaled to [0, 1]."""
+
+    target: int  # the class explained (the predicted one)
+    gradient: Tensor  # |d score / d input|, largest over channels
+    cam: Tensor | None  # Grad-CAM on ``cam_node``
+    cam_node: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the views asked for (``probes.ProbeRequest``), captured at one step. Small CPU tensors."""
+
+    step: int  # global step
+    epoch: int  # from 1
+    probe: list[Tensor]  # the probe, one tensor per Input, as the model sees it (no batch dim)
+    seen: Tensor | None  # the first input after the task's corruption (denoising), else None
+    activations: dict[str, Activation] = field(default_factory=dict)
+    filters: dict[str, Tensor] = field(default_factory=dict)  # node -> [out, in, kH, kW] or [out, in, k]
+    grad_norms: dict[str, float] = field(default_factory=dict)  # node -> L2 norm of its parameters' gradients
+    prediction: Tensor | None = None  # the task's prediction for the probe (Task.predict, no batch dim)
+    embedding: Embedding | None = None
+    saliency: Saliency | None = None
+    confusion: list[list[int]] | None = None  # validation confusion (rows: true class), when asked for
+
+
+Event = (Started | StepMetrics | EpochMetrics | CheckpointWritten | Samples | Snapshot | Warning | Error
+         | Finished)
 Callback = Callable[[Event], None]
 
 
