@@ -135,6 +135,7 @@ class Snapshot:
     embedding: Embedding | None = None
     saliency: Saliency | None = None
     confusion: list[list[int]] | None = None  # validation confusion (rows: true class), when asked for
+    label: int | None = None  # the probe's true class, when it is a validation sample
 
 
 Event = (Started | StepMetrics | EpochMetrics | CheckpointWritten | Samples | Snapshot | Warning | Error

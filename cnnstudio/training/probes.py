@@ -45,9 +45,10 @@ Forward = Callable[[list[Tensor]], list[Tensor]]  # batched inputs -> the task's
 
 @dataclass(frozen=True)
 class ProbeRequest:
-    """What the open views need. Picklable; ``inputs`` None means the first validation sample."""
+    """What the open views need. Picklable; ``inputs`` None means validation sample ``sample``."""
 
     inputs: tuple[Tensor, ...] | None = None  # one CPU tensor per Input node, no batch dim
+    sample: int = 0
     activations: tuple[str, ...] = ()  # node ids
     filters: bool = False
     grad_norms: bool = False
@@ -233,7 +234,7 @@ class Prober:
     def capture(self, request: ProbeRequest, step: int, epoch: int) -> Snapshot:
         grad_norms = gradient_norms(self.model) if request.grad_norms else {}  # before anything else runs
         with evaluating(self.model, self.device):
-            probe = self._probe(request)
+            probe, label = self._probe(request)
             batch = Batch([x.unsqueeze(0).to(self.device) for x in probe], torch.zeros(1, dtype=torch.long))
             corrupted = self.task.corrupt(batch)
             seen = corrupted.inputs[0][0].detach().cpu() if corrupted is not batch else None
@@ -247,15 +248,18 @@ class Prober:
                 embedding=self._embedding() if embeds else None,
                 saliency=saliency,
                 confusion=self._confusion() if request.confusion else None,
+                label=label,
             )
 
-    def _probe(self, request: ProbeRequest) -> list[Tensor]:
+    def _probe(self, request: ProbeRequest) -> tuple[list[Tensor], int | None]:
+        """The probe as the model sees it, and its class when it comes from the validation data."""
         shapes = [self.task.analysis.nodes[n].shape for n in self.task.analysis.inputs]
         if request.inputs is not None:
             with contextlib.suppress(ValueError):  # a probe made for an older design: the default instead
-                return [fit_probe(x, shape) for x, shape in zip(request.inputs, shapes, strict=True)]
-        first = self.validation.batch(torch.zeros(1, dtype=torch.long, device=self.validation.data.images.device))
-        return [x[0].detach().cpu().contiguous() for x in first.inputs]
+                return [fit_probe(x, shape) for x, shape in zip(request.inputs, shapes, strict=True)], None
+        index = min(max(request.sample, 0), len(self.validation.data) - 1)
+        chosen = self.validation.batch(torch.tensor([index], device=self.validation.data.images.device))
+        return [x[0].detach().cpu().contiguous() for x in chosen.inputs], int(chosen.labels[0])
 
     def _look(self, request: ProbeRequest, inputs: list[Tensor]
               ) -> tuple[dict[str, Activation], Tensor | None, Saliency | None]:
