@@ -1,0 +1,152 @@
+"""The views' budget: training with every view open costs little, and the window stays responsive.
+
+Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_views.py`` (CPU; about two minutes
+on 2 cores; a real display works too).
+
+1. Capture alone, Qt-free: the Figure 21 template trains one epoch of MNIST (8,000 images, or
+   synthetic shapes when ../shared/data/mnist is absent) with the views' default request set on the
+   Trainer (every layer's activations, filters, gradient norms, prediction and saliency, every
+   ``probes.DEFAULT_EVERY`` steps) and without, interleaved, three times each: images/s and ratio.
+2. The studio: the same run through ``window.training_runner`` (its default mode) with every view
+   dock open side by side, against the same run with every view closed (headless for the views),
+   interleaved, twice each. A 10 ms timer on the GUI thread measures event-loop lateness.
+   Goals: throughput ratio >= 0.9, lateness p99 < 50 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from cnnstudio.core.designfile import load_design  # noqa: E402
+from cnnstudio.gui.main_window import MainWindow  # noqa: E402
+from cnnstudio.gui.settings import Settings  # noqa: E402
+from cnnstudio.training import events, probes  # noqa: E402
+from cnnstudio.training.engine import Trainer  # noqa: E402
+from cnnstudio.training.settings import parse_settings  # noqa: E402
+
+MNIST = ROOT.parent / "shared" / "data" / "mnist"
+TEMPLATE = ROOT / "resources" / "templates" / "figure21.json"
+LAYERS = ("conv1", "relu1", "conv2", "relu2", "pool1", "conv3", "relu3", "pool2", "flatten", "fc1", "relu4", "fc2")
+
+
+def settings(design):  # noqa: ANN001, ANN201
+    spec = f"idx:{MNIST}" if MNIST.is_dir() else "synthetic-shapes"
+    options = {} if MNIST.is_dir() else {"count": 10_000}
+    return parse_settings(design.training, {"data": spec, "data_options": options, "epochs": 1, "device": "cpu",
+                                            "schedule": "none"})
+
+
+class Steps:
+    """Images/s from the first to the last step event (setup and validation left out)."""
+
+    def __init__(self, batch: int):
+        self.batch = batch
+        self.seen: list[tuple[float, int]] = []
+        self.snapshots = 0
+
+    def __call__(self, event: object) -> None:
+        if isinstance(event, events.StepMetrics):
+            self.seen.append((time.perf_counter(), event.global_step))
+        elif isinstance(event, events.Snapshot):
+            self.snapshots += 1
+
+    @property
+    def rate(self) -> float:
+        (t0, s0), (t1, s1) = self.seen[0], self.seen[-1]
+        return (s1 - s0) * self.batch / (t1 - t0)
+
+
+def capture_alone() -> None:
+    design = load_design(TEMPLATE)
+    s = settings(design)
+    request = probes.ProbeRequest(activations=LAYERS, filters=True, grad_norms=True, predictions=True, saliency=True)
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(3):
+        for probed in (False, True):
+            steps = Steps(s.batch_size)
+            trainer = Trainer(design, s, on_event=steps)
+            trainer.set_probe(request if probed else None)
+            trainer.run()
+            rates[probed].append(steps.rate)
+    plain, probed = statistics.median(rates[False]), statistics.median(rates[True])
+    print(f"1. capture alone (every {request.every} steps): {plain:.0f} images/s without, {probed:.0f} with, "
+          f"ratio {probed / plain:.3f}")
+
+
+def studio() -> None:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    with tempfile.TemporaryDirectory() as tmp:
+        win = MainWindow(Settings(QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)),
+                         recovery_dir=Path(tmp) / "recovery", probe_device=False)
+        win.resize(1600, 1000)
+        win.show()
+        design = load_design(TEMPLATE)
+        win.show_design(design, None)
+        views = win.views.build()
+        for dock in views.view_docks:  # every view open at once, side by side under the canvas
+            win.removeDockWidget(dock)
+            win.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock, Qt.Orientation.Horizontal)
+        runner = win.training_runner
+        lateness: list[float] = []
+        clock = QElapsedTimer()
+        timer = QTimer(interval=10)
+
+        def tick() -> None:
+            elapsed = clock.restart()
+            lateness.append(max(0.0, elapsed - 10))
+
+        timer.timeout.connect(tick)
+
+        def one_run(open_views: bool) -> tuple[float, int]:
+            for dock in views.view_docks:
+                dock.setVisible(open_views)
+            steps = Steps(64)
+            runner.event.connect(steps)
+            loop = QEventLoop()
+            runner.running_changed.connect(loop.quit)
+            runner.start(design, settings(design), str(Path(tmp) / "run"))
+            clock.start()
+            timer.start()
+            loop.exec()
+            timer.stop()
+            runner.running_changed.disconnect(loop.quit)
+            runner.event.disconnect(steps)
+            while views.offline.busy:  # after a run the views look at its checkpoint; let that finish
+                app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+            return steps.rate, steps.snapshots
+
+        rates: dict[bool, list[float]] = {False: [], True: []}
+        measured: list[float] = []
+        for _ in range(2):
+            for open_views in (False, True):
+                start = len(lateness)
+                rate, snapshots = one_run(open_views)
+                rates[open_views].append(rate)
+                if open_views:
+                    measured += lateness[start:]
+                    print(f"   run with views: {rate:.0f} images/s, {snapshots} snapshots drawn")
+        closed, opened = statistics.median(rates[False]), statistics.median(rates[True])
+        late = sorted(measured)
+        p50, p99 = late[len(late) // 2], late[int(len(late) * 0.99)]
+        print(f"2. studio ({runner.mode} mode): {closed:.0f} images/s with the views closed, {opened:.0f} with all "
+              f"open, ratio {opened / closed:.3f} (goal >= 0.9); GUI lateness p50 {p50:.0f} ms, p99 {p99:.0f} ms "
+              "(goal < 50 ms)")
+        win.doc.undo_stack.setClean()
+        win.close()
+
+
+if __name__ == "__main__":
+    capture_alone()
+    studio()

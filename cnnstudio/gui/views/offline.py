@@ -1,0 +1,91 @@
+"""Views on a trained model outside a run: after training ends, or on weights loaded from a
+checkpoint. The model is built from the design and the weights, with the training's data and task
+(``Trainer.prepare``), and every snapshot is captured in the background with the same
+``probes`` code a run uses. One capture at a time; requests made meanwhile collapse to the last."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from cnnstudio.core.design import Design
+from cnnstudio.gui.background import BackgroundJob
+
+
+class OfflineProber(QObject):
+    """``ready(snapshot, classes)`` for each request; ``failed(message)`` when the model cannot be built."""
+
+    ready = Signal(object, object)
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.design: Design | None = None
+        self.weights: str | dict[str, Any] | None = None
+        self.trainer: Any = None  # built in the background on first use
+        self.busy = False
+        self.pending: Any = None
+        self._job: BackgroundJob | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.design is not None
+
+    def set_weights(self, design: Design, weights: str | dict[str, Any]) -> None:
+        """Look at ``design`` with ``weights`` (a weights or checkpoint file, or a state dict)."""
+        self.design, self.weights, self.trainer = design.copy(), weights, None
+
+    def release(self) -> None:
+        """A new run or design: forget the model."""
+        self.design = self.weights = self.trainer = None
+        self.pending = None
+
+    def request(self, request: Any) -> None:
+        if not self.active or request is None:
+            return
+        if self.busy:
+            self.pending = request
+            return
+        self.busy = True
+        from cnnstudio.core.compiler import CompileError
+        from cnnstudio.core.weights import WeightsError
+        from cnnstudio.training.errors import TrainingError
+
+        job = BackgroundJob(lambda: self._capture(request), (TrainingError, WeightsError, CompileError), self)
+        job.done.connect(self._done)
+        job.failed.connect(self._failed)
+        self._job = job.start()
+
+    def _capture(self, request: Any) -> tuple[Any, list[str]]:
+        if self.trainer is None:
+            self.trainer = self._build()
+        return self.trainer.snapshot(request), self.trainer.task.classes
+
+    def _build(self) -> Any:
+        from cnnstudio.core.weights import load_matching, read_state_dict
+        from cnnstudio.training.engine import Trainer
+        from cnnstudio.training.errors import TrainingError
+
+        trainer = Trainer(self.design, step_rate=None)
+        trainer.prepare()
+        state = read_state_dict(self.weights) if isinstance(self.weights, str) else self.weights
+        if not load_matching(trainer.model, state).loaded:
+            raise TrainingError("none of the weights matches a layer of this design by id and shape")
+        return trainer
+
+    def _done(self, result: tuple[Any, list[str]]) -> None:
+        self.busy = False
+        self.ready.emit(*result)
+        self._next()
+
+    def _failed(self, message: str) -> None:
+        self.busy = False
+        self.trainer = None
+        self.failed.emit(message)
+        self._next()
+
+    def _next(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            self.request(pending)

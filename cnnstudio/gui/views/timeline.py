@@ -1,0 +1,112 @@
+"""The timeline: every snapshot of the run, to scrub back through training and watch the features
+form. Memory stays bounded: past 200 snapshots (or 256 MB of tensors), every other one of the
+older half is dropped, so the whole run stays covered, more coarsely further back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QWidget
+
+MAX_SNAPSHOTS = 200
+MAX_BYTES = 256 * 2**20
+
+
+def snapshot_bytes(snapshot: Any) -> int:
+    """The tensors a snapshot holds on its own (the embedding thumbnails are shared by all)."""
+    tensors = [a.values for a in snapshot.activations.values()] + list(snapshot.filters.values())
+    if snapshot.embedding is not None:
+        tensors += [snapshot.embedding.points, snapshot.embedding.features]
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+class Timeline:
+    def __init__(self, limit: int = MAX_SNAPSHOTS, max_bytes: int = MAX_BYTES):
+        self.limit, self.max_bytes = limit, max_bytes
+        self.snapshots: list[Any] = []
+        self.sizes: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.snapshots)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.snapshots[index]
+
+    def add(self, snapshot: Any) -> None:
+        if self.snapshots and snapshot.step <= self.snapshots[-1].step:  # a recapture of the same step
+            self.snapshots.pop()
+            self.sizes.pop()
+        self.snapshots.append(snapshot)
+        self.sizes.append(snapshot_bytes(snapshot))
+        while len(self.snapshots) > self.limit or (sum(self.sizes) > self.max_bytes and len(self.snapshots) > 2):
+            self._thin()
+
+    def _thin(self) -> None:
+        """Drop every other snapshot of the older half; the newest half stays at full detail."""
+        half = len(self.snapshots) // 2
+        keep = [i for i in range(len(self.snapshots)) if i >= half or i % 2 == 0]
+        if len(keep) == len(self.snapshots):
+            keep = keep[1:]
+        self.snapshots = [self.snapshots[i] for i in keep]
+        self.sizes = [self.sizes[i] for i in keep]
+
+    def clear(self) -> None:
+        self.snapshots.clear()
+        self.sizes.clear()
+
+
+class TimelineBar(QWidget):
+    """A slider over the kept snapshots, a Live button that follows new ones, and the refresh
+    interval. ``picked(index)`` when the user moves to a snapshot."""
+
+    picked = Signal(int)
+    every_changed = Signal(int)
+
+    def __init__(self, every: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setEnabled(False)
+        self.slider.setToolTip("Scrub back through training: every view shows the snapshot of that step")
+        self.slider.valueChanged.connect(self._moved)
+        self.where = QLabel("no snapshots yet")
+        self.where.setMinimumWidth(150)
+        self.live = QPushButton("Live")
+        self.live.setCheckable(True)
+        self.live.setChecked(True)
+        self.live.setToolTip("Follow the newest snapshot")
+        self.live.toggled.connect(lambda on: on and self.slider.setValue(self.slider.maximum()))
+        self.every = QSpinBox()
+        self.every.setRange(1, 100_000)
+        self.every.setValue(every)
+        self.every.setPrefix("every ")
+        self.every.setSuffix(" steps")
+        self.every.setToolTip("How often the views refresh while training (and add a snapshot to the timeline)")
+        self.every.valueChanged.connect(self.every_changed)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Timeline"))
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.where)
+        row.addWidget(self.live)
+        row.addWidget(self.every)
+
+    def update_range(self, timeline: Timeline) -> None:
+        """After a snapshot was added (or thinned away): follow it when live."""
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, len(timeline) - 1))
+        self.slider.setEnabled(len(timeline) > 1)
+        if self.live.isChecked():
+            self.slider.setValue(self.slider.maximum())
+        self.slider.blockSignals(False)
+
+    def describe(self, snapshot: Any, index: int, count: int) -> None:
+        self.where.setText(f"step {snapshot.step} · epoch {snapshot.epoch}  ({index + 1}/{count})")
+
+    def _moved(self, index: int) -> None:
+        live = index == self.slider.maximum()
+        if self.live.isChecked() != live:
+            self.live.blockSignals(True)
+            self.live.setChecked(live)
+            self.live.blockSignals(False)
+        self.picked.emit(index)
