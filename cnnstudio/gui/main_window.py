@@ -38,11 +38,13 @@ from cnnstudio.gui.describe import plural
 from cnnstudio.gui.device import DeviceProbe
 from cnnstudio.gui.document import Document
 from cnnstudio.gui.editor import Editor
+from cnnstudio.gui.export_dialog import ExportDialog, TrainingJobDialog
 from cnnstudio.gui.inspector import Inspector
 from cnnstudio.gui.palette import Palette
 from cnnstudio.gui.settings import Settings
 from cnnstudio.gui.summary import Summary
 from cnnstudio.gui.templates import TEMPLATES_DIR, templates
+from cnnstudio.gui.training.panels import TrainingPanels
 
 FILE_FILTER = "CNN Studio designs (*.json);;All files (*)"
 Key = QKeySequence.StandardKey
@@ -96,6 +98,8 @@ class MainWindow(QMainWindow):
         self.add_dock("palette", "Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.add_dock("inspector", "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
         self.add_dock("summary", "Summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.training = TrainingPanels(self)  # the Training, Curves and Run Log docks
+        self.training_runner = self.training.runner
 
         self._build_actions()
         self._build_status_bar()
@@ -146,6 +150,9 @@ class MainWindow(QMainWindow):
         self.act_open = a("&Open…", self.open_dialog, Key.Open, "Open a design file")
         self.act_save = a("&Save", self.save, Key.Save, "Save the design")
         self.act_save_as = a("Save &As…", self.save_as, Key.SaveAs, "Save the design under a new name")
+        self.act_export = a("&Export…", self.export_design, "Ctrl+E", "Export the design as code, TorchScript, ONNX or weights")
+        self.act_export_job = a("Export Training &Job…", self.export_training_job, None,
+                                "Write a folder that trains the design with torchrun on one or more machines")
         self.act_quit = a("&Quit", self.close, Key.Quit, "Close CNN Studio")
         self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcuts(QKeySequence.keyBindings(Key.Undo))
@@ -186,6 +193,8 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addSeparator()
         file_menu.addActions([self.act_save, self.act_save_as])
+        file_menu.addSeparator()
+        file_menu.addActions([self.act_export, self.act_export_job])
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
 
@@ -377,6 +386,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {path.name}", 3000)
         return True
 
+    def export_design(self) -> None:
+        loaded = self.training.loaded_weights
+        ExportDialog(self.doc, loaded.path if loaded else self.training_runner.last_checkpoint, self).exec()
+
+    def export_training_job(self) -> None:
+        TrainingJobDialog(self.doc, self).exec()
+
     def _remember(self, path: Path) -> None:
         self.settings.add_recent(str(path.resolve()))
         self.settings.last_folder = str(path.resolve().parent)
@@ -464,7 +480,7 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.findChild(QDockWidget, "dock-summary")], [210], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.maybe_save():
+        if not self.training.confirm_close() or not self.maybe_save():
             event.ignore()
             return
         self.settings.save_window_state(self.saveGeometry(), self.saveState())

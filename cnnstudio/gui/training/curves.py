@@ -1,0 +1,188 @@
+"""Live loss and metric curves (pyqtgraph), kept cheap however long the run.
+
+The loss plot has the training loss of every step event (the engine sends at most about 20 per
+second), smoothed with an exponential moving average, and the training and validation loss per
+epoch; the metrics plot has the task's scalar validation metrics per epoch. The x axis is in epochs
+for both. Curves downsample to the pixels they cover (peak mode keeps spikes) and clip to the
+view, and redraws are batched on a timer: a plot that redrew 100k points per event would freeze
+the window.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from cnnstudio.gui import theme
+
+REDRAW_MS = 100
+TRAIN, VAL = ("#2f63c8", "#6b9cf5"), ("#d0662a", "#f2995e")  # (light scheme, dark scheme)
+METRIC_COLORS = ["#2e8f4f", "#7446c2", "#b83c8f", "#0f8f7e", "#946024", "#5a6b82"]
+
+
+@dataclass
+class Series:
+    """One curve's points and its plot item; ``dirty`` until the next redraw."""
+
+    item: pg.PlotDataItem
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    dirty: bool = False
+
+    def append(self, x: float, y: float) -> None:
+        self.x.append(x)
+        self.y.append(y)
+        self.dirty = True
+
+    def clear(self) -> None:
+        self.x.clear()
+        self.y.clear()
+        self.item.setData([], [])
+        self.dirty = False
+
+
+class Ema:
+    """TensorBoard's smoothing: an exponential moving average, debiased so it starts at the data;
+    kept incrementally so a long run costs one update per point."""
+
+    def __init__(self, weight: float = 0.0):
+        self.reset(weight)
+
+    def reset(self, weight: float) -> None:
+        self.weight, self.average, self.count = weight, 0.0, 0
+
+    def add(self, value: float) -> float:
+        self.count += 1
+        self.average = self.weight * self.average + (1 - self.weight) * value
+        return self.average / (1 - self.weight**self.count) if self.weight else value
+
+
+class Curves(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=True)
+        dark = theme.colors().dark
+        self.loss_plot = self._plot("Loss", "loss")
+        self.metric_plot = self._plot("Validation metrics", "value")
+        self.series: dict[str, Series] = {
+            "step": self._series(self.loss_plot, "train (per step)", TRAIN[dark], width=1, alpha=70),
+            "smooth": self._series(self.loss_plot, "train (smoothed)", TRAIN[dark], width=2),
+            "train": self._series(self.loss_plot, "train (epoch)", TRAIN[dark], width=2, symbol="o"),
+            "val": self._series(self.loss_plot, "validation (epoch)", VAL[dark], width=2, symbol="s"),
+        }
+        self.log_scale = QCheckBox("Log scale")
+        self.log_scale.setToolTip("Show the loss on a logarithmic axis")
+        self.log_scale.toggled.connect(lambda on: self.loss_plot.setLogMode(y=on))
+        self.smoothing = QSlider(Qt.Orientation.Horizontal)
+        self.smoothing.setRange(0, 99)
+        self.smoothing.setValue(60)
+        self.smoothing.setToolTip("Smoothing of the per-step training loss (an exponential moving average)")
+        self.smoothing_label = QLabel()
+        self.smoothing.valueChanged.connect(self._smoothing_changed)
+        self.steps_per_epoch = 1
+        self.ema = Ema()
+        self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
+        self._timer.timeout.connect(self.redraw)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.log_scale)
+        bar.addSpacing(16)
+        bar.addWidget(QLabel("Smoothing"))
+        bar.addWidget(self.smoothing, 1)
+        bar.addWidget(self.smoothing_label)
+        plots = QHBoxLayout()
+        plots.addWidget(self.loss_plot, 3)
+        plots.addWidget(self.metric_plot, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addLayout(plots, 1)
+        self._smoothing_changed(self.smoothing.value())
+
+    # -- building ----------------------------------------------------------------------------------
+    def _plot(self, title: str, y_label: str) -> pg.PlotWidget:
+        palette = self.palette()
+        text = palette.color(QPalette.ColorRole.WindowText).name()
+        plot = pg.PlotWidget(background=palette.color(QPalette.ColorRole.Base))
+        item = plot.getPlotItem()
+        item.setTitle(title, color=text, size="10pt")
+        font = QFont(self.font())
+        for side, label in (("bottom", "epoch"), ("left", y_label)):
+            axis = item.getAxis(side)
+            axis.setLabel(label, color=text)
+            axis.setTextPen(text)
+            axis.setPen(pg.mkPen(palette.color(QPalette.ColorRole.Mid)))
+            axis.setTickFont(font)
+        item.showGrid(x=True, y=True, alpha=0.15)
+        item.addLegend(offset=(-8, 8), labelTextColor=text, brush=pg.mkBrush(palette.color(QPalette.ColorRole.Base)))
+        plot.setMinimumSize(220, 160)
+        return plot
+
+    def _series(self, plot: pg.PlotWidget, name: str, color: str, width: float = 2, symbol: str | None = None,
+                alpha: int = 255) -> Series:
+        pen_color = QColor(color)
+        pen_color.setAlpha(alpha)
+        item = plot.plot([], [], name=name, pen=pg.mkPen(pen_color, width=width), symbol=symbol, symbolSize=6,
+                         symbolBrush=QColor(color), symbolPen=None)
+        item.setDownsampling(auto=True, method="peak")
+        item.setClipToView(True)
+        return Series(item)
+
+    # -- events ------------------------------------------------------------------------------------
+    def on_event(self, event: Any) -> None:
+        kind = type(event).__name__
+        if kind == "Started":
+            if not event.start_step:
+                self.clear()
+            self.steps_per_epoch = max(event.steps_per_epoch, 1)
+        elif kind == "StepMetrics":
+            x = event.global_step / self.steps_per_epoch
+            self.series["step"].append(x, event.loss)
+            self.series["smooth"].append(x, self.ema.add(event.loss))
+            self._schedule()
+        elif kind == "EpochMetrics":
+            self.series["train"].append(event.epoch, event.train_loss)
+            self.series["val"].append(event.epoch, event.val_loss)
+            for name, value in event.metrics.items():
+                if isinstance(value, (int, float)) and math.isfinite(value):
+                    self._metric(name).append(event.epoch, float(value))
+            self._schedule()
+
+    def _metric(self, name: str) -> Series:
+        key = f"metric:{name}"
+        if key not in self.series:
+            color = METRIC_COLORS[sum(k.startswith("metric:") for k in self.series) % len(METRIC_COLORS)]
+            self.series[key] = self._series(self.metric_plot, name.removeprefix("val_"), color, symbol="o")
+        return self.series[key]
+
+    def _schedule(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def redraw(self) -> None:
+        """Hand every changed curve its points; pyqtgraph draws only what the view needs."""
+        for series in self.series.values():
+            if series.dirty:
+                series.item.setData(series.x, series.y)
+                series.dirty = False
+
+    def clear(self) -> None:
+        for key in [k for k in self.series if k.startswith("metric:")]:
+            self.metric_plot.getPlotItem().removeItem(self.series.pop(key).item)
+        for series in self.series.values():
+            series.clear()
+        self.ema.reset(self.ema.weight)
+
+    def _smoothing_changed(self, value: int) -> None:
+        self.smoothing_label.setText(f"{value / 100:.2f}")
+        self.ema.reset(value / 100)
+        steps, smooth = self.series["step"], self.series["smooth"]
+        smooth.x, smooth.y = list(steps.x), [self.ema.add(v) for v in steps.y]
+        smooth.dirty = True
+        self._schedule()

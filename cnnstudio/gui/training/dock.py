@@ -1,0 +1,195 @@
+"""The Training dock: the settings form, where and how to run, Start / Pause / Stop, and progress.
+
+The dock does not train: it asks (``start_requested``) and shows what the runner reports. While a
+run goes, a note says it trains a snapshot of the design taken at Start, so edits made meanwhile
+(which the form and canvas still allow) apply to the next run.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QStandardPaths, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnstudio.gui import theme
+from cnnstudio.gui.document import Document
+from cnnstudio.gui.training.form import SettingsForm
+from cnnstudio.gui.training.runner import MODES
+
+
+def duration(seconds: float) -> str:
+    """``42 s``, ``3:05``, ``1:02:03``."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+class TrainingDock(QWidget):
+    start_requested = Signal()
+    pause_toggled = Signal(bool)  # True: pause
+    stop_requested = Signal()
+
+    def __init__(self, doc: Document, mode: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.doc = doc
+        self.form = SettingsForm(doc)
+        self.custom_folder: Path | None = None
+        scroll = QScrollArea()
+        scroll.setWidget(self.form)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+
+        self.folder = QLineEdit()
+        self.folder.setToolTip("Where the run writes metrics.jsonl and its checkpoint (last.pt)")
+        self.folder.editingFinished.connect(self._folder_edited)
+        browse = QToolButton(text="…")
+        browse.setToolTip("Choose the run folder")
+        browse.clicked.connect(self._browse_folder)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(browse)
+        self.mode = QComboBox()
+        for key, text in MODES.items():
+            self.mode.addItem(text.capitalize(), key)
+        self.mode.setCurrentIndex(max(0, self.mode.findData(mode)))
+        self.mode.setToolTip("A separate process keeps training off the studio's Python interpreter; "
+                             "a studio thread starts faster. bench/bench_studio_training.py compares them.")
+        run_form = QFormLayout()
+        run_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        run_form.addRow("Run folder", folder_row)
+        run_form.addRow("Train in", self.mode)
+
+        self.start = QPushButton("Start")
+        self.start.setToolTip("Train the design as it is now (F5)")
+        self.start.setDefault(True)
+        self.pause = QPushButton("Pause")
+        self.pause.setCheckable(True)
+        self.pause.setToolTip("Pause after the current step; press again to resume")
+        self.stop = QPushButton("Stop")
+        self.stop.setToolTip("Stop after the current step and write a checkpoint")
+        self.start.clicked.connect(self.start_requested)
+        self.pause.toggled.connect(self._pause_toggled)
+        self.stop.clicked.connect(self.stop_requested)
+        buttons = QHBoxLayout()
+        for button in (self.start, self.pause, self.stop):
+            buttons.addWidget(button)
+
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("%p%")
+        self.status = QLabel("Ready")
+        self.status.setWordWrap(True)
+        self.snapshot_note = QLabel(wordWrap=True)
+        self.snapshot_note.setVisible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(run_form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.snapshot_note)
+        doc.reset.connect(self._design_replaced)
+        doc.path_changed.connect(self._show_folder)
+        self._show_folder()
+        self.set_running(False)
+
+    # -- the run folder ----------------------------------------------------------------------------
+    def run_folder(self) -> Path:
+        return self.custom_folder or default_run_folder(self.doc)
+
+    def _show_folder(self) -> None:
+        self.folder.setText(str(self.run_folder()))
+
+    def _folder_edited(self) -> None:
+        text = self.folder.text().strip()
+        self.custom_folder = Path(text).expanduser() if text else None
+        self._show_folder()
+
+    def _browse_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Run Folder", str(self.run_folder()))
+        if folder:
+            self.custom_folder = Path(folder)
+            self._show_folder()
+
+    def _design_replaced(self) -> None:
+        self.custom_folder = None
+        self._show_folder()
+
+    # -- state -------------------------------------------------------------------------------------
+    @property
+    def chosen_mode(self) -> str:
+        return str(self.mode.currentData())
+
+    def set_running(self, running: bool) -> None:
+        self.start.setEnabled(not running)
+        self.pause.setEnabled(running)
+        self.stop.setEnabled(running)
+        self.mode.setEnabled(not running)
+        self.pause.blockSignals(True)
+        self.pause.setChecked(False)
+        self.pause.setText("Pause")
+        self.pause.blockSignals(False)
+        if running:
+            name = self.doc.design.name or "design"
+            self.snapshot_note.setText(
+                f"<span style='color:{theme.colors().muted.name()}'>Training a snapshot of “{name}” taken at "
+                f"{time.strftime('%H:%M:%S')}: edits made now apply to the next run.</span>")
+        self.snapshot_note.setVisible(running)
+
+    def _pause_toggled(self, paused: bool) -> None:
+        self.pause.setText("Resume" if paused else "Pause")
+        if paused:
+            self.status.setText("Paused")
+        self.pause_toggled.emit(paused)
+
+    def on_event(self, event: Any) -> None:
+        kind = type(event).__name__
+        if kind == "Started":
+            self.progress.setRange(0, max(event.total_steps, 1))
+            self.progress.setValue(event.start_step)
+            self.status.setText(f"Training on {event.device}…")
+        elif kind == "StepMetrics":
+            self.progress.setRange(0, max(event.total_steps, 1))
+            self.progress.setValue(event.global_step)
+            if not self.pause.isChecked():
+                self.status.setText(
+                    f"Epoch {event.epoch} · step {event.step:,}/{event.steps_per_epoch:,} · loss {event.loss:.4g} · "
+                    f"{event.samples_per_s:,.0f} images/s · ETA {duration(event.eta_s)}")
+        elif kind == "Finished":
+            done = {"completed": "Completed", "stopped": "Stopped", "failed": "Failed"}[event.status]
+            self.status.setText(f"{done} at epoch {event.epoch}, step {event.global_step:,}")
+            if event.status == "completed":
+                self.progress.setValue(self.progress.maximum())
+
+    def starting(self) -> None:
+        """Between Start and the engine's Started event: data loading and compiling."""
+        self.progress.setRange(0, 0)
+        self.status.setText("Starting: loading the data and compiling the design…")
+
+
+def default_run_folder(doc: Document) -> Path:
+    """``runs/<design>`` beside the design file; for an unsaved design, in the application's data folder."""
+    stem = (doc.path.stem if doc.path else doc.design.name or "design").replace("/", "-").replace(" ", "-").lower()
+    base = doc.path.parent if doc.path else Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
+    return base / "runs" / stem

@@ -1,0 +1,347 @@
+"""The training settings form, built from the engine's field metadata, editing the design.
+
+Every row comes from a ``TrainingSettings`` (or task options) field: its type picks the editor,
+its ``option()`` metadata gives the default, help, choices and bounds. A new engine key appears
+here without touching this module. Edits go through the undo stack as :class:`SetTraining`
+commands on the design's ``"training"`` object, so they are undoable and saved with the design;
+every edit is checked with ``parse_settings`` first and refused with the engine's own message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+import typing
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QUndoCommand
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnstudio.gui import theme
+from cnnstudio.gui.document import Document
+from cnnstudio.training.errors import TrainingError
+from cnnstudio.training.settings import TrainingSettings, parse_settings
+from cnnstudio.training.task_options import TASK_OPTIONS
+
+MERGE_WINDOW = 2.0
+_SET_TRAINING_ID = 101
+GROUPS = {  # the form's sections; keys not named here land in "More" so none is ever hidden
+    "Data": ["data", "data_options", "val_split", "classes", "augment"],
+    "Task": ["task", "outputs", "loss_weights"],
+    "Hyperparameters": ["epochs", "batch_size", "optimizer", "lr", "schedule", "step_size", "gamma", "momentum",
+                        "nesterov", "weight_decay", "grad_clip", "seed", "init_weights"],
+    "Device": ["device", "amp"],
+}
+RELEVANT = {  # key: (the key it depends on, the values where it matters)
+    "momentum": ("optimizer", {"sgd"}),
+    "nesterov": ("optimizer", {"sgd"}),
+    "step_size": ("schedule", {"step"}),
+    "gamma": ("schedule", {"step"}),
+}
+SUGGESTIONS = {  # offered in editable boxes; anything else may be typed (the engine checks it)
+    "data": ["synthetic-shapes", "synthetic-sequences", "synthetic-volumes", "mnist", "fashion-mnist", "cifar10"],
+    "device": ["auto", "cpu", "cuda", "mps"],
+}
+LABELS = {"lr": "Learning rate", "val_split": "Validation split", "grad_clip": "Gradient clip", "amp": "Mixed precision"}
+
+
+class SetTraining(QUndoCommand):
+    """Replace the design's "training" object; repeated edits of one key merge (spin box steps)."""
+
+    def __init__(self, doc: Document, new: dict[str, Any], key: str):
+        super().__init__(f"Set training {key}")
+        self.doc, self.key = doc, key
+        self.old, self.new = dict(doc.design.training), dict(new)
+        self.stamp = time.monotonic()
+
+    def id(self) -> int:
+        return _SET_TRAINING_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not (isinstance(other, SetTraining) and other.key == self.key and other.stamp - self.stamp <= MERGE_WINDOW):
+            return False
+        self.new, self.stamp = other.new, other.stamp
+        self.setObsolete(self.new == self.old)
+        return True
+
+    def redo(self) -> None:
+        self.doc.design.training = dict(self.new)
+
+    def undo(self) -> None:
+        self.doc.design.training = dict(self.old)
+
+
+@dataclasses.dataclass
+class Row:
+    """One key's editor and how to read and show its value."""
+
+    spec: dataclasses.Field
+    kind: Any
+    editor: QWidget
+    label: QLabel
+
+    @property
+    def optional(self) -> bool:
+        return type(None) in typing.get_args(self.kind)
+
+    @property
+    def base(self) -> Any:
+        args = [a for a in typing.get_args(self.kind) if a is not type(None)]
+        return args[0] if self.optional else self.kind
+
+    def show(self, value: Any) -> None:
+        editor = self.editor
+        editor.blockSignals(True)
+        if isinstance(editor, QCheckBox):
+            editor.setChecked(bool(value))
+        elif isinstance(editor, QSpinBox):
+            editor.setValue(int(value))
+        elif isinstance(editor, QComboBox) and not editor.isEditable():
+            editor.setCurrentText(str(value))
+        else:
+            self._line().setText(_text(value, self.base))
+        editor.blockSignals(False)
+
+    def read(self) -> Any:
+        """The value as the design file holds it; ValueError with a sentence if it is not one."""
+        editor = self.editor
+        if isinstance(editor, QCheckBox):
+            return editor.isChecked()
+        if isinstance(editor, QSpinBox):
+            return editor.value()
+        if isinstance(editor, QComboBox) and not editor.isEditable():
+            return editor.currentText()
+        text = self._line().text().strip()
+        if not text:
+            if self.optional:
+                return None
+            if self.base is dict:
+                return {}
+            raise ValueError(f"'{self.spec.name}' needs a value")
+        if self.base is str:
+            return text
+        if self.base is float:
+            try:
+                return float(text)
+            except ValueError:
+                raise ValueError(f"'{self.spec.name}' must be a number, got '{text}'") from None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            example = "[1, 2]" if typing.get_origin(self.base) is list else '{"key": 1}'
+            raise ValueError(f"'{self.spec.name}' must be written as JSON, e.g. {example}") from None
+
+    def _line(self) -> QLineEdit:
+        return self.editor.lineEdit() if isinstance(self.editor, QComboBox) else self.editor.findChild(QLineEdit) or self.editor
+
+
+def _text(value: Any, base: Any) -> str:
+    if value is None:
+        return ""
+    if base is str:
+        return str(value)
+    if base is float:
+        return f"{value:g}"
+    return json.dumps(value) if value not in ({}, []) else ""
+
+
+class SettingsForm(QWidget):
+    """The sections of the "training" object; ``error`` tells which edit was refused, and why."""
+
+    error = Signal(str)
+
+    def __init__(self, doc: Document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.doc = doc
+        self.rows: dict[str, Row] = {}
+        self.task_rows: list[str] = []
+        self.shown_task: str | None = None
+        self.problem = QLabel(wordWrap=True)
+        self.problem.setVisible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.problem)
+        self.forms: dict[str, QFormLayout] = {}
+        hints = typing.get_type_hints(TrainingSettings)
+        specs = {f.name: f for f in dataclasses.fields(TrainingSettings) if f.name != "task_options"}
+        placed = {name for names in GROUPS.values() for name in names}
+        sections = {**GROUPS, "More": [name for name in specs if name not in placed]}
+        for title, names in sections.items():
+            if not names:
+                continue
+            box = QGroupBox(title)
+            form = QFormLayout(box)
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            self.forms[title] = form
+            for name in names:
+                self._add_row(form, specs[name], hints[name])
+            layout.addWidget(box)
+        layout.addStretch(1)
+        doc.undo_stack.indexChanged.connect(self.refresh)
+        doc.reset.connect(self.refresh)
+        self.refresh()
+
+    # -- building ----------------------------------------------------------------------------------
+    def _add_row(self, form: QFormLayout, spec: dataclasses.Field, kind: Any) -> Row:
+        meta = spec.metadata
+        label = QLabel(LABELS.get(spec.name, spec.name.replace("_", " ").capitalize()))
+        row = Row(spec, kind, QWidget(), label)  # the editor depends on the row's type, so it comes second
+        row.editor = self._editor(row, meta)
+        tip = f"{meta['help']}{_bounds(meta)}\nKey \"{spec.name}\", default {json.dumps(_default(spec))}."
+        label.setToolTip(tip)
+        row.editor.setToolTip(tip)
+        self.rows[spec.name] = row
+        form.addRow(label, row.editor)
+        return row
+
+    def _editor(self, row: Row, meta: typing.Mapping[str, Any]) -> QWidget:
+        name, base = row.spec.name, row.base
+        if base is bool:
+            editor = QCheckBox()
+            editor.toggled.connect(lambda _=False: self.commit(name))
+            return editor
+        if meta["choices"]:
+            editor = QComboBox()
+            editor.addItems(list(meta["choices"]))
+            editor.currentTextChanged.connect(lambda _="": self.commit(name))
+            return editor
+        if base is int and not row.optional:
+            editor = QSpinBox()
+            editor.setRange(int(meta["minimum"] if meta["minimum"] is not None else -2**31),
+                            int(min(meta["maximum"] if meta["maximum"] is not None else 2**31 - 1, 2**31 - 1)))
+            editor.setGroupSeparatorShown(True)
+            editor.setKeyboardTracking(False)
+            editor.valueChanged.connect(lambda _=0: self.commit(name))
+            return editor
+        if name in SUGGESTIONS:
+            editor = QComboBox()
+            editor.setEditable(True)
+            editor.addItems(SUGGESTIONS[name])
+            editor.lineEdit().editingFinished.connect(lambda: self.commit(name))
+            editor.activated.connect(lambda _=0: self.commit(name))
+            return self._with_browse(editor, name) if name == "data" else editor
+        editor = QLineEdit()
+        editor.setPlaceholderText("none" if row.optional else "{}" if base is dict else "")
+        editor.editingFinished.connect(lambda: self.commit(name))
+        return self._with_browse(editor, name) if name == "init_weights" else editor
+
+    def _with_browse(self, editor: QWidget, name: str) -> QWidget:
+        """The editor with a "…" button: a folder for data (idx: or folder:), a file for weights."""
+        box = QWidget()
+        line = QHBoxLayout(box)
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(editor, 1)
+        button = QToolButton(text="…")
+        button.setToolTip("Choose a folder of MNIST-format (IDX) files or of class sub-folders" if name == "data"
+                          else "Choose a checkpoint or weights file")
+        button.clicked.connect(lambda: self._browse(name))
+        line.addWidget(button)
+        box.setFocusProxy(editor)
+        return box
+
+    def _browse(self, name: str) -> None:
+        row = self.rows[name]
+        if name == "init_weights":
+            path, _ = QFileDialog.getOpenFileName(self, "Start From Weights", "", "Weights (*.pt *.pth *.safetensors);;All files (*)")
+            value = path
+        else:
+            path = QFileDialog.getExistingDirectory(self, "Training Data Folder")
+            idx = path and any("idx" in entry.name for entry in Path(path).iterdir())
+            value = f"{'idx' if idx else 'folder'}:{path}" if path else ""
+        if value:
+            row._line().setText(value)
+            self.commit(name)
+
+    def _sync_task_rows(self, task: str) -> None:
+        """The selected task's own keys, in the Task section."""
+        if task == self.shown_task:
+            return
+        form = self.forms["Task"]
+        for name in self.task_rows:
+            form.removeRow(self.rows.pop(name).label)
+        options = TASK_OPTIONS[task]
+        hints = typing.get_type_hints(options)
+        self.task_rows = [self._add_row(form, spec, hints[spec.name]).spec.name for spec in dataclasses.fields(options)]
+        self.shown_task = task
+
+    # -- showing and editing -----------------------------------------------------------------------
+    def settings(self) -> TrainingSettings:
+        """The design's settings; TrainingError if its "training" object is wrong."""
+        return parse_settings(self.doc.design.training)
+
+    def refresh(self) -> None:
+        raw = self.doc.design.training
+        try:
+            settings, problem = self.settings(), ""
+        except TrainingError as error:
+            settings, problem = parse_settings({"task": raw.get("task")} if raw.get("task") in TASK_OPTIONS else {}), str(error)
+        self._show_problem(problem)
+        self._sync_task_rows(settings.task)
+        values = settings.to_dict()
+        for name, row in self.rows.items():
+            row.show(raw.get(name, values.get(name)))
+        for name, (other, where) in RELEVANT.items():
+            relevant = values.get(other) in where
+            self.rows[name].editor.setEnabled(relevant)
+            self.rows[name].label.setEnabled(relevant)
+
+    def commit(self, name: str) -> None:
+        """Push the edit of ``name`` if it is valid; else say why and show the design's value again."""
+        row = self.rows[name]
+        training = dict(self.doc.design.training)
+        try:
+            value = row.read()
+        except ValueError as error:
+            return self._refuse(str(error))
+        if name == "task":  # the keys of the previous task would be refused by the new one
+            own = {f.name for f in dataclasses.fields(TASK_OPTIONS[value])}
+            others = {f.name for cls in TASK_OPTIONS.values() for f in dataclasses.fields(cls)} - own
+            training = {k: v for k, v in training.items() if k not in others}
+        if value == _default(row.spec):
+            training.pop(name, None)
+        else:
+            training[name] = value
+        if training == self.doc.design.training:
+            return self.refresh()
+        try:
+            parse_settings(training)
+        except TrainingError as error:
+            return self._refuse(str(error))
+        self.doc.push(SetTraining(self.doc, training, name))
+
+    def _refuse(self, message: str) -> None:
+        self.error.emit(message)
+        self.refresh()
+        self._show_problem(message)
+
+    def _show_problem(self, message: str) -> None:
+        self.problem.setText(f"<span style='color:{theme.colors().error.name()}'>{message}</span>" if message else "")
+        self.problem.setVisible(bool(message))
+
+
+def _default(spec: dataclasses.Field) -> Any:
+    return spec.default if spec.default is not dataclasses.MISSING else spec.default_factory()  # type: ignore[misc]
+
+
+def _bounds(meta: typing.Mapping[str, Any]) -> str:
+    low, high = meta["minimum"], meta["maximum"]
+    if low is None and high is None:
+        return ""
+    parts = [f"{'>' if meta['exclusive'] else '≥'} {low:g}" if low is not None else "", f"≤ {high:g}" if high is not None else ""]
+    return "\nAllowed: " + ", ".join(p for p in parts if p) + "."

@@ -1,0 +1,113 @@
+"""What runs a training job, in a studio thread or in a worker process; Qt-free.
+
+The studio's :class:`~cnnstudio.gui.training.runner.TrainingRunner` hands a :class:`Job` to
+:func:`train` (thread mode) or starts :func:`process_main` in a spawned process (process mode).
+Both build the :class:`~cnnstudio.training.engine.Trainer` in the worker, so importing torch and
+loading the data never block the window, and both buffer control calls made before the trainer
+exists. Nothing here imports Qt: a spawned worker imports this module and nothing of the window.
+"""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from cnnstudio.core.designfile import from_dict
+from cnnstudio.training.errors import TrainingError
+from cnnstudio.training.settings import TrainingSettings
+
+Emit = Callable[[object], None]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run, as plain data: the design is a design-file object, a snapshot taken at start."""
+
+    design: dict[str, Any]
+    settings: TrainingSettings
+    out_dir: str
+    resume_checkpoint: str | None = None
+
+
+class Controls:
+    """Calls to the trainer from other threads; those made before it exists wait for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._trainer: Any = None
+        self._pending: list[tuple[str, tuple[Any, ...]]] = []
+
+    def call(self, name: str, *args: Any) -> None:
+        with self._lock:
+            if self._trainer is None:
+                self._pending.append((name, args))
+                return
+            trainer = self._trainer
+        getattr(trainer, name)(*args)
+
+    def attach(self, trainer: Any) -> None:
+        with self._lock:
+            self._trainer = trainer
+            pending, self._pending = self._pending, []
+        for name, args in pending:
+            getattr(trainer, name)(*args)
+
+
+def resume_overrides(settings: TrainingSettings) -> dict[str, Any]:
+    """What the studio's form may change when a checkpoint's run continues: its length and device."""
+    return {"epochs": settings.epochs, "device": settings.device}
+
+
+def train(job: Job, emit: Emit, controls: Controls) -> None:
+    """Run ``job`` to its end, reporting through ``emit``; every failure ends as Error + Finished."""
+    from cnnstudio.training import events
+    from cnnstudio.training.engine import Trainer
+
+    try:
+        if job.resume_checkpoint:
+            trainer = Trainer.from_checkpoint(job.resume_checkpoint, resume_overrides(job.settings),
+                                              out_dir=job.out_dir, on_event=emit)
+        else:
+            trainer = Trainer(from_dict(job.design), job.settings, out_dir=job.out_dir, on_event=emit)
+    except TrainingError as error:
+        return _failed(emit, str(error))
+    except Exception as error:  # a bug of ours: a message in the log, never a traceback
+        return _failed(emit, f"internal error: {type(error).__name__}: {error}")
+    controls.attach(trainer)
+    trainer.run()  # reports its own errors and ends with Finished
+
+
+def _failed(emit: Emit, message: str) -> None:
+    from cnnstudio.training import events
+
+    emit(events.Error(message))
+    emit(events.Finished("failed", 0, 0, None))
+
+
+def process_main(job: Job, queue: Any, control: Connection) -> None:
+    """A worker process: events go back pickled (tensors copied, not shared), calls come in on
+    ``control``; when the studio goes away the pipe closes and the run stops with a checkpoint."""
+    controls = Controls()
+
+    def listen() -> None:
+        while True:
+            try:
+                name, args = control.recv()
+            except (EOFError, OSError):
+                controls.call("stop")
+                return
+            try:
+                controls.call(name, *args)
+            except Exception as error:  # a wrong call must not end the listener (stop needs it)
+                from cnnstudio.training import events
+
+                queue.put(pickle.dumps(events.Warning(f"the trainer could not do {name}: {error}")))
+
+    threading.Thread(target=listen, name="training-control", daemon=True).start()
+    train(job, lambda event: queue.put(pickle.dumps(event)), controls)
+    queue.close()
+    queue.join_thread()
