@@ -20,6 +20,7 @@ COMMANDS = {
 }
 
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as shell tools report it
 EXIT_INTERNAL = 3
 
 
@@ -52,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader left early (`cnnstudio check X | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_BROKEN_PIPE
     except Exception as error:  # a bug of ours: say so plainly, never a traceback
         if os.environ.get("CNNSTUDIO_DEBUG"):
             raise

@@ -126,3 +126,17 @@ def test_example_inputs_have_the_input_shapes():
     design = two_in_two_out()
     z, a = example_inputs(design, batch=3)
     assert z.shape == (3, 2, 6, 6) and a.shape == (3, 5)
+
+
+@pytest.mark.parametrize("node_id", ["code", "graph", "forward", "training", "train", "eval", "to", "type", "meta"])
+def test_ids_that_name_module_attributes_still_train(node_id):
+    """A node called "code" must not replace GraphModule.code (it broke training)."""
+    design = Design("reserved")
+    design.add_node("Input", {"shape": [4]}, "x")
+    design.add_node("Linear", {"out_features": 3}, node_id)
+    design.connect("x", node_id)
+    model = build_model(design)
+    assert module_names(design)[node_id] == f"{node_id}_"
+    model.train()
+    model(torch.randn(2, 4)).sum().backward()
+    assert getattr(model, f"{node_id}_").weight.grad is not None

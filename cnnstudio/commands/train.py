@@ -27,8 +27,10 @@ NO_TTY_INTERVAL_S = 10.0  # progress lines when stderr is a file or a pipe (CI l
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from cnnstudio.training.data.registry import NAMES
+
     parser.add_argument("design", help="design file (.json)")
-    parser.add_argument("--data", help="data source: synthetic-shapes, synthetic-sequences, mnist, fashion-mnist, cifar10, idx:PATH or folder:PATH")
+    parser.add_argument("--data", help=f"data source: {', '.join(NAMES)}")
     parser.add_argument("--task", help="classification, localization, detection, segmentation, reconstruction or metric")
     parser.add_argument("--epochs", type=int, help="passes over the training data")
     parser.add_argument("--batch-size", type=int, help="samples per step")

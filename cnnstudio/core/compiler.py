@@ -24,14 +24,21 @@ class CompileError(ValueError):
     """The design cannot become a model; the message lists every problem, one per line."""
 
 
+# Attribute names a submodule must not take: a node called "code" or "training" would replace
+# the GraphModule's own attribute and break it.
+RESERVED = frozenset(dir(fx.GraphModule(nn.Module(), fx.Graph()))) | {"node_names"} | frozenset(keyword.kwlist)
+
+
 def module_names(design: Design) -> dict[str, str]:
     """A valid, unique Python identifier for each node id (ids may hold any characters)."""
     names: dict[str, str] = {}
     used: set[str] = set()
     for node_id in design.graph:
         name = re.sub(r"\W", "_", node_id)
-        if not name or name[0].isdigit() or keyword.iskeyword(name):
+        if not name or name[0].isdigit():
             name = f"n_{name}"
+        if name in RESERVED:
+            name = f"{name}_"
         base, index = name, 2
         while name in used:
             name, index = f"{base}_{index}", index + 1
