@@ -133,9 +133,18 @@ class TrainingRunner(QObject):
         self._join_previous()
         self.snapshot = design.copy()
         job = Job(to_dict(self.snapshot), settings, str(out_dir), str(resume_checkpoint) if resume_checkpoint else None)
-        self._backend = _ThreadBackend() if self.mode == "thread" else _ProcessBackend()
+        backend: _Backend = _ThreadBackend() if self.mode == "thread" else _ProcessBackend()
+        arrived = self._arrived
+
+        def emit(event: object) -> None:
+            try:
+                arrived.emit(event)
+            except RuntimeError:  # the runner was destroyed with its window: nobody is listening
+                backend.call("stop")
+
+        self._backend = backend
         self._running = True
-        self._backend.start(job, self._arrived.emit)
+        backend.start(job, emit)
         self.running_changed.emit(True)
 
     def pause(self) -> None:

@@ -1,0 +1,157 @@
+"""The studio stays smooth while it trains: event-loop lateness and throughput, thread vs process.
+
+Run: ``.venv/bin/python bench/bench_studio_training.py`` (CPU; about two minutes on 2 cores).
+
+The real main window is built offscreen with the Training dock and the live curves showing. The
+Figure 21 template trains 2 epochs at batch 64 on ../shared/data/mnist (8,000 training images;
+synthetic-shapes when absent) three ways, interleaved, twice:
+
+* headless: ``Trainer.run()`` in this process's main thread, no event loop running;
+* thread: the studio's runner in thread mode (the engine in a Python thread of the studio);
+* process: the runner in process mode (a spawned worker, events pickled back).
+
+For the studio runs a 10 ms timer measures its own lateness while training runs (from Started to
+Finished): p50 and p99 (goal p99 < 50 ms). Throughput is the engine's own images/s from its step
+events (median, the first events left out); the ratios studio / headless are printed (goal >= 0.9).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from cnnstudio.core.designfile import load_design  # noqa: E402
+from cnnstudio.gui.main_window import MainWindow  # noqa: E402
+from cnnstudio.gui.settings import Settings  # noqa: E402
+from cnnstudio.training.settings import TrainingSettings, parse_settings  # noqa: E402
+
+MNIST = ROOT.parent / "shared" / "data" / "mnist"
+TEMPLATE = ROOT / "resources" / "templates" / "figure21.json"
+TICK_MS = 10
+SKIP_EVENTS = 3  # the first step events include warm-up
+
+
+@dataclass
+class Run:
+    rates: list[float] = field(default_factory=list)  # the engine's images/s per step event
+    lateness_ms: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates[SKIP_EVENTS:] or self.rates)
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.lateness_ms)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
+
+
+def settings() -> TrainingSettings:
+    data = f"idx:{MNIST}" if MNIST.is_dir() else "synthetic-shapes"
+    options = {} if MNIST.is_dir() else {"count": 10_000}
+    design = load_design(TEMPLATE)
+    return parse_settings(design.training, {"data": data, "data_options": options, "epochs": 2, "batch_size": 64,
+                                            "device": "cpu", "val_split": 0.2})
+
+
+def headless(out: str) -> Run:
+    from cnnstudio.training.engine import Trainer
+
+    run = Run()
+
+    def on_event(event: object) -> None:
+        if type(event).__name__ == "StepMetrics":
+            run.rates.append(event.samples_per_s)  # type: ignore[attr-defined]
+
+    Trainer(load_design(TEMPLATE), settings(), out_dir=out, on_event=on_event).run()
+    return run
+
+
+def in_studio(window: MainWindow, mode: str, out: str) -> Run:
+    run = Run()
+    runner = window.training_runner
+    clock = QElapsedTimer()
+    timer = QTimer(timerType=Qt.TimerType.PreciseTimer, interval=TICK_MS)
+    measuring = False
+
+    def tick() -> None:
+        if measuring:
+            run.lateness_ms.append(max(0.0, clock.nsecsElapsed() / 1e6 - TICK_MS))
+        clock.restart()
+
+    def on_event(event: object) -> None:
+        nonlocal measuring
+        kind = type(event).__name__
+        if kind == "Started":
+            measuring = True
+        elif kind == "StepMetrics":
+            run.rates.append(event.samples_per_s)  # type: ignore[attr-defined]
+        elif kind == "Finished":
+            measuring = False
+        elif kind == "Error":
+            raise SystemExit(f"training failed: {event.message}")  # type: ignore[attr-defined]
+
+    timer.timeout.connect(tick)
+    runner.event.connect(on_event)
+    loop = QEventLoop()
+    runner.running_changed.connect(lambda running: running or loop.quit())
+    window.training.dock.mode.setCurrentIndex(window.training.dock.mode.findData(mode))
+    window.training.dock.custom_folder = Path(out)
+    window.doc.design.training = settings().to_dict()
+    clock.start()
+    timer.start()
+    assert window.training.start(), [entry.message for entry in window.training.log.entries]
+    loop.exec()
+    timer.stop()
+    runner.event.disconnect(on_event)
+    return run
+
+
+def main() -> None:
+    app = QApplication(sys.argv[:1])
+    tmp = tempfile.mkdtemp(prefix="bench-studio-")
+    window = MainWindow(Settings(QSettings(f"{tmp}/settings.ini", QSettings.Format.IniFormat)),
+                        recovery_dir=Path(tmp) / "recovery", probe_device=False)
+    window.resize(1600, 1000)
+    window.show()
+    window.open_path(TEMPLATE, ask=False)
+    window.training.training_dock.raise_()
+    window.training.curves_dock.raise_()
+    window.training.curves.build()
+    app.processEvents()
+    spec = settings()
+    print(f"Figure 21, {spec.data}, 2 epochs, batch 64, CPU; {os.cpu_count()} cores")
+    runs: dict[str, list[Run]] = {"headless": [], "thread": [], "process": []}
+    for round_ in range(2):
+        for mode in runs:
+            out = f"{tmp}/{mode}-{round_}"
+            started = time.perf_counter()
+            run = headless(out) if mode == "headless" else in_studio(window, mode, out)
+            runs[mode].append(run)
+            late = f", lateness p50 {run.percentile(0.5):.1f} ms p99 {run.percentile(0.99):.1f} ms" if run.lateness_ms else ""
+            print(f"  round {round_ + 1} {mode:<8}: {run.rate:7,.0f} images/s{late} ({time.perf_counter() - started:.1f} s)")
+    base = statistics.median(r.rate for r in runs["headless"])
+    print("\nmode      images/s  / headless  lateness p50   p99   (goals: ratio >= 0.9, p99 < 50 ms)")
+    for mode, results in runs.items():
+        rate = statistics.median(r.rate for r in results)
+        lateness = [x for r in results for x in r.lateness_ms]
+        merged = Run(lateness_ms=lateness)
+        late = f"{merged.percentile(0.5):8.1f} ms {merged.percentile(0.99):6.1f} ms" if lateness else ""
+        print(f"{mode:<9} {rate:8,.0f}  {rate / base:9.2f}  {late}")
+    window.doc.undo_stack.setClean()
+    window.close()
+
+
+if __name__ == "__main__":
+    main()

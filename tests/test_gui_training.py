@@ -1,0 +1,212 @@
+"""The Training, Curves and Run Log docks: runs in thread and process mode, controls, the settings
+form (undoable, saved), snapshots, closing while training, checkpoints and weights."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
+from PySide6.QtWidgets import QMessageBox
+from training_helpers import classifier
+
+from cnnstudio.gui.main_window import MainWindow
+from cnnstudio.gui.training.curves import Curves
+from cnnstudio.training import events
+
+TINY = {"data_options": {"count": 240}, "epochs": 2, "batch_size": 32, "device": "cpu"}
+RUN_S = 90_000  # generous: a spawned worker imports torch first
+
+
+@pytest.fixture
+def studio(window: MainWindow, tmp_path: Path) -> MainWindow:  # noqa: F811
+    design = classifier()
+    design.training = dict(TINY)
+    window.show_design(design, None)
+    window.training.dock.custom_folder = tmp_path / "run"
+    yield window
+    window.training_runner.shutdown(60)
+    assert not multiprocessing.active_children()
+
+
+def record(win: MainWindow) -> list[object]:
+    seen: list[object] = []
+    win.training_runner.event.connect(seen.append)
+    return seen
+
+
+def kinds(seen: list[object]) -> list[str]:
+    return [type(event).__name__ for event in seen]
+
+
+def choose_mode(win: MainWindow, mode: str) -> None:
+    win.training.dock.mode.setCurrentIndex(win.training.dock.mode.findData(mode))
+
+
+def run_to_end(qtbot, win: MainWindow) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(win.training_runner.running_changed, timeout=RUN_S, check_params_cb=lambda running: not running):
+        assert win.training.start()
+
+
+def wait_for_steps(qtbot, seen: list[object], count: int = 1) -> None:  # noqa: ANN001
+    qtbot.waitUntil(lambda: kinds(seen).count("StepMetrics") >= count, timeout=RUN_S)
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_a_run_reports_fills_the_curves_and_moves_the_progress_bar(studio: MainWindow, qtbot, mode: str) -> None:  # noqa: ANN001
+    choose_mode(studio, mode)
+    seen = record(studio)
+    run_to_end(qtbot, studio)
+    order = kinds(seen)
+    assert order[0] in ("Started", "Warning") and order[-1] == "Finished" and seen[-1].status == "completed"
+    assert order.count("EpochMetrics") == 2 and "StepMetrics" in order
+    assert order.index("Started") < order.index("StepMetrics") < order.index("EpochMetrics")
+    assert studio.training_runner.mode == mode
+    curves = studio.training.curves.curves
+    curves.redraw()
+    assert len(curves.series["step"].x) >= 2 and curves.series["val"].y and len(curves.series["val"].x) == 2
+    assert "metric:val_accuracy" in curves.series
+    dock = studio.training.dock
+    assert dock.progress.value() == dock.progress.maximum() > 0
+    assert dock.start.isEnabled() and not dock.stop.isEnabled()
+    assert studio.training.log.entries[-1].message.startswith("Training completed")
+    tree = studio.training.checkpoints.tree
+    assert tree.topLevelItem(0).text(0) == "last.pt" and tree.topLevelItem(0).text(1) == "2"
+    assert (Path(studio.training.dock.run_folder()) / "metrics.jsonl").read_text().count("\n") == 2
+
+
+def test_pause_resume_stop_and_resume_from_the_checkpoint(studio: MainWindow, qtbot) -> None:  # noqa: ANN001
+    choose_mode(studio, "thread")
+    studio.doc.design.training = {**TINY, "data_options": {"count": 4000}, "batch_size": 8, "epochs": 3}
+    seen = record(studio)
+    dock = studio.training.dock
+    assert studio.training.start()
+    wait_for_steps(qtbot, seen)
+    dock.pause.click()
+    qtbot.wait(400)  # the step under way finishes; then nothing moves
+    paused_at = [e for e in seen if isinstance(e, events.StepMetrics)][-1].global_step
+    qtbot.wait(400)
+    assert [e for e in seen if isinstance(e, events.StepMetrics)][-1].global_step == paused_at
+    assert dock.status.text() == "Paused" and dock.pause.text() == "Resume"
+    dock.pause.click()
+    wait_for_steps(qtbot, seen, kinds(seen).count("StepMetrics") + 2)
+    with qtbot.waitSignal(studio.training_runner.running_changed, timeout=RUN_S):
+        dock.stop.click()
+    finished = seen[-1]
+    assert finished.status == "stopped" and finished.checkpoint
+    written = [e for e in seen if isinstance(e, events.CheckpointWritten)][-1]
+    assert Path(written.path).is_file() and written.global_step == finished.global_step
+    seen.clear()
+    with qtbot.waitSignal(studio.training_runner.running_changed, timeout=RUN_S):
+        studio.training.checkpoints.resume.click()  # last.pt is selected
+    wait_for_steps(qtbot, seen)
+    started = next(e for e in seen if isinstance(e, events.Started))
+    assert started.start_step == finished.global_step
+    assert studio.training_runner.shutdown(60)
+
+
+def test_an_invalid_design_shows_its_errors_in_the_log_and_does_not_start(studio: MainWindow) -> None:
+    studio.editor.set_param("max_pool2d1", "kernel_size", 32)  # larger than its 16x16 input
+    assert not studio.training.start()
+    assert not studio.training_runner.is_running()
+    entry = studio.training.log.entries[-1]
+    assert entry.kind == "error" and entry.message.startswith("The design cannot be trained yet")
+    assert "max_pool2d1" in entry.message and "Traceback" not in entry.message
+
+
+def test_settings_edits_are_checked_undoable_and_saved_with_the_design(studio: MainWindow, tmp_path: Path) -> None:
+    form = studio.training.dock.form
+    form.rows["epochs"].editor.setValue(7)
+    assert studio.doc.design.training["epochs"] == 7 and studio.doc.modified
+    form.rows["optimizer"].editor.setCurrentText("sgd")
+    assert form.rows["momentum"].editor.isEnabled()
+    lr = form.rows["lr"].editor
+    lr.setText("-1")
+    lr.editingFinished.emit()
+    assert "lr" not in studio.doc.design.training and lr.text() == "0.001"
+    assert "'lr' must be greater than 0" in studio.training.log.entries[-1].message
+    form.rows["task"].editor.setCurrentText("metric")
+    assert "margin" in form.rows
+    form.rows["margin"].editor.setText("0.5")
+    form.rows["margin"].editor.editingFinished.emit()
+    form.rows["task"].editor.setCurrentText("classification")  # the metric keys go with the task
+    assert "margin" not in studio.doc.design.training and "margin" not in form.rows
+    stack = studio.doc.undo_stack
+    stack.undo()
+    assert studio.doc.design.training["margin"] == 0.5 and form.rows["margin"].editor.text() == "0.5"
+    while stack.canUndo():
+        stack.undo()
+    assert studio.doc.design.training == TINY and form.rows["epochs"].editor.value() == 2
+    stack.redo()
+    assert studio.save_to(tmp_path / "tiny.json")
+    assert json.loads((tmp_path / "tiny.json").read_text())["training"]["epochs"] == 7
+
+
+def test_editing_the_design_while_it_trains_does_not_change_the_run(studio: MainWindow, qtbot) -> None:  # noqa: ANN001
+    choose_mode(studio, "thread")
+    seen = record(studio)
+    with qtbot.waitSignal(studio.training_runner.running_changed, timeout=RUN_S, check_params_cb=lambda running: not running):
+        assert studio.training.start()
+        studio.editor.set_param("conv2d1", "out_channels", 4)
+        studio.training.dock.form.rows["epochs"].editor.setValue(5)
+        assert studio.training.dock.snapshot_note.isVisible()
+    assert kinds(seen).count("EpochMetrics") == 2  # the epochs set at Start
+    assert studio.training_runner.snapshot.node("conv2d1").params["out_channels"] == 8
+    import torch
+
+    state = torch.load(seen[-1].checkpoint, weights_only=True)
+    assert state["model"]["conv2d1.weight"].shape[0] == 8
+    assert not studio.training.dock.snapshot_note.isVisible()
+
+
+def test_closing_the_window_while_training_asks_and_stops_cleanly(studio: MainWindow, qtbot, answers) -> None:  # noqa: ANN001, F811
+    choose_mode(studio, "process")
+    studio.doc.design.training = {**TINY, "data_options": {"count": 4000}, "batch_size": 8, "epochs": 3}
+    seen = record(studio)
+    assert studio.training.start()
+    wait_for_steps(qtbot, seen)
+    answers.queue = [QMessageBox.StandardButton.Cancel]
+    studio.doc.undo_stack.setClean()
+    assert not studio.close() and studio.training_runner.is_running()
+    answers.queue = [QMessageBox.StandardButton.Yes]
+    assert studio.close()
+    assert "A training run is in progress" in answers.shown[-1]
+    assert seen[-1].status == "stopped" and Path(seen[-1].checkpoint).is_file()
+    assert not studio.training_runner.is_running() and not multiprocessing.active_children()
+
+
+def test_loading_checkpoint_weights_into_the_design_reports_the_match(studio: MainWindow, qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    choose_mode(studio, "thread")
+    studio.doc.design.training = {**TINY, "epochs": 1}
+    run_to_end(qtbot, studio)
+    panels = studio.training
+    with qtbot.waitSignal(panels.weights_loaded, timeout=RUN_S) as loaded:
+        panels.checkpoints.load.click()
+    weights = loaded.args[0]
+    assert weights is panels.loaded_weights and "conv2d1.weight" in weights.report.loaded
+    assert weights.state["conv2d1.weight"].shape[0] == 8
+    assert panels.log.entries[-1].message.startswith("Weights from")
+    with qtbot.waitSignal(panels.log.list.model().rowsInserted, timeout=RUN_S):
+        panels.load_weights(str(tmp_path / "missing.pt"))
+    qtbot.waitUntil(lambda: panels.log.entries[-1].kind == "error")
+    assert "no such file" in panels.log.entries[-1].message
+
+
+def test_a_long_curve_is_downsampled_and_clipped_to_the_view(qtbot) -> None:  # noqa: ANN001
+    curves = Curves()
+    qtbot.addWidget(curves)
+    curves.on_event(events.Started("cpu", 1000, 100, 1000, 100_000, 0, [], ["out"]))
+    for step in range(1, 100_001):
+        curves.on_event(events.StepMetrics(1, step, 1000, step, 100_000, 1.0 / step, 0.001, 1000.0, 0.0))
+    curves.redraw()
+    for name in ("step", "smooth"):
+        item = curves.series[name].item
+        assert len(item.xData) == 100_000
+        assert item.opts["autoDownsample"] and item.opts["downsampleMethod"] == "peak" and item.opts["clipToView"]
+    curves.log_scale.setChecked(True)
+    assert curves.loss_plot.getPlotItem().ctrl.logYCheck.isChecked()
+    curves.smoothing.setValue(0)
+    curves.redraw()
+    assert curves.series["smooth"].y[-1] == curves.series["step"].y[-1]
