@@ -1,10 +1,10 @@
 """The studio stays smooth while it trains: event-loop lateness and throughput, thread vs process.
 
-Run: ``.venv/bin/python bench/bench_studio_training.py`` (CPU; about two minutes on 2 cores).
+Run: ``.venv/bin/python bench/bench_studio_training.py`` (CPU; about a minute and a half on 2 cores).
 
 The real main window is built offscreen with the Training dock and the live curves showing. The
-Figure 21 template trains 2 epochs at batch 64 on ../shared/data/mnist (8,000 training images;
-synthetic-shapes when absent) three ways, interleaved, twice:
+Figure 21 template trains 4 epochs at batch 64 on ../shared/data/mnist (8,000 training images;
+synthetic-shapes when absent) three ways, interleaved, three times:
 
 * headless: ``Trainer.run()`` in this process's main thread, no event loop running;
 * thread: the studio's runner in thread mode (the engine in a Python thread of the studio);
@@ -41,6 +41,7 @@ MNIST = ROOT.parent / "shared" / "data" / "mnist"
 TEMPLATE = ROOT / "resources" / "templates" / "figure21.json"
 TICK_MS = 10
 SKIP_EVENTS = 3  # the first step events include warm-up
+ROUNDS = 3
 
 
 @dataclass
@@ -61,7 +62,7 @@ def settings() -> TrainingSettings:
     data = f"idx:{MNIST}" if MNIST.is_dir() else "synthetic-shapes"
     options = {} if MNIST.is_dir() else {"count": 10_000}
     design = load_design(TEMPLATE)
-    return parse_settings(design.training, {"data": data, "data_options": options, "epochs": 2, "batch_size": 64,
+    return parse_settings(design.training, {"data": data, "data_options": options, "epochs": 4, "batch_size": 64,
                                             "device": "cpu", "val_split": 0.2})
 
 
@@ -131,9 +132,9 @@ def main() -> None:
     window.training.curves.build()
     app.processEvents()
     spec = settings()
-    print(f"Figure 21, {spec.data}, 2 epochs, batch 64, CPU; {os.cpu_count()} cores")
+    print(f"Figure 21, {spec.data}, {spec.epochs} epochs, batch 64, CPU; {os.cpu_count()} cores")
     runs: dict[str, list[Run]] = {"headless": [], "thread": [], "process": []}
-    for round_ in range(2):
+    for round_ in range(ROUNDS):
         for mode in runs:
             out = f"{tmp}/{mode}-{round_}"
             started = time.perf_counter()

@@ -68,8 +68,8 @@ class Curves(QWidget):
         super().__init__(parent)
         pg.setConfigOptions(antialias=True)
         dark = theme.colors().dark
-        self.loss_plot = self._plot("Loss", "loss")
-        self.metric_plot = self._plot("Validation metrics", "value")
+        self.loss_plot = self._plot("Loss", "loss", (-8, 8))  # top right: losses fall
+        self.metric_plot = self._plot("Validation metrics", "value", (-8, -8))  # bottom right: accuracies rise
         self.series: dict[str, Series] = {
             "step": self._series(self.loss_plot, "train (per step)", TRAIN[dark], width=1, alpha=70),
             "smooth": self._series(self.loss_plot, "train (smoothed)", TRAIN[dark], width=2),
@@ -106,21 +106,23 @@ class Curves(QWidget):
         self._smoothing_changed(self.smoothing.value())
 
     # -- building ----------------------------------------------------------------------------------
-    def _plot(self, title: str, y_label: str) -> pg.PlotWidget:
-        palette = self.palette()
-        text = palette.color(QPalette.ColorRole.WindowText).name()
+    def _plot(self, title: str, y_label: str, legend_corner: tuple[int, int]) -> pg.PlotWidget:
+        """A plot in the studio's colours; the legend goes where the curves seldom are."""
+        palette, colors = self.palette(), theme.colors()
+        text = colors.text.name()
         plot = pg.PlotWidget(background=palette.color(QPalette.ColorRole.Base))
         item = plot.getPlotItem()
         item.setTitle(title, color=text, size="10pt")
         font = QFont(self.font())
         for side, label in (("bottom", "epoch"), ("left", y_label)):
             axis = item.getAxis(side)
-            axis.setLabel(label, color=text)
+            axis.enableAutoSIPrefix(False)  # accuracy reads 0.97, not 970 x0.001
+            axis.setLabel(label, color=text, **{"font-size": "9pt"})
             axis.setTextPen(text)
-            axis.setPen(pg.mkPen(palette.color(QPalette.ColorRole.Mid)))
+            axis.setPen(pg.mkPen(colors.muted))
             axis.setTickFont(font)
         item.showGrid(x=True, y=True, alpha=0.15)
-        item.addLegend(offset=(-8, 8), labelTextColor=text, brush=pg.mkBrush(palette.color(QPalette.ColorRole.Base)))
+        item.addLegend(offset=legend_corner, labelTextColor=text, brush=pg.mkBrush(palette.color(QPalette.ColorRole.Base)))
         plot.setMinimumSize(220, 160)
         return plot
 
