@@ -41,13 +41,14 @@ MNIST = ROOT.parent / "shared" / "data" / "mnist"
 TEMPLATE = ROOT / "resources" / "templates" / "figure21.json"
 TICK_MS = 10
 SKIP_EVENTS = 3  # the first step events include warm-up
-ROUNDS = 3
+ROUNDS = int(os.environ.get("ROUNDS", 3))
 
 
 @dataclass
 class Run:
     rates: list[float] = field(default_factory=list)  # the engine's images/s per step event
     lateness_ms: list[float] = field(default_factory=list)
+    studio_cpu: float = float("nan")  # CPU time of this process (GUI thread and all) / wall time, while training
 
     @property
     def rate(self) -> float:
@@ -91,15 +92,19 @@ def in_studio(window: MainWindow, mode: str, out: str) -> Run:
             run.lateness_ms.append(max(0.0, clock.nsecsElapsed() / 1e6 - TICK_MS))
         clock.restart()
 
+    cpu_wall = [0.0, 0.0]
+
     def on_event(event: object) -> None:
         nonlocal measuring
         kind = type(event).__name__
         if kind == "Started":
             measuring = True
+            cpu_wall[:] = [time.process_time(), time.perf_counter()]
         elif kind == "StepMetrics":
             run.rates.append(event.samples_per_s)  # type: ignore[attr-defined]
         elif kind == "Finished":
             measuring = False
+            run.studio_cpu = (time.process_time() - cpu_wall[0]) / (time.perf_counter() - cpu_wall[1])
         elif kind == "Error":
             raise SystemExit(f"training failed: {event.message}")  # type: ignore[attr-defined]
 
@@ -140,7 +145,8 @@ def main() -> None:
             started = time.perf_counter()
             run = headless(out) if mode == "headless" else in_studio(window, mode, out)
             runs[mode].append(run)
-            late = f", lateness p50 {run.percentile(0.5):.1f} ms p99 {run.percentile(0.99):.1f} ms" if run.lateness_ms else ""
+            late = (f", lateness p50 {run.percentile(0.5):.1f} ms p99 {run.percentile(0.99):.1f} ms, "
+                    f"studio process CPU {run.studio_cpu:.0%}") if run.lateness_ms else ""
             print(f"  round {round_ + 1} {mode:<8}: {run.rate:7,.0f} images/s{late} ({time.perf_counter() - started:.1f} s)")
     base = statistics.median(r.rate for r in runs["headless"])
     print("\nmode      images/s  / headless  lateness p50   p99   (goals: ratio >= 0.9, p99 < 50 ms)")

@@ -33,6 +33,8 @@ from cnnstudio.gui.document import Document
 from cnnstudio.gui.training.form import SettingsForm
 from cnnstudio.gui.training.runner import MODES
 
+SHOW_EVERY_S = 0.2
+
 
 def duration(seconds: float) -> str:
     """``42 s``, ``3:05``, ``1:02:03``."""
@@ -53,6 +55,7 @@ class TrainingDock(QWidget):
         self.doc = doc
         self.form = SettingsForm(doc)
         self.custom_folder: Path | None = None
+        self._shown_at = 0.0
         scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
@@ -170,6 +173,10 @@ class TrainingDock(QWidget):
             self.progress.setValue(event.start_step)
             self.status.setText(f"Training on {event.device}…")
         elif kind == "StepMetrics":
+            now = time.monotonic()
+            if now - self._shown_at < SHOW_EVERY_S and event.step < event.steps_per_epoch:
+                return  # the engine sends ~20 a second; a few redraws of the bar and line are enough
+            self._shown_at = now
             self.progress.setRange(0, max(event.total_steps, 1))
             self.progress.setValue(event.global_step)
             if not self.pause.isChecked():
