@@ -45,6 +45,7 @@ from cnnstudio.gui.settings import Settings
 from cnnstudio.gui.summary import Summary
 from cnnstudio.gui.templates import TEMPLATES_DIR, templates
 from cnnstudio.gui.training.panels import TrainingPanels
+from cnnstudio.gui.views.hub import Views
 
 FILE_FILTER = "CNN Studio designs (*.json);;All files (*)"
 Key = QKeySequence.StandardKey
@@ -100,6 +101,7 @@ class MainWindow(QMainWindow):
         self.add_dock("summary", "Summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.training = TrainingPanels(self)  # the Training, Curves and Run Log docks
         self.training_runner = self.training.runner
+        self.views = Views(self)  # the Probe dock and the views inside the network, fed by the runner
 
         self._build_actions()
         self._build_status_bar()
@@ -191,6 +193,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_open)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addAction(self.views.act_load_image)
         file_menu.addSeparator()
         file_menu.addActions([self.act_save, self.act_save_as])
         file_menu.addSeparator()

@@ -56,10 +56,10 @@ class Predictions(View):
         grid.setContentsMargins(0, 0, 0, 0)
         for column, (plot, _) in enumerate(self.pictures):
             grid.addWidget(plot, 0, column)
-        grid.addWidget(self.bars, 1, 0, 1, 2)
-        grid.addWidget(self.matrix, 1, 2)
-        grid.setRowStretch(0, 1)
-        grid.setRowStretch(1, 1)
+        grid.addWidget(self.bars, 1, 0)
+        grid.addWidget(self.matrix, 1, 1, 1, 2)
+        grid.setRowStretch(0, 2)
+        grid.setRowStretch(1, 3)
 
     def needs(self, context: Context | None) -> dict[str, Any]:
         return {"predictions": True, "saliency": context is not None and context.task == "classification"}
