@@ -37,6 +37,7 @@ from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.loader import Loader
 from cnnstudio.training.optim import make_optimizer, make_schedule
 from cnnstudio.training.settings import TrainingSettings, parse_settings
+from cnnstudio.training.tensorboard import Board
 from cnnstudio.training.tasks import TASKS, Batch, Task
 
 CHECKPOINT_NAME = "last.pt"
@@ -201,6 +202,8 @@ class Trainer:
             self._restore(self.resume_from)
         elif self.out_dir is not None and world.is_main:
             (self.out_dir / METRICS_NAME).unlink(missing_ok=True)
+        if s.tensorboard and self.out_dir is not None and world.is_main:
+            self._listen(Board(self.out_dir))
         # Training steps go through DDP, which averages gradients over the processes; validation and
         # checkpoints use the plain model, on rank 0 alone.
         self.train_model = distributed.wrap(self.model, self.device) if world.distributed else self.model
@@ -250,6 +253,16 @@ class Trainer:
         model.recompile()
         self.tap_index = [design.output_order.index(node) for node in nodes]
         return model.to(self.device)
+
+    def _listen(self, listener: events.Callback) -> None:
+        """Send every later event to ``listener`` too, before the front-end sees it."""
+        front_end = self.on_event
+
+        def both(event: events.Event) -> None:
+            listener(event)
+            front_end(event)
+
+        self.on_event = both
 
     def _init_weights(self, path: str) -> None:
         """Transfer learning: load every tensor whose node id and shape match; say what did not."""

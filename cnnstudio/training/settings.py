@@ -60,6 +60,7 @@ class TrainingSettings:
     loss_weights: list[float] | None = option(None, "Weight of each output's loss, in the order of outputs; null: all 1.", minimum=0.0)
     augment: dict = option({}, "Augmentation of training images (see Augmentation).")
     classes: list[int] | None = option(None, "Keep only the samples of these class numbers, renumbered 0, 1, ... in this order (e.g. [5, 6, 7, 8, 9]); null: every class.", minimum=0)
+    tensorboard: bool = option(False, "Also log the run in TensorBoard's format, to <out>/tensorboard (needs the tensorboard package).")
     init_weights: str | None = option(None, "Start from the weights in this checkpoint or weights file, loaded into the nodes with the same id and shape (transfer learning); null: random weights.")
     task_options: Any = NoOptions()  # filled by parse_settings with the task's own dataclass
 
