@@ -23,6 +23,7 @@ class Filters(View):
         self.weights: np.ndarray | None = None
         self.grid: Mosaic | None = None
         self.rgb = False
+        self.wanted: str | None = None  # the layer last selected on the canvas, shown once it is captured
         self.layer = QComboBox()
         self.layer.setMinimumContentsLength(16)
         self.layer.setToolTip("The convolution layer whose kernels are shown")
@@ -41,6 +42,7 @@ class Filters(View):
 
     def set_layer(self, node_id: str) -> None:
         """Show this layer's kernels if it is a convolution (the canvas selection follows here)."""
+        self.wanted = node_id
         index = self.layer.findData(node_id)
         if index >= 0 and index != self.layer.currentIndex():
             self.layer.setCurrentIndex(index)
@@ -50,7 +52,7 @@ class Filters(View):
         self.snapshot = snapshot
         names = list(snapshot.filters)
         if names != [self.layer.itemData(i) for i in range(self.layer.count())]:
-            current = self.layer.currentData()
+            current = self.layer.currentData() or self.wanted
             self.layer.clear()
             for node_id in names:
                 self.layer.addItem(f"{node_id}  ({context.design.node(node_id).type})", node_id)

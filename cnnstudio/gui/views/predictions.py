@@ -52,7 +52,7 @@ class Predictions(View):
         self.bar_text: list[pg.TextItem] = []
         self.bar_item = pg.BarGraphItem(x0=0, y=[], height=0.7, width=[], pen=None)
         self.bars.addItem(self.bar_item)
-        grid = QGridLayout(self.content)
+        self.grid = grid = QGridLayout(self.content)
         grid.setContentsMargins(0, 0, 0, 0)
         for column, (plot, _) in enumerate(self.pictures):
             grid.addWidget(plot, 0, column)
@@ -124,6 +124,7 @@ class Predictions(View):
 
     def _draw_bars(self, probs: np.ndarray, best: int, label: int | None, context: Context) -> None:
         self.bars.setVisible(True)
+        self.grid.setRowStretch(1, 3)
         plot = self.bars.getPlotItem()
         count = len(probs)
         colors = [QColor("#e4572e") if i == best else QColor("#2f63c8") for i in range(count)]
@@ -221,6 +222,7 @@ class Predictions(View):
         self.probabilities = None
         self.bars.setVisible(False)
         self.matrix.setVisible(False)
+        self.grid.setRowStretch(1, 0)  # the pictures take the whole height
 
     def csv_table(self) -> tuple[list[str], list[list[Any]]]:
         if self.probabilities is None or self.context is None:

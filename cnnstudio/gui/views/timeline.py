@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget
 
 MAX_SNAPSHOTS = 200
 MAX_BYTES = 256 * 2**20
@@ -83,13 +83,16 @@ class TimelineBar(QWidget):
         self.every.setSuffix(" steps")
         self.every.setToolTip("How often the views refresh while training (and add a snapshot to the timeline)")
         self.every.valueChanged.connect(self.every_changed)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("Timeline"))
-        row.addWidget(self.slider, 1)
-        row.addWidget(self.where)
-        row.addWidget(self.live)
-        row.addWidget(self.every)
+        top, bottom = QHBoxLayout(), QHBoxLayout()
+        top.addWidget(QLabel("Timeline"))
+        top.addWidget(self.slider, 1)
+        bottom.addWidget(self.where, 1)
+        bottom.addWidget(self.live)
+        bottom.addWidget(self.every)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(top)
+        column.addLayout(bottom)
 
     def update_range(self, timeline: Timeline) -> None:
         """After a snapshot was added (or thinned away): follow it when live."""
