@@ -3,7 +3,7 @@
 Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_views.py`` (CPU; about two minutes
 on 2 cores; a real display works too).
 
-1. Capture alone, Qt-free: the Figure 21 template trains one epoch of MNIST (8,000 images, or
+1. Capture alone, Qt-free: the Figure 21 template trains 3 epochs of MNIST (8,000 images, or
    synthetic shapes when ../shared/data/mnist is absent) with the views' default request set on the
    Trainer (every layer's activations, filters, gradient norms, prediction and saliency, every
    ``probes.DEFAULT_EVERY`` steps) and without, interleaved, three times each: images/s and ratio.
@@ -44,7 +44,7 @@ LAYERS = ("conv1", "relu1", "conv2", "relu2", "pool1", "conv3", "relu3", "pool2"
 def settings(design):  # noqa: ANN001, ANN201
     spec = f"idx:{MNIST}" if MNIST.is_dir() else "synthetic-shapes"
     options = {} if MNIST.is_dir() else {"count": 10_000}
-    return parse_settings(design.training, {"data": spec, "data_options": options, "epochs": 1, "device": "cpu",
+    return parse_settings(design.training, {"data": spec, "data_options": options, "epochs": 3, "device": "cpu",
                                             "schedule": "none"})
 
 

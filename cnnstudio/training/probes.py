@@ -28,7 +28,7 @@ from cnnstudio.training.loader import Loader
 from cnnstudio.training.projection import pca
 from cnnstudio.training.tasks.base import Batch, Task
 
-DEFAULT_EVERY = 50  # steps between snapshots; bench/bench_views.py checks the cost
+DEFAULT_EVERY = 100  # steps between snapshots; bench/bench_views.py checks the cost
 MAX_CHANNELS = 64
 MAX_SIDE = 64  # maps are averaged down to at most this many values per side
 MAX_LENGTH = 512  # 1D activations

@@ -17,7 +17,7 @@ class Context:
     analysis: Analysis
     task: str = "classification"
     classes: list[str] = field(default_factory=list)
-    every: int = 50  # steps between refreshes
+    every: int = 100  # steps between refreshes
 
     def class_name(self, index: int) -> str:
         return self.classes[index] if 0 <= index < len(self.classes) else str(index)

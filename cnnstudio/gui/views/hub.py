@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from cnnstudio.gui.main_window import MainWindow
     from cnnstudio.gui.views.base import View
 
-DEFAULT_EVERY = 50  # probes.DEFAULT_EVERY, without importing torch with the window
+DEFAULT_EVERY = 100  # probes.DEFAULT_EVERY, without importing torch with the window
 REDRAW_MS = 400  # snapshots arriving faster are all kept, but drawn at most this often
 BUILD_DELAY_MS = 700  # after the first paint
 VIEW_DOCKS = (("activations", "Activations"), ("filters", "Filters"), ("predictions", "Predictions"),
