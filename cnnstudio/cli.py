@@ -20,6 +20,7 @@ COMMANDS = {
 }
 
 EXIT_INTERRUPTED = 130
+EXIT_NO_DISPLAY = 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as shell tools report it
 EXIT_INTERNAL = 3
 
@@ -64,12 +65,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def _no_display() -> bool:
+    """On Linux, Qt cannot start without an X or Wayland display, and its own message misleads."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def _open_studio(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="cnnstudio", add_help=False)
     parser.add_argument("design", nargs="?")
     args, rest = parser.parse_known_args(argv)
     if rest:
         _parser().parse_args(argv)  # prints usage and exits 2 on unknown arguments
+    if _no_display():
+        print("cnnstudio: no display to open the studio on (neither DISPLAY nor WAYLAND_DISPLAY is set). "
+              "Run it in a desktop session, or use the headless commands: cnnstudio check, train, export "
+              "(cnnstudio --help).", file=sys.stderr)
+        return EXIT_NO_DISPLAY
     from cnnstudio.gui.app import run_studio
 
     return run_studio(args.design)

@@ -111,3 +111,11 @@ def test_entry_point_runs_as_a_module():
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["valid"] is True and report["nodes"]["fc2"]["shape"] == [10]
+
+
+def test_the_studio_without_a_display_says_so(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "platform", "linux")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert main([]) == 2
+    assert "no display to open the studio on" in capsys.readouterr().err
