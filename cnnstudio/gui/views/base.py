@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -96,6 +97,10 @@ class View(QWidget):
         self.status = QLabel()
         self.status.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # the status changes with every snapshot drawn: its text must not size the dock (a longer text
+        # would widen the view's minimum, relayout the whole window and repaint all of it, mid-training)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.png_button = QPushButton("PNG…")
         self.png_button.setToolTip("Export this view as a PNG image")
         self.png_button.clicked.connect(lambda: self.export_png())

@@ -57,9 +57,10 @@ class Embeddings(View):
         self.sample_view, self.sample_image = image_plot(self, "hover a point")
         self.sample_view.setMaximumWidth(180)
         self.triplets = plot_widget(self)
-        self.triplets.getPlotItem().addLegend(offset=(-8, 8), labelTextColor=text_color(self))
+        triplet_legend = self.triplets.getPlotItem().addLegend(offset=(-8, 8), labelTextColor=text_color(self))
         self.triplet_curves = {key: self.triplets.plot([], [], name=name, pen=pg.mkPen(color, width=2))
                                for key, name, color in TRIPLETS}
+        triplet_legend.setColumnCount(len(TRIPLETS))  # in one row: the plot is too short for three
         label_axes(self.triplets, "step", "triplets per batch", "triplet mining")
         self.counts_label = QLabel()
         grid = QGridLayout(self.content)

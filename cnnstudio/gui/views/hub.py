@@ -77,6 +77,7 @@ class Views(QObject):
         runner = getattr(window, "training_runner", None)
         if runner is not None:
             runner.event.connect(self.on_event)
+            runner.running_changed.connect(self._runner_running)
             self.request_changed.connect(lambda request: runner.call("set_probe", request))
         training = getattr(window, "training", None)
         if training is not None:
@@ -230,6 +231,13 @@ class Views(QObject):
             self.running = False
             if event.checkpoint:
                 self.look_at(event.checkpoint)
+
+    def _runner_running(self, running: bool) -> None:
+        """A run starts (before its Started event): the views follow it from now on, and no offline
+        capture of the previous weights is started beside the worker."""
+        if running:
+            self.running = True
+            self.offline.release()
 
     def look_at(self, weights: str | dict[str, Any]) -> None:
         """Show the design with these weights (a checkpoint or weights file, or a state dict)."""

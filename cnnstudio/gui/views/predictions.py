@@ -29,6 +29,7 @@ from cnnstudio.gui.views.imaging import (
 )
 
 MAX_MATRIX_TEXT = 16  # classes up to which the confusion matrix prints its counts
+INSIDE_BAR = 0.7  # probabilities above which the bar's label is written inside the bar
 
 
 class Predictions(View):
@@ -124,7 +125,7 @@ class Predictions(View):
 
     def _draw_bars(self, probs: np.ndarray, best: int, label: int | None, context: Context) -> None:
         self.bars.setVisible(True)
-        self.grid.setRowStretch(1, 3)
+        self._charts_stretch(3)
         plot = self.bars.getPlotItem()
         count = len(probs)
         colors = [QColor("#e4572e") if i == best else QColor("#2f63c8") for i in range(count)]
@@ -135,11 +136,15 @@ class Predictions(View):
         for i, text in enumerate(self.bar_text):
             text.setVisible(i < count)
             if i < count:
-                text.setText(f"{probs[i]:.1%}" + ("  ← true" if i == label else ""))
-                text.setPos(float(probs[i]) + 0.01, i)
+                p = float(probs[i])
+                inside = p > INSIDE_BAR  # the axis ends at 1: the value of a long bar is written inside it
+                text.setText(f"{p:.1%}" + ("  ← true" if i == label else ""),
+                             color="#ffffff" if inside else text_color(self))
+                text.setAnchor((1, 0.5) if inside else (0, 0.5))
+                text.setPos(p - 0.01 if inside else p + 0.01, i)
         set_ticks(self.bars, "left", [context.class_name(i) for i in range(count)])
         plot.invertY(True)
-        plot.setXRange(0, 1.25, padding=0)
+        plot.setXRange(0, 1.0, padding=0)
         plot.setYRange(-0.6, count - 0.4, padding=0)
         label_axes(self.bars, "probability", "", "class probabilities for the probe")
 
@@ -154,17 +159,16 @@ class Predictions(View):
         rows = matrix.sum(1, keepdims=True)
         share = matrix / np.where(rows > 0, rows, 1)
         self.matrix_image.setImage(colorize(share, SEQUENTIAL, 0.0, 1.0), autoLevels=False)
-        for item in self.matrix_text:
-            self.matrix.removeItem(item)
-        self.matrix_text.clear()
-        if count <= MAX_MATRIX_TEXT:
-            for (r, c), value in np.ndenumerate(matrix):
-                if value:
-                    text = pg.TextItem(f"{int(value)}", color="#000000" if share[r, c] > 0.6 else "#ffffff",
-                                       anchor=(0.5, 0.5))
-                    text.setPos(c + 0.5, r + 0.5)
-                    self.matrix.addItem(text)
-                    self.matrix_text.append(text)
+        cells = [(r, c, value) for (r, c), value in np.ndenumerate(matrix) if value] if count <= MAX_MATRIX_TEXT else []
+        while len(self.matrix_text) < len(cells):  # the count labels are kept and reused, not re-created
+            self.matrix_text.append(pg.TextItem(anchor=(0.5, 0.5)))
+            self.matrix.addItem(self.matrix_text[-1])
+        for i, text in enumerate(self.matrix_text):
+            text.setVisible(i < len(cells))
+            if i < len(cells):
+                r, c, value = cells[i]
+                text.setText(f"{int(value)}", color="#000000" if share[r, c] > 0.6 else "#ffffff")
+                text.setPos(c + 0.5, r + 0.5)
         names = [context.class_name(i) for i in range(count)]
         set_ticks(self.matrix, "left", names, 0.5)
         set_ticks(self.matrix, "bottom", names, 0.5)
@@ -222,7 +226,13 @@ class Predictions(View):
         self.probabilities = None
         self.bars.setVisible(False)
         self.matrix.setVisible(False)
-        self.grid.setRowStretch(1, 0)  # the pictures take the whole height
+        self._charts_stretch(0)  # the pictures take the whole height
+
+    def _charts_stretch(self, stretch: int) -> None:
+        # setRowStretch invalidates the layout even when nothing changes, and the invalidation reaches
+        # the main window, which then repaints whole on every snapshot drawn: set it only on a change
+        if self.grid.rowStretch(1) != stretch:
+            self.grid.setRowStretch(1, stretch)
 
     def csv_table(self) -> tuple[list[str], list[list[Any]]]:
         if self.probabilities is None or self.context is None:
