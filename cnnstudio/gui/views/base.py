@@ -106,8 +106,7 @@ class View(QWidget):
         self.png_button.clicked.connect(lambda: self.export_png())
         header = QHBoxLayout()
         header.addLayout(self.controls)
-        header.addStretch(1)
-        header.addWidget(self.status)
+        header.addWidget(self.status, 1)  # the free space, its text right-aligned
         header.addWidget(self.png_button)
         if self.has_csv:
             self.csv_button = QPushButton("CSV…")
