@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from cnnstudio.core.designfile import load_design
 from cnnstudio.gui.main_window import MainWindow
-from cnnstudio.gui.templates import templates
+from cnnstudio.core.resources import templates
 
 Button = QMessageBox.StandardButton
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import load_design
 from cnnstudio.core.layout import COLUMN_STEP, ROW_STEP, layered_positions
-from cnnstudio.gui.templates import TEMPLATES_DIR
+from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR
 
 
 def test_a_chain_goes_left_to_right_on_one_row() -> None:

@@ -20,13 +20,14 @@ class Template:
     path: Path
 
 
-def templates() -> list[Template]:
-    """Every bundled template, sorted by name; unreadable files are left out, not fatal."""
+def templates(folder: Path = TEMPLATES) -> list[Template]:
+    """Every template in ``folder``, sorted by name; one whose name cannot be read is listed by its
+    file name, so opening it explains what is wrong with it."""
     found = []
-    for path in sorted(TEMPLATES.glob("*.json")):
+    for path in folder.glob("*.json"):
         try:
             name = json.loads(path.read_text(encoding="utf-8")).get("name") or path.stem
         except (OSError, ValueError, AttributeError):
-            continue
+            name = path.stem
         found.append(Template(str(name), path))
     return sorted(found, key=lambda t: t.name.lower())

@@ -43,7 +43,7 @@ from cnnstudio.gui.inspector import Inspector
 from cnnstudio.gui.palette import Palette
 from cnnstudio.gui.settings import Settings
 from cnnstudio.gui.summary import Summary
-from cnnstudio.gui.templates import TEMPLATES_DIR, templates
+from cnnstudio.core.resources import TEMPLATES, templates
 from cnnstudio.gui.training.panels import TrainingPanels
 from cnnstudio.gui.views.hub import Views
 
@@ -76,7 +76,7 @@ class MainWindow(QMainWindow):
         self,
         settings: Settings | None = None,
         recovery_dir: Path | None = None,
-        templates_dir: Path = TEMPLATES_DIR,
+        templates_dir: Path = TEMPLATES,
         probe_device: bool = True,
     ):
         super().__init__()

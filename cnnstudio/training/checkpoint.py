@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from cnnstudio.core.atomic import atomic_write
 from cnnstudio.training.errors import TrainingError
 
 FORMAT = "cnnstudio-checkpoint"
@@ -25,17 +25,11 @@ VERSION = 1
 
 
 def save(state: dict[str, Any], path: Path) -> None:
-    """Write to a temporary file beside ``path``, then rename over it: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write atomically (see :mod:`cnnstudio.core.atomic`): never a half-written checkpoint."""
     try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save({"format": FORMAT, "version": VERSION, **state}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda temp: torch.save({"format": FORMAT, "version": VERSION, **state}, temp))
     except OSError as error:
-        Path(temp).unlink(missing_ok=True)
         raise TrainingError(f"{path}: the checkpoint could not be written ({error.strerror or error})") from None
 
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication
 from cnnstudio.gui import theme
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.settings import Settings
-from cnnstudio.gui.templates import TEMPLATES_DIR
+from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR
 
 OUT = Path(__file__).resolve().parent
 SIZE = (1600, 1000)

@@ -23,7 +23,7 @@ from cnnstudio.core.designfile import load_design
 from cnnstudio.gui import theme
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.settings import Settings
-from cnnstudio.gui.templates import TEMPLATES_DIR
+from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR
 from cnnstudio.training.engine import Trainer
 from cnnstudio.training.settings import parse_settings
 
