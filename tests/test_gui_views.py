@@ -4,8 +4,6 @@ timeline scrubbing, and export as PNG and CSV."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch

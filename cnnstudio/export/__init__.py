@@ -17,8 +17,8 @@ from cnnstudio.core.analysis import analyze
 from cnnstudio.core.atomic import atomic_write
 from cnnstudio.core.compiler import build_model, example_inputs
 from cnnstudio.core.design import Design
-from cnnstudio.export.code import export_code
 from cnnstudio.core.weights import WeightsReport, load_matching, read_state_dict, save_safetensors
+from cnnstudio.export.code import export_code
 
 FORMATS = {
     "code": ".py",
@@ -33,21 +33,16 @@ class ExportError(RuntimeError):
     """An export that could not be done; the message says why and what to try."""
 
 
-def prepared_model(design: Design, weights: Path | None) -> tuple[nn.Module, WeightsReport | None]:
-    """The compiled model in eval mode, with the weights from ``weights`` loaded where they match."""
-    model = build_model(design).eval()
-    report = load_matching(model, read_state_dict(weights)) if weights else None
-    return model, report
-
-
 def export_design(design: Design, fmt: str, target: Path, weights: Path | None = None) -> WeightsReport | None:
     """Write ``design`` (with ``weights`` if given) to ``target`` in ``fmt``; returns the weights report."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format '{fmt}'; choose one of {', '.join(FORMATS)}")
-    model, report = prepared_model(design, weights)
-    inputs = example_inputs(design, analyze(design))
+    analysis = analyze(design)
+    model = build_model(design, analysis).eval()
+    report = load_matching(model, read_state_dict(weights)) if weights else None
+    inputs = example_inputs(design, analysis)
     writers: dict[str, Callable[[Path], None]] = {
-        "code": lambda p: p.write_text(export_code(design, target), encoding="utf-8"),
+        "code": lambda p: p.write_text(export_code(design, analysis, model, target), encoding="utf-8"),
         # Traced, not scripted: designs have no control flow, and tracing handles variadic merges.
         "torchscript": lambda p: torch.jit.save(torch.jit.trace(model, inputs), str(p)),
         "export": lambda p: torch.export.save(torch.export.export(model, inputs, dynamic_shapes=_any_batch(inputs)), str(p)),

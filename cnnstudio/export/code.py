@@ -19,8 +19,8 @@ from torch import fx, nn
 
 import cnnstudio
 from cnnstudio.core import modules as own_modules
-from cnnstudio.core.analysis import analyze
-from cnnstudio.core.compiler import build_model, module_names
+from cnnstudio.core.analysis import Analysis
+from cnnstudio.core.compiler import module_names
 from cnnstudio.core.design import Design
 from cnnstudio.core.layers.blocks import backbone_code
 
@@ -86,10 +86,8 @@ def class_name(design: Design) -> str:
     return name if name[:1].isalpha() else f"Design{name}"
 
 
-def model_source(design: Design) -> str:
-    """The ``nn.Module`` class for a valid design (raises CompileError for an invalid one)."""
-    analysis = analyze(design)
-    model = build_model(design, analysis)
+def model_source(design: Design, analysis: Analysis, model: fx.GraphModule) -> str:
+    """The ``nn.Module`` class of ``model``, the compiled ``design``."""
     names = module_names(design)
     used: set[type] = set()
     init = []
@@ -209,9 +207,8 @@ if __name__ == "__main__":
 '''
 
 
-def export_code(design: Design, path: Path) -> str:
+def export_code(design: Design, analysis: Analysis, model: fx.GraphModule, path: Path) -> str:
     """The whole standalone file's text: header, module, training script."""
-    analysis = analyze(design)
     header = (
         f'"""{design.name}: a model exported from CNN Studio {cnnstudio.__version__}.\n\n'
         "Standalone: needs only torch (and torchvision for datasets and backbones).\n"
@@ -223,4 +220,4 @@ def export_code(design: Design, path: Path) -> str:
         header += "import torchvision\n"
     shapes = [tuple(analysis.nodes[n].shape) for n in analysis.inputs]
     script = TRAINING_SCRIPT.format(input_shapes=shapes, training=design.training, class_name=class_name(design))
-    return header + "\n\n" + model_source(design) + script
+    return header + "\n\n" + model_source(design, analysis, model) + script

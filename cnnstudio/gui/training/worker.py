@@ -64,7 +64,6 @@ def resume_overrides(settings: TrainingSettings) -> dict[str, Any]:
 
 def train(job: Job, emit: Emit, controls: Controls) -> None:
     """Run ``job`` to its end, reporting through ``emit``; every failure ends as Error + Finished."""
-    from cnnstudio.training import events
     from cnnstudio.training.engine import Trainer
 
     try:
