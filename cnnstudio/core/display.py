@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Sequence
 
 
@@ -21,3 +23,8 @@ def format_count(count: int) -> str:
         if count >= 10 * size or (count >= size and suffix != "k"):
             return f"{count / size:.1f} {suffix}"
     return f"{count:,}"
+
+
+def file_stem(name: str) -> str:
+    """A design name as a safe file or folder name: ``"Figure 21 / MNIST"`` as ``figure-21-mnist``."""
+    return re.sub(r"[^\w.-]+", "-", name).strip("-").lower() or "design"

@@ -117,15 +117,15 @@ class MoveNodes(QUndoCommand):
         self.stamp = other.stamp
         return True
 
+    # Positions change no shape, so a move is not re-analysed (that would also drop the trained
+    # model the views show); node_moved is enough for the canvas.
     def redo(self) -> None:
-        with self.doc.editing():
-            for node_id, (_, new) in self.moves.items():
-                self.doc.move(node_id, new)
+        for node_id, (_, new) in self.moves.items():
+            self.doc.move(node_id, new)
 
     def undo(self) -> None:
-        with self.doc.editing():
-            for node_id, (old, _) in self.moves.items():
-                self.doc.move(node_id, old)
+        for node_id, (old, _) in self.moves.items():
+            self.doc.move(node_id, old)
 
 
 class SetParams(QUndoCommand):

@@ -9,7 +9,6 @@ the window.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths
@@ -30,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnstudio.core.design import Design
+from cnnstudio.core.display import file_stem
 from cnnstudio.gui import theme
 from cnnstudio.gui.background import BackgroundJob
 from cnnstudio.gui.document import Document
@@ -65,10 +64,6 @@ def _base_folder(doc: Document) -> Path:
     return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or Path.home())
 
 
-def _stem(design: Design) -> str:
-    return re.sub(r"[^\w.-]+", "-", design.name).strip("-").lower() or "design"
-
-
 class ExportDialog(QDialog):
     """Format, optional weights file, target path; Export writes it in the background."""
 
@@ -86,7 +81,7 @@ class ExportDialog(QDialog):
         self.weights = QLineEdit(weights or "")
         self.weights.setPlaceholderText("none: the design's fresh (random) weights")
         self.weights.setToolTip("A checkpoint or weights file; tensors load into the layers with the same id and shape")
-        self.target = QLineEdit(str(_base_folder(doc) / f"{_stem(doc.design)}{FORMATS[self.chosen_format]}"))
+        self.target = QLineEdit(str(_base_folder(doc) / f"{file_stem(doc.design.name)}{FORMATS[self.chosen_format]}"))
         weights_browse, target_browse = QToolButton(text="…"), QToolButton(text="…")
         weights_browse.clicked.connect(self._browse_weights)
         target_browse.clicked.connect(self._browse_target)
@@ -179,7 +174,7 @@ class TrainingJobDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Export Training Job")
         self.doc = doc
-        self.folder = QLineEdit(str(_base_folder(doc) / f"{_stem(doc.design)}-job"))
+        self.folder = QLineEdit(str(_base_folder(doc) / f"{file_stem(doc.design.name)}-job"))
         browse = QToolButton(text="…")
         browse.clicked.connect(self._browse)
         self.processes = QComboBox()

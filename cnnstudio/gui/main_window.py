@@ -391,10 +391,14 @@ class MainWindow(QMainWindow):
 
     def export_design(self) -> None:
         loaded = self.training.loaded_weights
-        ExportDialog(self.doc, loaded.path if loaded else self.training_runner.last_checkpoint, self).exec()
+        dialog = ExportDialog(self.doc, loaded.path if loaded else self.training_runner.last_checkpoint, self)
+        dialog.exec()
+        dialog.deleteLater()
 
     def export_training_job(self) -> None:
-        TrainingJobDialog(self.doc, self).exec()
+        dialog = TrainingJobDialog(self.doc, self)
+        dialog.exec()
+        dialog.deleteLater()
 
     def _remember(self, path: Path) -> None:
         self.settings.add_recent(str(path.resolve()))
@@ -483,7 +487,8 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.findChild(QDockWidget, "dock-summary")], [210], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.training.confirm_close() or not self.maybe_save():
+        # Unsaved changes first: cancelling there must not have stopped the run already.
+        if not self.maybe_save() or not self.training.confirm_close():
             event.ignore()
             return
         self.settings.save_window_state(self.saveGeometry(), self.saveState())

@@ -80,10 +80,6 @@ def any_true(flag: bool, device: torch.device) -> bool:
     return bool(value.item())
 
 
-def barrier() -> None:
-    dist.barrier()
-
-
 def finish() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()

@@ -96,11 +96,12 @@ class Trainer:
         try:
             design = from_dict(state["design"], source=str(path))
             settings = parse_settings(state["settings"], overrides)
+            planned = parse_settings(state["settings"]).epochs
         except (KeyError, DesignFileError) as error:
             raise TrainingError(f"{path}: the checkpoint is incomplete or damaged ({error})") from None
-        if settings.epochs != state["settings"]["epochs"] and settings.schedule in ("cosine", "onecycle"):
-            raise TrainingError(f"the {settings.schedule} schedule was planned for {state['settings']['epochs']} epochs; "
-                                "a run with it cannot be lengthened on resume")
+        if settings.epochs != planned and settings.schedule in ("cosine", "onecycle"):
+            raise TrainingError(f"the {settings.schedule} schedule was planned for {planned} epochs; the length of a "
+                                "run with it cannot be changed on resume")
         return cls(design, settings, resume_from=state, **kwargs)
 
     # -- control, from any thread ----------------------------------------------------------------
@@ -113,14 +114,6 @@ class Trainer:
 
     def resume(self) -> None:
         self._running.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    @property
-    def stop_requested(self) -> bool:
-        return self._stop.is_set()
 
     def set_probe(self, request: probes.ProbeRequest | None) -> None:
         """What the studio's views want captured every ``request.every`` steps and at each epoch's
@@ -412,7 +405,7 @@ class Trainer:
             outputs, taps = self._forward(self.model, batch)
             outputs = [out.float() for out in outputs]
             loss, _ = self.task.loss(outputs, [t.float() for t in taps], batch)
-            loss_sum += loss.item() * batch.size
+            loss_sum += loss.detach() * batch.size  # summed on the device: no sync per batch
             count += batch.size
             meter.update(outputs, batch)
             if shown is None:
@@ -421,7 +414,7 @@ class Trainer:
         first = slice(0, SAMPLES_SHOWN)
         self.on_event(events.Samples(self.position.epoch + 1, batch.inputs[0][first].cpu(), batch.labels[first].cpu(),
                                      self.task.predict([out[first] for out in outputs]).cpu()))
-        return loss_sum / count, {f"val_{key}": value for key, value in meter.compute().items()}
+        return float(loss_sum) / count, {f"val_{key}": value for key, value in meter.compute().items()}
 
     def _lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])

@@ -5,13 +5,13 @@ The studio's "Export training job" writes it; the same script runs on one machin
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 from cnnstudio.core.atomic import atomic_write_text
 from cnnstudio.core.design import Design
+from cnnstudio.core.display import file_stem
 from cnnstudio.core.designfile import dumps
 
 SCRIPT = """#!/usr/bin/env bash
@@ -58,7 +58,7 @@ class Job:
 def write_job(design: Design, folder: Path, processes_per_node: int | str = "gpu") -> Job:
     """Write design.json, run.sh and README.txt into ``folder`` (created if needed); raises OSError."""
     folder.mkdir(parents=True, exist_ok=True)
-    stem = re.sub(r"[^\w.-]+", "-", design.name).strip("-").lower() or "design"
+    stem = file_stem(design.name)
     out = shlex.quote(f"runs/{stem}")
     command = (f"torchrun --nnodes 1 --node-rank 0 --master-addr 127.0.0.1 --master-port 29500 "
                f"--nproc-per-node {processes_per_node} -m cnnstudio train design.json --out {out}")

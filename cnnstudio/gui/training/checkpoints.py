@@ -95,14 +95,26 @@ class Checkpoints(QWidget):
                 self.folder = Path(event.path).parent
             self.refresh()
 
+    def _files(self) -> list[tuple[Path, float]]:
+        """The folder's checkpoints, newest first. Hidden files are checkpoints still being written
+        (core/atomic.py), and a file may vanish between listing and reading its date."""
+        found = []
+        for path in self.folder.glob("*.pt") if self.folder else ():
+            if path.name.startswith("."):
+                continue
+            try:
+                found.append((path, path.stat().st_mtime))
+            except OSError:
+                continue
+        return sorted(found, key=lambda item: item[1], reverse=True)
+
     def refresh(self) -> None:
         selected = self.selected()
         self.tree.clear()
-        files = sorted(self.folder.glob("*.pt"), key=lambda p: p.stat().st_mtime, reverse=True) if self.folder else []
-        for path in files:
+        for path, mtime in self._files():
             key = str(path)
             position = [f"{n:,}" for n in self.known[key]] if self.known.get(key) else ["?" if key in self.known else "…"] * 2
-            written = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
+            written = time.strftime("%Y-%m-%d %H:%M", time.localtime(mtime))
             item = QTreeWidgetItem([path.name, *position, written])
             item.setData(0, Qt.ItemDataRole.UserRole, str(path))
             item.setToolTip(0, str(path))

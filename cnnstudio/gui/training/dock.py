@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cnnstudio.core.display import file_stem
 from cnnstudio.gui import theme
 from cnnstudio.gui.document import Document
 from cnnstudio.gui.training.form import SettingsForm
@@ -197,6 +198,6 @@ class TrainingDock(QWidget):
 
 def default_run_folder(doc: Document) -> Path:
     """``runs/<design>`` beside the design file; for an unsaved design, in the application's data folder."""
-    stem = (doc.path.stem if doc.path else doc.design.name or "design").replace("/", "-").replace(" ", "-").lower()
+    stem = file_stem(doc.path.stem if doc.path else doc.design.name)
     base = doc.path.parent if doc.path else Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
     return base / "runs" / stem
