@@ -475,7 +475,8 @@ class MainWindow(QMainWindow):
     def _restore_layout(self) -> None:
         geometry, state = self.settings.window_state()
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1440, 900)
+            available = self.screen().availableGeometry()
+            self.resize(min(1440, available.width()), min(900, available.height()))
         if state is not None:
             self.restoreState(state)
         else:

@@ -58,9 +58,15 @@ class Views(QObject):
         right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
         self.probe_dock = window.add_dock("probe", "Probe", QWidget(), right)
         self.view_docks = [window.add_dock(name, title, QWidget(), bottom) for name, title in VIEW_DOCKS]
-        for dock in self.view_docks[1:]:
-            window.tabifyDockWidget(self.view_docks[0], dock)
-        self.view_docks[0].raise_()
+        # Tabbed with the Summary rather than beside it: side by side, the bottom docks' minimum
+        # widths add up and the window no longer fits a laptop screen (1440x900).
+        summary = window.findChild(QDockWidget, "dock-summary")
+        for dock in self.view_docks:
+            window.tabifyDockWidget(summary, dock)
+        summary.raise_()
+        inspector = window.findChild(QDockWidget, "dock-inspector")  # likewise for the heights on the right
+        window.tabifyDockWidget(inspector, self.probe_dock)
+        inspector.raise_()
         self._request_timer = QTimer(self, singleShot=True, interval=0)
         self._request_timer.timeout.connect(self._send_request)
         self._draw_timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
