@@ -11,6 +11,7 @@ failed (the message says why), 2 unreadable design, settings or checkpoint, 130 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -41,7 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnstudio.training import distributed
+    from cnnstudio.training import distributed, threads
     from cnnstudio.training.engine import Trainer
     from cnnstudio.training.settings import parse_settings
 
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     except TrainingError as error:
         print(f"cnnstudio train: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
+    threads.configure(processes=int(os.environ.get("LOCAL_WORLD_SIZE", 1)))  # torchrun's processes on this machine
     progress = Progress(sys.stderr, rank=None if world.is_main else world.rank)
     try:
         if args.resume:

@@ -48,6 +48,9 @@ class Design:
     graph: nx.DiGraph = field(default_factory=nx.DiGraph)
     training: dict[str, Any] = field(default_factory=dict)
     output_order: list[str] | None = None  # explicit output order; None: sinks in node order
+    # Per id stem ("conv2d"), an index below which every generated id is taken: new ids start
+    # there, so adding N nodes without ids costs O(N), not O(N^2). Removals and renames lower it.
+    _id_floor: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- reading ---------------------------------------------------------------------------------
     @property
@@ -91,10 +94,18 @@ class Design:
     # -- editing ---------------------------------------------------------------------------------
     def new_id(self, type_name: str) -> str:
         stem = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", type_name).lower()
-        index = 1
+        index = self._id_floor.get(stem, 1)
         while f"{stem}{index}" in self.graph:
             index += 1
+        self._id_floor[stem] = index
         return f"{stem}{index}"
+
+    def _id_freed(self, node_id: str) -> None:
+        """``node_id`` is free again: the next generated id of its stem may take it."""
+        for stem, floor in self._id_floor.items():
+            index = node_id[len(stem):]
+            if node_id.startswith(stem) and index.isdigit() and int(index) < floor:
+                self._id_floor[stem] = int(index)
 
     def add_node(
         self,
@@ -130,6 +141,7 @@ class Design:
         edges = [(src, node_id, i) for i, src in enumerate(self.inputs_of(node_id))]
         edges += [(node_id, dst, self.inputs_of(dst).index(node_id)) for dst in self.outputs_of(node_id)]
         self.graph.remove_node(node_id)
+        self._id_freed(node_id)
         if self.output_order is not None and node_id in self.output_order:
             self.output_order.remove(node_id)
         return node, edges
@@ -191,6 +203,7 @@ class Design:
         # Adding edges grouped by target keeps every node's input order.
         graph.add_edges_from((rename(src, src), rename(dst, dst)) for src, dst in self.edges)
         self.graph = graph
+        self._id_freed(old)
         if self.output_order is not None:
             self.output_order = [new if n == old else n for n in self.output_order]
 

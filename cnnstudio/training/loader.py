@@ -7,16 +7,19 @@ middle of an epoch sees exactly the batches an uninterrupted one would.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 from torch.utils.data import DistributedSampler
-from torchvision.transforms import v2
 
 from cnnstudio.training.data import augment
 from cnnstudio.training.data.base import TensorData
 from cnnstudio.training.data.convert import fit_images, to_float
 from cnnstudio.training.tasks.base import Batch
+
+if TYPE_CHECKING:  # torchvision takes seconds to import; only augmentation needs it
+    from torchvision.transforms import v2
 
 
 class Loader:

@@ -21,6 +21,7 @@ from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.settings import TrainingSettings
 
 Emit = Callable[[object], None]
+GUI_CORES = 1  # cores left to the window (drawing curves and views) while a run trains beside it
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,10 @@ def resume_overrides(settings: TrainingSettings) -> dict[str, Any]:
 
 def train(job: Job, emit: Emit, controls: Controls) -> None:
     """Run ``job`` to its end, reporting through ``emit``; every failure ends as Error + Finished."""
+    from cnnstudio.training import threads
     from cnnstudio.training.engine import Trainer
 
+    threads.configure(reserve=GUI_CORES)
     try:
         if job.resume_checkpoint:
             trainer = Trainer.from_checkpoint(job.resume_checkpoint, resume_overrides(job.settings),

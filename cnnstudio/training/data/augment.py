@@ -2,22 +2,27 @@
 
 v2 moves boxes and masks with the image (tv_tensors), so localization, detection and segmentation
 targets stay right. Random numbers come from torch's global generator, whose state checkpoints
-keep, so a resumed run augments exactly as an uninterrupted one.
+keep, so a resumed run augments exactly as an uninterrupted one. torchvision is imported only when
+augmentation is on.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import Tensor
-from torchvision import tv_tensors
-from torchvision.transforms import v2
-
 from cnnstudio.training.settings import AugmentSettings
+
+if TYPE_CHECKING:
+    from torchvision.transforms import v2
 
 
 def build(settings: AugmentSettings) -> v2.Transform | None:
     if not settings.active:
         return None
+    from torchvision.transforms import v2  # here, not above: torchvision takes seconds to import
+
     steps: list[v2.Transform] = []
     if settings.hflip:
         steps.append(v2.RandomHorizontalFlip(settings.hflip))
@@ -37,6 +42,9 @@ def build(settings: AugmentSettings) -> v2.Transform | None:
 
 def apply(transform: v2.Transform, images: Tensor, boxes: Tensor | None, masks: Tensor | None) -> tuple[Tensor, Tensor | None, Tensor | None]:
     """Augmented copies of a batch: images [N, C, H, W], boxes [N, M, 4] as fractions, masks [N, H, W]."""
+    from torchvision import tv_tensors
+    from torchvision.transforms import v2
+
     height, width = images.shape[-2:]
     scale = torch.tensor([width, height, width, height], dtype=torch.float32, device=images.device)
     out_images, out_boxes, out_masks = [], [], []

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import torch
 from PIL import Image, UnidentifiedImageError
-from torchvision.transforms.v2 import functional as TF
 
 from cnnstudio.training.data.base import TensorData
 from cnnstudio.training.data.convert import image_shape
@@ -22,6 +21,8 @@ SHOWN_SKIPS = 10
 
 
 def load(folder: str, shape: tuple[int, ...], warn: Callable[[str], None]) -> TensorData:
+    from torchvision.transforms.v2 import functional as TF  # here: only this source needs torchvision
+
     root = Path(folder).expanduser()
     if not root.is_dir():
         raise TrainingError(f"folder:{folder}: no such folder")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torchvision.ops import box_convert, box_iou
 
 
 def corners(boxes: Tensor) -> Tensor:
+    from torchvision.ops import box_convert  # torchvision only for the box tasks: it takes seconds to import
+
     return box_convert(boxes, "cxcywh", "xyxy")
 
 
@@ -30,6 +31,8 @@ def average_precision(detections: list[tuple[int, int, float, Tensor]], truths: 
 
     ``detections``: (image, class, score, box); ``truths``: (image, class) -> boxes [K, 4].
     """
+    from torchvision.ops import box_iou
+
     aps = []
     for cls in sorted({c for _, c in truths}):
         found = sorted((d for d in detections if d[1] == cls), key=lambda d: -d[2])

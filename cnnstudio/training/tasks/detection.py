@@ -14,7 +14,6 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torchvision.ops import batched_nms
 
 from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.tasks.base import Batch, Meter, Task
@@ -93,6 +92,8 @@ class Detection(Task):
 
     def detect(self, output: Tensor) -> list[Tensor]:
         """Per image, the kept boxes as rows (x, y, w, h, class, score), best first."""
+        from torchvision.ops import batched_nms  # imported when used: torchvision takes seconds
+
         boxes, probs = self._cells(output)
         best = probs.max(-1)
         scores = (boxes[..., 4] * best.values.unsqueeze(-1)).flatten(1)
