@@ -17,6 +17,7 @@ Run: ``.venv/bin/python bench/bench_training.py`` (CPU; about a minute on 2 core
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import threading
@@ -35,7 +36,8 @@ from cnnstudio.training import events  # noqa: E402
 from cnnstudio.training.engine import Trainer  # noqa: E402
 from cnnstudio.training.settings import parse_settings  # noqa: E402
 
-MNIST = ROOT.parent / "shared" / "data" / "mnist"
+# ../shared/data/mnist beside the repository; MNIST_DIR names another copy (from a git worktree, say)
+MNIST = Path(os.environ.get("MNIST_DIR", ROOT.parent / "shared" / "data" / "mnist"))
 TEMPLATE = ROOT / "resources" / "templates" / "figure21.json"
 BATCH = 64
 

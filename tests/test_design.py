@@ -40,6 +40,21 @@ def test_generated_ids():
     assert design.new_id("ReLU") == "relu1" and design.new_id("BatchNorm2d") == "batch_norm2d1"
 
 
+def test_generated_ids_take_the_lowest_free_number_again() -> None:
+    design = Design()
+    for _ in range(4):
+        design.add_node("ReLU")
+    design.remove_node("relu2")
+    assert design.add_node("ReLU").id == "relu2"
+    assert design.add_node("ReLU").id == "relu5"
+    design.rename("relu1", "first")
+    assert design.new_id("ReLU") == "relu1"
+    design.add_node("ReLU", node_id="relu1")  # a given id is skipped by the next generated one
+    design.add_node("ReLU", node_id="relu6")
+    assert design.add_node("ReLU").id == "relu7"
+    assert design.copy().new_id("ReLU") == "relu8"
+
+
 def test_add_node_errors():
     design = Design()
     design.add_node("ReLU", node_id="r")

@@ -28,7 +28,7 @@ from cnnstudio.core.compiler import CompileError, build_model
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, from_dict, to_dict
 from cnnstudio.core.weights import WeightsError, load_matching, read_state_dict
-from cnnstudio.training import checkpoint, distributed, events, probes
+from cnnstudio.training import checkpoint, distributed, events, precision, probes
 from cnnstudio.training.data import augment
 from cnnstudio.training.data.base import select_classes, split
 from cnnstudio.training.data.registry import load_data
@@ -189,8 +189,8 @@ class Trainer:
         self.val_data = Loader(val.to(self.device), input_shapes, s.batch_size, s.seed, None, channels_last)
         self.optimizer = make_optimizer(self.model, s)
         self.schedule = make_schedule(self.optimizer, s, len(self.train_data))
-        self.amp_dtype = self._amp_dtype()
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.amp_dtype = precision.autocast_dtype(s.amp, s.amp_dtype, self.device)
+        self.scaler = precision.grad_scaler(self.amp_dtype)
         if self.resume_from is not None:
             self._restore(self.resume_from)
         elif self.out_dir is not None and world.is_main:
@@ -266,11 +266,6 @@ class Trainer:
         if not report.loaded:
             raise TrainingError(f"'init_weights': no tensor of {path} matches a node of this design by id and shape")
         self.on_event(events.Warning(f"started from {path}: " + report.summary().replace("\n", "; ")))
-
-    def _amp_dtype(self) -> torch.dtype | None:
-        if not (self.settings.amp and self.device.type == "cuda"):
-            return None
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
     # -- the loop ----------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -368,7 +363,8 @@ class Trainer:
     def _train_step(self, batch: Batch) -> tuple[float, dict[str, float]]:
         batch = self.task.corrupt(batch)
         outputs, taps = self._forward(self.train_model, batch)
-        loss, stats = self.task.loss(outputs, taps, batch)
+        # Under autocast the outputs may be float16/bfloat16; the loss is taken in float32 (a no-op without AMP)
+        loss, stats = self.task.loss([out.float() for out in outputs], [tap.float() for tap in taps], batch)
         value = (distributed.mean(loss) if self.world.distributed else loss).item()
         if not math.isfinite(value):
             self._nan_error(value)

@@ -56,6 +56,7 @@ class TrainingSettings:
     val_split: float = option(0.2, "Fraction of the data kept for validation.", minimum=0.0, maximum=0.9, exclusive=True)
     device: str = option("auto", "auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:N or mps.")
     amp: bool = option(True, "Mixed precision on CUDA (ignored elsewhere).")
+    amp_dtype: str = option("auto", "Mixed-precision type: auto (bfloat16 where the GPU supports it, else float16), bfloat16, or float16 (with loss scaling).", choices=("auto", "bfloat16", "float16"))
     outputs: list[str] | None = option(None, "Output nodes the task trains, in the task's order; null: the design's outputs.")
     loss_weights: list[float] | None = option(None, "Weight of each output's loss, in the order of outputs; null: all 1.", minimum=0.0)
     augment: dict = option({}, "Augmentation of training images (see Augmentation).")

@@ -46,19 +46,20 @@ GROUPS = {  # the form's sections; keys not named here land in "More" so none is
     "Task": ["task", "outputs", "loss_weights"],
     "Hyperparameters": ["epochs", "batch_size", "optimizer", "lr", "schedule", "step_size", "gamma", "momentum",
                         "nesterov", "weight_decay", "grad_clip", "seed", "init_weights"],
-    "Device": ["device", "amp"],
+    "Device": ["device", "amp", "amp_dtype"],
 }
 RELEVANT = {  # key: (the key it depends on, the values where it matters)
     "momentum": ("optimizer", {"sgd"}),
     "nesterov": ("optimizer", {"sgd"}),
     "step_size": ("schedule", {"step"}),
     "gamma": ("schedule", {"step"}),
+    "amp_dtype": ("amp", {True}),
 }
 SUGGESTIONS = {  # offered in editable boxes; anything else may be typed (the engine checks it)
     "data": ["synthetic-shapes", "synthetic-sequences", "synthetic-volumes", "mnist", "fashion-mnist", "cifar10"],
     "device": ["auto", "cpu", "cuda", "mps"],
 }
-LABELS = {"lr": "Learning rate", "val_split": "Validation split", "grad_clip": "Gradient clip", "amp": "Mixed precision"}
+LABELS = {"lr": "Learning rate", "val_split": "Validation split", "grad_clip": "Gradient clip", "amp": "Mixed precision", "amp_dtype": "Precision type"}
 
 
 class SetTraining(QUndoCommand):

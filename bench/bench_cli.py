@@ -1,0 +1,258 @@
+"""The command line and the engine against plain PyTorch, side by side in one run.
+
+Run: ``.venv/bin/python bench/bench_cli.py`` (about three minutes on 2 cores). Every comparison
+interleaves its two sides round by round, so load from other programs falls on both; the ratios
+are what to read. Each part prints its goal.
+
+1. A whole process: ``cnnstudio train`` of Figure 21 for one epoch on ../shared/data/mnist
+   (start-up, data, training, validation, checkpoint) against bench/plain_mnist.py doing the same
+   work with torch alone. Goal: the command takes no longer (ratio plain / command >= 1).
+2. Training steps: the engine against a plain channels-last loop (bench/bench_training.py's
+   measures). Goal >= 0.95.
+3. Thread counts: training steps in a process beside a busy neighbour (as the studio's window
+   is beside its worker), with torch's default threads against the count threads.plan() picks
+   for the studio's worker. Goal: the planned count is not slower.
+4. build_model against building the same modules by hand (Figure 21 and a ResNet-18-sized
+   design), best of many interleaved builds. Goal <= 1.2.
+5. Design.add_node without ids on chains of 1,000 to 4,000 nodes. Goal: linear (4x the nodes,
+   about 4x the time) and close to adding with ids.
+6. ``python -X importtime`` totals of check, train and export, and whether torchvision loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_training import MNIST, TEMPLATE  # noqa: E402
+
+PYTHON = sys.executable
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment of a measured process: this checkout first, torch left to pick threads."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, env=env or clean_env(), capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
+    return time.perf_counter() - start
+
+
+def show(label: str, runs: list[float], unit: str = "s") -> str:
+    return f"{label}: median {statistics.median(runs):.2f} {unit} (runs: {', '.join(f'{r:.2f}' for r in runs)})"
+
+
+def whole_process(rounds: int) -> None:
+    print(f"\n1. whole process, Figure 21, 1 epoch on {MNIST} (interleaved x{rounds})")
+    if not MNIST.is_dir():
+        print("   skipped: the MNIST copy is not on this machine")
+        return
+    command, plain = [], []
+    with tempfile.TemporaryDirectory() as out:
+        train = [PYTHON, "-m", "cnnstudio", "train", str(TEMPLATE), "--data", f"idx:{MNIST}", "--epochs", "1",
+                 "--device", "cpu", "--out", out]
+        script = [PYTHON, str(ROOT / "bench" / "plain_mnist.py"), str(MNIST)]
+        for _ in range(rounds):
+            plain.append(timed(script))
+            command.append(timed(train))
+    print("   " + show("cnnstudio train  ", command))
+    print("   " + show("plain script     ", plain))
+    ratio = statistics.median(plain) / statistics.median(command)
+    print(f"   plain / cnnstudio train: {ratio:.2f} (goal >= 1: {'met' if ratio >= 1 else 'NOT met'})")
+
+
+def training_steps(rounds: int) -> None:
+    from bench_training import data_spec, engine_rate, plain_data, plain_rate
+
+    from cnnstudio.training import threads
+
+    print(f"\n2. training steps, engine vs plain channels-last loop (8,000 images, interleaved x{rounds}, "
+          f"{threads.configure()} thread(s) as cnnstudio train sets)")
+    spec = data_spec()
+    images, labels = plain_data(spec)
+    engine, plain = [], []
+    for _ in range(rounds):
+        plain.append(plain_rate(images, labels, channels_last=True))
+        engine.append(engine_rate(spec)[0])
+    print("   " + show("engine          ", engine, "images/s"))
+    print("   " + show("plain, ch. last ", plain, "images/s"))
+    ratio = statistics.median(engine) / statistics.median(plain)
+    print(f"   engine / plain: {ratio:.2f} (goal >= 0.95: {'met' if ratio >= 0.95 else 'NOT met'})")
+
+
+STEPS_CHILD = """
+import sys
+sys.path.insert(0, {bench!r})
+import torch
+from cnnstudio.training import threads
+if {planned!r}:
+    threads.configure(reserve=1)
+from bench_training import data_spec, engine_rate
+rate = engine_rate(data_spec())[0]
+print(torch.get_num_threads(), rate)
+"""
+
+
+def thread_counts(rounds: int) -> None:
+    from cnnstudio.training import threads
+
+    print(f"\n3. threads: training steps beside a busy neighbour process, torch's default vs threads.plan() "
+          f"for the studio's worker ({threads.usable_cores()} usable core(s); interleaved x{rounds})")
+    results: dict[bool, list[float]] = {False: [], True: []}
+    counts: dict[bool, int] = {}
+    for _ in range(rounds):
+        for planned in (False, True):
+            neighbour = subprocess.Popen([PYTHON, "-c", "while True: pass"])  # a core kept busy, as by a window
+            try:
+                code = STEPS_CHILD.format(bench=str(ROOT / "bench"), planned=planned)
+                out = subprocess.run([PYTHON, "-c", code], cwd=ROOT, env=clean_env(), capture_output=True, text=True,
+                                     check=True).stdout.split()
+            finally:
+                neighbour.kill()
+                neighbour.wait()
+            counts[planned] = int(out[-2])
+            results[planned].append(float(out[-1]))
+    print("   " + show(f"default, {counts[False]} thread(s)", results[False], "images/s"))
+    print("   " + show(f"planned, {counts[True]} thread(s)", results[True], "images/s"))
+    ratio = statistics.median(results[True]) / statistics.median(results[False])
+    print(f"   planned / default: {ratio:.2f} (goal >= 1: {'met' if ratio >= 1 else 'NOT met'})")
+
+
+def best_of(functions: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    best = {name: float("inf") for name in functions}
+    for _ in range(rounds):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def build_vs_hand(rounds: int) -> None:
+    from torch import nn
+
+    from cnnstudio.core import catalogue
+    from cnnstudio.core.analysis import analyze
+    from cnnstudio.core.catalogue import Ctx
+    from cnnstudio.core.compiler import build_model
+    from cnnstudio.core.designfile import load_design
+    from designs import resnet18_sized
+
+    def figure21_by_hand() -> nn.Module:
+        return nn.Sequential(
+            nn.Conv2d(1, 6, 5), nn.ReLU(), nn.Conv2d(6, 12, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(12, 12, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(108, 256), nn.ReLU(), nn.Linear(256, 10), nn.Softmax(1))
+
+    def modules_of(design):
+        """The design's modules, each built as its layer builds it, in a plain nn.Sequential."""
+        analysis = analyze(design)
+        plan = [(design.node(n), [analysis.nodes[s].shape for s in design.inputs_of(n)], design.inputs_of(n))
+                for n in analysis.order if n not in analysis.inputs]
+        return lambda: nn.Sequential(*(catalogue.get(node.type).build(Ctx(shapes, node.params, sources))
+                                       for node, shapes, sources in plan))
+
+    print(f"\n4. build_model vs the same modules built by hand (best of {rounds} interleaved builds)")
+    figure21, resnet = load_design(TEMPLATE), resnet18_sized((3, 224, 224), 1000)
+    cases = [("Figure 21", figure21, figure21_by_hand, rounds), ("ResNet-18-sized", resnet, modules_of(resnet),
+                                                                 max(3, rounds // 20))]
+    for label, design, by_hand, count in cases:
+        best = best_of({"build_model": lambda: build_model(design), "by hand": by_hand}, count)
+        ratio = best["build_model"] / best["by hand"]
+        print(f"   {label:<16} build_model {best['build_model'] * 1000:7.2f} ms, by hand {best['by hand'] * 1000:7.2f} ms: "
+              f"{ratio:.2f}x (goal <= 1.2: {'met' if ratio <= 1.2 else 'NOT met'})")
+
+
+def add_node_scaling() -> None:
+    from cnnstudio.core.design import Design
+
+    def chain(count: int, ids: bool) -> float:
+        design, previous = Design(), None
+        start = time.perf_counter()
+        for i in range(count):
+            node = design.add_node("ReLU", node_id=f"r{i}" if ids else None)
+            if previous is not None:
+                design.connect(previous, node.id)
+            previous = node.id
+        return time.perf_counter() - start
+
+    print("\n5. Design.add_node chains: automatic ids vs given ids (best of 3)")
+    times = {}
+    for count in (1000, 2000, 4000):
+        auto, given = (min(chain(count, ids) for _ in range(3)) for ids in (False, True))
+        times[count] = auto
+        print(f"   {count:>5} nodes: automatic ids {auto * 1000:6.1f} ms, given ids {given * 1000:6.1f} ms ({auto / given:.2f}x)")
+    growth = times[4000] / times[1000]
+    print(f"   4,000 / 1,000 nodes: {growth:.1f}x the time (goal: about 4, linear)")
+
+
+def import_totals(out: str) -> None:
+    """Microseconds of every import a command makes, from ``-X importtime``, as it really runs."""
+    from bench_training import data_spec
+
+    commands = {
+        "check": ["check", str(TEMPLATE)],
+        "train": ["train", str(TEMPLATE), "--data", data_spec(), "--epochs", "1", "--device", "cpu", "--out", out],
+        "export": ["export", str(TEMPLATE), "--format", "code", "-o", str(Path(out) / "model.py")],
+    }
+    print("\n6. python -X importtime totals (every import a command makes while it runs)")
+    torch_only = _import_total([PYTHON, "-X", "importtime", "-c", "import torch"])[0]
+    print(f"   {'import torch alone':<20} {torch_only:6.2f} s")
+    for name, args in commands.items():
+        total, modules = _import_total([PYTHON, "-X", "importtime", "-m", "cnnstudio", *args])
+        loaded = ", ".join(m for m in ("torch", "torchvision", "PySide6") if m in modules) or "none of torch, torchvision, Qt"
+        print(f"   cnnstudio {name:<10} {total:6.2f} s (loads {loaded})")
+
+
+def _import_total(command: list[str], env: dict[str, str] | None = None) -> tuple[float, set[str]]:
+    result = subprocess.run(command, cwd=ROOT, env=env or clean_env(), capture_output=True, text=True)
+    total, modules = 0, set()
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _, cumulative, name = line.split("|")
+        modules.add(name.strip().split(".")[0])
+        if not name.startswith("  "):  # a top-level import: its cumulative time holds its children
+            total += int(cumulative)
+    return total / 1e6, modules
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of each comparison")
+    parser.add_argument("--only", type=int, nargs="*", help="run only these parts (1-6)")
+    args = parser.parse_args()
+    import torch
+
+    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    parts: list[Callable[[], None]] = [
+        lambda: whole_process(args.rounds), lambda: training_steps(args.rounds), lambda: thread_counts(args.rounds),
+        lambda: build_vs_hand(200), add_node_scaling,
+    ]
+    with tempfile.TemporaryDirectory() as out:
+        parts.append(lambda: import_totals(out))
+        for number, part in enumerate(parts, 1):
+            if not args.only or number in args.only:
+                part()
+
+
+if __name__ == "__main__":
+    main()
