@@ -405,7 +405,8 @@ class Trainer:
         self.model.eval()
         meter = self.task.meter()
         loss_sum, count, shown = 0.0, 0, None
-        for batch in self.val_data.in_order(max(self.settings.batch_size, 256)):
+        size = self.settings.batch_size  # streamed images may be large: no bigger batches than training's
+        for batch in self.val_data.in_order(size if self.data.streaming else max(size, 256)):
             batch = self.task.corrupt(batch)
             outputs, taps = self._forward(self.model, batch)
             outputs = [out.float() for out in outputs]

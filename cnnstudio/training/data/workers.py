@@ -28,7 +28,8 @@ def batch_reader(source: Source, batches: Iterable[list[int]], workers: int, *, 
 
     return DataLoader(_Reader(source), sampler=batches, batch_size=None, collate_fn=_as_is, num_workers=workers,
                       prefetch_factor=PREFETCH if workers else None, persistent_workers=persistent and workers > 0,
-                      pin_memory=pin, worker_init_fn=_one_thread if workers else None)
+                      pin_memory=pin, worker_init_fn=_one_thread if workers else None,
+                      generator=torch.Generator())  # its workers' seeds must not come from, and move, the global one
 
 
 class Plan:
