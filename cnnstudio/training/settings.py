@@ -39,7 +39,7 @@ class AugmentSettings:
 @dataclass(frozen=True)
 class TrainingSettings:
     task: str = option("classification", "What the network learns.", choices=tuple(TASK_OPTIONS))
-    data: str = option("synthetic-shapes", "The data source: a name, idx:PATH or folder:PATH.")
+    data: str = option("synthetic-shapes", "The data source: a name, idx:PATH, folder:PATH or csv:FILE.")
     data_options: dict = option({}, "Options of the data source (count, noise, objects... see Data sources).")
     epochs: int = option(5, "Passes over the training data.", minimum=1, maximum=100_000)
     batch_size: int = option(64, "Samples per step.", minimum=1, maximum=65_536)
