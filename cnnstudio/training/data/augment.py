@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
+
 from cnnstudio.training.settings import AugmentSettings
 
 if TYPE_CHECKING:
