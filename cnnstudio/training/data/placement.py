@@ -18,6 +18,7 @@ from cnnstudio.training.data.base import TensorData, stack
 from cnnstudio.training.data.images import report_skipped
 from cnnstudio.training.data.source import Source
 from cnnstudio.training.data.workers import batch_reader
+from cnnstudio.training import threads
 from cnnstudio.training.errors import TrainingError
 
 CHUNK = 256  # samples per read when decoding a whole source
@@ -34,8 +35,7 @@ def machine_memory() -> int:
 
 def default_workers() -> int:
     """Decoding processes: the cores this process may use, less one for training, at most 8."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(8, cores - 1))
+    return max(1, min(8, threads.usable_cores() - 1))
 
 
 def streams(size: int, can_stream: bool, loading: str, limit_mb: int | None) -> bool:
