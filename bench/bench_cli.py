@@ -216,6 +216,9 @@ def import_totals(out: str) -> None:
     print("\n6. python -X importtime totals (every import a command makes while it runs)")
     torch_only = _import_total([PYTHON, "-X", "importtime", "-c", "import torch"])[0]
     print(f"   {'import torch alone':<20} {torch_only:6.2f} s")
+    if MNIST.is_dir():
+        plain = _import_total([PYTHON, "-X", "importtime", str(ROOT / "bench" / "plain_mnist.py"), str(MNIST)])[0]
+        print(f"   {'plain_mnist.py':<20} {plain:6.2f} s (the plain script of part 1: torch, and what its first step loads)")
     for name, args in commands.items():
         total, modules = _import_total([PYTHON, "-X", "importtime", "-m", "cnnstudio", *args])
         loaded = ", ".join(m for m in ("torch", "torchvision", "PySide6") if m in modules) or "none of torch, torchvision, Qt"

@@ -15,5 +15,5 @@ mkdir -p "$(dirname "$LOG")"
   echo "== tests marked cuda"
   timeout 270 "$PY" -m pytest -m cuda -q -rs -p no:cacheprovider tests/test_cuda.py tests/test_training_streaming.py
   echo "== throughput"
-  timeout 200 "$PY" bench/bench_gpu.py
+  timeout 200 "$PY" bench/gpu_throughput.py
 } 2>&1 | tee "$LOG"

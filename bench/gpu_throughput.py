@@ -1,6 +1,6 @@
 """Training throughput on a CUDA GPU: images/s, peak GPU memory and GPU utilisation.
 
-Run by bench/gpu.sh (or ``python bench/bench_gpu.py``); needs a CUDA GPU and takes 2 to 4 minutes.
+Run by bench/gpu.sh (or ``python bench/gpu_throughput.py``); needs a CUDA GPU and takes 2 to 4 minutes.
 
 1. Figure 21 on ../shared/data/mnist (MNIST_DIR names another copy; synthetic-shapes if absent),
    in memory on the GPU, at the template's batch of 64 and at 1,024, with mixed precision.
@@ -124,7 +124,7 @@ def generated_images(root: Path) -> Path:
 
 def main() -> None:
     if not torch.cuda.is_available():
-        raise SystemExit("bench_gpu.py needs a CUDA GPU")
+        raise SystemExit("gpu_throughput.py needs a CUDA GPU (make bench leaves it to bench/gpu.sh)")
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         root = generated_images(Path(folder))  # before CUDA starts: the writers are forked processes
