@@ -299,6 +299,12 @@ class DatasetBrowser(QWidget):
     def _open(self, settings: Any, shape: tuple[int, ...]) -> None:
         self.generation += 1
         self.status.setText(f"Opening {settings.data}…")
+        self.browsing, self.chosen, self.indices = None, None, []  # nothing of the previous data stays shown
+        self.grid.clear()
+        self.histogram.set_counts([], {})
+        self.augment_text.clear()
+        for tile in self.tiles:
+            tile.clear()
         notes: list[str] = []
 
         def work() -> tuple[Any, dict[str, list[int]], list[str]]:
