@@ -153,6 +153,9 @@ class Trainer:
             status = "failed"
             self.on_event(events.Error(f"internal error: {type(error).__name__}: {error}"))
         finally:
+            for loader in (getattr(self, "train_data", None), getattr(self, "val_data", None)):
+                if loader is not None:
+                    loader.close()
             distributed.finish()
         finished = events.Finished(status, self.position.epoch, self.position.global_step, self.last_checkpoint)
         self.on_event(finished)

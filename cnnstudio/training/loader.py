@@ -81,6 +81,11 @@ class Loader:
             inputs = [x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x for x in inputs]
         return Batch(inputs, raw.labels, boxes, raw.box_labels, masks)
 
+    def close(self) -> None:
+        """Let the decoding workers go (the DataLoader shuts them down when dropped); a later read
+        starts new ones."""
+        self._stream = self._plan = None
+
     # -- reading -------------------------------------------------------------------------------------
     @property
     def _index_device(self) -> torch.device:
