@@ -36,7 +36,6 @@ class Loader:
         self.source = source
         self.input_shapes = input_shapes
         self.sampler = sampler
-        self.batch_size = sampler.batch_size
         self.transform = transform
         self.channels_last = channels_last
         self.device = device or getattr(source, "device", torch.device("cpu"))
