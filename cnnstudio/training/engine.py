@@ -176,7 +176,8 @@ class Trainer:
             raise TrainingError(f"the design '{self.design.name}' cannot be trained yet:\n" + "\n".join(lines))
         input_shapes = [analysis.nodes[node].shape for node in analysis.inputs]
         task_class = TASKS[s.task]
-        self.data: Prepared = prepare(s, input_shapes[0], task_class.needs, task_class.data_hints, self.device, self._warn)
+        self.data: Prepared = prepare(s, input_shapes[0], task_class.needs, task_class.data_hints, self.device,
+                                      self._warn)
         data = self.data
         outputs = self._outputs(task_class)
         self.task: Task = task_class(s, analysis, outputs, data.classes)
