@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
-from training_helpers import classifier, train
+from training_helpers import Recorder, classifier, train
 
 from cnnstudio.training import checkpoint, events
 from cnnstudio.training.data.registry import OpenRequest, open_data
@@ -114,3 +114,21 @@ def test_a_folder_with_train_and_val_uses_them(tmp_path: Path) -> None:
     Image.new("L", (10, 10), 0).save(tmp_path / "val" / "bird" / "0.png")
     with pytest.raises(TrainingError, match="val/bird is a class that train/ does not have"):
         open_data(f"folder:{tmp_path}", OpenRequest((1, 8, 8)))
+
+
+def test_a_checkpoint_from_before_validation_settings_keeps_its_random_split(tmp_path: Path) -> None:
+    """Such runs drew their split with the weights' seed; resuming one must validate on the same samples."""
+    write_idx(tmp_path / "data", "t10k", 50)
+    finished, _ = train(classifier(3, 8), tmp_path / "run", data=f"idx:{tmp_path / 'data'}", epochs=1, batch_size=10,
+                        data_options={}, seed=3, validation="random", split_seed=3)
+    state = checkpoint.load(tmp_path / "run" / "last.pt")
+    for key in ("validation", "split_seed"):
+        del state["settings"][key]
+    del state["sampler"], state["validation"]
+    torch.save(state, tmp_path / "run" / "old.pt")
+    from cnnstudio.training.engine import Trainer
+
+    recorder = Recorder()
+    resumed = Trainer.from_checkpoint(tmp_path / "run" / "old.pt", {"epochs": 2}, on_event=recorder, step_rate=None)
+    assert resumed.run().status == "completed", recorder.of(events.Error)
+    assert recorder.of(events.Started)[0].validation == "a random 20% (split_seed 3, 10 samples)"

@@ -4,6 +4,7 @@ skipped and counted, exact resume, the automatic choice, csv: sources, and CUDA 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import subprocess
 import sys
 from pathlib import Path
@@ -117,6 +118,7 @@ def test_streaming_resumes_exactly(tmp_path: Path) -> None:
                                       step_rate=None)
     assert resumed.run().status == "completed"
     assert first.step_losses + second.step_losses == whole.step_losses
+    assert not multiprocessing.active_children()  # each run let its decoding workers go
 
 
 def test_resuming_on_other_data_is_refused(tmp_path: Path) -> None:

@@ -153,6 +153,9 @@ class Trainer:
             status = "failed"
             self.on_event(events.Error(f"internal error: {type(error).__name__}: {error}"))
         finally:
+            for loader in (getattr(self, "train_data", None), getattr(self, "val_data", None)):
+                if loader is not None:
+                    loader.close()
             distributed.finish()
         finished = events.Finished(status, self.position.epoch, self.position.global_step, self.last_checkpoint)
         self.on_event(finished)
@@ -173,7 +176,9 @@ class Trainer:
             raise TrainingError(f"the design '{self.design.name}' cannot be trained yet:\n" + "\n".join(lines))
         input_shapes = [analysis.nodes[node].shape for node in analysis.inputs]
         task_class = TASKS[s.task]
-        self.data = data = prepare(s, input_shapes[0], task_class.needs, task_class.data_hints, self.device, self._warn)
+        self.data: Prepared = prepare(s, input_shapes[0], task_class.needs, task_class.data_hints, self.device,
+                                      self._warn)
+        data = self.data
         outputs = self._outputs(task_class)
         self.task: Task = task_class(s, analysis, outputs, data.classes)
         self.model = self._compile(outputs + self.task.taps)

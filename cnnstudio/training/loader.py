@@ -36,7 +36,6 @@ class Loader:
         self.source = source
         self.input_shapes = input_shapes
         self.sampler = sampler
-        self.batch_size = sampler.batch_size
         self.transform = transform
         self.channels_last = channels_last
         self.device = device or getattr(source, "device", torch.device("cpu"))
@@ -80,6 +79,11 @@ class Loader:
         if self.channels_last:
             inputs = [x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x for x in inputs]
         return Batch(inputs, raw.labels, boxes, raw.box_labels, masks)
+
+    def close(self) -> None:
+        """Let the decoding workers go (the DataLoader shuts them down when dropped); a later read
+        starts new ones."""
+        self._stream = self._plan = None
 
     # -- reading -------------------------------------------------------------------------------------
     @property

@@ -36,12 +36,12 @@ class Prepared:
         return self.train.classes
 
 
-def prepare(settings: TrainingSettings, shape: tuple[int, ...], needs: tuple[str, ...], hints: dict[str, Any],
-            device: torch.device, warn: Callable[[str], None]) -> Prepared:
-    """``needs``: the targets the task trains on; ``hints``: the task's defaults for synthetic-shapes."""
+def open_split(settings: TrainingSettings, shape: tuple[int, ...], needs: tuple[str, ...], hints: dict[str, Any],
+               warn: Callable[[str], None]) -> splits.Split:
+    """The run's training and validation sources, classes selected, nothing decoded yet for image files.
+    ``needs``: the targets the task trains on; ``hints``: the task's defaults for synthetic-shapes."""
     s = settings
     options = {**hints, **s.data_options} if s.data == "synthetic-shapes" else s.data_options
-
     if s.classes is not None and s.task not in ("classification", "metric"):
         raise TrainingError(f"'classes' selects classes for classification and metric learning, not for {s.task}")
 
@@ -60,7 +60,14 @@ def prepare(settings: TrainingSettings, shape: tuple[int, ...], needs: tuple[str
     if missing:
         raise TrainingError(f"the {s.task} task needs {' and '.join(missing)} in its data, which {s.data} does not "
                             "have; train it on synthetic-shapes, or give them in a csv: file")
-    split = splits.choose(dataset, s.validation, s.val_split, s.split_seed, lambda spec: open_spec(spec, {}))
+    return splits.choose(dataset, s.validation, s.val_split, s.split_seed, lambda spec: open_spec(spec, {}))
+
+
+def prepare(settings: TrainingSettings, shape: tuple[int, ...], needs: tuple[str, ...], hints: dict[str, Any],
+            device: torch.device, warn: Callable[[str], None]) -> Prepared:
+    """:func:`open_split`, then each part decoded into memory (and onto the GPU) or left to stream."""
+    s = settings
+    split = open_split(settings, shape, needs, hints, warn)
     train, validation = split.train, split.validation
     can_stream = train.streaming and validation.streaming
     if s.data_loading == "stream" and not can_stream:
