@@ -5,8 +5,8 @@ module the catalogue does not know. Such a step becomes an opaque node whose par
 the call in JSON, and these modules run it again, exactly. A design file is data, so what it may
 call is limited: functions from ``operator`` (arithmetic and indexing), the torch functions and
 tensor methods that torch's ``__torch_function__`` protocol lists (which leaves out file and
-network functions such as ``torch.save`` or ``torch.hub``), ``math``, ``torchvision.ops`` and
-``timm.layers``; modules must be ``nn.Module`` classes of torch.nn, torchvision or timm.
+network functions such as ``torch.save`` or ``torch.hub``), torch.export's ``torch.ops.aten``
+operators, ``math``, ``torchvision.ops`` and ``timm.layers``; modules must be ``nn.Module`` classes of torch.nn, torchvision or timm.
 
 Expressions (the ``call`` parameter) are JSON: numbers, strings, booleans, null and lists stand
 for themselves; objects are ``{"input": i}`` (the node's i-th input), ``{"tensor": name}`` (a
@@ -74,6 +74,8 @@ def resolve_function(name: str) -> Any:
             raise CallError(f"'{name}' is not a function of math")
         return function
     if name.startswith(FUNCTION_PACKAGES):
+        return _attribute_path(name)
+    if name.startswith("torch.ops.aten."):  # torch.export's operators: tensor arithmetic only
         return _attribute_path(name)
     if name.startswith("torch."):
         function = _attribute_path(name)

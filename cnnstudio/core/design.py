@@ -48,6 +48,9 @@ class Design:
     graph: nx.DiGraph = field(default_factory=nx.DiGraph)
     training: dict[str, Any] = field(default_factory=dict)
     output_order: list[str] | None = None  # explicit output order; None: sinks in node order
+    # The design's weights: a .safetensors file keyed by node id (an absolute path once loaded;
+    # written relative to the design file), or "torchvision:NAME" for pretrained weights.
+    weights: str | None = None
 
     # -- reading ---------------------------------------------------------------------------------
     @property

@@ -49,10 +49,10 @@ def load_design(path: str | os.PathLike[str]) -> Design:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise DesignFileError(f"{path}: not a text file (a design is JSON text)") from None
-    return loads(text, source=str(path))
+    return loads(text, source=str(path), folder=path.parent)
 
 
-def loads(text: str, source: str = "<design>") -> Design:
+def loads(text: str, source: str = "<design>", folder: Path | None = None) -> Design:
     if "\x00" in text:
         raise DesignFileError(f"{source}: not a text file (a design is JSON text)")
     text = text.removeprefix("\ufeff")  # the byte-order mark some Windows editors write
@@ -67,10 +67,11 @@ def loads(text: str, source: str = "<design>") -> Design:
         raise DesignFileError(f"{source}: the JSON is nested too deeply to be a design") from None
     except ValueError as error:  # e.g. an integer of more than 4300 digits
         raise DesignFileError(f"{source}: not valid JSON: {error}") from None
-    return from_dict(data, source)
+    return from_dict(data, source, folder)
 
 
-def from_dict(data: Any, source: str = "<design>") -> Design:
+def from_dict(data: Any, source: str = "<design>", folder: Path | None = None) -> Design:
+    """A design from its JSON data; a relative ``"weights"`` path is taken from ``folder``."""
     def fail(message: str) -> DesignFileError:
         return DesignFileError(f"{source}: {message}")
 
@@ -100,7 +101,11 @@ def from_dict(data: Any, source: str = "<design>") -> Design:
     if not isinstance(training, dict):
         raise fail('"training" must be an object')
 
-    design = Design(name=name, training=training)
+    weights = data.get("weights")
+    if weights is not None and not (isinstance(weights, str) and weights.strip()):
+        raise fail('"weights" must be the path of a .safetensors file beside the design, or "torchvision:NAME"')
+
+    design = Design(name=name, training=training, weights=_resolve_weights(weights, folder))
     for index, entry in enumerate(nodes):
         _add_node(design, entry, f"{source}: nodes[{index}]")
     for index, edge in enumerate(edges):
@@ -123,6 +128,22 @@ def from_dict(data: Any, source: str = "<design>") -> Design:
                 raise fail(f"\"outputs\" names '{node_id}', which is not a node")
         design.output_order = list(outputs)
     return design
+
+
+def _resolve_weights(weights: str | None, folder: Path | None) -> str | None:
+    if weights is None or weights.startswith("torchvision:") or folder is None:
+        return weights
+    return str((folder / weights).resolve())
+
+
+def _relative_weights(weights: str | None, folder: Path | None) -> str | None:
+    """The weights path as written into a design file: relative to the file's folder when it can be."""
+    if weights is None or weights.startswith("torchvision:") or folder is None or not os.path.isabs(weights):
+        return weights
+    try:
+        return Path(os.path.relpath(weights, folder.resolve())).as_posix()
+    except ValueError:  # another drive on Windows
+        return weights
 
 
 def _add_node(design: Design, entry: Any, where: str) -> None:
@@ -170,7 +191,8 @@ def _is_coordinate(value: Any) -> bool:
     return abs(value) <= 1e12 and math.isfinite(value)
 
 
-def to_dict(design: Design) -> dict[str, Any]:
+def to_dict(design: Design, folder: Path | None = None) -> dict[str, Any]:
+    """The design as JSON data; given the file's ``folder``, the weights path is written relative to it."""
     nodes = []
     for node in design.nodes:
         entry: dict[str, Any] = {"id": node.id, "type": node.type}
@@ -189,12 +211,14 @@ def to_dict(design: Design) -> dict[str, Any]:
         data["outputs"] = list(design.output_order)
     if design.training:
         data["training"] = design.training
+    if design.weights is not None:
+        data["weights"] = _relative_weights(design.weights, folder)
     return data
 
 
-def dumps(design: Design) -> str:
+def dumps(design: Design, folder: Path | None = None) -> str:
     """JSON with one node and one edge per line, so files diff and hand-edit well."""
-    data = to_dict(design)
+    data = to_dict(design, folder)
     lines = ["{"]
     items = list(data.items())
     for i, (key, value) in enumerate(items):
@@ -210,7 +234,7 @@ def dumps(design: Design) -> str:
 
 def save_design(design: Design, path: str | os.PathLike[str]) -> None:
     """Write atomically: a temporary file in the same folder, flushed, then renamed over ``path``."""
-    atomic_write_text(Path(path), dumps(design))
+    atomic_write_text(Path(path), dumps(design, Path(path).parent))
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -90,6 +90,8 @@ def class_path(cls: type) -> str:
 def function_name(function: Any) -> str:
     from torch.nn import functional
 
+    if isinstance(function, (torch._ops.OpOverload, torch._ops.OpOverloadPacket)):  # torch.export's aten ops
+        return f"torch.ops.{function}"
     name = getattr(function, "__name__", repr(function))
     module = getattr(function, "__module__", None) or ""
     if module in ("_operator", "operator"):
@@ -339,11 +341,7 @@ class Converter:
         stack = node.meta.get("nn_module_stack") or {}
         if not stack:
             return ""
-        path = list(stack.values())[-1][0]
-        for module_path, (_, module_type) in stack.items():
-            self.result.module_types.setdefault(module_path if isinstance(module_path, str) else path,
-                                                getattr(module_type, "__name__", str(module_type)))
-        return path
+        return list(stack.values())[-1][0]
 
     def _node_id(self, node: fx.Node) -> str:
         if node.op == "call_module":
@@ -423,7 +421,10 @@ def _json_value(value: Any, owner: str, name: str) -> Any:
 
 def convert(model: nn.Module, shapes: list[tuple[int, ...]], name: str) -> Converted:
     """``model`` (in evaluation mode) as a design with its weights by node id."""
-    model.eval()
+    if not isinstance(model, fx.GraphModule) or "_in_spec" not in model.__dict__:  # torch.export's refuse eval()
+        model.eval()
     graph_module = trace(model)
     propagate(graph_module, shapes)
-    return Converter(graph_module, shapes, name).run()
+    converted = Converter(graph_module, shapes, name).run()
+    converted.module_types = {path: type(m).__name__ for path, m in model.named_modules() if path}
+    return converted

@@ -1,0 +1,30 @@
+"""One group per module of the source model's hierarchy (layer1, layer1.0, ...)."""
+
+from __future__ import annotations
+
+from cnnstudio.core.design import Design
+
+
+def module_groups(scopes: dict[str, str]) -> dict[str, list[str]]:
+    """Module path -> the node ids directly in it (not in a child module), for every module on
+    the way to a node: ``layer1.0.conv1``'s scope ``layer1.0`` also makes ``layer1``."""
+    groups: dict[str, list[str]] = {}
+    for node_id, scope in scopes.items():
+        if scope:
+            groups.setdefault(scope, []).append(node_id)
+            parent = scope.rpartition(".")[0]
+            while parent and parent not in groups:
+                groups[parent] = []
+                parent = parent.rpartition(".")[0]
+    return groups
+
+
+def add_module_groups(design: Design, scopes: dict[str, str], module_types: dict[str, str]) -> None:
+    """Group the design's nodes by source module, collapsed, when the design model has groups."""
+    add_group = getattr(design, "add_group", None)
+    if add_group is None:  # groups arrive with the design format's version 2
+        return
+    for path, nodes in sorted(module_groups(scopes).items(), key=lambda item: item[0].count(".")):
+        parent = path.rpartition(".")[0] or None
+        kind = module_types.get(path)
+        add_group(path, nodes, name=f"{path} ({kind})" if kind else path, parent=parent, collapsed=True)
