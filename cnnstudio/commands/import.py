@@ -6,25 +6,26 @@ Exit status: 0 imported, 1 the model or its weights could not be imported.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def parse_shape(text: str) -> tuple[int, ...]:
-    parts = re.split(r"[x,×]", text.strip())
-    if not (1 <= len(parts) <= 4 and all(p.isdigit() and int(p) > 0 for p in parts)):
-        raise argparse.ArgumentTypeError(f"'{text}' is not a shape like 3x224x224 (channels first, no batch)")
-    return tuple(int(p) for p in parts)
+def _shape(text: str) -> tuple[int, ...]:
+    from cnnstudio.importers import parse_shape
+
+    try:
+        return parse_shape(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", help="torchvision:NAME, timm:NAME, module:PACKAGE.MODULE:CALLABLE, FILE.onnx or FILE.pt2")
     parser.add_argument("-o", "--output", type=Path, required=True, help="the design file to write (.json)")
     parser.add_argument("--weights", help="a state dict (.pt/.pth/.safetensors), or DEFAULT for pretrained weights (online)")
-    parser.add_argument("--input", type=parse_shape, action="append", metavar="CxHxW",
+    parser.add_argument("--input", type=_shape, action="append", metavar="CxHxW",
                         help="input shape, channels first without the batch (once per input)")
 
 

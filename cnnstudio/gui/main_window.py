@@ -152,6 +152,8 @@ class MainWindow(QMainWindow):
         self.act_open = a("&Open…", self.open_dialog, Key.Open, "Open a design file")
         self.act_save = a("&Save", self.save, Key.Save, "Save the design")
         self.act_save_as = a("Save &As…", self.save_as, Key.SaveAs, "Save the design under a new name")
+        self.act_import = a("&Import Model…", self.import_model, None,
+                            "Import a torchvision, timm, ONNX or torch.export model as a design with its weights")
         self.act_export = a("&Export…", self.export_design, "Ctrl+E", "Export the design as code, TorchScript, ONNX or weights")
         self.act_export_job = a("Export Training &Job…", self.export_training_job, None,
                                 "Write a folder that trains the design with torchrun on one or more machines")
@@ -193,6 +195,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_open)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addAction(self.act_import)
         file_menu.addAction(self.views.act_load_image)
         file_menu.addSeparator()
         file_menu.addActions([self.act_save, self.act_save_as])
@@ -388,6 +391,16 @@ class MainWindow(QMainWindow):
         self._remember(path)
         self.statusBar().showMessage(f"Saved {path.name}", 3000)
         return True
+
+    def import_model(self) -> None:
+        from cnnstudio.gui.import_dialog import ImportDialog
+
+        if not self.maybe_save():
+            return
+        dialog = ImportDialog(Path(self.settings.last_folder or Path.home()), self)
+        if dialog.exec() and dialog.imported is not None:
+            self.open_path(dialog.imported, ask=False)
+        dialog.deleteLater()
 
     def export_design(self) -> None:
         loaded = self.training.loaded_weights

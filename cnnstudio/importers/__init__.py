@@ -7,6 +7,7 @@ sources. ``import_model`` returns the design and its weights by node id; ``save_
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
     from cnnstudio.importers.graph import Converted
 
-__all__ = ["Imported", "ImportFailed", "import_model", "save_import"]
+__all__ = ["Imported", "ImportFailed", "import_model", "parse_shape", "save_import"]
 
 
 def __getattr__(name: str):
@@ -27,6 +28,14 @@ def __getattr__(name: str):
 
         return ImportFailed
     raise AttributeError(name)
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """``3x224x224`` (or ``3,224,224``): channels first, without the batch."""
+    parts = re.split(r"[x,×]", text.strip())
+    if not (1 <= len(parts) <= 4 and all(p.strip().isdigit() and int(p) > 0 for p in parts)):
+        raise ValueError(f"'{text}' is not a shape like 3x224x224 (channels first, no batch)")
+    return tuple(int(p) for p in parts)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Tracing stops at modules the catalogue knows (its layer types' ``reverse``) and at torch.nn's own
 modules; other modules are traced through, so a user's blocks dissolve into the steps they are
-made of. Shapes come from one pass with fake tensors (no memory, no arithmetic). Every step that
+made of. Shapes come from one pass on the meta device (no memory, no arithmetic). Every step that
 computes a per-sample tensor becomes one node: the catalogue layer whose reverse claims it (checked:
 the same weights by name and shape, the same output shape), else an opaque ``Module`` (a torch.nn
 module rebuilt from its constructor arguments) or ``Function`` (the call itself, with the tensors
@@ -56,7 +56,7 @@ class Placeholder:
 def claims(module: nn.Module) -> bool:
     """True when a catalogue layer recognises this module (tracing then stops at it)."""
     call = Call(class_path(type(module)), module=module)
-    return any(t.reverse and _safe(t.reverse, call) for t in catalogue.all_types())
+    return any(t.reverse and _safe(t.reverse, call) not in (None, False) for t in catalogue.all_types())
 
 
 def _safe(reverse, call: Call) -> Any:
@@ -130,10 +130,14 @@ def _timm_notrace() -> tuple[tuple[type, ...], tuple]:
 
 
 def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]]) -> None:
-    """Fill ``node.meta['value']`` with fake values: shapes without memory or computation."""
-    from torch._subclasses.fake_tensor import FakeTensorMode
+    """Fill ``node.meta['value']`` with values on the meta device: shapes without memory or arithmetic.
 
-    mode = FakeTensorMode(allow_non_fake_inputs=True)
+    Modules run with meta copies of their tensors (``functional_call``), so the model is untouched.
+    """
+    from torch.func import functional_call
+
+    def meta(tensor: torch.Tensor) -> torch.Tensor:
+        return torch.empty_like(tensor, device="meta")
 
     class Recorder(fx.Interpreter):
         def run_node(self, n: fx.Node) -> Any:
@@ -141,10 +145,18 @@ def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]]) -> No
             n.meta["value"] = result
             return result
 
-    inputs = [mode.from_tensor(torch.empty((BATCH, *shape))) for shape in shapes]
+        def call_module(self, target: str, args: tuple, kwargs: dict) -> Any:
+            module = self.fetch_attr(target)
+            state = {k: meta(v) for k, v in module.state_dict(keep_vars=True).items()}
+            return functional_call(module, state, args, kwargs)
+
+        def get_attr(self, target: str, args: tuple, kwargs: dict) -> Any:
+            value = self.fetch_attr(target)
+            return meta(value) if isinstance(value, torch.Tensor) else value
+
+    inputs = [torch.empty((BATCH, *shape), device="meta") for shape in shapes]
     try:
-        with mode:
-            Recorder(graph_module).run(*inputs)
+        Recorder(graph_module).run(*inputs)
     except Exception as error:
         raise ImportFailed(
             f"the model does not run on inputs {', '.join('x'.join(map(str, s)) for s in shapes)}: "

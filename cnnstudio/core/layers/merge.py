@@ -27,10 +27,15 @@ def _add_build(ctx: Ctx):
     return Add()
 
 
-def _binary_reverse(*names: str):
-    """Recognises ``a <op> b`` of two different tensors, in input order."""
+OWN = "cnnstudio.core.modules"  # our own modules, as exported code holds them
+
+
+def _binary_reverse(module: str, *names: str):
+    """Recognises ``a <op> b`` of two different tensors, in input order, and our ``module``."""
 
     def reverse(call: Call) -> dict | None:
+        if call.is_module(module, OWN):
+            return {}
         if call.name in names and call.tensors_in_order(*call.args) and len(call.args) == 2 and not call.kwargs:
             return {}
         return None
@@ -83,6 +88,8 @@ def _concat_build(ctx: Ctx):
 
 
 def _concat_reverse(call: Call) -> dict | None:
+    if m := call.is_module("Concat", OWN):
+        return {"dim": m.dim}
     if call.name not in ("torch.cat", "torch.concat", "torch.concatenate") or len(call.args) < 1:
         return None
     tensors = call.args[0]
@@ -135,7 +142,7 @@ def _crop_build(ctx: Ctx):
 
 
 def _crop_reverse(call: Call) -> dict | None:
-    if m := call.is_module("Crop", "cnnstudio.core.modules"):
+    if m := call.is_module("Crop", OWN):
         return {"mode": "sides", **{side: getattr(m, side) for side in SIDES}}
     return None
 
@@ -150,7 +157,7 @@ register(
         build=_add_build,
         min_inputs=2,
         max_inputs=None,
-        reverse=_binary_reverse("operator.add", "operator.iadd", "torch.add", "Tensor.add"),
+        reverse=_binary_reverse("Add", "operator.add", "operator.iadd", "torch.add", "Tensor.add"),
     ),
     LayerType(
         name="Mul",
@@ -163,7 +170,7 @@ register(
         build=_mul_build,
         min_inputs=2,
         max_inputs=None,
-        reverse=_binary_reverse("operator.mul", "operator.imul", "torch.mul", "Tensor.mul"),
+        reverse=_binary_reverse("Mul", "operator.mul", "operator.imul", "torch.mul", "Tensor.mul"),
     ),
     LayerType(
         name="Concat",

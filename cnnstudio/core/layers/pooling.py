@@ -110,7 +110,7 @@ def _pool_type(kind: str, dims: int) -> LayerType:
     def reverse(call: Call) -> dict | None:
         function = f"torch.nn.functional.{kind.lower()}_pool{dims}d"
         if m := call.is_module(name):
-            if kind == "Max" and m.return_indices or kind == "Avg" and m.divisor_override is not None:
+            if getattr(m, "return_indices", False) or getattr(m, "divisor_override", None) is not None:
                 return None
             found = {key: getattr(m, key) for key in ("kernel_size", "stride", "padding", "dilation", "ceil_mode",
                                                       "count_include_pad") if hasattr(m, key)}
