@@ -165,14 +165,15 @@ class ImportDialog(QDialog):
             return None
         return "DEFAULT" if text == PRETRAINED else text
 
-    def _import(self) -> None:
+    def _import(self) -> BackgroundJob | None:
+        """Start the import (the job, for tests; None when there is nothing to import)."""
         from cnnstudio.core.designfile import DesignFileError
         from cnnstudio.core.weights import WeightsError
         from cnnstudio.importers.graph import ImportFailed
 
         source, target = self.source.text().strip(), self.target.text().strip()
         if not source or not target or self.job is not None:
-            return
+            return None
         target_path = Path(target) if target.endswith(".json") else Path(target + ".json")
         shape, weights = self.shape.text(), self.weights_choice()
         self.progress.show()
@@ -182,7 +183,7 @@ class ImportDialog(QDialog):
         self.job = BackgroundJob(lambda: run_import(source, shape, weights, target_path), expected, self)
         self.job.done.connect(self._done)
         self.job.failed.connect(self._failed)
-        self.job.start()
+        return self.job.start()
 
     def _done(self, path: Path) -> None:
         self.imported = path
