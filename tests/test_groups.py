@@ -1,0 +1,141 @@
+"""Groups in the core: the Design API, its checks, and that nothing computed depends on groups."""
+
+from __future__ import annotations
+
+import pytest
+
+from cnnstudio.core import groups as grouping
+from cnnstudio.core.analysis import analyze
+from cnnstudio.core.design import Design, DesignError
+from cnnstudio.core.designfile import from_dict, to_dict
+from cnnstudio.core.groups import Group
+from corehelpers import chain
+
+
+def six() -> Design:
+    """x -> conv2d1 -> relu1 -> conv2d2 -> relu2 -> flatten1."""
+    conv = ("Conv2d", {"out_channels": 4, "kernel_size": 3, "padding": "same"})
+    return chain([3, 8, 8], conv, ("ReLU", {}), conv, ("ReLU", {}), ("Flatten", {}))
+
+
+def test_add_group_and_group_of():
+    design = six()
+    group = design.add_group("b1", ["conv2d1", "relu1"], name="Block 1")
+    assert group == Group("b1", "Block 1", ["conv2d1", "relu1"], None, True)
+    assert design.groups == {"b1": group}
+    assert design.group_of("relu1") == "b1" and design.group_of("x") is None
+    assert design.add_group("b2", ["conv2d2"], collapsed=False).name == "b2"  # name defaults to id
+
+
+def test_nested_groups_keep_each_node_in_its_innermost_group():
+    design = six()
+    design.add_group("stage", ["conv2d1", "relu1", "conv2d2", "relu2"])
+    design.add_group("b1", ["conv2d1", "relu1"], parent="stage")  # moves them out of 'stage'
+    assert design.groups["stage"].nodes == ["conv2d2", "relu2"]
+    assert design.group_of("conv2d1") == "b1"
+    # Ungrouped nodes can go straight into a nested group (as an importer builds them).
+    design.add_group("tail", ["flatten1"], parent="b1")
+    assert grouping.ancestors(design.groups, "tail") == ["b1", "stage"]
+    assert grouping.members(design.groups, "stage") == ["conv2d2", "relu2", "conv2d1", "relu1", "flatten1"]
+    assert grouping.descendants(design.groups, "stage") == ["b1", "tail"]
+    # Existing groups can move into a new one beside them.
+    design.add_group("both", [], parent="stage", children=["b1"])
+    assert design.groups["b1"].parent == "both" and grouping.children(design.groups, "stage") == ["both"]
+    assert grouping.problems(design.groups, design.graph) == []
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (lambda d: d.add_group("b1", ["conv2d2"]), ["'b1'", "already exists"]),
+        (lambda d: d.add_group("", ["conv2d2"]), ["group id"]),
+        (lambda d: d.add_group("g", ["nope"]), ["'nope'"]),
+        (lambda d: d.add_group("g", ["conv2d2", "conv2d2"]), ["twice"]),
+        (lambda d: d.add_group("g", ["conv2d1"]), ["'conv2d1'", "'b1'"]),  # would be in two groups
+        (lambda d: d.add_group("g", [], parent="zz"), ["parent 'zz'"]),
+        (lambda d: d.add_group("g", [], parent="b1", children=["b1"]), ["'b1'", "encloses"]),  # a loop
+        (lambda d: d.remove_group("zz"), ["no group 'zz'"]),
+        (lambda d: d.set_groups({"g": Group("g", "G", ["x"], parent="g")}), ["loop"]),
+    ],
+)
+def test_bad_group_edits_raise_design_error_and_change_nothing(call, words):
+    design = six()
+    design.add_group("b1", ["conv2d1", "relu1"])
+    before = to_dict(design)
+    with pytest.raises(DesignError) as caught:
+        call(design)
+    for word in words:
+        assert word in str(caught.value)
+    assert to_dict(design) == before
+
+
+def test_remove_group_moves_members_and_children_to_the_parent():
+    design = six()
+    design.add_group("stage", ["flatten1"])
+    design.add_group("b1", ["conv2d1"], parent="stage")
+    design.add_group("inner", ["relu1"], parent="b1")
+    removed = design.remove_group("b1")
+    assert removed.nodes == ["conv2d1"]
+    assert "b1" not in design.groups
+    assert design.groups["stage"].nodes == ["flatten1", "conv2d1"]
+    assert design.groups["inner"].parent == "stage"
+    design.remove_group("stage")
+    assert design.group_of("conv2d1") is None and design.groups["inner"].parent is None
+
+
+def test_removing_nodes_drops_them_and_empty_groups():
+    design = six()
+    design.add_group("stage", ["conv2d2"])
+    design.add_group("b1", ["conv2d1", "relu1"], parent="stage")
+    design.remove_node("conv2d1")
+    assert design.groups["b1"].nodes == ["relu1"]
+    design.remove_node("relu1")
+    assert "b1" not in design.groups and "stage" in design.groups  # 'stage' still holds conv2d2
+    design.remove_node("conv2d2")
+    assert design.groups == {}
+
+
+def test_renaming_a_node_keeps_its_group():
+    design = six()
+    design.add_group("b1", ["conv2d1", "relu1"])
+    design.rename("conv2d1", "stem")
+    assert design.groups["b1"].nodes == ["stem", "relu1"]
+
+
+def test_groups_change_nothing_computed():
+    """See-through: shapes, parameters, errors and the compiled model ignore groups."""
+    plain = six()
+    grouped = six()
+    grouped.add_group("b1", ["conv2d1", "relu1"])
+    grouped.add_group("b2", ["conv2d2", "relu2"], collapsed=False)
+    a, b = analyze(plain), analyze(grouped)
+    assert {n: (i.shape, i.params) for n, i in a.nodes.items()} == {n: (i.shape, i.params) for n, i in b.nodes.items()}
+    assert b.valid and b.total_params == a.total_params
+
+
+def test_copy_and_dict_round_trip_keep_groups_independent():
+    design = six()
+    design.add_group("b1", ["conv2d1"])
+    twin = design.copy()
+    twin.groups["b1"].nodes.append("relu1")
+    assert design.groups["b1"].nodes == ["conv2d1"]
+    assert from_dict(to_dict(twin)).groups == twin.groups
+
+
+def test_numbered_names_count_on():
+    assert grouping.numbered("layer1.0", 1, []) == "layer1.1"
+    assert grouping.numbered("block1", 2, ["block3"]) == "block4"
+    assert grouping.numbered("Stem", 1, []) == "Stem 2"
+
+
+def test_shown_as_is_the_outermost_collapsed_group():
+    groups = {
+        "a": Group("a", "a", [], None, False),
+        "b": Group("b", "b", [], "a", True),
+        "c": Group("c", "c", ["n"], "b", True),
+    }
+    assert grouping.shown_as(groups, "c") == "b"
+    groups["a"].collapsed = True
+    assert grouping.shown_as(groups, "c") == "a"
+    groups["a"].collapsed = groups["b"].collapsed = groups["c"].collapsed = False
+    assert grouping.shown_as(groups, "c") is None and grouping.shown_as(groups, None) is None
