@@ -139,3 +139,94 @@ def test_shown_as_is_the_outermost_collapsed_group():
     assert grouping.shown_as(groups, "c") == "a"
     groups["a"].collapsed = groups["b"].collapsed = groups["c"].collapsed = False
     assert grouping.shown_as(groups, "c") is None and grouping.shown_as(groups, None) is None
+
+
+# -- boundary, summary, repeat --------------------------------------------------------------------
+
+
+def residual() -> Design:
+    """x -> stem -> [block1: a -> ra -> (+ stem) add] -> head (Flatten) -> fc; add takes (stem, ra)."""
+    design = Design("residual")
+    design.add_node("Input", {"shape": [4, 8, 8]}, "x", pos=(0.0, 0.0))
+    design.add_node("Conv2d", {"out_channels": 4, "kernel_size": 1}, "stem", pos=(240.0, 0.0))
+    design.add_node("Conv2d", {"out_channels": 4, "kernel_size": 3, "padding": "same"}, "block1.a", pos=(480.0, 0.0))
+    design.add_node("ReLU", {}, "block1.ra", pos=(720.0, 0.0))
+    design.add_node("Add", {}, "block1.add", pos=(960.0, 0.0))
+    design.add_node("Flatten", {}, "head", pos=(1200.0, 0.0))
+    design.add_node("Linear", {"out_features": 3}, "fc", pos=(1440.0, 0.0))
+    for src, dst in [("x", "stem"), ("stem", "block1.a"), ("block1.a", "block1.ra"), ("stem", "block1.add"),
+                     ("block1.ra", "block1.add"), ("block1.add", "head"), ("head", "fc")]:
+        design.connect(src, dst)
+    design.add_group("block1", ["block1.a", "block1.add"], name="Block 1")
+    design.add_group("block1.inner", ["block1.ra"], parent="block1", collapsed=False)
+    return design
+
+
+def test_boundary_and_summary_see_the_group_from_outside():
+    design = residual()
+    edge = grouping.boundary(design, "block1")
+    assert edge.entries == [("stem", "block1.a", 0), ("stem", "block1.add", 0)]
+    assert edge.exits == [("block1.add", "head", 0)]
+    assert edge.sources == ["stem"] and edge.exit_nodes == ["block1.add"]
+    summary = grouping.summarize(design, analyze(design), "block1")
+    assert summary.layers == 3 and summary.params == 4 * 4 * 9 + 4
+    assert summary.input_shapes == [(4, 8, 8)] and summary.output_shapes == [(4, 8, 8)]
+    assert summary.issues == []
+    design.set_param("block1.a", "out_channels", 5)  # the Add now mixes 4 and 5 channels
+    summary = grouping.summarize(design, analyze(design), "block1")
+    assert [i.node for i in summary.issues] == ["block1.add"] and summary.issues[0].severity == "error"
+
+
+def test_repeat_makes_a_chained_stage():
+    from cnnstudio.core.repeat import repeat_group
+
+    design = residual()
+    single = analyze(design).nodes["block1.a"].params + analyze(design).nodes["block1.add"].params
+    plan = repeat_group(design, "block1", 2)
+    assert plan.copies == ["block2", "block3"]
+    assert design.groups["block2"].name == "Block 2" and design.groups["block3"].name == "Block 3"
+    assert design.groups["block2.inner"].parent == "block2"  # nested groups come along
+    assert design.groups["block2.inner"].nodes == ["block2.ra"]
+    # Copy k takes copy k-1's output, at the same input index of each member.
+    assert design.inputs_of("block2.a") == ["block1.add"]
+    assert design.inputs_of("block2.add") == ["block1.add", "block2.ra"]
+    assert design.inputs_of("block3.add") == ["block2.add", "block3.ra"]
+    assert design.inputs_of("head") == ["block3.add"]  # the consumer moved to the last copy
+    analysis = analyze(design)
+    assert analysis.valid and analysis.nodes["fc"].shape == (3,)
+    assert sum(analysis.nodes[n].params for n in grouping.members(design.groups, "block3")) == single
+    # Copies sit right of the group, and what was right of it moved over to make room.
+    assert design.node("block2.a").pos == (480.0 + 720.0, 0.0)
+    assert design.node("head").pos == (1200.0 + 2 * 720.0, 0.0)
+    assert grouping.problems(design.groups, design.graph) == []
+
+
+def test_repeat_without_group_prefix_keeps_ids_unique_and_updates_outputs():
+    from cnnstudio.core.repeat import repeat_group
+
+    design = six()
+    design.output_order = ["relu2"]
+    design.add_group("tail", ["conv2d2", "relu2"])
+    repeat_group(design, "tail", 1)
+    assert design.groups["tail 2"].nodes == ["conv2d2_2", "relu2_2"]
+    assert design.output_order == ["relu2_2"] and design.inputs_of("conv2d2_2") == ["relu2"]
+
+
+@pytest.mark.parametrize(
+    ("nodes", "times", "words"),
+    [
+        (["block1.add"], 1, ["fed by one layer", "stem, block1.ra"]),  # two outside inputs
+        (["stem", "block1.a"], 1, ["one output", "stem, block1.a"]),  # two outputs leave it
+        (["block1.a"], 0, ["between 1 and"]),
+    ],
+)
+def test_repeat_refuses_what_cannot_chain(nodes, times, words):
+    from cnnstudio.core.repeat import plan_repeat
+
+    design = residual()
+    design.groups.clear()
+    design.add_group("g", nodes)
+    with pytest.raises(DesignError) as caught:
+        plan_repeat(design, "g", times)
+    for word in words:
+        assert word in str(caught.value)

@@ -11,6 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cnnstudio.core.analysis import Analysis, Issue
+    from cnnstudio.core.catalogue import Shape
+    from cnnstudio.core.design import Design
 
 
 @dataclass
@@ -126,3 +132,71 @@ def numbered(name: str, step: int, taken: Iterable[str]) -> str:
     while f"{stem}{number}" in taken:
         number += 1
     return f"{stem}{number}"
+
+
+# -- a group seen from outside: what flows in and out, what it holds --------------------------------
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """The edges that cross a group's edge: ``entries`` (outside -> member, as (src, dst, input
+    index)), ``exits`` (member -> outside) and the members that are model outputs."""
+
+    entries: list[tuple[str, str, int]]
+    exits: list[tuple[str, str, int]]
+    outputs: list[str]
+
+    @property
+    def sources(self) -> list[str]:
+        """The outside nodes feeding the group, each once, in order."""
+        return list(dict.fromkeys(src for src, _, _ in self.entries))
+
+    @property
+    def exit_nodes(self) -> list[str]:
+        """The members whose output leaves the group, each once, in order."""
+        return list(dict.fromkeys([*(src for src, _, _ in self.exits), *self.outputs]))
+
+
+def boundary(design: Design, group_id: str) -> Boundary:
+    inside = set(members(design.groups, group_id))
+    entries, exits = [], []
+    for node_id in inside:
+        entries += [(src, node_id, i) for i, src in enumerate(design.inputs_of(node_id)) if src not in inside]
+        for dst in design.outputs_of(node_id):
+            if dst not in inside:
+                exits.append((node_id, dst, design.inputs_of(dst).index(node_id)))
+    order = {node_id: i for i, node_id in enumerate(design.graph)}
+    entries.sort(key=lambda e: (order[e[1]], e[2]))
+    exits.sort(key=lambda e: (order[e[0]], order[e[1]]))
+    outputs = [n for n in design.output_ids if n in inside]
+    return Boundary(entries, exits, outputs)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a collapsed group's card shows: the shapes in and out, the parameters it holds, and
+    the problems of its members (so an error inside a closed group still shows)."""
+
+    layers: int
+    input_shapes: list[Shape | None]
+    output_shapes: list[Shape | None]
+    params: int
+    issues: list[Issue]
+
+
+def summarize(design: Design, analysis: Analysis, group_id: str) -> Summary:
+    inside = members(design.groups, group_id)
+    edge = boundary(design, group_id)
+
+    def shape(node_id: str) -> Shape | None:
+        info = analysis.nodes.get(node_id)
+        return info.shape if info else None
+
+    infos = [analysis.nodes[n] for n in inside if n in analysis.nodes]
+    return Summary(
+        layers=len(inside),
+        input_shapes=[shape(n) for n in edge.sources],
+        output_shapes=[shape(n) for n in edge.exit_nodes],
+        params=sum(info.params for info in infos),
+        issues=[issue for info in infos for issue in info.issues],
+    )
