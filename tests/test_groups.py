@@ -195,10 +195,21 @@ def test_repeat_makes_a_chained_stage():
     analysis = analyze(design)
     assert analysis.valid and analysis.nodes["fc"].shape == (3,)
     assert sum(analysis.nodes[n].params for n in grouping.members(design.groups, "block3")) == single
-    # Copies sit right of the group, and what was right of it moved over to make room.
-    assert design.node("block2.a").pos == (480.0 + 720.0, 0.0)
-    assert design.node("head").pos == (1200.0 + 2 * 720.0, 0.0)
+    # Collapsed, each copy is one card a column further right; what was right of it moved over.
+    assert design.node("block2.a").pos == (480.0 + 240.0, 0.0)
+    assert design.node("head").pos == (1200.0 + 2 * 240.0, 0.0)
     assert grouping.problems(design.groups, design.graph) == []
+
+
+def test_repeat_of_an_open_group_places_copies_past_its_members():
+    from cnnstudio.core.repeat import repeat_group
+
+    design = residual()
+    design.groups["block1"].collapsed = False
+    repeat_group(design, "block1", 1)
+    span = 960.0 - 480.0 + 240.0
+    assert design.node("block2.a").pos == (480.0 + span, 0.0)
+    assert design.node("head").pos == (1200.0 + span, 0.0)
 
 
 def test_repeat_without_group_prefix_keeps_ids_unique_and_updates_outputs():

@@ -51,7 +51,7 @@ def plan_repeat(design: Design, group_id: str, times: int) -> RepeatPlan:
     source, out = edge.sources[0], edge.exit_nodes[0]
     inside = grouping.members(design.groups, group_id)
     inner_groups = [group_id, *grouping.descendants(design.groups, group_id)]
-    span = _span(design, inside)
+    span = COLUMN_STEP if group.collapsed else _span(design, inside)
 
     groups = copy.deepcopy(design.groups)
     taken_ids = set(design.graph)
@@ -85,7 +85,8 @@ def plan_repeat(design: Design, group_id: str, times: int) -> RepeatPlan:
         previous_out = renamed[out]
     rewired = [(out, previous_out, dst, index) for src, dst, index in edge.exits]
     outputs = None if design.output_order is None else [previous_out if n == out else n for n in design.output_order]
-    return RepeatPlan(nodes, edges, rewired, groups, outputs, _make_room(design, inside, span * times), copies)
+    moves = _make_room(design, inside, span * times, group.collapsed)
+    return RepeatPlan(nodes, edges, rewired, groups, outputs, moves, copies)
 
 
 def repeat_group(design: Design, group_id: str, times: int) -> RepeatPlan:
@@ -118,17 +119,18 @@ def _fresh_id(node_id: str, group_id: str, new_group_id: str, k: int, taken: set
 
 
 def _span(design: Design, inside: list[str]) -> float:
-    """How far right each copy goes: the group's width plus one column."""
+    """How far right each copy of an open group goes: its width plus one column (a collapsed
+    group is one card, so its copies go one column apart)."""
     xs = [design.node(n).pos[0] for n in inside if design.node(n).pos is not None]  # type: ignore[index]
     return (max(xs) - min(xs) if xs else 0.0) + COLUMN_STEP
 
 
-def _make_room(design: Design, inside: list[str], shift: float) -> dict[str, tuple[Pos, Pos]]:
-    """Move every other node right of the group over by ``shift``."""
+def _make_room(design: Design, inside: list[str], shift: float, collapsed: bool) -> dict[str, tuple[Pos, Pos]]:
+    """Move every other node right of the group (of its card, when collapsed) over by ``shift``."""
     xs = [design.node(n).pos[0] for n in inside if design.node(n).pos is not None]  # type: ignore[index]
     if not xs:
         return {}
-    right = max(xs)
+    right = min(xs) if collapsed else max(xs)
     members = set(inside)
     return {
         node.id: (node.pos, (node.pos[0] + shift, node.pos[1]))

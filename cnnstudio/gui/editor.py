@@ -7,6 +7,7 @@ selected afterwards, so the widgets themselves stay free of editing rules.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from PySide6.QtCore import QObject, QPointF, Signal
@@ -14,13 +15,27 @@ from PySide6.QtGui import QGuiApplication
 
 from cnnstudio.core import catalogue
 from cnnstudio.core.analysis import Issue
-from cnnstudio.core.design import Design, Node
+from cnnstudio.core import groups as grouping
+from cnnstudio.core.design import Design, DesignError, Node
 from cnnstudio.core.designfile import DesignFileError, dumps, loads
+from cnnstudio.core.groups import Group
 from cnnstudio.core.layout import layered_positions
+from cnnstudio.core.repeat import plan_repeat
+from cnnstudio.gui.canvas.group_item import room_moves
 from cnnstudio.gui.canvas.node_item import HEIGHT, WIDTH
 from cnnstudio.gui.canvas.scene import DesignScene
 from cnnstudio.gui.canvas.view import CanvasView
-from cnnstudio.gui.commands import AddNodes, Connect, Delete, MoveNodes, SetFrozen, SetLabel, SetParams
+from cnnstudio.gui.commands import (
+    AddNodes,
+    Connect,
+    Delete,
+    EditGroups,
+    MoveNodes,
+    RepeatGroup,
+    SetFrozen,
+    SetLabel,
+    SetParams,
+)
 from cnnstudio.gui.document import Document, Edge
 
 PASTE_OFFSET = 40.0
@@ -37,6 +52,7 @@ class Editor(QObject):
         self._paste_count = 0
         scene.connect_requested.connect(self.connect)
         scene.nodes_moved.connect(self._moved)
+        scene.toggle_requested.connect(self.toggle_group)
         view.layer_dropped.connect(self.add_layer)
         view.nudged.connect(self.nudge)
 
@@ -91,6 +107,8 @@ class Editor(QObject):
     # -- deleting, copying -----------------------------------------------------------------------
     def delete_selection(self) -> None:
         nodes, edges = self.scene.selected_node_ids(), self.scene.selected_edges()
+        for group_id in self.scene.selected_group_ids():  # a selected group takes its layers along
+            nodes += [n for n in grouping.members(self.design.groups, group_id) if n not in nodes]
         if not nodes and not edges:
             return
         count = len(nodes) + len([e for e in edges if e[0] not in nodes and e[1] not in nodes])
@@ -199,3 +217,106 @@ class Editor(QObject):
         self.scene.select_nodes(node_ids)
         if node_ids and node_ids[0] in self.scene.nodes:
             self.view.ensureVisible(self.scene.nodes[node_ids[0]], 60, 60)
+
+    # -- groups ----------------------------------------------------------------------------------
+    def group_selection(self) -> None:
+        """Put the selected layers and groups into a new group, open, inside their common group."""
+        groups = self.design.groups
+        group_ids = self.scene.selected_group_ids()
+        group_ids = [g for g in group_ids if not set(grouping.ancestors(groups, g)) & set(group_ids)]
+        covered = {n for g in group_ids for n in grouping.members(groups, g)}
+        node_ids = [n for n in self.scene.selected_node_ids() if n not in covered]
+        if not node_ids and not group_ids:
+            self.message.emit("Select the layers to group first")
+            return
+        containers = [self.design.group_of(n) for n in node_ids] + [groups[g].parent for g in group_ids]
+        number = 1
+        while f"group{number}" in groups:
+            number += 1
+        scratch = Design(graph=self.design.graph, groups=copy.deepcopy(groups))
+        try:
+            scratch.add_group(f"group{number}", node_ids, name=f"Group {number}", parent=_common_group(groups, containers),
+                              collapsed=False, children=group_ids)
+        except DesignError:
+            self.message.emit("These layers are in different groups: select layers of one group, or whole groups")
+            return
+        count = len(node_ids) + len(group_ids)
+        self.doc.push(EditGroups(self.doc, scratch.groups, f"Group {count} item{'s' if count != 1 else ''}"))
+        self.scene.select_nodes([], [f"group{number}"])
+
+    def ungroup_selection(self) -> None:
+        """Dissolve the selected groups; their layers and groups move up to the enclosing group.
+        A collapsed group opens in place first, so its layers get room."""
+        group_ids = self._target_groups()
+        if not group_ids:
+            self.message.emit("Select a group to ungroup")
+            return
+        work = self.design.copy()
+        moves: dict[str, tuple[Any, Any]] = {}
+        for group_id in sorted(group_ids, key=lambda g: -len(grouping.ancestors(work.groups, g))):
+            if work.groups[group_id].collapsed:
+                for node_id, (old, new) in room_moves(work, group_id, opening=True).items():
+                    moves[node_id] = (moves.get(node_id, (old, new))[0], new)
+                    work.node(node_id).pos = new
+            work.remove_group(group_id)
+        names = ", ".join(self.design.groups[g].name for g in group_ids)
+        freed = [n for g in group_ids for n in self.design.groups[g].nodes]
+        children = [c for g in group_ids for c in grouping.children(self.design.groups, g) if c not in group_ids]
+        self.doc.push(EditGroups(self.doc, work.groups, f"Ungroup {names}", moves))
+        self.scene.select_nodes(freed, children)
+
+    def toggle_group(self, group_id: str) -> None:
+        self.set_collapsed(group_id, not self.design.groups[group_id].collapsed)
+
+    def set_collapsed(self, group_id: str, collapsed: bool) -> None:
+        """Close a group to one card, or open it in place (the layers right of it make room)."""
+        group = self.design.groups[group_id]
+        if group.collapsed == collapsed:
+            return
+        moves = room_moves(self.design, group_id, opening=not collapsed)
+        after = copy.deepcopy(self.design.groups)
+        after[group_id].collapsed = collapsed
+        self.doc.push(EditGroups(self.doc, after, f"{'Close' if collapsed else 'Open'} {group.name}", moves))
+        self.scene.select_nodes([], [group_id])
+
+    def rename_group(self, group_id: str, name: str) -> None:
+        name = name.strip()
+        old = self.design.groups[group_id].name
+        if not name or name == old:
+            return
+        after = copy.deepcopy(self.design.groups)
+        after[group_id].name = name
+        self.doc.push(EditGroups(self.doc, after, f"Rename group {old} to {name}"))
+
+    def repeat_group(self, group_id: str, times: int) -> None:
+        """Chain ``times`` copies of the group after it (a stage), in one undoable step."""
+        try:
+            plan = plan_repeat(self.design, group_id, times)
+        except DesignError as error:
+            self.message.emit(str(error))
+            return
+        name = self.design.groups[group_id].name
+        self.doc.push(RepeatGroup(self.doc, plan, f"Repeat {name} {times} more time{'s' if times != 1 else ''}"))
+        self.scene.select_nodes([], plan.copies)
+
+    def selected_group(self) -> str | None:
+        """The one group the group actions apply to: the selected group, or the group of the one
+        selected layer."""
+        targets = self._target_groups()
+        return targets[0] if len(targets) == 1 else None
+
+    def _target_groups(self) -> list[str]:
+        selected = self.scene.selected_group_ids()
+        if selected:
+            return selected
+        groups = {self.design.group_of(n) for n in self.scene.selected_node_ids()}
+        return [g for g in groups if g is not None] if len(groups) == 1 else []
+
+
+def _common_group(groups: dict[str, Group], containers: list[str | None]) -> str | None:
+    """The innermost group enclosing every container (None: the design itself)."""
+    chains = [[c, *grouping.ancestors(groups, c)] if c is not None else [] for c in containers]
+    for candidate in chains[0] if chains else []:
+        if all(candidate in chain for chain in chains):
+            return candidate
+    return None
