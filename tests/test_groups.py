@@ -241,3 +241,20 @@ def test_repeat_refuses_what_cannot_chain(nodes, times, words):
         plan_repeat(design, "g", times)
     for word in words:
         assert word in str(caught.value)
+
+
+def test_a_grouped_design_compiles_to_the_same_model():
+    """See-through for the compiler (and so export and training): the same modules and outputs."""
+    import torch
+
+    from cnnstudio.core.compiler import build_model
+
+    plain, grouped = residual(), residual()
+    plain.groups.clear()
+    torch.manual_seed(0)
+    a = build_model(plain).eval()
+    torch.manual_seed(0)
+    b = build_model(grouped).eval()
+    assert a.state_dict().keys() == b.state_dict().keys()
+    x = torch.randn(2, 4, 8, 8)
+    assert torch.equal(a(x), b(x))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsSceneMouseEvent, QStyleOptionGraphicsItem, QWidget
 
 from cnnstudio.core import groups as grouping
@@ -93,7 +93,8 @@ class GroupCard:
 
     name: str
     collapsed: bool
-    counts: str
+    size: str  # short: "3 groups" or "10 layers"
+    counts: str  # in full: "32 layers · 3 groups"
     shape_in: str
     shape_out: str
     params: str
@@ -225,18 +226,22 @@ class GroupItem(QGraphicsObject):
         title_font, body_font, small_font = fonts()
         left = ACCENT + PAD - 2
         inner = WIDTH - left - PAD
-        line = (HEIGHT - 2 * (PAD - 3)) / 4
+        line = QFontMetricsF(body_font).height() + 1
         top = PAD - 3
         self._toggle(painter, colors.text)
-        title_left = left + TOGGLE - 2
-        NodeItem._text(painter, title_font, colors.text, QRectF(title_left, top, inner - TOGGLE + 2, line), card.name)
+        title = QRectF(left + TOGGLE - 2, top, inner - TOGGLE + 2, line)
+        NodeItem._text(painter, title_font, colors.text, title, card.name)
+        room = title.width() - QFontMetricsF(title_font).horizontalAdvance(card.name) - 8
+        if room > 24:  # how much it holds, right of the name
+            size_rect = QRectF(title.right() - room, top, room, line)
+            NodeItem._text(painter, small_font, colors.muted, size_rect, card.size, Qt.AlignmentFlag.AlignRight)
         top += line
-        NodeItem._text(painter, small_font, colors.muted, QRectF(left, top, inner, line), card.counts)
+        NodeItem._text(painter, body_font, colors.text, QRectF(left, top, inner, line), f"in {card.shape_in}")
         top += line
-        NodeItem._text(painter, body_font, colors.text, QRectF(left, top, inner, line), card.shape_in + " → " + card.shape_out)
+        out_color = alert if card.severity == "error" else colors.text
+        NodeItem._text(painter, title_font, out_color, QRectF(left, top, inner, line), f"out {card.shape_out}")
         top += line
-        params_color = alert if card.severity == "error" else colors.muted
-        NodeItem._text(painter, small_font, params_color, QRectF(left, top, inner, line), card.params)
+        NodeItem._text(painter, small_font, colors.muted, QRectF(left, top, inner, line), card.params)
         if alert is not None:
             NodeItem._badge(painter, alert, small_font)
 

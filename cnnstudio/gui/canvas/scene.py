@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
@@ -22,6 +22,7 @@ from cnnstudio.gui.canvas.edge_item import EdgeItem, curve
 from cnnstudio.gui.canvas.group_item import GroupCard, GroupItem, footprint
 from cnnstudio.gui.canvas.node_item import NodeItem, severity_of
 from cnnstudio.gui.canvas.port_item import PortItem
+from cnnstudio.gui.describe import plural
 from cnnstudio.gui.document import Document
 from cnnstudio.gui.settings import Settings
 
@@ -117,7 +118,14 @@ class DesignScene(QGraphicsScene):
             problems = [i.message for i in target.issues] if target else []
             edge.show(label, severity_of(target), "\n".join([f"{src} → {dst}: {label or 'unknown shape'}", *problems]))
         self.sync_groups()
-        self.setSceneRect(self.itemsBoundingRect().adjusted(-1500, -1000, 1500, 1000))
+
+    def shown_rect(self) -> QRectF:
+        """What is drawn: layers hidden inside collapsed groups do not count."""
+        rect = QRectF()
+        for item in self.items():
+            if item.isVisible() and item.parentItem() is None:
+                rect = rect.united(item.sceneBoundingRect())
+        return rect
 
     # -- groups ----------------------------------------------------------------------------------
     def sync_groups(self) -> None:
@@ -139,6 +147,7 @@ class DesignScene(QGraphicsScene):
             item.setVisible(not any(groups[g].collapsed for g in grouping.ancestors(groups, group_id)))
         self._place_groups(list(groups))
         self._route(index)
+        self.setSceneRect(self.shown_rect().adjusted(-1500, -1000, 1500, 1000))
 
     def _group_card(self, group_id: str) -> GroupCard:
         design, channels_last = self.doc.design, self.settings.channels_last
@@ -149,9 +158,9 @@ class DesignScene(QGraphicsScene):
             return ", ".join(format_shape(v, channels_last) if v is not None else "?" for v in values) or "—"
 
         children = len(grouping.children(design.groups, group_id))
-        counts = f"{summary.layers} layer{'s' if summary.layers != 1 else ''}"
-        if children:
-            counts += f" · {children} group{'s' if children != 1 else ''}"
+        layers = plural(summary.layers, "layer")
+        size = plural(children, "group") if children else layers
+        counts = f"{layers} · {plural(children, 'group')}" if children else layers
         errors = [i for i in summary.issues if i.severity == "error"]
         severity = "error" if errors else "warning" if summary.issues else None
         problems = [f"{'Error' if i.severity == 'error' else 'Warning'} in {i.node}: {i.message}" for i in summary.issues]
@@ -159,7 +168,7 @@ class DesignScene(QGraphicsScene):
         params = f"{format_count(summary.params)} parameters" if summary.params else "no parameters"
         hint = "double-click to open" if group.collapsed else "double-click the title to close"
         tooltip = "\n".join([f"{group.name} · {counts} ({hint})", f"In {shape_in}", f"Out {shape_out}", params, *problems])
-        return GroupCard(group.name, group.collapsed, counts, shape_in, shape_out, params, severity, tooltip)
+        return GroupCard(group.name, group.collapsed, size, counts, shape_in, shape_out, params, severity, tooltip)
 
     def _place_groups(self, group_ids: list[str]) -> None:
         design = self.doc.design
