@@ -188,3 +188,30 @@ def test_a_design_file_with_nested_groups_opens_collapsed_and_lays_out(window, t
     for block in ("b1", "b2"):
         assert scene.groups[block].isVisible() and frame.contains(scene.groups[block].sceneBoundingRect())
     assert not frame.intersects(card_of(window, "b3_conv1"))  # room was made
+
+
+def test_duplicating_a_card_copies_its_layers_and_group_in_one_step(figure21) -> None:  # noqa: ANN001, F811
+    win = figure21
+    group_id = group_first_block(win)
+    win.editor.set_collapsed(group_id, True)
+    before = snapshot(win)
+    win.scene.select_nodes([], [group_id])
+    win.act_duplicate.trigger()
+    design = win.doc.design
+    assert len(design) == 16 and set(design.groups) == {group_id, "group2"}
+    copy = design.groups["group2"]
+    assert copy.name == "Group 2" and copy.collapsed and len(copy.nodes) == 2
+    assert [design.node(n).type for n in copy.nodes] == ["Conv2d", "ReLU"]
+    assert design.inputs_of(copy.nodes[1]) == [copy.nodes[0]]  # the connection inside came along
+    assert win.scene.selected_group_ids() == ["group2"]
+    win.doc.undo_stack.undo()
+    assert snapshot(win) == before
+
+
+def test_copying_part_of_a_group_leaves_the_group_behind(figure21) -> None:  # noqa: ANN001, F811
+    win = figure21
+    group_first_block(win)
+    win.scene.select_nodes(["relu1", "conv2"])
+    win.act_copy.trigger()
+    win.act_paste.trigger()
+    assert len(win.doc.design.groups) == 1 and len(win.doc.design) == 16

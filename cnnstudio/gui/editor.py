@@ -106,9 +106,7 @@ class Editor(QObject):
 
     # -- deleting, copying -----------------------------------------------------------------------
     def delete_selection(self) -> None:
-        nodes, edges = self.scene.selected_node_ids(), self.scene.selected_edges()
-        for group_id in self.scene.selected_group_ids():  # a selected group takes its layers along
-            nodes += [n for n in grouping.members(self.design.groups, group_id) if n not in nodes]
+        nodes, edges = self._selected_layers(), self.scene.selected_edges()
         if not nodes and not edges:
             return
         count = len(nodes) + len([e for e in edges if e[0] not in nodes and e[1] not in nodes])
@@ -138,14 +136,26 @@ class Editor(QObject):
             self._paste_text(text, PASTE_OFFSET, "Duplicate")
 
     def _selection_text(self) -> str | None:
-        selected = set(self.scene.selected_node_ids())
+        """The selected layers (a selected group's included) as a design; the groups that are
+        wholly selected come along."""
+        selected = set(self._selected_layers())
         if not selected:
             return None
         part = self.design.copy()
         part.output_order = None
+        for group_id in list(part.groups):
+            if not set(grouping.members(self.design.groups, group_id)) <= selected:
+                part.remove_group(group_id)  # only partly copied: its copied layers stay, ungrouped
         for node_id in [n for n in part.graph if n not in selected]:
             part.remove_node(node_id)
         return dumps(part)
+
+    def _selected_layers(self) -> list[str]:
+        """The selected layers, and the layers of the selected groups."""
+        node_ids = self.scene.selected_node_ids()
+        for group_id in self.scene.selected_group_ids():
+            node_ids += [n for n in grouping.members(self.design.groups, group_id) if n not in node_ids]
+        return node_ids
 
     def _paste_text(self, text: str, offset: float, verb: str) -> None:
         try:
@@ -164,8 +174,37 @@ class Editor(QObject):
             nodes.append(fresh)
         edges = [(renamed[src], renamed[dst], i) for dst in part.graph for i, src in enumerate(part.inputs_of(dst))]
         count = len(nodes)
-        self.doc.push(AddNodes(self.doc, nodes, edges, f"{verb} {count} layer{'s' if count > 1 else ''}"))
-        self._select([n.id for n in nodes])
+        text = f"{verb} {count} layer{'s' if count > 1 else ''}"
+        if not part.groups:
+            self.doc.push(AddNodes(self.doc, nodes, edges, text))
+            self._select([n.id for n in nodes])
+            return
+        stack = self.doc.undo_stack
+        stack.beginMacro(text)  # the layers, then their groups: one undo step
+        self.doc.push(AddNodes(self.doc, nodes, edges, text))
+        groups = self._pasted_groups(part.groups, renamed)
+        self.doc.push(EditGroups(self.doc, {**self.design.groups, **groups}, text))
+        stack.endMacro()
+        ungrouped = {renamed[n] for n in part.graph if part.group_of(n) is None}
+        top = [g for g, group in groups.items() if group.parent is None]
+        self.scene.select_nodes([n.id for n in nodes if n.id in ungrouped], top)
+
+    def _pasted_groups(self, groups: dict[str, Group], renamed: dict[str, str]) -> dict[str, Group]:
+        """Copies of pasted groups: fresh ids and names, their layers' new ids, top-level."""
+        taken = set(self.design.groups)
+        names = [g.name for g in self.design.groups.values()]
+        new_ids: dict[str, str] = {}
+        for group_id in groups:
+            new_ids[group_id] = grouping.numbered(group_id, 1, taken) if group_id in taken else group_id
+            taken.add(new_ids[group_id])
+        pasted = {}
+        for group_id, group in groups.items():
+            name = grouping.numbered(group.name, 1, names) if group.name in names else group.name
+            names.append(name)
+            parent = new_ids[group.parent] if group.parent is not None else None
+            pasted[new_ids[group_id]] = Group(new_ids[group_id], name, [renamed[n] for n in group.nodes], parent,
+                                              group.collapsed)
+        return pasted
 
     def select_all(self) -> None:
         self._select(list(self.scene.nodes))
