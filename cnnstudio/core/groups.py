@@ -61,6 +61,32 @@ def ancestors(groups: Groups, group_id: str) -> list[str]:
     return chain
 
 
+@dataclass(frozen=True)
+class Tree:
+    """The child groups and all the members of every group, worked out in one pass, for code
+    that asks about every group of a big design (the canvas)."""
+
+    children: dict[str | None, list[str]]
+    members: dict[str, list[str]]
+
+
+def tree(groups: Groups) -> Tree:
+    kids: dict[str | None, list[str]] = {}
+    for group in groups.values():
+        kids.setdefault(group.parent, []).append(group.id)
+    inside: dict[str, list[str]] = {}
+
+    def collect(group_id: str) -> list[str]:
+        if group_id not in inside:
+            inside[group_id] = []  # a loop of parents (an invalid set) ends here
+            inside[group_id] = [*groups[group_id].nodes, *(n for c in kids.get(group_id, []) for n in collect(c))]
+        return inside[group_id]
+
+    for group_id in groups:
+        collect(group_id)
+    return Tree(kids, inside)
+
+
 def node_index(groups: Groups) -> dict[str, str]:
     """node id -> the group it is directly in, for every grouped node (one pass, for big designs)."""
     return {node_id: g.id for g in groups.values() for node_id in g.nodes}
@@ -157,18 +183,22 @@ class Boundary:
         return list(dict.fromkeys([*(src for src, _, _ in self.exits), *self.outputs]))
 
 
-def boundary(design: Design, group_id: str) -> Boundary:
-    inside = set(members(design.groups, group_id))
-    entries, exits = [], []
+def boundary(design: Design, group_id: str, inside: list[str] | None = None) -> Boundary:
+    """What crosses the group's edge, in the order of its members (``inside``: its members, if
+    already known). Costs only the members and their connections, however big the design."""
+    inside = members(design.groups, group_id) if inside is None else inside
+    within = set(inside)
+    explicit = None if design.output_order is None else set(design.output_order)
+    entries, exits, outputs = [], [], []
     for node_id in inside:
-        entries += [(src, node_id, i) for i, src in enumerate(design.inputs_of(node_id)) if src not in inside]
-        for dst in design.outputs_of(node_id):
-            if dst not in inside:
+        entries += [(src, node_id, i) for i, src in enumerate(design.inputs_of(node_id)) if src not in within]
+        successors = design.outputs_of(node_id)
+        for dst in successors:
+            if dst not in within:
                 exits.append((node_id, dst, design.inputs_of(dst).index(node_id)))
-    order = {node_id: i for i, node_id in enumerate(design.graph)}
-    entries.sort(key=lambda e: (order[e[1]], e[2]))
-    exits.sort(key=lambda e: (order[e[0]], order[e[1]]))
-    outputs = [n for n in design.output_ids if n in inside]
+        is_output = node_id in explicit if explicit is not None else not successors and design.node(node_id).type != "Input"
+        if is_output:
+            outputs.append(node_id)
     return Boundary(entries, exits, outputs)
 
 
@@ -184,9 +214,9 @@ class Summary:
     issues: list[Issue]
 
 
-def summarize(design: Design, analysis: Analysis, group_id: str) -> Summary:
-    inside = members(design.groups, group_id)
-    edge = boundary(design, group_id)
+def summarize(design: Design, analysis: Analysis, group_id: str, inside: list[str] | None = None) -> Summary:
+    inside = members(design.groups, group_id) if inside is None else inside
+    edge = boundary(design, group_id, inside)
 
     def shape(node_id: str) -> Shape | None:
         info = analysis.nodes.get(node_id)

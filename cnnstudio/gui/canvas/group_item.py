@@ -42,28 +42,29 @@ def design_positions(design: Design) -> PositionOf:
     return lambda node_id: design.node(node_id).pos or (0.0, 0.0)
 
 
-def card_rect(design: Design, group_id: str, pos: PositionOf) -> QRectF:
+def card_rect(design: Design, group_id: str, pos: PositionOf, tree: grouping.Tree | None = None) -> QRectF:
     """Where the group's card goes: at the top-left of all its members."""
-    inside = grouping.members(design.groups, group_id)
+    inside = (tree or grouping.tree(design.groups)).members[group_id]
     points = [pos(n) for n in inside] or [(0.0, 0.0)]
     return QRectF(min(x for x, _ in points), min(y for _, y in points), WIDTH, HEIGHT)
 
 
-def frame_rect(design: Design, group_id: str, pos: PositionOf) -> QRectF:
+def frame_rect(design: Design, group_id: str, pos: PositionOf, tree: grouping.Tree | None = None) -> QRectF:
     """The frame of the group when open: around its members' cards and its child groups."""
+    tree = tree or grouping.tree(design.groups)
     rect = QRectF()
     for node_id in design.groups[group_id].nodes:
         rect = rect.united(QRectF(*pos(node_id), WIDTH, HEIGHT))
-    for child in grouping.children(design.groups, group_id):
-        rect = rect.united(footprint(design, child, pos))
+    for child in tree.children.get(group_id, []):
+        rect = rect.united(footprint(design, child, pos, tree))
     if rect.isNull():
-        rect = card_rect(design, group_id, pos)
+        rect = card_rect(design, group_id, pos, tree)
     return rect.adjusted(-FRAME_PAD, -FRAME_HEADER, FRAME_PAD, FRAME_PAD)
 
 
-def footprint(design: Design, group_id: str, pos: PositionOf) -> QRectF:
+def footprint(design: Design, group_id: str, pos: PositionOf, tree: grouping.Tree | None = None) -> QRectF:
     """The room the group takes as it is drawn now."""
-    return (card_rect if design.groups[group_id].collapsed else frame_rect)(design, group_id, pos)
+    return (card_rect if design.groups[group_id].collapsed else frame_rect)(design, group_id, pos, tree)
 
 
 def room_moves(design: Design, group_id: str, opening: bool) -> dict[str, tuple[Pos, Pos]]:

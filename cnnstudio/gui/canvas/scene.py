@@ -138,26 +138,27 @@ class DesignScene(QGraphicsScene):
         index = grouping.node_index(groups)
         for node_id, item in self.nodes.items():
             item.setVisible(grouping.shown_as(groups, index.get(node_id)) is None)
+        tree = grouping.tree(groups)
         for group_id in groups:
             item = self.groups.get(group_id)
             if item is None:
                 item = self.groups[group_id] = GroupItem(group_id)
                 self.addItem(item)
-            item.set_card(self._group_card(group_id))
+            item.set_card(self._group_card(group_id, tree))
             item.setVisible(not any(groups[g].collapsed for g in grouping.ancestors(groups, group_id)))
-        self._place_groups(list(groups))
+        self._place_groups(list(groups), tree)
         self._route(index)
         self.setSceneRect(self.shown_rect().adjusted(-1500, -1000, 1500, 1000))
 
-    def _group_card(self, group_id: str) -> GroupCard:
+    def _group_card(self, group_id: str, tree: grouping.Tree) -> GroupCard:
         design, channels_last = self.doc.design, self.settings.channels_last
         group = design.groups[group_id]
-        summary = grouping.summarize(design, self.doc.analysis, group_id)
+        summary = grouping.summarize(design, self.doc.analysis, group_id, tree.members[group_id])
 
         def shapes(values: list) -> str:
             return ", ".join(format_shape(v, channels_last) if v is not None else "?" for v in values) or "—"
 
-        children = len(grouping.children(design.groups, group_id))
+        children = len(tree.children.get(group_id, []))
         layers = plural(summary.layers, "layer")
         size = plural(children, "group") if children else layers
         counts = f"{layers} · {plural(children, 'group')}" if children else layers
@@ -170,8 +171,9 @@ class DesignScene(QGraphicsScene):
         tooltip = "\n".join([f"{group.name} · {counts} ({hint})", f"In {shape_in}", f"Out {shape_out}", params, *problems])
         return GroupCard(group.name, group.collapsed, size, counts, shape_in, shape_out, params, severity, tooltip)
 
-    def _place_groups(self, group_ids: list[str]) -> None:
+    def _place_groups(self, group_ids: list[str], tree: grouping.Tree | None = None) -> None:
         design = self.doc.design
+        tree = tree or grouping.tree(design.groups)
 
         def pos(node_id: str) -> tuple[float, float]:
             point = self.nodes[node_id].pos()
@@ -180,7 +182,7 @@ class DesignScene(QGraphicsScene):
         for group_id in group_ids:
             item = self.groups[group_id]
             if item.isVisible() and item not in self._dragged_groups():
-                item.place(footprint(design, group_id, pos), len(grouping.ancestors(design.groups, group_id)))
+                item.place(footprint(design, group_id, pos, tree), len(grouping.ancestors(design.groups, group_id)))
 
     def _dragged_groups(self) -> list[GroupItem]:
         return [self.groups[g] for g in self._moving_groups if g in self.groups] if self._moving is not None else []
