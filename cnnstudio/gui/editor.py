@@ -264,7 +264,9 @@ class Editor(QObject):
         group_ids = self.scene.selected_group_ids()
         group_ids = [g for g in group_ids if not set(grouping.ancestors(groups, g)) & set(group_ids)]
         covered = {n for g in group_ids for n in grouping.members(groups, g)}
-        node_ids = [n for n in self.scene.selected_node_ids() if n not in covered]
+        selected = set(self.scene.selected_node_ids()) - covered
+        node_ids = [n for n in self.design.graph if n in selected]  # in the design's order
+        group_ids = [g for g in groups if g in group_ids]
         if not node_ids and not group_ids:
             self.message.emit("Select the layers to group first")
             return
