@@ -215,3 +215,23 @@ def test_copying_part_of_a_group_leaves_the_group_behind(figure21) -> None:  # n
     win.act_copy.trigger()
     win.act_paste.trigger()
     assert len(win.doc.design.groups) == 1 and len(win.doc.design) == 16
+
+
+def test_the_inspector_shows_a_selected_group_and_edits_it(figure21) -> None:  # noqa: ANN001, F811
+    from cnnstudio.gui.group_panel import GroupPanel
+
+    win = figure21
+    group_id = group_first_block(win)
+    panel = win.inspector.static
+    assert isinstance(panel, GroupPanel)
+    assert panel.holds.text() == "2 layers" and panel.shape_in.text() == "28x28x1"
+    assert panel.shape_out.text() == "24x24x6" and panel.params.text() == "156"
+    assert panel.toggle.text() == "Close"
+    panel.toggle.click()
+    assert win.doc.design.groups[group_id].collapsed and panel.toggle.text() == "Open"
+    assert win.inspector.static is panel  # the same panel follows the edit
+    panel.name.setText("Stem")
+    panel.name.editingFinished.emit()
+    assert win.doc.design.groups[group_id].name == "Stem"
+    win.editor.set_param("conv1", "kernel_size", 40)
+    assert "conv1:" in panel.problems.text()

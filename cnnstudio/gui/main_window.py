@@ -279,7 +279,11 @@ class MainWindow(QMainWindow):
 
     def _selection_changed(self) -> None:
         if shiboken6.isValid(self.scene):  # a scene being destroyed deselects as it goes
-            self.inspector.show_selection(self.scene.selected_node_ids())
+            nodes, groups = self.scene.selected_node_ids(), self.scene.selected_group_ids()
+            if len(groups) == 1 and not nodes:
+                self.inspector.show_group(groups[0])
+            else:
+                self.inspector.show_selection(nodes)
 
     def select_node(self, node_id: str) -> None:
         self.scene.select_nodes([node_id])

@@ -229,15 +229,18 @@ class DesignScene(QGraphicsScene):
 
     def select_nodes(self, node_ids: list[str], group_ids: Iterable[str] = ()) -> None:
         """Select nodes (a node hidden in a collapsed group selects the group's card) and groups."""
-        self.clearSelection()
         groups = self.doc.design.groups
+        items = []
         for node_id in node_ids:
             if node_id in self.nodes:
                 shown = grouping.shown_as(groups, self.doc.design.group_of(node_id)) if groups else None
-                (self.groups[shown] if shown is not None else self.nodes[node_id]).setSelected(True)
-        for group_id in group_ids:
-            if group_id in self.groups:
-                self.groups[group_id].setSelected(True)
+                items.append(self.groups[shown] if shown is not None else self.nodes[node_id])
+        items += [self.groups[g] for g in group_ids if g in self.groups]
+        if set(items) == set(self.selectedItems()):
+            return  # already so: no selection signals (the inspector keeps its panel)
+        self.clearSelection()
+        for item in items:
+            item.setSelected(True)
 
     # -- moving ----------------------------------------------------------------------------------
     def snapping(self) -> bool:
