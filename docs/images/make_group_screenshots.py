@@ -4,10 +4,11 @@ of that stage open too.
     Xvfb :12 -screen 0 1440x900x24 &
     DISPLAY=:12 .venv/bin/python docs/images/make_group_screenshots.py
 
-ResNet-50 is built here layer by layer, the way a user builds it in the studio: the stem, one
-bottleneck block per stage drawn by hand and grouped, the rest of each stage made with Repeat,
-and each stage grouped around its blocks. It has torchvision's 25,557,032 parameters. The design
-is saved without positions, so the studio lays it out as it would an imported one.
+ResNet-50 comes from ``cnnstudio import torchvision:resnet50`` (one group per module, collapsed)
+when the importers are there. Without them it is built here layer by layer, the way a user
+builds it in the studio: the stem, one bottleneck block per stage drawn by hand and grouped, the
+rest of each stage made with Repeat, and each stage grouped around its blocks. Either way it has
+torchvision's 25,557,032 parameters and is saved without positions, so the studio lays it out.
 """
 
 from __future__ import annotations
@@ -122,8 +123,19 @@ def shoot(app: QApplication, path: Path, out: Path, opened: list[str], zoom: flo
         app.exec()
 
 
+def imported_or_built() -> Design:
+    try:
+        from cnnstudio.importers import import_model
+    except ImportError:
+        return resnet50()
+    design = import_model("torchvision:resnet50").design
+    for node in design.nodes:
+        node.pos = None  # the studio lays it out with its groups, as it opens any design without positions
+    return design
+
+
 def main() -> None:
-    design = resnet50()
+    design = imported_or_built()
     analysis = analyze(design)
     assert analysis.valid and analysis.total_params == RESNET50_PARAMS, analysis.total_params
     app = QApplication(sys.argv[:1])
