@@ -235,3 +235,14 @@ def test_the_inspector_shows_a_selected_group_and_edits_it(figure21) -> None:  #
     assert win.doc.design.groups[group_id].name == "Stem"
     win.editor.set_param("conv1", "kernel_size", 40)
     assert "conv1:" in panel.problems.text()
+
+
+def test_arrow_keys_move_a_selected_card_with_its_layers(figure21) -> None:  # noqa: ANN001, F811
+    win = figure21
+    group_id = group_first_block(win)
+    win.editor.set_collapsed(group_id, True)
+    start = {n: win.doc.design.node(n).pos for n in ("conv1", "relu1")}
+    win.scene.select_nodes([], [group_id])
+    win.view.setFocus()
+    QTest.keyClick(win.view, Qt.Key.Key_Down)
+    assert all(win.doc.design.node(n).pos == (x, y + 20) for n, (x, y) in start.items())

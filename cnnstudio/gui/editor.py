@@ -217,7 +217,7 @@ class Editor(QObject):
 
     def nudge(self, dx: float, dy: float) -> None:
         moves = {}
-        for node_id in self.scene.selected_node_ids():
+        for node_id in self._selected_layers():  # a selected group moves with all its layers
             x, y = self.design.node(node_id).pos or (0.0, 0.0)
             moves[node_id] = ((x, y), (x + dx, y + dy))
         if moves:
