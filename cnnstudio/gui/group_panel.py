@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from cnnstudio.core import groups as grouping
-from cnnstudio.core.display import format_count, format_shape
+from cnnstudio.core.display import format_count, format_shapes
 from cnnstudio.core.repeat import MAX_TIMES
 from cnnstudio.gui import theme
 from cnnstudio.gui.describe import plural
@@ -81,16 +81,12 @@ class GroupPanel(QWidget):
             return
         channels_last = self.settings.channels_last
         summary = grouping.summarize(design, self.doc.analysis, self.group_id)
-
-        def shapes(values: list) -> str:
-            return ", ".join(format_shape(v, channels_last) if v is not None else "?" for v in values) or "—"
-
         if not self.name.hasFocus():
             self.name.setText(group.name)
         children = len(grouping.children(design.groups, self.group_id))
         self.holds.setText(", ".join(c for c in (plural(summary.layers, "layer"), plural(children, "group")) if c))
-        self.shape_in.setText(shapes(summary.input_shapes))
-        self.shape_out.setText(shapes(summary.output_shapes))
+        self.shape_in.setText(format_shapes(summary.input_shapes, channels_last))
+        self.shape_out.setText(format_shapes(summary.output_shapes, channels_last))
         self.params.setText(format_count(summary.params))
         colors = theme.colors()
         lines = [

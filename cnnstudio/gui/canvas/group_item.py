@@ -21,10 +21,13 @@ from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPainte
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsSceneMouseEvent, QStyleOptionGraphicsItem, QWidget
 
 from cnnstudio.core import groups as grouping
+from cnnstudio.core.analysis import Analysis
 from cnnstudio.core.design import Design
+from cnnstudio.core.display import format_count, format_shapes
 from cnnstudio.core.layout import FRAME_HEADER, FRAME_PAD
 from cnnstudio.gui import theme
 from cnnstudio.gui.canvas.node_item import ACCENT, HEIGHT, PAD, RADIUS, WIDTH, NodeItem, fonts
+from cnnstudio.gui.describe import plural
 
 if TYPE_CHECKING:
     from cnnstudio.gui.canvas.edge_item import EdgeItem
@@ -101,6 +104,25 @@ class GroupCard:
     params: str
     severity: str | None
     tooltip: str
+
+
+def group_card(design: Design, analysis: Analysis, group_id: str, tree: grouping.Tree, channels_last: bool) -> GroupCard:
+    """What the group's card or frame shows, from the latest analysis."""
+    group = design.groups[group_id]
+    summary = grouping.summarize(design, analysis, group_id, tree.members[group_id])
+    children = len(tree.children.get(group_id, []))
+    layers = plural(summary.layers, "layer")
+    size = plural(children, "group") if children else layers
+    counts = f"{layers} · {plural(children, 'group')}" if children else layers
+    errors = [i for i in summary.issues if i.severity == "error"]
+    severity = "error" if errors else "warning" if summary.issues else None
+    problems = [f"{'Error' if i.severity == 'error' else 'Warning'} in {i.node}: {i.message}" for i in summary.issues]
+    shape_in = format_shapes(summary.input_shapes, channels_last)
+    shape_out = format_shapes(summary.output_shapes, channels_last)
+    params = f"{format_count(summary.params)} parameters" if summary.params else "no parameters"
+    hint = "double-click to open" if group.collapsed else "double-click the title to close"
+    tooltip = "\n".join([f"{group.name} · {counts} ({hint})", f"In {shape_in}", f"Out {shape_out}", params, *problems])
+    return GroupCard(group.name, group.collapsed, size, counts, shape_in, shape_out, params, severity, tooltip)
 
 
 class GroupItem(QGraphicsObject):

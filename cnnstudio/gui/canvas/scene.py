@@ -16,13 +16,12 @@ from PySide6.QtGui import QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
 from cnnstudio.core import groups as grouping
-from cnnstudio.core.display import format_count, format_shape
+from cnnstudio.core.display import format_shape
 from cnnstudio.gui import theme
 from cnnstudio.gui.canvas.edge_item import EdgeItem, curve
-from cnnstudio.gui.canvas.group_item import GroupCard, GroupItem, footprint
+from cnnstudio.gui.canvas.group_item import GroupItem, footprint, group_card
 from cnnstudio.gui.canvas.node_item import NodeItem, severity_of
 from cnnstudio.gui.canvas.port_item import PortItem
-from cnnstudio.gui.describe import plural
 from cnnstudio.gui.document import Document
 from cnnstudio.gui.settings import Settings
 
@@ -144,32 +143,11 @@ class DesignScene(QGraphicsScene):
             if item is None:
                 item = self.groups[group_id] = GroupItem(group_id)
                 self.addItem(item)
-            item.set_card(self._group_card(group_id, tree))
+            item.set_card(group_card(self.doc.design, self.doc.analysis, group_id, tree, self.settings.channels_last))
             item.setVisible(not any(groups[g].collapsed for g in grouping.ancestors(groups, group_id)))
         self._place_groups(list(groups), tree)
         self._route(index)
         self.setSceneRect(self.shown_rect().adjusted(-1500, -1000, 1500, 1000))
-
-    def _group_card(self, group_id: str, tree: grouping.Tree) -> GroupCard:
-        design, channels_last = self.doc.design, self.settings.channels_last
-        group = design.groups[group_id]
-        summary = grouping.summarize(design, self.doc.analysis, group_id, tree.members[group_id])
-
-        def shapes(values: list) -> str:
-            return ", ".join(format_shape(v, channels_last) if v is not None else "?" for v in values) or "—"
-
-        children = len(tree.children.get(group_id, []))
-        layers = plural(summary.layers, "layer")
-        size = plural(children, "group") if children else layers
-        counts = f"{layers} · {plural(children, 'group')}" if children else layers
-        errors = [i for i in summary.issues if i.severity == "error"]
-        severity = "error" if errors else "warning" if summary.issues else None
-        problems = [f"{'Error' if i.severity == 'error' else 'Warning'} in {i.node}: {i.message}" for i in summary.issues]
-        shape_in, shape_out = shapes(summary.input_shapes), shapes(summary.output_shapes)
-        params = f"{format_count(summary.params)} parameters" if summary.params else "no parameters"
-        hint = "double-click to open" if group.collapsed else "double-click the title to close"
-        tooltip = "\n".join([f"{group.name} · {counts} ({hint})", f"In {shape_in}", f"Out {shape_out}", params, *problems])
-        return GroupCard(group.name, group.collapsed, size, counts, shape_in, shape_out, params, severity, tooltip)
 
     def _place_groups(self, group_ids: list[str], tree: grouping.Tree | None = None) -> None:
         design = self.doc.design
@@ -179,9 +157,10 @@ class DesignScene(QGraphicsScene):
             point = self.nodes[node_id].pos()
             return point.x(), point.y()
 
+        dragged = self._dragged_groups()
         for group_id in group_ids:
             item = self.groups[group_id]
-            if item.isVisible() and item not in self._dragged_groups():
+            if item.isVisible() and item not in dragged:
                 item.place(footprint(design, group_id, pos, tree), len(grouping.ancestors(design.groups, group_id)))
 
     def _dragged_groups(self) -> list[GroupItem]:
