@@ -39,6 +39,7 @@ from cnnstudio.gui.device import DeviceProbe
 from cnnstudio.gui.document import Document
 from cnnstudio.gui.editor import Editor
 from cnnstudio.gui.export_dialog import ExportDialog, TrainingJobDialog
+from cnnstudio.gui.group_actions import GroupActions
 from cnnstudio.gui.inspector import Inspector
 from cnnstudio.gui.palette import Palette
 from cnnstudio.gui.settings import Settings
@@ -185,6 +186,7 @@ class MainWindow(QMainWindow):
         self.act_snap.setCheckable(True)
         self.act_snap.setChecked(self.settings.snap_to_grid)
         self.act_about = a("&About CNN Studio", self.about, None, "Version and credits")
+        self.group_actions = GroupActions(self)
 
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
@@ -208,6 +210,8 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([self.act_undo, self.act_redo])
         edit_menu.addSeparator()
         edit_menu.addActions([self.act_cut, self.act_copy, self.act_paste, self.act_duplicate, self.act_delete])
+        edit_menu.addSeparator()
+        self.group_actions.add_to(edit_menu)
         edit_menu.addSeparator()
         edit_menu.addAction(self.act_select_all)
 
@@ -269,6 +273,8 @@ class MainWindow(QMainWindow):
         if item is not None:
             menu.addActions([self.act_cut, self.act_copy, self.act_duplicate, self.act_delete])
             menu.addSeparator()
+            self.group_actions.add_to(menu)
+            menu.addSeparator()
         menu.addActions([self.act_paste, self.act_select_all])
         menu.addSeparator()
         menu.addActions([self.act_layout, self.act_fit])
@@ -276,7 +282,11 @@ class MainWindow(QMainWindow):
 
     def _selection_changed(self) -> None:
         if shiboken6.isValid(self.scene):  # a scene being destroyed deselects as it goes
-            self.inspector.show_selection(self.scene.selected_node_ids())
+            nodes, groups = self.scene.selected_node_ids(), self.scene.selected_group_ids()
+            if len(groups) == 1 and not nodes:
+                self.inspector.show_group(groups[0])
+            else:
+                self.inspector.show_selection(nodes)
 
     def select_node(self, node_id: str) -> None:
         self.scene.select_nodes([node_id])

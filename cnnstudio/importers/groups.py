@@ -20,11 +20,8 @@ def module_groups(scopes: dict[str, str]) -> dict[str, list[str]]:
 
 
 def add_module_groups(design: Design, scopes: dict[str, str], module_types: dict[str, str]) -> None:
-    """Group the design's nodes by source module, collapsed, when the design model has groups."""
-    add_group = getattr(design, "add_group", None)
-    if add_group is None:  # groups arrive with the design format's version 2
-        return
+    """Group the design's nodes by source module, collapsed, parents before their children."""
     for path, nodes in sorted(module_groups(scopes).items(), key=lambda item: item[0].count(".")):
         parent = path.rpartition(".")[0] or None
         kind = module_types.get(path)
-        add_group(path, nodes, name=f"{path} ({kind})" if kind else path, parent=parent, collapsed=True)
+        design.add_group(path, nodes, name=f"{path} ({kind})" if kind else path, parent=parent, collapsed=True)

@@ -168,6 +168,8 @@ class NodeItem(QGraphicsObject):
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             for edge in self.edges:
                 edge.update_path()
+            if scene is not None:
+                scene.node_item_moved(self.node_id)  # the frames of open groups around it follow
         if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
             self.setZValue(1 if value else 0)
         return super().itemChange(change, value)
