@@ -15,6 +15,7 @@ from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import save_design
 from cnnstudio.core.layout import layered_positions
 from cnnstudio.importers.graph import convert
+from cnnstudio.importers.groups import add_module_groups
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CLASSIFY = {"task": "classification", "data": "synthetic-shapes", "data_options": {"count": 600},
@@ -30,7 +31,7 @@ NETWORKS = {  # file stem -> (menu name, how torchvision builds it, as its pretr
 
 def torchvision_template(stem: str) -> Design:
     name, build = NETWORKS[stem]
-    design = convert(build(), [(3, 224, 224)], name).design
+    design = convert(build(), [(3, 224, 224)], name, collapsed=False).design
     design.weights = f"torchvision:{stem.removeprefix('tv_')}"
     design.training = dict(CLASSIFY)
     return design
@@ -74,6 +75,8 @@ def unet() -> Design:
         block(f"up{level}", channels)
     d.add_node("Conv2d", {"out_channels": 2, "kernel_size": 1}, "head", label="2 class scores per pixel")
     d.connect(last, "head")
+    scopes = {node_id: node_id.partition(".")[0] if "." in node_id else "" for node_id in d.graph}
+    add_module_groups(d, scopes, {}, collapsed=False)  # down1..4, bottom, up4..1
     for node_id, pos in layered_positions(d).items():
         d.node(node_id).pos = pos
     # Two classes as in the paper: background and one kind of object (here: circles, up to 4 each).

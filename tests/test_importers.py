@@ -189,3 +189,14 @@ def test_export_with_weights_that_match_nothing_exits_1_with_the_lists(tmp_path:
     err = capsys.readouterr().err
     assert "nothing was loaded" in err and "features.0.weight" in err and "the design expects: conv1.weight" in err
     assert not (tmp_path / "o.safetensors").exists()
+
+
+def test_import_makes_one_group_per_module_of_the_source(tmp_path: Path) -> None:
+    imported = import_model("torchvision:resnet18", [(3, 32, 32)])
+    save_import(imported, tmp_path / "r18.json")
+    groups = load_design(tmp_path / "r18.json").groups
+    assert {"layer1", "layer1.0", "layer2.0.downsample"} <= set(groups)
+    assert groups["layer1.0"].parent == "layer1" and groups["layer1.0"].collapsed
+    assert "layer1.0.conv1" in groups["layer1.0"].nodes and "layer1.0.add" in groups["layer1.0"].nodes
+    assert groups["layer1"].nodes == [] and groups["layer1.0"].name == "layer1.0 (BasicBlock)" and groups["layer1"].name == "layer1"
+    assert "conv1" not in {n for g in groups.values() for n in g.nodes}  # top-level modules stay ungrouped

@@ -56,7 +56,6 @@ def import_model(source: str, input_shapes: list[tuple[int, ...]] | None = None,
     import torch
 
     from cnnstudio.importers.graph import ImportFailed, convert
-    from cnnstudio.importers.groups import add_module_groups
     from cnnstudio.importers.sources import load_source
 
     loaded = load_source(source, weights)
@@ -65,7 +64,6 @@ def import_model(source: str, input_shapes: list[tuple[int, ...]] | None = None,
         raise ImportFailed(f"{source}: give the input shape with --input, e.g. --input 3x224x224")
     with torch.no_grad():
         converted: Converted = convert(loaded.module, list(shapes), loaded.name)
-    add_module_groups(converted.design, converted.scopes, converted.module_types)
     return Imported(converted.design, converted.weights, converted.scopes, loaded.weights_report)
 
 

@@ -41,7 +41,6 @@ class Converted:
     design: Design
     weights: dict[str, torch.Tensor] = field(default_factory=dict)
     scopes: dict[str, str] = field(default_factory=dict)  # node id -> innermost module path ("" at top)
-    module_types: dict[str, str] = field(default_factory=dict)  # module path -> class name
 
 
 class Placeholder:
@@ -196,8 +195,6 @@ class Converter:
         if not outs:
             raise ImportFailed("the model returns no tensor computed from its input")
         design.output_order = list(dict.fromkeys(outs))
-        for node_id, pos in layered_positions(design).items():
-            design.node(node_id).pos = pos
         return self.result
 
     def _convert(self, node: fx.Node) -> None:
@@ -431,12 +428,18 @@ def _json_value(value: Any, owner: str, name: str) -> Any:
     raise ImportFailed(f"a {owner}'s argument '{name}' ({type(value).__name__}) cannot be written into a design")
 
 
-def convert(model: nn.Module, shapes: list[tuple[int, ...]], name: str) -> Converted:
-    """``model`` (in evaluation mode) as a design with its weights by node id."""
+def convert(model: nn.Module, shapes: list[tuple[int, ...]], name: str, collapsed: bool = True) -> Converted:
+    """``model`` (in evaluation mode) as a design with its weights by node id, one group per
+    module of its hierarchy (``collapsed`` or open), laid out left to right."""
+    from cnnstudio.importers.groups import add_module_groups
+
     if not isinstance(model, fx.GraphModule) or "_in_spec" not in model.__dict__:  # torch.export's refuse eval()
         model.eval()
     graph_module = trace(model)
     propagate(graph_module, shapes)
     converted = Converter(graph_module, shapes, name).run()
-    converted.module_types = {path: type(m).__name__ for path, m in model.named_modules() if path}
+    module_types = {path: type(m).__name__ for path, m in model.named_modules() if path}
+    add_module_groups(converted.design, converted.scopes, module_types, collapsed)
+    for node_id, pos in layered_positions(converted.design).items():
+        converted.design.node(node_id).pos = pos
     return converted

@@ -19,9 +19,10 @@ def module_groups(scopes: dict[str, str]) -> dict[str, list[str]]:
     return groups
 
 
-def add_module_groups(design: Design, scopes: dict[str, str], module_types: dict[str, str]) -> None:
-    """Group the design's nodes by source module, collapsed, parents before their children."""
+def add_module_groups(design: Design, scopes: dict[str, str], module_types: dict[str, str], collapsed: bool = True) -> None:
+    """Group the design's nodes by source module (named with its class), parents before children."""
     for path, nodes in sorted(module_groups(scopes).items(), key=lambda item: item[0].count(".")):
         parent = path.rpartition(".")[0] or None
         kind = module_types.get(path)
-        design.add_group(path, nodes, name=f"{path} ({kind})" if kind else path, parent=parent, collapsed=True)
+        named = kind and kind != "Sequential"  # "layer1.0 (Bottleneck)"; a plain Sequential adds nothing
+        design.add_group(path, nodes, name=f"{path} ({kind})" if named else path, parent=parent, collapsed=collapsed)
