@@ -200,3 +200,15 @@ def test_import_makes_one_group_per_module_of_the_source(tmp_path: Path) -> None
     assert "layer1.0.conv1" in groups["layer1.0"].nodes and "layer1.0.add" in groups["layer1.0"].nodes
     assert groups["layer1"].nodes == [] and groups["layer1.0"].name == "layer1.0 (BasicBlock)" and groups["layer1"].name == "layer1"
     assert "conv1" not in {n for g in groups.values() for n in g.nodes}  # top-level modules stay ungrouped
+
+
+@pytest.mark.parametrize(("name", "shape"), [("convnext_atto", (3, 64, 64)), ("vit_tiny_patch16_224", (3, 224, 224))])
+def test_timm_models_import_exactly(name: str, shape: tuple[int, ...], tmp_path: Path) -> None:
+    timm = pytest.importorskip("timm")
+    torch.manual_seed(2)
+    reference = timm.create_model(name)
+    torch.save(reference.state_dict(), tmp_path / "w.pt")
+    imported = import_model(f"timm:{name}", [shape], str(tmp_path / "w.pt"))
+    assert analyze(imported.design).total_params == sum(p.numel() for p in reference.parameters())
+    save_import(imported, tmp_path / f"{name}.json")
+    _compare(tmp_path / f"{name}.json", reference, shape)

@@ -174,15 +174,16 @@ class Converter:
     def _per_sample_nodes(self) -> set[fx.Node]:
         """Nodes whose value depends on an input: the tensors become design nodes."""
         depends: set[fx.Node] = set()
+        inputs = set(required_inputs(self.gm))
         for node in self.gm.graph.nodes:
-            if node.op == "placeholder" or any(a in depends for a in node.all_input_nodes):
+            if node in inputs or any(a in depends for a in node.all_input_nodes):
                 depends.add(node)
         return {n for n in depends if n.op != "output" and _is_batch_tensor(n.meta.get("value"))}
 
     # -- the walk ------------------------------------------------------------------------------
     def run(self) -> Converted:
         design = self.result.design
-        placeholders = [n for n in self.gm.graph.nodes if n.op == "placeholder"]
+        placeholders = required_inputs(self.gm)
         if len(placeholders) != len(self.shapes):
             raise ImportFailed(f"the model takes {len(placeholders)} inputs; give one --input shape for each")
         for node, shape in zip(placeholders, self.shapes):
@@ -303,6 +304,8 @@ class Converter:
                 if arg not in inputs:
                     inputs.append(arg)
                 return {"input": inputs.index(arg)}
+            if arg.op == "placeholder":  # an optional argument of forward: its default
+                return sub(arg.args[0])
             if arg.op == "get_attr":
                 value = _fetch(self.gm, arg.target)
                 if not isinstance(value, torch.Tensor):
@@ -362,6 +365,11 @@ class Converter:
         while node_id in self.result.design:
             node_id, index = f"{base}_{index}", index + 1
         return node_id
+
+
+def required_inputs(gm: fx.GraphModule) -> list[fx.Node]:
+    """The forward's arguments without a default value: the model's inputs."""
+    return [n for n in gm.graph.nodes if n.op == "placeholder" and not n.args]
 
 
 def _is_batch_tensor(value: Any) -> bool:
