@@ -45,6 +45,10 @@ def test_the_list_is_searchable_and_an_import_opens_with_opaque_nodes_marked(win
         dialog._import()
     assert dialog.imported == tmp_path / "tiny.json" and (tmp_path / "tiny.safetensors").exists()
     assert window.open_path(dialog.imported, ask=False)
+    qtbot.waitUntil(lambda: window.training.loaded_weights is not None or any(
+        e.kind == "error" for e in window.training.log.entries), timeout=120_000)  # the design's weights
+    assert window.training.loaded_weights is not None, [e.message for e in window.training.log.entries]
+    assert window.training.loaded_weights.report.loaded
     items = window.scene.nodes
     assert not items["conv"].card.opaque
     for node_id in ("shuffle", "permute"):

@@ -364,6 +364,8 @@ class MainWindow(QMainWindow):
             return False
         self.show_design(design, path.resolve())
         self._remember(path)
+        if design.weights and not design.weights.startswith("torchvision:"):  # pretrained ones: when training
+            self.training.load_weights(design.weights)  # the views show what the imported model computes
         return True
 
     def open_template(self, path: Path) -> None:
