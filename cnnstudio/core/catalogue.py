@@ -97,7 +97,8 @@ class Call:
     ``name`` is the module's class path (``torch.nn.modules.conv.Conv2d``), the function's
     (``torch.flatten``, ``operator.add``, ``torch.nn.functional.relu``) or the tensor method's
     (``Tensor.flatten``). ``module`` is the module instance for module calls. Tensors among
-    ``args``/``kwargs`` are :class:`TensorArg` markers; ``shapes`` are the inputs' per-sample shapes.
+    ``args``/``kwargs`` are :class:`TensorArg` markers (inputs) or :class:`Owned` markers (weights
+    the model reads, as torch.export passes them); ``shapes`` are the inputs' per-sample shapes.
     """
 
     name: str
@@ -105,6 +106,11 @@ class Call:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     shapes: Sequence[Shape] = ()
     module: Any = None
+    owned: Mapping[str, Shape] = field(default_factory=dict)  # shapes of the Owned tensors, by key
+
+    def owned_shape(self, value: Any) -> Shape | None:
+        """The shape of an :class:`Owned` argument, or None for anything else."""
+        return tuple(self.owned[value.key]) if isinstance(value, Owned) and value.key in self.owned else None
 
     def is_module(self, class_name: str, package: str = "torch.nn.modules") -> Any:
         """The module if it is exactly ``class_name`` from ``package`` (not a subclass), else None."""
@@ -124,7 +130,24 @@ class Call:
         return list(values) == [TensorArg(i) for i in range(len(self.shapes))]
 
 
-Reverse = Callable[[Call], "dict[str, Any] | None"]
+@dataclass(frozen=True)
+class Owned:
+    """A tensor argument of a :class:`Call` read from the model (a weight), not from an input."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Reversed:
+    """What a reverse returns for a call that passes the weights itself (torch.export's
+    ``aten.conv2d(x, weight, bias, ...)``): the parameters, and which owned tensor is which of the
+    built module's tensors (``{"weight": Owned("conv1_weight")}``)."""
+
+    params: dict[str, Any]
+    weights: dict[str, Owned]
+
+
+Reverse = Callable[[Call], "dict[str, Any] | Reversed | None"]
 
 
 @dataclass(frozen=True)

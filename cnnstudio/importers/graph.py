@@ -22,7 +22,7 @@ import torch
 from torch import fx, nn
 
 from cnnstudio.core import catalogue
-from cnnstudio.core.catalogue import Call, Ctx, ShapeError, TensorArg
+from cnnstudio.core.catalogue import Call, Ctx, Owned, Reversed, ShapeError, TensorArg
 from cnnstudio.core.design import Design, DesignError
 from cnnstudio.core.layout import layered_positions
 from cnnstudio.core.params import ParamError
@@ -164,8 +164,9 @@ def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]]) -> No
 
 
 class Converter:
-    def __init__(self, graph_module: fx.GraphModule, shapes: list[tuple[int, ...]], name: str):
+    def __init__(self, graph_module: fx.GraphModule, shapes: list[tuple[int, ...]], name: str, exported: bool = False):
         self.gm = graph_module
+        self.exported = exported  # torch.export's graph: each call knows the module it came from
         self.shapes = shapes
         self.result = Converted(Design(name=name))
         self.ids: dict[fx.Node, str] = {}  # fx node -> design node id, for per-sample tensors
@@ -201,8 +202,9 @@ class Converter:
     def _convert(self, node: fx.Node) -> None:
         inputs: list[fx.Node] = []
         module = self.gm.get_submodule(node.target) if node.op == "call_module" else None
-        args = tuple(self._marker(a, inputs) for a in node.args)
-        kwargs = {k: self._marker(v, inputs) for k, v in node.kwargs.items()}
+        owned: dict[str, torch.Tensor] = {}
+        args = tuple(self._marker(a, inputs, owned) for a in node.args)
+        kwargs = {k: self._marker(v, inputs, owned) for k, v in node.kwargs.items()}
         if node.op == "call_module":
             name = class_path(type(module))
         elif node.op == "call_method":
@@ -210,23 +212,31 @@ class Converter:
         else:
             name = function_name(node.target)
         shapes = [tuple(self._value(i).shape[1:]) for i in inputs]
-        call = Call(name, args, kwargs, shapes, module)
+        call = Call(name, args, kwargs, shapes, module, {k: tuple(t.shape) for k, t in owned.items()})
         out_shape = tuple(node.meta["value"].shape[1:])
         node_id = self._node_id(node)
         sources = [self.ids[i] for i in inputs]
         plain_inputs = call.tensors_in_order(*args) and not kwargs
-        if node.op != "call_module" or plain_inputs:
+        if (node.op != "call_module" or plain_inputs) and not self._mutates_a_shared_input(node, name):
             for layer_type in catalogue.all_types():
                 params = layer_type.reverse and _safe(layer_type.reverse, call)
                 if params is None or params is False:
                     continue
-                if self._fits(layer_type, params, shapes, sources, out_shape, module):
-                    self._add(node, layer_type.name, params, node_id, inputs, module)
+                tensors = module.state_dict() if module is not None else {}
+                if isinstance(params, Reversed):
+                    if not all(isinstance(v, Owned) and v.key in owned for v in params.weights.values()):
+                        continue
+                    tensors = {k: owned[v.key] for k, v in params.weights.items()}
+                    node_id = self._owner_id(node, [v.key for v in params.weights.values()]) or node_id
+                    params = params.params
+                if self._fits(layer_type, params, shapes, sources, out_shape, tensors):
+                    self._add(node, layer_type.name, params, node_id, inputs, tensors)
                     return
         if module is not None:
             if not plain_inputs:
                 raise ImportFailed(f"{node_id}: a {name} called with other arguments than its inputs cannot be imported")
-            self._add(node, "Module", {"class": name, "arguments": constructor_arguments(module)}, node_id, inputs, module)
+            self._add(node, "Module", {"class": name, "arguments": constructor_arguments(module)}, node_id, inputs,
+                      module.state_dict())
             self._check_module_node(node_id, module)
             return
         owned: dict[str, torch.Tensor] = {}
@@ -237,7 +247,16 @@ class Converter:
         for key, tensor in owned.items():
             self.result.weights[f"{node_id}.owned.{key}"] = tensor.detach()
 
-    def _fits(self, layer_type, params, shapes, sources, out_shape, module) -> bool:
+    def _mutates_a_shared_input(self, node: fx.Node, name: str) -> bool:
+        """An in-place call (``relu_``, ``add_``) whose input is read again: only the call itself
+        does exactly that, so no catalogue layer may stand for it."""
+        parts = name.split(".")
+        in_place = name.endswith("_") or name.startswith("operator.i") or (
+            name.startswith("torch.ops.aten.") and parts[-2].endswith("_"))
+        first = node.args[0] if node.args else None
+        return in_place and isinstance(first, fx.Node) and len(first.users) > 1
+
+    def _fits(self, layer_type, params, shapes, sources, out_shape, tensors) -> bool:
         """The catalogue layer computes the same shape and holds the same tensors as the source."""
         try:
             clean = layer_type.coerce_params(params)
@@ -248,8 +267,11 @@ class Converter:
                 built = layer_type.build(ctx)
         except (ParamError, ShapeError, ValueError, TypeError):
             return False
-        want = {k: tuple(v.shape) for k, v in (module.state_dict() if module is not None else {}).items()}
-        return {k: tuple(v.shape) for k, v in built.state_dict().items()} == want
+        want = {k: tuple(v.shape) for k, v in tensors.items()}
+        have = {k: tuple(v.shape) for k, v in built.state_dict().items()}
+        if want.keys() < have.keys():  # an exported batch norm has no num_batches_tracked: it starts at 0
+            have = {k: s for k, s in have.items() if k in want or not k.endswith("num_batches_tracked")}
+        return have == want
 
     def _check_module_node(self, node_id: str, module: nn.Module) -> None:
         from cnnstudio.core.calls import CallError, build_module
@@ -264,7 +286,7 @@ class Converter:
             raise ImportFailed(f"{node_id}: a {type(module).__name__} rebuilt from its attributes does not match the original")
 
     def _add(self, node: fx.Node, type_name: str, params: dict, node_id: str,
-             inputs: list[fx.Node] = (), module: nn.Module | None = None) -> None:
+             inputs: list[fx.Node] = (), tensors: dict[str, torch.Tensor] | None = None) -> None:
         design = self.result.design
         try:
             design.add_node(type_name, params, node_id)
@@ -274,24 +296,27 @@ class Converter:
             design.connect(self.ids[source], node_id)
         self.ids[node] = node_id
         self.result.scopes[node_id] = self._scope(node)
-        if module is not None:
-            for key, tensor in module.state_dict().items():
-                self.result.weights[f"{node_id}.{key}"] = tensor.detach()
+        for key, tensor in (tensors or {}).items():
+            self.result.weights[f"{node_id}.{key}"] = tensor.detach()
 
     # -- arguments ----------------------------------------------------------------------------
     def _value(self, node: fx.Node) -> Any:
         return node.meta["value"]
 
-    def _marker(self, arg: Any, inputs: list[fx.Node]) -> Any:
-        """An argument as a reverse sees it: inputs as TensorArg, fixed values as they are."""
+    def _marker(self, arg: Any, inputs: list[fx.Node], owned: dict[str, torch.Tensor]) -> Any:
+        """An argument as a reverse sees it: inputs as TensorArg, weights read from the model as
+        Owned, fixed values as they are."""
         if isinstance(arg, fx.Node):
             if arg in self.sample:
                 if arg not in inputs:
                     inputs.append(arg)
                 return TensorArg(inputs.index(arg))
+            if arg.op == "get_attr" and isinstance(value := _fetch(self.gm, arg.target), torch.Tensor):
+                owned[arg.target] = value
+                return Owned(arg.target)
             return Placeholder()
         if isinstance(arg, (list, tuple)):
-            return type(arg)(self._marker(a, inputs) for a in arg)
+            return type(arg)(self._marker(a, inputs, owned) for a in arg)
         return arg
 
     def _expression(self, arg: Any, inputs: list[fx.Node], owned: dict[str, torch.Tensor], top: bool = False) -> Any:
@@ -348,16 +373,41 @@ class Converter:
 
     # -- names --------------------------------------------------------------------------------
     def _scope(self, node: fx.Node) -> str:
+        if "scope" in node.meta:
+            return node.meta["scope"]
         if node.op == "call_module":
             return node.target.rpartition(".")[0]
         stack = node.meta.get("nn_module_stack") or {}
         if not stack:
             return ""
-        return list(stack.values())[-1][0]
+        path = list(stack.values())[-1][0]
+        return path.rpartition(".")[0] if self._leaf_call(node) else path
+
+    def _owner_id(self, node: fx.Node, keys: list[str]) -> str | None:
+        """The module path the weights come from (``layer1.0.conv1`` for ``layer1.0.conv1.weight``),
+        as the id of a node that reads them (torch.export's calls), if it is free."""
+        owners = {key.rpartition(".")[0] for key in keys}
+        owner = owners.pop() if len(owners) == 1 else ""
+        if not owner or owner in self.result.design:
+            return None
+        node.meta["scope"] = owner.rpartition(".")[0]
+        return owner
+
+    def _leaf_call(self, node: fx.Node) -> bool:
+        """In torch.export's graph, a call that is all a torch.nn module (not a container) does."""
+        stack = list((node.meta.get("nn_module_stack") or {}).values())
+        if not (self.exported and stack and stack[-1][0]):
+            return False
+        module_type = stack[-1][1]
+        type_name = module_type if isinstance(module_type, str) else f"{module_type.__module__}.{module_type.__qualname__}"
+        return type_name.startswith("torch.nn.modules") and not type_name.endswith(("Sequential", "ModuleList", "ModuleDict"))
 
     def _node_id(self, node: fx.Node) -> str:
+        stack = node.meta.get("nn_module_stack") or {}
         if node.op == "call_module":
             base = node.target
+        elif self._leaf_call(node):  # torch.export's call of module layer1.0.conv1 is node layer1.0.conv1
+            base = list(stack.values())[-1][0]
         else:
             scope = self._scope(node)
             base = f"{scope}.{node.name}" if scope else node.name
@@ -365,6 +415,11 @@ class Converter:
         while node_id in self.result.design:
             node_id, index = f"{base}_{index}", index + 1
         return node_id
+
+
+def is_exported(model: nn.Module) -> bool:
+    """A torch.export program's module (``ExportedProgram.module()``): already a graph of aten calls."""
+    return isinstance(model, fx.GraphModule) and "_in_spec" in model.__dict__
 
 
 def required_inputs(gm: fx.GraphModule) -> list[fx.Node]:
@@ -441,11 +496,12 @@ def convert(model: nn.Module, shapes: list[tuple[int, ...]], name: str, collapse
     module of its hierarchy (``collapsed`` or open), laid out left to right."""
     from cnnstudio.importers.groups import add_module_groups
 
-    if not isinstance(model, fx.GraphModule) or "_in_spec" not in model.__dict__:  # torch.export's refuse eval()
+    if not is_exported(model):  # torch.export's modules refuse eval(): they are in evaluation mode
         model.eval()
-    graph_module = trace(model)
+    exported = is_exported(model)
+    graph_module = model if exported else trace(model)
     propagate(graph_module, shapes)
-    converted = Converter(graph_module, shapes, name).run()
+    converted = Converter(graph_module, shapes, name, exported).run()
     module_types = {path: type(m).__name__ for path, m in model.named_modules() if path}
     add_module_groups(converted.design, converted.scopes, module_types, collapsed)
     for node_id, pos in layered_positions(converted.design).items():

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from math import prod
 
-from cnnstudio.core.catalogue import Call, Ctx, Inference, LayerType, Note, ShapeError, register
-from cnnstudio.core.layers.common import batch_dim, one_tensor, require_rank, show
+from cnnstudio.core.catalogue import Call, Ctx, Inference, LayerType, Note, Reversed, ShapeError, register
+from cnnstudio.core.layers.common import ATEN, aten, batch_dim, one_tensor, owned_weights, require_rank, show
 from cnnstudio.core.params import BoolParam, ChoiceParam, FloatParam, IntParam, ShapeParam
 
 F = "torch.nn.functional."
@@ -56,8 +56,18 @@ LINEAR = LayerType(
     ),
     infer=_linear_infer,
     build=_linear_build,
-    reverse=lambda call: (m := call.is_module("Linear")) and {"out_features": m.out_features, "bias": m.bias is not None},
+    reverse=lambda call: _linear_reverse(call),
 )
+
+
+def _linear_reverse(call: Call) -> dict | Reversed | None:
+    if m := call.is_module("Linear"):
+        return {"out_features": m.out_features, "bias": m.bias is not None}
+    if one_tensor(call, ATEN + "linear.default") and (shape := call.owned_shape(call.argument(1, "weight"))):
+        bias = call.argument(2, "bias")
+        weights = owned_weights(weight=call.argument(1, "weight"), bias=bias)
+        return weights and Reversed({"out_features": shape[0], "bias": bias is not None}, weights)
+    return None
 
 
 def _flatten_infer(ctx: Ctx) -> Inference:
@@ -80,7 +90,7 @@ def _flatten_build(ctx: Ctx):
 def _flatten_reverse(call: Call) -> dict | None:
     if m := call.is_module("Flatten"):
         return {"start_dim": m.start_dim, "end_dim": m.end_dim}
-    if one_tensor(call, "torch.flatten", "Tensor.flatten"):
+    if one_tensor(call, "torch.flatten", "Tensor.flatten", ATEN + "flatten.using_ints"):
         return {"start_dim": call.argument(1, "start_dim", 0), "end_dim": call.argument(2, "end_dim", -1)}
     return None
 
@@ -117,7 +127,8 @@ def _dropout_type(name: str, help: str, ranks: tuple[int, ...] = ()) -> LayerTyp
         params=(FloatParam("p", 0.5, "Probability of zeroing a value (a whole channel for Dropout2d).", 0.0, 1.0),),
         infer=infer,
         build=build,
-        reverse=lambda call: (m := call.is_module(name)) and {"p": m.p},
+        reverse=lambda call: ({"p": m.p} if (m := call.is_module(name)) else
+                              {"p": call.argument(1, "p")} if one_tensor(call, *aten(name.lower())) else None),
     )
 
 
@@ -182,11 +193,23 @@ def _batchnorm_type(dims: int) -> LayerType:
         ),
         infer=infer,
         build=build,
-        reverse=lambda call: (m := call.is_module(name))
-        and m.track_running_stats
-        and m.momentum is not None
-        and {"eps": m.eps, "momentum": m.momentum, "affine": m.affine},
+        reverse=lambda call: _batchnorm_reverse(call, name),
     )
+
+
+def _batchnorm_reverse(call: Call, name: str) -> dict | Reversed | None:
+    if m := call.is_module(name):
+        if m.track_running_stats and m.momentum is not None:
+            return {"eps": m.eps, "momentum": m.momentum, "affine": m.affine}
+        return None
+    if one_tensor(call, ATEN + "batch_norm.default") and call.argument(5, "training") is False:
+        keys = ("weight", "bias", "running_mean", "running_var")
+        weights = owned_weights(**{key: call.argument(i + 1, key) for i, key in enumerate(keys)})
+        if weights is None or "running_mean" not in weights:
+            return None
+        affine = "weight" in weights
+        return Reversed({"eps": call.argument(7, "eps"), "momentum": call.argument(6, "momentum"), "affine": affine}, weights)
+    return None
 
 
 def _layernorm_infer(ctx: Ctx) -> Inference:
@@ -313,7 +336,7 @@ def _activation(
 def _gelu_reverse(call: Call) -> dict | None:
     if m := call.is_module("GELU"):
         return {"approximate": m.approximate}
-    if one_tensor(call, F + "gelu") and len(call.args) == 1:
+    if one_tensor(call, F + "gelu", *aten("gelu")) and len(call.args) == 1:
         return {"approximate": call.kwargs.get("approximate", "none")}
     return None
 
@@ -332,7 +355,8 @@ def _softmax_build(ctx: Ctx):
 def _softmax_reverse(call: Call) -> dict | None:
     if (m := call.is_module("Softmax")) and m.dim is not None:
         return {"dim": m.dim}
-    if one_tensor(call, F + "softmax", "torch.softmax", "Tensor.softmax") and call.argument(1, "dim") is not None:
+    if one_tensor(call, F + "softmax", "torch.softmax", "Tensor.softmax", ATEN + "softmax.int", ATEN + "_softmax.default") \
+            and call.argument(1, "dim") is not None and not call.argument(2, "half_to_float", False):
         return {"dim": call.argument(1, "dim")}
     return None
 
@@ -361,7 +385,7 @@ register(
     LRN,
     _activation(
         "ReLU", "max(0, x): passes positive values, zeroes negative ones.",
-        functions=(F + "relu", "torch.relu", "Tensor.relu"),
+        functions=(F + "relu", "torch.relu", "Tensor.relu", *aten("relu")),
     ),
     _activation(
         "ReLU6", "min(max(0, x), 6): ReLU capped at 6 (MobileNetV2).",
@@ -375,12 +399,12 @@ register(
     ),
     _activation(
         "Sigmoid", "1 / (1 + e^-x): squashes values into (0, 1).",
-        functions=(F + "sigmoid", "torch.sigmoid", "Tensor.sigmoid"),
+        functions=(F + "sigmoid", "torch.sigmoid", "Tensor.sigmoid", *aten("sigmoid")),
     ),
-    _activation("Tanh", "Squashes values into (-1, 1).", functions=(F + "tanh", "torch.tanh", "Tensor.tanh")),
+    _activation("Tanh", "Squashes values into (-1, 1).", functions=(F + "tanh", "torch.tanh", "Tensor.tanh", *aten("tanh"))),
     _activation(
         "SiLU", "x * sigmoid(x) (also called Swish): a smooth ReLU, used by EfficientNet.",
-        functions=(F + "silu",),
+        functions=(F + "silu", *aten("silu")),
     ),
     replace(
         _activation(
@@ -393,11 +417,11 @@ register(
     ),
     _activation(
         "Hardswish", "x * ReLU6(x + 3) / 6: a cheap SiLU, used by MobileNetV3.",
-        functions=(F + "hardswish",),
+        functions=(F + "hardswish", *aten("hardswish")),
     ),
     _activation(
         "Hardsigmoid", "ReLU6(x + 3) / 6: a cheap sigmoid, used by MobileNetV3's squeeze-excitation.",
-        functions=(F + "hardsigmoid",),
+        functions=(F + "hardsigmoid", *aten("hardsigmoid")),
     ),
     SOFTMAX,
     _activation(

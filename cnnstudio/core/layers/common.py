@@ -5,7 +5,7 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from cnnstudio.core.catalogue import Call, Ctx, Shape, ShapeError, TensorArg
+from cnnstudio.core.catalogue import Call, Ctx, Owned, Shape, ShapeError, TensorArg
 
 RANK_NAMES = {1: "[features] or [C]", 2: "[C, L]", 3: "[C, H, W]", 4: "[C, D, H, W]"}
 
@@ -58,3 +58,17 @@ def compact(value: Any) -> Any:
 def one_tensor(call: Call, *names: str) -> bool:
     """True when ``call`` is one of the functions/methods ``names`` applied to the node's only input."""
     return call.name in names and len(call.shapes) == 1 and call.argument(0, "input") == TensorArg(0)
+
+
+ATEN = "torch.ops.aten."  # torch.export's operators, as the importer names them
+
+
+def aten(*names: str) -> tuple[str, ...]:
+    """``relu`` -> the default and in-place overloads of aten.relu, as Call names."""
+    return tuple(f"{ATEN}{name}{suffix}" for name in names for suffix in (".default", "_.default"))
+
+
+def owned_weights(**tensors: object) -> dict[str, Owned] | None:
+    """The weights of an exported call by built-module name; None if one is not a model tensor."""
+    present = {name: value for name, value in tensors.items() if value is not None}
+    return present if all(isinstance(v, Owned) for v in present.values()) else None

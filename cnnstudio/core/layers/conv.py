@@ -5,9 +5,9 @@ from __future__ import annotations
 from math import prod
 
 from cnnstudio.core import convmath
-from cnnstudio.core.catalogue import Call, Ctx, Inference, LayerType, Note, ShapeError, register
+from cnnstudio.core.catalogue import Call, Ctx, Inference, LayerType, Note, Reversed, ShapeError, register
 from cnnstudio.core.convmath import Axis
-from cnnstudio.core.layers.common import compact, conv_macs, require_rank
+from cnnstudio.core.layers.common import ATEN, compact, conv_macs, one_tensor, owned_weights, require_rank
 from cnnstudio.core.params import (
     BoolParam,
     ChoiceParam,
@@ -147,8 +147,20 @@ def _conv_type(dims: int) -> LayerType:
     )
 
 
-def _conv_reverse(call: Call, name: str, transposed: bool = False) -> dict | None:
-    """The parameters of a torch.nn convolution (zero padding only; no "reflect" and the like)."""
+def _conv_reverse(call: Call, name: str, transposed: bool = False) -> dict | Reversed | None:
+    """The parameters of a torch.nn convolution (zero padding only; no "reflect" and the like),
+    or of torch.export's aten.convNd(x, weight, bias, stride, padding, dilation, groups)."""
+    if not transposed and one_tensor(call, f"{ATEN}{name.lower()}.default"):
+        weight, bias = call.argument(1, "weight"), call.argument(2, "bias")
+        shape, weights = call.owned_shape(weight), owned_weights(weight=weight, bias=bias)
+        padding = call.argument(4, "padding", 0)
+        if not shape or weights is None or isinstance(padding, str):
+            return None
+        groups = call.argument(6, "groups", 1)
+        return Reversed({
+            "out_channels": shape[0], "kernel_size": compact(shape[2:]), "stride": compact(call.argument(3, "stride", 1)),
+            "padding": compact(padding), "dilation": compact(call.argument(5, "dilation", 1)), "groups": groups,
+            "bias": bias is not None}, weights)
     m = call.is_module(name)
     if not m or m.padding_mode != "zeros":
         return None

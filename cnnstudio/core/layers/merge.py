@@ -90,7 +90,7 @@ def _concat_build(ctx: Ctx):
 def _concat_reverse(call: Call) -> dict | None:
     if m := call.is_module("Concat", OWN):
         return {"dim": m.dim}
-    if call.name not in ("torch.cat", "torch.concat", "torch.concatenate") or len(call.args) < 1:
+    if call.name not in ("torch.cat", "torch.concat", "torch.concatenate", "torch.ops.aten.cat.default") or not call.args:
         return None
     tensors = call.args[0]
     if not isinstance(tensors, (list, tuple)) or len(tensors) < 2 or not call.tensors_in_order(*tensors):
@@ -157,7 +157,8 @@ register(
         build=_add_build,
         min_inputs=2,
         max_inputs=None,
-        reverse=_binary_reverse("Add", "operator.add", "operator.iadd", "torch.add", "Tensor.add"),
+        reverse=_binary_reverse("Add", "operator.add", "operator.iadd", "torch.add", "Tensor.add",
+                                "torch.ops.aten.add.Tensor", "torch.ops.aten.add_.Tensor"),
     ),
     LayerType(
         name="Mul",
@@ -170,7 +171,8 @@ register(
         build=_mul_build,
         min_inputs=2,
         max_inputs=None,
-        reverse=_binary_reverse("Mul", "operator.mul", "operator.imul", "torch.mul", "Tensor.mul"),
+        reverse=_binary_reverse("Mul", "operator.mul", "operator.imul", "torch.mul", "Tensor.mul",
+                                "torch.ops.aten.mul.Tensor", "torch.ops.aten.mul_.Tensor"),
     ),
     LayerType(
         name="Concat",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from cnnstudio.core import convmath
 from cnnstudio.core.catalogue import Call, Ctx, Inference, LayerType, Note, ShapeError, register
 from cnnstudio.core.convmath import Axis
-from cnnstudio.core.layers.common import compact, one_tensor, require_rank
+from cnnstudio.core.layers.common import ATEN, compact, one_tensor, require_rank
 from cnnstudio.core.params import BoolParam, OptionalSizeParam, SizeParam, expand
 
 KINDS = {
@@ -114,7 +114,7 @@ def _pool_type(kind: str, dims: int) -> LayerType:
                 return None
             found = {key: getattr(m, key) for key in ("kernel_size", "stride", "padding", "dilation", "ceil_mode",
                                                       "count_include_pad") if hasattr(m, key)}
-        elif one_tensor(call, function):
+        elif one_tensor(call, function, f"{ATEN}{kind.lower()}_pool{dims}d.default"):
             keys = ["kernel_size", "stride", "padding"] + (["dilation", "ceil_mode"] if kind == "Max" else
                                                           ["ceil_mode", "count_include_pad", "divisor_override"])
             defaults = {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False, "count_include_pad": True}
@@ -156,7 +156,8 @@ def _adaptive_type(kind: str, dims: int) -> LayerType:
     def reverse(call: Call) -> dict | None:
         if m := call.is_module(name):
             size = m.output_size
-        elif one_tensor(call, f"torch.nn.functional.adaptive_{kind.lower()}_pool{dims}d"):
+        elif one_tensor(call, f"torch.nn.functional.adaptive_{kind.lower()}_pool{dims}d",
+                        *((f"{ATEN}adaptive_avg_pool{dims}d.default",) if kind == "Avg" else ())):
             size = call.argument(1, "output_size")
             if call.kwargs.get("return_indices"):
                 return None
