@@ -81,6 +81,7 @@ CASES: dict[str, list[tuple[list[list[int]], dict]]] = {
         ([[6]], {}),
     ],
     "Dropout": [([[5, 6]], {"p": 0.3})],
+    "Permute": [([[3, 4, 5]], {}), ([[3, 4]], {"dims": [2, 1]}), ([[2, 3, 4, 5]], {"dims": [1, 4, 2, 3]})],
     "BatchNorm1d": [([[4]], {}), ([[4, 9]], {"affine": False})],
     "BatchNorm2d": [([[3, 5, 5]], {}), ([[3, 5, 5]], {"affine": False, "momentum": 0.5})],
     "BatchNorm3d": [([[2, 3, 3, 3]], {})],

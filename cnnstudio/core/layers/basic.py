@@ -7,7 +7,7 @@ from math import prod
 
 from cnnstudio.core.catalogue import Call, Ctx, Inference, LayerType, Note, Reversed, ShapeError, register
 from cnnstudio.core.layers.common import ATEN, aten, batch_dim, one_tensor, owned_weights, require_rank, show
-from cnnstudio.core.params import BoolParam, ChoiceParam, FloatParam, IntParam, ShapeParam
+from cnnstudio.core.params import AxesParam, BoolParam, ChoiceParam, FloatParam, IntParam, ShapeParam
 
 F = "torch.nn.functional."
 
@@ -228,6 +228,63 @@ def _layernorm_build(ctx: Ctx):
     return nn.LayerNorm(ctx.shape[-p["axes"]:], eps=p["eps"], elementwise_affine=p["elementwise_affine"], bias=p["bias"])
 
 
+def _layernorm_reverse(call: Call) -> dict | Reversed | None:
+    if m := call.is_module("LayerNorm"):
+        return {"axes": len(m.normalized_shape), "eps": m.eps, "elementwise_affine": m.elementwise_affine,
+                "bias": m.bias is not None or not m.elementwise_affine}
+    if one_tensor(call, F + "layer_norm", ATEN + "layer_norm.default"):
+        normalized = call.argument(1, "normalized_shape")
+        weight, bias = call.argument(2, "weight"), call.argument(3, "bias")
+        weights = owned_weights(weight=weight, bias=bias)
+        if not isinstance(normalized, (list, tuple)) or weights is None or (bias is not None and weight is None):
+            return None
+        params = {"axes": len(normalized), "eps": call.argument(4, "eps", 1e-5), "elementwise_affine": weight is not None,
+                  "bias": bias is not None or weight is None}
+        return Reversed(params, weights)
+    return None
+
+
+def _permute_infer(ctx: Ctx) -> Inference:
+    order = ctx.p["dims"]
+    if sorted(order) != list(range(1, len(ctx.shape) + 1)):
+        raise ShapeError(f"Permute: dims {list(order)} must list each axis of the input {show(ctx.shape)} once, "
+                         f"numbered 1 to {len(ctx.shape)}")
+    return Inference(tuple(ctx.shape[d - 1] for d in order))
+
+
+def _permute_build(ctx: Ctx):
+    from torchvision.ops.misc import Permute
+
+    return Permute([0, *ctx.p["dims"]])
+
+
+def _permute_reverse(call: Call) -> dict | None:
+    if m := call.is_module("Permute", "torchvision.ops"):
+        dims = list(m.dims)
+    elif one_tensor(call, "torch.permute", ATEN + "permute.default"):
+        dims = list(call.argument(1, "dims") or ())
+    elif one_tensor(call, "Tensor.permute"):
+        dims = list(call.args[1]) if len(call.args) == 2 and isinstance(call.args[1], (list, tuple)) else list(call.args[1:])
+    else:
+        return None
+    if not dims or not all(isinstance(d, int) for d in dims):
+        return None
+    dims = [d % len(dims) for d in dims]
+    return {"dims": dims[1:]} if dims[0] == 0 else None
+
+
+PERMUTE = LayerType(
+    name="Permute",
+    category="dense",
+    help="Reorders the axes of each sample, e.g. dims [2, 3, 1] turns [C, H, W] into [H, W, C] "
+    "(channels last, for a LayerNorm or Linear over channels, as ConvNeXt does). The batch stays first.",
+    params=(AxesParam("dims", (2, 3, 1), "The input's axes in their new order, numbered from 1."),),
+    infer=_permute_infer,
+    build=_permute_build,
+    reverse=_permute_reverse,
+)
+
+
 LAYERNORM = LayerType(
     name="LayerNorm",
     category="normalization",
@@ -241,9 +298,7 @@ LAYERNORM = LayerType(
     ),
     infer=_layernorm_infer,
     build=_layernorm_build,
-    reverse=lambda call: (m := call.is_module("LayerNorm"))
-    and {"axes": len(m.normalized_shape), "eps": m.eps, "elementwise_affine": m.elementwise_affine,
-         "bias": m.bias is not None or not m.elementwise_affine},
+    reverse=_layernorm_reverse,
 )
 
 
@@ -376,6 +431,7 @@ register(
     INPUT,
     LINEAR,
     FLATTEN,
+    PERMUTE,
     DROPOUT,
     DROPOUT2D,
     STOCHASTIC_DEPTH,
