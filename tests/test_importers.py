@@ -237,3 +237,16 @@ def test_code_export_writes_opaque_nodes_as_readable_calls(tmp_path: Path) -> No
     x = torch.randn(2, 3, 8, 8)
     with torch.no_grad():
         assert (exported.eval()(x) - reference.eval()(x)).abs().max().item() < TOLERANCE
+
+
+def test_the_weights_path_is_kept_relative_to_the_design_file(tmp_path: Path) -> None:
+    from cnnstudio.core.designfile import save_design
+
+    imported = import_model("module:test_importers:SmallNet", [(3, 8, 8)])
+    save_import(imported, tmp_path / "a" / "small.json")
+    design = load_design(tmp_path / "a" / "small.json")
+    assert design.weights == str((tmp_path / "a" / "small.safetensors").resolve())
+    (tmp_path / "b").mkdir()
+    save_design(design, tmp_path / "b" / "moved.json")
+    assert json.loads((tmp_path / "b" / "moved.json").read_text())["weights"] == "../a/small.safetensors"
+    assert cnnstudio.build_model(load_design(tmp_path / "b" / "moved.json")).weights_report.loaded
