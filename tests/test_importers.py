@@ -227,7 +227,7 @@ def test_code_export_writes_opaque_nodes_as_readable_calls(tmp_path: Path) -> No
     save_import(import_model("module:test_importers:SmallNet", [(3, 8, 8)], str(tmp_path / "w.pt")), tmp_path / "small.json")
     assert main(["export", str(tmp_path / "small.json"), "-f", "code", "-o", str(tmp_path / "small.py")]) == 0
     source = (tmp_path / "small.py").read_text()
-    assert "Call(lambda owned, x0: operator.mul(owned.scale, x0)" in source
+    assert "Call(lambda owned, parts, x0: operator.mul(owned.scale, x0)" in source
     assert "torch.nn.PixelShuffle(upscale_factor=2)" in source
     spec = importlib.util.spec_from_file_location("exported_small", tmp_path / "small.py")
     module = importlib.util.module_from_spec(spec)

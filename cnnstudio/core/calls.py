@@ -6,14 +6,16 @@ the call in JSON, and these modules run it again, exactly. A design file is data
 call is limited: functions from ``operator`` (arithmetic and indexing), the torch functions and
 tensor methods that torch's ``__torch_function__`` protocol lists (which leaves out file and
 network functions such as ``torch.save`` or ``torch.hub``), torch.export's ``torch.ops.aten``
-operators, ``math``, ``torchvision.ops`` and ``timm.layers``; modules must be ``nn.Module`` classes of torch.nn, torchvision or timm.
+operators, ``math``, ``torchvision.ops``, ``timm.layers`` and the functions torchvision and timm
+mark as tracing leaves (``torch.fx.wrap``); modules must be ``nn.Module`` classes of torch.nn, torchvision or timm.
 
 Expressions (the ``call`` parameter) are JSON: numbers, strings, booleans, null and lists stand
 for themselves; objects are ``{"input": i}`` (the node's i-th input), ``{"tensor": name}`` (a
 tensor the node owns), ``{"function": "torch.permute", "args": [...], "kwargs": {...}}``,
 ``{"method": "view", "args": [self, ...], "kwargs": {...}}``, ``{"tuple": [...]}``,
 ``{"slice": [start, stop, step]}``, ``{"ellipsis": true}``, ``{"dtype": "float32"}``,
-``{"float": "inf"}`` and ``{"attribute": "shape", "of": ...}`` (shape, dtype, device, ndim).
+``{"float": "inf"}``, ``{"attribute": "shape", "of": ...}`` (shape, dtype, device, ndim) and
+``{"module": name, "args": [...]}`` (a module the node owns, listed in its ``modules``).
 """
 
 from __future__ import annotations
@@ -81,10 +83,26 @@ def resolve_function(name: str) -> Any:
         function = _attribute_path(name)
         if function in _torch_functions():
             return function
+    if name.startswith(("torchvision.", "timm.")):  # helpers the library marked with torch.fx.wrap
+        function = _attribute_path(name)
+        if _fx_wrapped(function):
+            return function
     raise CallError(
         f"a design may not call '{name}': only tensor operations (operator, math, torch's tensor functions, "
         "torchvision.ops, timm.layers) can be named in a design file"
     )
+
+
+def _fx_wrapped(function: Any) -> bool:
+    """True for a function its library registered with ``torch.fx.wrap`` (a leaf for tracing):
+    tensor code such as torchvision's ``_get_relative_position_bias``."""
+    import sys
+
+    from torch.fx import _symbolic_trace
+
+    module = sys.modules.get(getattr(function, "__module__", "") or "")
+    name = getattr(function, "__name__", "")
+    return module is not None and (id(vars(module)), name) in _symbolic_trace._wrapped_fns_to_patch
 
 
 def resolve_method(name: str) -> str:
@@ -112,8 +130,9 @@ def check(expression: Any) -> None:
     evaluate(expression, None, None, dry=True)
 
 
-def evaluate(expression: Any, inputs: Any, tensors: Any, dry: bool = False) -> Any:
-    """The value of a call expression for these inputs and owned tensors (``dry``: check only)."""
+def evaluate(expression: Any, inputs: Any, tensors: Any, dry: bool = False, parts: Any = None) -> Any:
+    """The value of a call expression for these inputs, owned tensors and owned modules
+    (``parts``); ``dry``: check only."""
 
     def value(e: Any) -> Any:
         if isinstance(e, list):
@@ -148,6 +167,8 @@ def evaluate(expression: Any, inputs: Any, tensors: Any, dry: bool = False) -> A
         if "method" in e:
             method = resolve_method(e["method"])
             return None if dry else getattr(args[0], method)(*args[1:], **kwargs)
+        if "module" in e:
+            return None if dry else getattr(parts, e["module"])(*args, **kwargs)
         raise CallError(f"cannot read the expression {str(e)[:60]}")
 
     return value(expression)
@@ -156,10 +177,13 @@ def evaluate(expression: Any, inputs: Any, tensors: Any, dry: bool = False) -> A
 class FunctionCall(nn.Module):
     """Runs one imported call expression on its inputs; owns the tensors the call reads."""
 
-    def __init__(self, call: Any, tensors: dict[str, dict[str, Any]]):
+    def __init__(self, call: Any, tensors: dict[str, dict[str, Any]], modules: dict[str, dict[str, Any]] | None = None):
         super().__init__()
         check(call)
-        self.call, self.tensors = call, tensors
+        self.call, self.tensors, self.modules_spec = call, tensors, modules or {}
+        self.parts = nn.Module()  # modules the call runs, e.g. a MultiheadAttention whose tuple it indexes
+        for name, spec in self.modules_spec.items():
+            self.parts.add_module(name, build_module(spec["class"], spec["arguments"]))
         self.owned = nn.Module()
         for name, spec in tensors.items():
             data = torch.zeros(spec["shape"], dtype=getattr(torch, spec.get("dtype", "float32")))
@@ -169,7 +193,7 @@ class FunctionCall(nn.Module):
                 self.owned.register_parameter(name, nn.Parameter(data, requires_grad=data.is_floating_point()))
 
     def forward(self, *inputs: torch.Tensor) -> Any:
-        return evaluate(self.call, inputs, self.owned)
+        return evaluate(self.call, inputs, self.owned, parts=self.parts)
 
 
 def build_module(class_path: str, arguments: dict[str, Any]) -> nn.Module:

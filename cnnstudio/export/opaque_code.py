@@ -10,11 +10,15 @@ from typing import Any
 from cnnstudio.core.calls import check, evaluate
 
 CALL_CLASS = '''class Call(nn.Module):
-    """A step imported without a layer of its own: ``function(owned, *inputs)``; owns its tensors."""
+    """A step imported without a layer of its own: ``function(owned, parts, *inputs)``; owns its
+    tensors and the modules it runs."""
 
-    def __init__(self, function, tensors):
+    def __init__(self, function, tensors, parts=None):
         super().__init__()
         self.function = function
+        self.parts = nn.Module()
+        for name, module in (parts or {}).items():
+            self.parts.add_module(name, module)
         self.owned = nn.Module()
         for name, (shape, buffer, dtype) in tensors.items():
             data = torch.zeros(shape, dtype=getattr(torch, dtype))
@@ -24,7 +28,7 @@ CALL_CLASS = '''class Call(nn.Module):
                 self.owned.register_parameter(name, nn.Parameter(data, requires_grad=data.is_floating_point()))
 
     def forward(self, *inputs):
-        return self.function(self.owned, *inputs)
+        return self.function(self.owned, self.parts, *inputs)
 '''
 PACKAGES = ("operator", "math", "torchvision", "timm")
 
@@ -56,15 +60,18 @@ def expression_source(e: Any) -> str:
     kwargs = [f"{k}={expression_source(v)}" for k, v in e.get("kwargs", {}).items()]
     if "method" in e:
         return f"{args[0]}.{e['method']}({', '.join(args[1:] + kwargs)})"
+    if "module" in e:
+        return f"parts.{e['module']}({', '.join(args + kwargs)})"
     return f"{e['function']}({', '.join(args + kwargs)})"
 
 
 def function_code(params: dict[str, Any], inputs: int) -> str:
     check(params["call"])
-    arguments = ", ".join(["owned", *(f"x{i}" for i in range(inputs))])
+    arguments = ", ".join(["owned", "parts", *(f"x{i}" for i in range(inputs))])
     tensors = {name: (spec["shape"], bool(spec.get("buffer")), spec.get("dtype", "float32"))
                for name, spec in params["tensors"].items()}
-    return f"Call(lambda {arguments}: {expression_source(params['call'])}, {tensors!r})"
+    parts = ", ".join(f"{name!r}: {module_code(spec)}" for name, spec in params.get("modules", {}).items())
+    return f"Call(lambda {arguments}: {expression_source(params['call'])}, {tensors!r}" + (f", {{{parts}}})" if parts else ")")
 
 
 def module_code(params: dict[str, Any]) -> str:

@@ -240,12 +240,17 @@ class Converter:
             self._check_module_node(node_id, module)
             return
         owned: dict[str, torch.Tensor] = {}
+        self.parts: dict[str, nn.Module] = {}
         inputs.clear()
         expression = self._expression(node, inputs, owned, top=True)
         tensors = {k: {"shape": list(t.shape), **_tensor_kind(self.gm, k, t)} for k, t in owned.items()}
-        self._add(node, "Function", {"call": expression, "tensors": tensors}, node_id, inputs)
+        modules = {k: {"class": class_path(type(m)), "arguments": constructor_arguments(m)} for k, m in self.parts.items()}
+        self._add(node, "Function", {"call": expression, "tensors": tensors, "modules": modules}, node_id, inputs)
         for key, tensor in owned.items():
             self.result.weights[f"{node_id}.owned.{key}"] = tensor.detach()
+        for key, module in self.parts.items():
+            for name, tensor in module.state_dict().items():
+                self.result.weights[f"{node_id}.parts.{key}.{name}"] = tensor.detach()
 
     def _mutates_a_shared_input(self, node: fx.Node, name: str) -> bool:
         """An in-place call (``relu_``, ``add_``) whose input is read again: only the call itself
@@ -348,6 +353,10 @@ class Converter:
                 return {"function": function_name(arg.target), "args": args, "kwargs": kwargs}
             if arg.op == "call_method":
                 return {"method": arg.target, "args": args, "kwargs": kwargs}
+            if arg.op == "call_module":  # a module whose result is not one tensor (attention's tuple)
+                key = re.sub(r"\W", "_", arg.target)
+                self.parts[key] = self.gm.get_submodule(arg.target)
+                return {"module": key, "args": args, "kwargs": kwargs}
             raise ImportFailed(f"{arg.name}: a {arg.op} that does not depend on the input cannot be imported")
         if isinstance(arg, torch.Size):
             return {"tuple": [int(v) for v in arg]}

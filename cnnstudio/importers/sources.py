@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from torch import nn
 
-from cnnstudio.core.weights import WeightsError, pretrained_state_dict, read_state_dict
+from cnnstudio.core.weights import WeightsError, read_state_dict
 from cnnstudio.importers.graph import ImportFailed
 
 Shape = tuple[int, ...]
@@ -108,10 +109,19 @@ def _torchvision(name: str, pretrained: bool) -> Loaded:
 
     if name not in torchvision.models.list_models():
         raise _unknown("torchvision", name, torchvision.models.list_models())
-    module = torchvision.models.get_model(name, weights=None, **NO_AUX.get(name, {}))
-    if pretrained:
-        state = pretrained_state_dict(name)
-        module.load_state_dict(state, strict=not NO_AUX.get(name))
+    if pretrained:  # torchvision sets what its weights expect (GoogLeNet's input transform, say)
+        try:
+            module = torchvision.models.get_model(name, weights="DEFAULT")
+        except (OSError, RuntimeError) as error:  # urllib's URLError is an OSError
+            raise WeightsError(
+                f"the pretrained weights of {name} could not be downloaded ({error}). They are downloaded once "
+                "into the torch cache and need an internet connection."
+            ) from None
+    else:
+        options = dict(NO_AUX.get(name, {}))
+        if "weights_backbone" in inspect.signature(torchvision.models.get_model_builder(name)).parameters:
+            options["weights_backbone"] = None  # segmentation models would download their backbone's
+        module = torchvision.models.get_model(name, weights=None, **options)
     return Loaded(module, [TORCHVISION_INPUTS.get(name, IMAGE)], name)
 
 

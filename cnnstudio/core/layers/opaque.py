@@ -24,7 +24,7 @@ META_BATCH = 2  # not 1, so that a batch axis is never mistaken for a broadcast 
 def _build_function(ctx: Ctx):
     from cnnstudio.core.calls import FunctionCall
 
-    return FunctionCall(ctx.p["call"], ctx.p["tensors"])
+    return FunctionCall(ctx.p["call"], ctx.p["tensors"], ctx.p["modules"])
 
 
 def _build_module(ctx: Ctx):
@@ -74,6 +74,7 @@ register(
         params=(
             JsonParam("call", {"input": 0}, "The call, as written by the importer."),
             JsonParam("tensors", {}, "Tensors the call owns: name to shape (weights come from the weights file)."),
+            JsonParam("modules", {}, "Modules the call runs: name to class and constructor arguments."),
         ),
         infer=_infer("Function"),
         build=_build_function,
