@@ -62,6 +62,7 @@ class ImportDialog(QDialog):
         self.folder = folder
         self.imported: Path | None = None
         self.job: BackgroundJob | None = None
+        self.started = False  # an import was started: the status line is its own from then on
 
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search models, e.g. resnet, efficientnet, vit…")
@@ -121,7 +122,8 @@ class ImportDialog(QDialog):
         for name in names:
             QListWidgetItem(name, self.list)
         timm = "" if any(n.startswith("timm:") for n in names) else " (install the timm extra for timm's models)"
-        _message(self.status, f"{len(names)} models{timm}. Pick one, or import a file.")
+        if not self.started:  # an import's progress or error stays shown
+            _message(self.status, f"{len(names)} models{timm}. Pick one, or import a file.")
         self._filter(self.search.text())
 
     def _filter(self, text: str) -> None:
@@ -176,6 +178,7 @@ class ImportDialog(QDialog):
             return None
         target_path = Path(target) if target.endswith(".json") else Path(target + ".json")
         shape, weights = self.shape.text(), self.weights_choice()
+        self.started = True
         self.progress.show()
         self.import_button.setEnabled(False)
         _message(self.status, f"Importing {source}…")
