@@ -73,8 +73,6 @@ class CatalogueTracer(fx.Tracer):
         self.extra_leaves = extra_leaves
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        if isinstance(m, nn.Sequential) and type(m) is nn.Sequential:
-            return False
         return super().is_leaf_module(m, module_qualified_name) or isinstance(m, self.extra_leaves) or claims(m)
 
 
@@ -170,6 +168,7 @@ class Converter:
         self.shapes = shapes
         self.result = Converted(Design(name=name))
         self.ids: dict[fx.Node, str] = {}  # fx node -> design node id, for per-sample tensors
+        self.parts: dict[str, nn.Module] = {}  # modules the Function node being written runs
         self.sample = self._per_sample_nodes()
 
     def _per_sample_nodes(self) -> set[fx.Node]:
@@ -240,10 +239,10 @@ class Converter:
             self._check_module_node(node_id, module)
             return
         owned: dict[str, torch.Tensor] = {}
-        self.parts: dict[str, nn.Module] = {}
+        self.parts = {}
         inputs.clear()
         expression = self._expression(node, inputs, owned, top=True)
-        tensors = {k: {"shape": list(t.shape), **_tensor_kind(self.gm, k, t)} for k, t in owned.items()}
+        tensors = {k: {"shape": list(t.shape), **_tensor_kind(t)} for k, t in owned.items()}
         modules = {k: {"class": class_path(type(m)), "arguments": constructor_arguments(m)} for k, m in self.parts.items()}
         self._add(node, "Function", {"call": expression, "tensors": tensors, "modules": modules}, node_id, inputs)
         for key, tensor in owned.items():
@@ -451,7 +450,8 @@ def _fetch(gm: fx.GraphModule, target: str) -> Any:
     return value
 
 
-def _tensor_kind(gm: fx.GraphModule, key: str, tensor: torch.Tensor) -> dict[str, Any]:
+def _tensor_kind(tensor: torch.Tensor) -> dict[str, Any]:
+    """How an owned tensor is held: a buffer when the model did not make it a parameter; its dtype."""
     kind: dict[str, Any] = {}
     if not isinstance(tensor, nn.Parameter):
         kind["buffer"] = True
