@@ -250,3 +250,20 @@ def test_the_weights_path_is_kept_relative_to_the_design_file(tmp_path: Path) ->
     save_design(design, tmp_path / "b" / "moved.json")
     assert json.loads((tmp_path / "b" / "moved.json").read_text())["weights"] == "../a/small.safetensors"
     assert cnnstudio.build_model(load_design(tmp_path / "b" / "moved.json")).weights_report.loaded
+
+
+def test_a_torch_export_program_imports_as_layers_with_its_module_names(tmp_path: Path) -> None:
+    torch.manual_seed(4)
+    reference = torchvision.models.resnet18(num_classes=7).eval()
+    for name, buffer in reference.named_buffers():
+        if name.endswith("running_var"):
+            buffer.uniform_(0.5, 1.5)
+    x = torch.randn(2, 3, 32, 32)
+    program = torch.export.export(reference, (x,), dynamic_shapes=({0: torch.export.Dim.DYNAMIC},))
+    torch.export.save(program, tmp_path / "r18.pt2")
+    imported = import_model(str(tmp_path / "r18.pt2"))
+    assert not imported.opaque
+    assert {"layer1.0.conv1", "layer1.0.bn1", "layer1.0.relu", "fc"} <= {n.id for n in imported.design.nodes}
+    assert imported.design.node("layer1.0.bn1").type == "BatchNorm2d" and "layer1.0" in imported.design.groups
+    save_import(imported, tmp_path / "r18.json")
+    _compare(tmp_path / "r18.json", reference, (3, 32, 32))

@@ -228,8 +228,9 @@ class Converter:
                     tensors = {k: owned[v.key] for k, v in params.weights.items()}
                     node_id = self._owner_id(node, [v.key for v in params.weights.values()]) or node_id
                     params = params.params
-                if self._fits(layer_type, params, shapes, sources, out_shape, tensors):
-                    self._add(node, layer_type.name, params, node_id, inputs, tensors)
+                extra = self._fits(layer_type, params, shapes, sources, out_shape, tensors)
+                if extra is not None:
+                    self._add(node, layer_type.name, params, node_id, inputs, {**tensors, **extra})
                     return
         if module is not None:
             if not plain_inputs:
@@ -260,22 +261,22 @@ class Converter:
         first = node.args[0] if node.args else None
         return in_place and isinstance(first, fx.Node) and len(first.users) > 1
 
-    def _fits(self, layer_type, params, shapes, sources, out_shape, tensors) -> bool:
-        """The catalogue layer computes the same shape and holds the same tensors as the source."""
+    def _fits(self, layer_type, params, shapes, sources, out_shape, tensors) -> dict[str, torch.Tensor] | None:
+        """When the catalogue layer computes the same shape and holds the same tensors as the source,
+        the tensors it holds besides (an exported batch norm's count of batches, 0); else None."""
         try:
             clean = layer_type.coerce_params(params)
             ctx = Ctx(shapes, clean, sources)
             if tuple(layer_type.infer(ctx).shape) != out_shape:
-                return False
+                return None
             with torch.device("meta"):
                 built = layer_type.build(ctx)
         except (ParamError, ShapeError, ValueError, TypeError):
-            return False
+            return None
         want = {k: tuple(v.shape) for k, v in tensors.items()}
         have = {k: tuple(v.shape) for k, v in built.state_dict().items()}
-        if want.keys() < have.keys():  # an exported batch norm has no num_batches_tracked: it starts at 0
-            have = {k: s for k, s in have.items() if k in want or not k.endswith("num_batches_tracked")}
-        return have == want
+        extra = {k: torch.zeros((), dtype=torch.long) for k in have.keys() - want.keys() if k.endswith("num_batches_tracked")}
+        return extra if {k: s for k, s in have.items() if k not in extra} == want else None
 
     def _check_module_node(self, node_id: str, module: nn.Module) -> None:
         from cnnstudio.core.calls import CallError, build_module
