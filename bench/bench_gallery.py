@@ -47,7 +47,10 @@ MNIST_TEMPLATES = ("figure21", "lenet5")
 KERNEL_TEMPLATES = ("pattern1d_valid", "pattern1d_causal")
 GRADIENT_TEMPLATES = {"resnet_small": "stem", "plain_small": "stem"}  # template: its first convolution
 GRADIENT_STEPS = 20  # the gradient norm is averaged over this many first steps
-SCRATCH_BASELINES = ("transfer_target",)  # also trained from random weights, to show what transfer gives
+SCRATCH_BASELINES = ("transfer_target",)
+# Real networks at full size (224x224 ImageNet models, the 572x572 U-Net): hours per row on a CPU.
+# They are for transfer learning from pretrained weights on a GPU; --only still trains them.
+FULL_SIZE = ("tv_alexnet", "tv_vgg16", "tv_resnet18", "tv_googlenet", "unet_original")  # also trained from random weights, to show what transfer gives
 
 # The metric each task is judged by (docs/training.md lists them), and a second one worth showing.
 MAIN_METRIC = {
@@ -270,7 +273,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", metavar="STEM", help="train these templates and print; docs/gallery.md is left alone")
     args = parser.parse_args()
-    stems = args.only or sorted(p.stem for p in TEMPLATES.glob("*.json"))
+    stems = args.only or sorted(p.stem for p in TEMPLATES.glob("*.json") if p.stem not in FULL_SIZE)
     if not MNIST.is_dir():
         print(f"note: {MNIST} is absent; Figure 21 and LeNet-5 train on their template data")
     results = []

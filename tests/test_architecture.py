@@ -1,6 +1,6 @@
 """Layering rules that keep the core headless and the studio quick to start.
 
-* Nothing outside ``cnnstudio.gui`` imports Qt (PySide6) or pyqtgraph: the core, training,
+* Nothing outside ``cnnstudio.gui`` imports Qt (PySide6) or pyqtgraph: the core, training, import,
   export and commands run on servers and in CI without a display.
 * ``import cnnstudio``, analysing a design and ``cnnstudio check`` do not import torch: the studio
   validates after every edit and its window must appear at once.
@@ -17,7 +17,7 @@ import textwrap
 
 from corehelpers import FIGURE21, ROOT
 
-HEADLESS_PACKAGES = ["cnnstudio.core", "cnnstudio.training", "cnnstudio.export", "cnnstudio.commands"]
+HEADLESS_PACKAGES = ["cnnstudio.core", "cnnstudio.training", "cnnstudio.export", "cnnstudio.commands", "cnnstudio.importers"]
 
 
 def run_python(code: str) -> dict:

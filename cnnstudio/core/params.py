@@ -210,6 +210,32 @@ class ShapeParam(Param):
         return "a list of 1 to 4 positive whole numbers, channels first: [C, L], [C, H, W] or [C, D, H, W]"
 
 
+@dataclass(frozen=True)
+class AxesParam(ShapeParam):
+    """An order of a sample's axes, numbered from 1 (the batch axis 0 never moves): [2, 3, 1]."""
+
+    def describe(self) -> str:
+        return "a list of the sample's axes numbered from 1, each once, e.g. [2, 3, 1] for channels last"
+
+
 def expand(value: int | tuple[int, ...], dims: int) -> tuple[int, ...]:
     """One value per spatial dimension."""
     return (value,) * dims if isinstance(value, int) else tuple(value)
+
+
+@dataclass(frozen=True)
+class JsonParam(Param):
+    """Structured data (objects, lists) written by the importer, such as an opaque node's call."""
+
+    kind = "json"
+
+    def coerce(self, value: Any) -> Any:
+        import json
+
+        try:
+            return json.loads(json.dumps(value, allow_nan=False))
+        except (TypeError, ValueError):
+            raise ParamError(f"'{self.name}' must be JSON data (objects, lists, numbers, strings)") from None
+
+    def describe(self) -> str:
+        return "JSON data"

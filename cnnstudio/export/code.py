@@ -23,6 +23,7 @@ from cnnstudio.core.analysis import Analysis
 from cnnstudio.core.compiler import module_names
 from cnnstudio.core.design import Design
 from cnnstudio.core.layers.blocks import backbone_code
+from cnnstudio.export.opaque_code import CALL_CLASS, function_code, imports_for, module_code
 
 
 class CodeExportError(ValueError):
@@ -39,6 +40,8 @@ def constructor(module: nn.Module, used: set[type]) -> str:
         prefix = ""
     elif cls.__module__.startswith("torch.nn.modules"):
         prefix = "nn."
+    elif cls.__module__.startswith("torchvision.ops"):  # StochasticDepth
+        prefix = "torchvision.ops."
     else:
         raise CodeExportError(f"cannot write code for a {cls.__module__}.{cls.__name__}")
     arguments = []
@@ -90,6 +93,7 @@ def model_source(design: Design, analysis: Analysis, model: fx.GraphModule) -> s
     """The ``nn.Module`` class of ``model``, the compiled ``design``."""
     names = module_names(design)
     used: set[type] = set()
+    helpers_text: set[str] = set()
     init = []
     for node_id in analysis.order:
         node = design.node(node_id)
@@ -98,13 +102,18 @@ def model_source(design: Design, analysis: Analysis, model: fx.GraphModule) -> s
         module = model.get_submodule(names[node_id])
         if node.type == "TorchvisionBackbone":
             code = backbone_code(node.params["model"], node.params["output"])
+        elif node.type == "Function":
+            code = function_code(node.params, len(design.inputs_of(node_id)))
+            helpers_text.add(CALL_CLASS)
+        elif node.type == "Module":
+            code = module_code(node.params)
         else:
             code = constructor(module, used)
         shape = analysis.nodes[node_id].shape
         init.append(f"self.{names[node_id]} = {code}  # -> {list(shape)}")
         if node.frozen:
             init.append(f"self.{names[node_id]}.requires_grad_(False)  # frozen")
-    helpers = "\n\n".join(inspect.getsource(cls) for cls in sorted(used, key=lambda c: c.__name__))
+    helpers = "\n\n".join([*(inspect.getsource(cls) for cls in sorted(used, key=lambda c: c.__name__)), *helpers_text])
     body = textwrap.indent("\n".join(init), " " * 8)
     source = f"class {class_name(design)}(nn.Module):\n"
     source += f'    """{design.name}: {analysis.total_params:,} parameters."""\n\n'
@@ -216,8 +225,8 @@ def export_code(design: Design, analysis: Analysis, model: fx.GraphModule, path:
         f"    python {path.name} --data mnist        # train (classification), save {path.stem}.pt\n"
         '"""\n\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n'
     )
-    if any(n.type == "TorchvisionBackbone" for n in design.nodes):
-        header += "import torchvision\n"
+    source = model_source(design, analysis, model)
+    header += "".join(f"{line}\n" for line in imports_for(source))
     shapes = [tuple(analysis.nodes[n].shape) for n in analysis.inputs]
     script = TRAINING_SCRIPT.format(input_shapes=shapes, training=design.training, class_name=class_name(design))
-    return header + "\n\n" + model_source(design, analysis, model) + script
+    return header + "\n\n" + source + script
