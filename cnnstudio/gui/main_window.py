@@ -44,6 +44,7 @@ from cnnstudio.gui.palette import Palette
 from cnnstudio.gui.settings import Settings
 from cnnstudio.gui.summary import Summary
 from cnnstudio.core.resources import TEMPLATES, templates
+from cnnstudio.gui.images.style_panel import StylePanel
 from cnnstudio.gui.training.panels import TrainingPanels
 from cnnstudio.gui.views.hub import Views
 
@@ -102,6 +103,10 @@ class MainWindow(QMainWindow):
         self.training = TrainingPanels(self)  # the Training, Curves and Run Log docks
         self.training_runner = self.training.runner
         self.views = Views(self)  # the Probe dock and the views inside the network, fed by the runner
+        self.style_transfer = StylePanel(self)  # its own runner; marks its layers on the canvas
+        style_dock = self.add_dock("style", "Style Transfer", self.style_transfer, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.findChild(QDockWidget, "dock-inspector"), style_dock)
+        style_dock.hide()  # View > Panels > Style Transfer
 
         self._build_actions()
         self._build_status_bar()
@@ -493,6 +498,9 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.style_transfer.shutdown()
+        if self.views.built:
+            self.views.look_for.shutdown()
         self.autosaver.close()
         event.accept()
 
