@@ -171,6 +171,7 @@ def _load_weights(model: fx.GraphModule, weights: Weights, read_state_dict: Any,
     report = load_matching(model, state)
     if not report.loaded:
         raise SynthesisError("none of the weights matches a layer of this design by id and shape")
-    missing = {name.split(".", 1)[0] for name in report.missing if name.endswith(("weight", "bias"))}
-    mismatched = {name.split(".", 1)[0] for name, _, _ in report.mismatched}
-    return note, frozenset(model.node_names.get(name, name) for name in missing | mismatched)
+    left = [name for name in report.missing if name.endswith(("weight", "bias"))]
+    left += [name for name, _, _ in report.mismatched]
+    return note, frozenset(node_id for module, node_id in model.node_names.items()
+                           if any(name.startswith((f"{module}.", f"{node_id}.")) for name in left))
