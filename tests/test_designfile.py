@@ -81,7 +81,7 @@ BAD_TEXTS = [
     ("array", "[1, 2]", ["JSON object"]),
     ("wrong format", _mutated(_set(["format"], "keras-model")), ['"format"', "cnnstudio-design", "keras-model"]),
     ("no format", _mutated(lambda d: d.pop("format")), ['"format"']),
-    ("future version", _mutated(_set(["version"], 2)), ["newer", "version 2"]),
+    ("future version", _mutated(_set(["version"], 3)), ["newer", "version 3"]),
     ("version as text", _mutated(_set(["version"], "1")), ['"version"']),
     ("version zero", _mutated(_set(["version"], 0)), ['"version"']),
     ("huge int", MINIMAL.replace('"version": 1', '"version": 1' + "0" * 5000), ["not valid JSON"]),
@@ -269,6 +269,9 @@ def _rich_design() -> Design:
     design.connect("flat", "head")
     design.output_order = ["head", "cat"]
     design.training = {"task": "classification", "epochs": 3, "lr": 0.01, "augment": {"flip": True}}
+    design.add_group("branches", ["a", "c"], name="Branches", collapsed=False)
+    design.add_group("mix", ["cat"], parent="branches")
+    design.add_group("head block", ["flat", "head"], name="Head")
     return design
 
 
@@ -287,6 +290,9 @@ def test_save_and_load_round_trip(tmp_path):
     assert loaded.output_ids == ["head", "cat"]
     assert loaded.training == design.training
     assert loaded.name == "Round trip"
+    assert loaded.groups == design.groups
+    assert loaded.group_of("cat") == "mix" and loaded.groups["mix"].parent == "branches"
+    assert not loaded.groups["branches"].collapsed and loaded.groups["mix"].collapsed
     assert path.read_text() == dumps(design)  # saving again gives the same bytes
     save_design(loaded, path)
     assert path.read_text() == dumps(design)
@@ -302,7 +308,70 @@ def test_saved_file_has_one_node_and_one_edge_per_line():
 
 def test_template_round_trips_unchanged():
     original = json.loads(FIGURE21.read_text())
-    assert to_dict(loads(FIGURE21.read_text())) == original
+    assert original["version"] == 1
+    assert to_dict(loads(FIGURE21.read_text())) == {**original, "version": 2}  # migrated on load
+
+
+def test_version_1_file_migrates_to_version_2_without_groups():
+    data = doc()
+    data["groups"] = [{"id": "g", "nodes": ["c1"]}]  # not part of version 1: dropped, not trusted
+    design = from_dict(data)
+    assert design.groups == {}
+    assert to_dict(design)["version"] == 2
+    assert "groups" not in to_dict(design)  # a design without groups writes no "groups" key
+
+
+def test_groups_are_written_one_per_line():
+    text = dumps(_rich_design())
+    assert (
+        '  "groups": [\n'
+        '    {"id": "branches", "name": "Branches", "parent": null, "nodes": ["a", "c"], "collapsed": false},\n'
+    ) in text
+
+
+def _grouped(change=lambda d: None) -> str:
+    """MINIMAL as a version-2 file with two nested groups, then ``change``d."""
+    data = doc()
+    data["version"] = 2
+    data["groups"] = [
+        {"id": "outer", "name": "Outer", "parent": None, "nodes": ["c1"], "collapsed": True},
+        {"id": "inner", "name": "Inner", "parent": "outer", "nodes": ["r1"], "collapsed": False},
+    ]
+    change(data)
+    return json.dumps(data)
+
+
+def test_version_2_groups_load():
+    design = loads(_grouped())
+    assert design.group_of("r1") == "inner" and design.group_of("x") is None
+    assert design.groups["inner"].name == "Inner" and not design.groups["inner"].collapsed
+
+
+def _group_entry(index, **values):
+    return lambda d: d["groups"][index].update(values)
+
+
+BAD_GROUPS = [
+    ("groups not list", _grouped(_set(["groups"], {"g": 1})), ['"groups"']),
+    ("group not object", _grouped(_set(["groups", 1], "inner")), ["groups[1]"]),
+    ("group without id", _grouped(lambda d: d["groups"][1].pop("id")), ["groups[1]", '"id"']),
+    ("group name blank", _grouped(_group_entry(1, name="")), ["groups[1] ('inner')", '"name"']),
+    ("group nodes not list", _grouped(_group_entry(1, nodes="r1")), ["groups[1] ('inner')", '"nodes"']),
+    ("group parent number", _grouped(_group_entry(1, parent=3)), ["groups[1] ('inner')", '"parent"']),
+    ("group collapsed text", _grouped(_group_entry(1, collapsed="no")), ["groups[1] ('inner')", '"collapsed"']),
+    ("group duplicate id", _grouped(_group_entry(1, id="outer")), ["groups[1] ('outer')", "unique"]),
+    ("group unknown node", _grouped(_group_entry(1, nodes=["r1", "zz"])), ["groups[1] ('inner')", "'zz'", "not a node"]),
+    ("node in two groups", _grouped(_group_entry(1, nodes=["c1"])), ["groups[1] ('inner')", "'c1'", "already in group 'outer'"]),
+    ("node twice in a group", _grouped(_group_entry(1, nodes=["r1", "r1"])), ["groups[1] ('inner')", "twice"]),
+    ("unknown parent", _grouped(_group_entry(1, parent="nope")), ["groups[1] ('inner')", "parent 'nope'", "not a group"]),
+    ("own parent", _grouped(_group_entry(0, parent="outer")), ["groups[0] ('outer')", "loop", "outer -> outer"]),
+    ("parent loop", _grouped(_group_entry(0, parent="inner")), ["groups[0] ('outer')", "loop", "outer -> inner -> outer"]),
+]
+
+
+@pytest.mark.parametrize(("text", "words"), [(t, w) for _, t, w in BAD_GROUPS], ids=[n for n, _, _ in BAD_GROUPS])
+def test_malformed_groups_raise_design_file_error(text, words):
+    test_malformed_text_raises_design_file_error(text, words)
 
 
 # -- atomic save --------------------------------------------------------------------------------

@@ -38,3 +38,37 @@ def test_a_cycle_still_gets_a_place_for_every_node() -> None:
     design.connect("b", "a")
     positions = layered_positions(design)
     assert set(positions) == {"x", "a", "b"} and positions["x"][0] < positions["a"][0]
+
+
+def _grouped_chain(collapsed: bool) -> Design:
+    """x -> a -> b -> c -> d, with b and c in group 'g'."""
+    design = Design()
+    design.add_node("Input", {"shape": [1, 8, 8]}, "x")
+    previous = "x"
+    for node_id in "abcd":
+        design.add_node("ReLU", node_id=node_id)
+        design.connect(previous, node_id)
+        previous = node_id
+    design.add_group("g", ["b", "c"], collapsed=collapsed)
+    return design
+
+
+def test_a_collapsed_group_takes_one_column() -> None:
+    positions = layered_positions(_grouped_chain(collapsed=True))
+    assert positions["x"] == (0.0, 0.0) and positions["a"] == (COLUMN_STEP, 0.0)
+    # Its members keep a layout of their own at the card's place, for when it opens.
+    assert positions["b"] == (2 * COLUMN_STEP, 0.0) and positions["c"] == (3 * COLUMN_STEP, 0.0)
+    assert positions["d"] == (3 * COLUMN_STEP, 0.0)  # right after the card
+
+
+def test_an_open_group_takes_its_members_room_and_a_frame() -> None:
+    from cnnstudio.core.layout import FRAME_HEADER, FRAME_PAD
+
+    positions = layered_positions(_grouped_chain(collapsed=False))
+    left = 2 * COLUMN_STEP
+    assert positions["b"][0] == left + FRAME_PAD and positions["c"][0] == left + FRAME_PAD + COLUMN_STEP
+    assert positions["d"][0] == left + 2 * COLUMN_STEP + 2 * FRAME_PAD
+    assert positions["b"][1] == positions["c"][1]  # the members share a row inside the frame
+    # The frame's middle sits on the chain's row.
+    middle = positions["b"][1] - FRAME_HEADER + (ROW_STEP + FRAME_HEADER + FRAME_PAD) / 2
+    assert abs(middle - ROW_STEP / 2) < 1e-9

@@ -90,6 +90,31 @@ CASES: dict[str, list[tuple[list[list[int]], dict]]] = {
     "Tanh": [([[2, 3, 4, 5]], {})],
     "Softmax": [([[10]], {}), ([[3, 4, 5]], {"dim": -1}), ([[3, 4, 5]], {"dim": 2})],
     "Identity": [([[3, 4, 4]], {})],
+    "ReLU6": [([[3, 4, 4]], {})],
+    "SiLU": [([[3, 4, 4]], {})],
+    "GELU": [([[3, 4, 4]], {}), ([[6]], {"approximate": "tanh"})],
+    "Hardswish": [([[3, 4, 4]], {})],
+    "Hardsigmoid": [([[3, 4, 4]], {})],
+    "Dropout2d": [([[3, 4, 4]], {"p": 0.2})],
+    "StochasticDepth": [([[3, 4, 4]], {}), ([[5]], {"p": 0.5, "mode": "batch"})],
+    "LayerNorm": [([[3, 4, 5]], {}), ([[3, 4, 5]], {"axes": 3, "eps": 1e-6}),
+                  ([[6]], {"elementwise_affine": False}), ([[2, 6]], {"bias": False})],
+    "GroupNorm": [([[8, 4, 4]], {"num_groups": 4}), ([[6, 5]], {"num_groups": 3, "affine": False})],
+    "LocalResponseNorm": [([[8, 4, 4]], {}), ([[8, 4, 4]], {"size": 2, "alpha": 1e-3, "beta": 0.5, "k": 2.0})],
+    "Mul": [([[3, 4, 4], [3, 4, 4]], {}), ([[3, 4, 4], [3, 1, 1]], {}), ([[3, 1, 1], [3, 4, 4], [1, 4, 4]], {})],
+    "Crop": [
+        ([[3, 10, 12], [5, 6, 6]], {"mode": "like"}),
+        ([[3, 10, 12]], {"mode": "size", "size": [7, 4]}),
+        ([[3, 10, 12]], {"mode": "sides", "top": 1, "bottom": 2, "left": 3, "right": 0}),
+    ],
+    "Function": [
+        ([[3, 4]], {"call": {"function": "torch.permute", "args": [{"input": 0}, [0, 2, 1]]}}),
+        ([[2, 3, 4]], {"call": {"function": "operator.mul", "args": [{"tensor": "scale"}, {"input": 0}]},
+                       "tensors": {"scale": {"shape": [2, 1, 1]}}}),
+        ([[2, 3, 4]], {"call": {"method": "view", "args": [{"input": 0}, {"method": "size", "args": [{"input": 0}, 0]}, -1]}}),
+    ],
+    "Module": [([[8, 3, 3]], {"class": "torch.nn.PixelShuffle", "arguments": {"upscale_factor": 2}}),
+               ([[4, 3, 3]], {"class": "torch.nn.PReLU", "arguments": {"num_parameters": 4}})],
     "MaxPool1d": [
         ([[3, 17]], {"kernel_size": 3}),
         ([[3, 17]], {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
@@ -180,6 +205,33 @@ def test_shape_and_params_match_torch(type_name):
     assert cases, f"add shape cases for the new layer type {type_name} to CASES"
     for shapes, params in cases:
         check_against_torch(_design(type_name, shapes, params))
+
+
+@pytest.mark.parametrize("type_name", [t.name for t in catalogue.all_types() if t.reverse])
+def test_reverse_recognises_what_build_makes(type_name):
+    """Each layer's reverse (the importer's mapping) reads back the module its build made, with
+    parameters that build the same module again (same tensors, same output)."""
+    import torch
+
+    from cnnstudio.core.catalogue import Call, Ctx
+    from cnnstudio.importers.graph import class_path
+
+    layer_type = catalogue.get(type_name)
+    recognised = 0
+    for shapes, params in CASES[type_name]:
+        shapes = [tuple(s) for s in shapes]
+        ctx = Ctx(shapes, layer_type.coerce_params(params), [f"in{i}" for i in range(len(shapes))])
+        torch.manual_seed(0)
+        built = layer_type.build(ctx).eval()
+        found = layer_type.reverse(Call(class_path(type(built)), module=built, shapes=shapes))
+        if found is None or found is False:
+            continue  # e.g. "same" padding of an even kernel: the import keeps it as it is
+        recognised += 1
+        again = layer_type.build(Ctx(shapes, layer_type.coerce_params(found), ctx.sources)).eval()
+        again.load_state_dict(built.state_dict())
+        inputs = [torch.randn(2, *s) for s in shapes]
+        assert torch.equal(built(*inputs), again(*inputs)), (params, found)
+    assert recognised, f"{type_name}'s reverse recognised none of its own modules"
 
 
 def test_input_alone_is_passed_through():

@@ -84,6 +84,50 @@ class Ctx:
 
 
 @dataclass(frozen=True)
+class TensorArg:
+    """A tensor argument of a :class:`Call`: the ``index``-th input of the node."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class Call:
+    """One step of a traced torch model, as the importer offers it to a layer type's ``reverse``.
+
+    ``name`` is the module's class path (``torch.nn.modules.conv.Conv2d``), the function's
+    (``torch.flatten``, ``operator.add``, ``torch.nn.functional.relu``) or the tensor method's
+    (``Tensor.flatten``). ``module`` is the module instance for module calls. Tensors among
+    ``args``/``kwargs`` are :class:`TensorArg` markers; ``shapes`` are the inputs' per-sample shapes.
+    """
+
+    name: str
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    shapes: Sequence[Shape] = ()
+    module: Any = None
+
+    def is_module(self, class_name: str, package: str = "torch.nn.modules") -> Any:
+        """The module if it is exactly ``class_name`` from ``package`` (not a subclass), else None."""
+        module_type = type(self.module)
+        if self.module is not None and module_type.__name__ == class_name and module_type.__module__.startswith(package):
+            return self.module
+        return None
+
+    def argument(self, position: int, name: str, default: Any = None) -> Any:
+        """A call argument given by position or by keyword."""
+        if len(self.args) > position:
+            return self.args[position]
+        return self.kwargs.get(name, default)
+
+    def tensors_in_order(self, *values: Any) -> bool:
+        """True when ``values`` are the node's inputs 0, 1, ... each once, in order."""
+        return list(values) == [TensorArg(i) for i in range(len(self.shapes))]
+
+
+Reverse = Callable[[Call], "dict[str, Any] | None"]
+
+
+@dataclass(frozen=True)
 class LayerType:
     name: str
     category: str
@@ -93,6 +137,11 @@ class LayerType:
     build: Callable[[Ctx], "nn.Module"] | None  # None for Input: it becomes a model argument
     min_inputs: int = 1
     max_inputs: int | None = 1  # None: any number
+    # The reverse of build, for the importer: the parameters of this layer that compute what the
+    # call computes, or None when the call is not this layer. The importer checks the result
+    # (same weights by name and shape, same output shape), so a reverse may be optimistic.
+    reverse: Reverse | None = None
+    opaque: bool = False  # runs code from outside the catalogue (imported models); the studio marks it
 
     def param(self, name: str) -> Param:
         for spec in self.params:

@@ -26,7 +26,7 @@ class CompileError(ValueError):
 
 # Attribute names a submodule must not take: a node called "code" or "training" would replace
 # the GraphModule's own attribute and break it.
-RESERVED = frozenset(dir(fx.GraphModule(nn.Module(), fx.Graph()))) | {"node_names"} | frozenset(keyword.kwlist)
+RESERVED = frozenset(dir(fx.GraphModule(nn.Module(), fx.Graph()))) | {"node_names", "weights_report"} | frozenset(keyword.kwlist)
 
 
 def module_names(design: Design) -> dict[str, str]:

@@ -17,6 +17,8 @@ from typing import Any
 import networkx as nx
 
 from cnnstudio.core import catalogue
+from cnnstudio.core import groups as grouping
+from cnnstudio.core.groups import Group
 from cnnstudio.core.params import ParamError
 
 
@@ -48,6 +50,10 @@ class Design:
     graph: nx.DiGraph = field(default_factory=nx.DiGraph)
     training: dict[str, Any] = field(default_factory=dict)
     output_order: list[str] | None = None  # explicit output order; None: sinks in node order
+    # The design's weights: a .safetensors file keyed by node id (an absolute path once loaded;
+    # written relative to the design file), or "torchvision:NAME" for pretrained weights.
+    weights: str | None = None
+    groups: dict[str, Group] = field(default_factory=dict)  # annotations: see core/groups.py
 
     # -- reading ---------------------------------------------------------------------------------
     @property
@@ -132,6 +138,7 @@ class Design:
         self.graph.remove_node(node_id)
         if self.output_order is not None and node_id in self.output_order:
             self.output_order.remove(node_id)
+        self._drop_from_group(node_id)
         return node, edges
 
     def connect(self, src: str, dst: str, index: int | None = None) -> None:
@@ -193,6 +200,94 @@ class Design:
         self.graph = graph
         if self.output_order is not None:
             self.output_order = [new if n == old else n for n in self.output_order]
+        group_id = self.group_of(old)
+        if group_id is not None:
+            members = self.groups[group_id].nodes
+            members[members.index(old)] = new
+
+    # -- groups (annotations: nothing computed depends on them) ----------------------------------
+    def group_of(self, node_id: str) -> str | None:
+        """The group ``node_id`` is directly in (its innermost), or ``None``."""
+        return next((g.id for g in self.groups.values() if node_id in g.nodes), None)
+
+    def add_group(
+        self,
+        group_id: str,
+        nodes: Iterable[str],
+        *,
+        name: str | None = None,
+        parent: str | None = None,
+        collapsed: bool = True,
+        children: Iterable[str] = (),
+    ) -> Group:
+        """Group ``nodes`` (and the groups ``children``) inside ``parent``.
+
+        Each node and child group must be ungrouped or inside a group that encloses ``parent``
+        (``parent`` itself included): it moves into the new group, so a node stays in exactly one
+        group, its innermost, and groups stay a tree.
+        """
+        _check_id(group_id, "group")
+        if group_id in self.groups:
+            raise DesignError(f"a group with id '{group_id}' already exists")
+        if parent is not None and parent not in self.groups:
+            raise DesignError(f"group '{group_id}': its parent '{parent}' is not a group")
+        nodes, children = list(nodes), list(children)
+        if len(set(nodes)) != len(nodes):
+            raise DesignError(f"group '{group_id}' lists a node twice")
+        enclosing = {None} if parent is None else {None, parent, *grouping.ancestors(self.groups, parent)}
+        for node_id in nodes:
+            self.node(node_id)
+            current = self.group_of(node_id)
+            if current not in enclosing:
+                raise DesignError(f"group '{group_id}': '{node_id}' is in group '{current}', which is not "
+                                  f"around {'the design' if parent is None else repr(parent)}")
+        for child in children:
+            if child in enclosing:
+                raise DesignError(f"group '{group_id}': '{child}' encloses it, so it cannot also go inside it")
+            if child not in self.groups or self.groups[child].parent not in enclosing:
+                raise DesignError(f"group '{group_id}': '{child}' is not a group beside it that could move into it")
+        for node_id in nodes:
+            current = self.group_of(node_id)
+            if current is not None:
+                self.groups[current].nodes.remove(node_id)
+        for child in children:
+            self.groups[child].parent = group_id
+        group = Group(group_id, name or group_id, nodes, parent, collapsed)
+        self.groups[group_id] = group
+        return group
+
+    def remove_group(self, group_id: str) -> Group:
+        """Ungroup: the group's nodes and child groups move to its parent. Returns the group."""
+        group = self._group(group_id)
+        del self.groups[group_id]
+        if group.parent is not None:
+            self.groups[group.parent].nodes.extend(group.nodes)
+        for child in grouping.children(self.groups, group_id):
+            self.groups[child].parent = group.parent
+        return group
+
+    def set_groups(self, new: Mapping[str, Group]) -> None:
+        """Replace every group at once, after checking them (a file, an undo)."""
+        found = grouping.problems(new, self.graph)
+        if found:
+            group_id, message = found[0]
+            raise DesignError(f"group '{group_id}': {message}")
+        self.groups = dict(new)
+
+    def _group(self, group_id: str) -> Group:
+        try:
+            return self.groups[group_id]
+        except KeyError:
+            raise DesignError(f"there is no group '{group_id}'") from None
+
+    def _drop_from_group(self, node_id: str) -> None:
+        """Take a removed node out of its group; groups left with nothing in them go too."""
+        group_id = self.group_of(node_id)
+        if group_id is None:
+            return
+        self.groups[group_id].nodes.remove(node_id)
+        while group_id is not None and not self.groups[group_id].nodes and not grouping.children(self.groups, group_id):
+            group_id = self.groups.pop(group_id).parent
 
     def copy(self) -> "Design":
         return copy.deepcopy(self)
@@ -205,7 +300,7 @@ class Design:
             raise DesignError(str(error)) from None
 
 
-def _check_id(node_id: object) -> None:
+def _check_id(node_id: object, what: str = "node") -> None:
     """Ids are non-blank strings: a design file with any other id could not be loaded again."""
     if not isinstance(node_id, str) or not node_id.strip():
-        raise DesignError(f"a node id must be a non-empty string, got {node_id!r}")
+        raise DesignError(f"a {what} id must be a non-empty string, got {node_id!r}")

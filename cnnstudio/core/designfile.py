@@ -16,15 +16,23 @@ from pathlib import Path
 from typing import Any
 
 from cnnstudio.core import atomic, catalogue
+from cnnstudio.core import groups as grouping
 from cnnstudio.core.design import Design, DesignError
+from cnnstudio.core.groups import Group
 from cnnstudio.core.params import ParamError
 
 FORMAT = "cnnstudio-design"
-VERSION = 1
+VERSION = 2
 MAX_BYTES = 50 * 1024 * 1024
 
+
+def _version_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 added the optional "groups" and "weights"; a version-1 file has neither."""
+    return {**{k: v for k, v in data.items() if k not in ("groups", "weights")}, "version": 2}
+
+
 # Upgrades from version N to N+1, applied in turn to older files.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _version_1_to_2}
 
 
 class DesignFileError(ValueError):
@@ -49,10 +57,10 @@ def load_design(path: str | os.PathLike[str]) -> Design:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise DesignFileError(f"{path}: not a text file (a design is JSON text)") from None
-    return loads(text, source=str(path))
+    return loads(text, source=str(path), folder=path.parent)
 
 
-def loads(text: str, source: str = "<design>") -> Design:
+def loads(text: str, source: str = "<design>", folder: Path | None = None) -> Design:
     if "\x00" in text:
         raise DesignFileError(f"{source}: not a text file (a design is JSON text)")
     text = text.removeprefix("\ufeff")  # the byte-order mark some Windows editors write
@@ -67,10 +75,11 @@ def loads(text: str, source: str = "<design>") -> Design:
         raise DesignFileError(f"{source}: the JSON is nested too deeply to be a design") from None
     except ValueError as error:  # e.g. an integer of more than 4300 digits
         raise DesignFileError(f"{source}: not valid JSON: {error}") from None
-    return from_dict(data, source)
+    return from_dict(data, source, folder)
 
 
-def from_dict(data: Any, source: str = "<design>") -> Design:
+def from_dict(data: Any, source: str = "<design>", folder: Path | None = None) -> Design:
+    """A design from its JSON data; a relative ``"weights"`` path is taken from ``folder``."""
     def fail(message: str) -> DesignFileError:
         return DesignFileError(f"{source}: {message}")
 
@@ -100,7 +109,11 @@ def from_dict(data: Any, source: str = "<design>") -> Design:
     if not isinstance(training, dict):
         raise fail('"training" must be an object')
 
-    design = Design(name=name, training=training)
+    weights = data.get("weights")
+    if weights is not None and not (isinstance(weights, str) and weights.strip()):
+        raise fail('"weights" must be the path of a .safetensors file beside the design, or "torchvision:NAME"')
+
+    design = Design(name=name, training=training, weights=_resolve_weights(weights, folder))
     for index, entry in enumerate(nodes):
         _add_node(design, entry, f"{source}: nodes[{index}]")
     for index, edge in enumerate(edges):
@@ -122,7 +135,64 @@ def from_dict(data: Any, source: str = "<design>") -> Design:
             if node_id not in design:
                 raise fail(f"\"outputs\" names '{node_id}', which is not a node")
         design.output_order = list(outputs)
+    _add_groups(design, data.get("groups", []), source)
     return design
+
+
+def _resolve_weights(weights: str | None, folder: Path | None) -> str | None:
+    if weights is None or weights.startswith("torchvision:") or folder is None:
+        return weights
+    return str((folder / weights).resolve())
+
+
+def _relative_weights(weights: str | None, folder: Path | None) -> str | None:
+    """The weights path as written into a design file: relative to the file's folder when it can be."""
+    if weights is None or weights.startswith("torchvision:") or folder is None or not os.path.isabs(weights):
+        return weights
+    try:
+        return Path(os.path.relpath(weights, folder.resolve())).as_posix()
+    except ValueError:  # another drive on Windows
+        return weights
+
+
+def _add_groups(design: Design, entries: Any, source: str) -> None:
+    if not isinstance(entries, list):
+        raise DesignFileError(f'{source}: "groups" must be a list of groups')
+    parsed: dict[str, Group] = {}
+    places: dict[str, str] = {}
+    for index, entry in enumerate(entries):
+        where = f"{source}: groups[{index}]"
+        group = _group(entry, where)
+        where = f"{where} ('{group.id}')"
+        if group.id in parsed:
+            raise DesignFileError(f"{where}: the id '{group.id}' is used by another group; ids must be unique")
+        parsed[group.id] = group
+        places[group.id] = where
+    for group_id, message in grouping.problems(parsed, design.graph):
+        raise DesignFileError(f"{places[group_id]}: {message}")
+    design.groups = parsed
+
+
+def _group(entry: Any, where: str) -> Group:
+    if not isinstance(entry, dict):
+        raise DesignFileError(f'{where} must be an object with an "id" and "nodes"')
+    group_id = entry.get("id")
+    if not isinstance(group_id, str) or not group_id.strip():
+        raise DesignFileError(f'{where} needs an "id": a non-empty string')
+    where = f"{where} ('{group_id}')"
+    name = entry.get("name", group_id)
+    if not isinstance(name, str) or not name.strip():
+        raise DesignFileError(f'{where}: "name" must be a non-empty string')
+    parent = entry.get("parent")
+    if parent is not None and not isinstance(parent, str):
+        raise DesignFileError(f'{where}: "parent" must be a group id or null')
+    nodes = entry.get("nodes", [])
+    if not (isinstance(nodes, list) and all(isinstance(n, str) for n in nodes)):
+        raise DesignFileError(f'{where}: "nodes" must be a list of node ids')
+    collapsed = entry.get("collapsed", True)
+    if not isinstance(collapsed, bool):
+        raise DesignFileError(f'{where}: "collapsed" must be true or false')
+    return Group(group_id, name, list(nodes), parent, collapsed)
 
 
 def _add_node(design: Design, entry: Any, where: str) -> None:
@@ -170,7 +240,8 @@ def _is_coordinate(value: Any) -> bool:
     return abs(value) <= 1e12 and math.isfinite(value)
 
 
-def to_dict(design: Design) -> dict[str, Any]:
+def to_dict(design: Design, folder: Path | None = None) -> dict[str, Any]:
+    """The design as JSON data; given the file's ``folder``, the weights path is written relative to it."""
     nodes = []
     for node in design.nodes:
         entry: dict[str, Any] = {"id": node.id, "type": node.type}
@@ -187,19 +258,26 @@ def to_dict(design: Design) -> dict[str, Any]:
     data["edges"] = [list(edge) for edge in design.edges]
     if design.output_order is not None:
         data["outputs"] = list(design.output_order)
+    if design.groups:
+        data["groups"] = [
+            {"id": g.id, "name": g.name, "parent": g.parent, "nodes": list(g.nodes), "collapsed": g.collapsed}
+            for g in design.groups.values()
+        ]
     if design.training:
         data["training"] = design.training
+    if design.weights is not None:
+        data["weights"] = _relative_weights(design.weights, folder)
     return data
 
 
-def dumps(design: Design) -> str:
+def dumps(design: Design, folder: Path | None = None) -> str:
     """JSON with one node and one edge per line, so files diff and hand-edit well."""
-    data = to_dict(design)
+    data = to_dict(design, folder)
     lines = ["{"]
     items = list(data.items())
     for i, (key, value) in enumerate(items):
         comma = "," if i < len(items) - 1 else ""
-        if key in ("nodes", "edges") and value:
+        if key in ("nodes", "edges", "groups") and value:
             inner = ",\n".join(f"    {json.dumps(v)}" for v in value)
             lines.append(f'  "{key}": [\n{inner}\n  ]{comma}')
         else:
@@ -210,7 +288,7 @@ def dumps(design: Design) -> str:
 
 def save_design(design: Design, path: str | os.PathLike[str]) -> None:
     """Write atomically: a temporary file in the same folder, flushed, then renamed over ``path``."""
-    atomic_write_text(Path(path), dumps(design))
+    atomic_write_text(Path(path), dumps(design, Path(path).parent))
 
 
 def atomic_write_text(path: Path, text: str) -> None:

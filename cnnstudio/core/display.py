@@ -17,6 +17,11 @@ def format_shape(shape: Sequence[int] | None, channels_last: bool = True) -> str
     return "x".join(map(str, dims))
 
 
+def format_shapes(shapes: Sequence[Sequence[int] | None], channels_last: bool = True) -> str:
+    """Several shapes (a group's inputs or outputs): ``28x28x1, 28x28x3``; unknown ones as ``?``."""
+    return ", ".join(format_shape(s, channels_last) for s in shapes) or "—"
+
+
 def format_count(count: int) -> str:
     """``1234567`` as ``1.2 M``; small numbers stay exact."""
     for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):

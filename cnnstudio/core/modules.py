@@ -36,6 +36,33 @@ class Concat(nn.Module):
         return f"dim={self.dim}"
 
 
+class Mul(nn.Module):
+    """Element-wise product of any number of inputs, broadcasting axes of size 1 (squeeze-excitation)."""
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        product = inputs[0]
+        for tensor in inputs[1:]:
+            product = product * tensor
+        return product
+
+
+class Crop(nn.Module):
+    """Removes ``top``/``bottom`` rows and ``left``/``right`` columns (U-Net's crop before a skip).
+
+    A second input, when given, only set the amounts when the model was built; it is ignored here.
+    """
+
+    def __init__(self, top: int, bottom: int, left: int, right: int):
+        super().__init__()
+        self.top, self.bottom, self.left, self.right = top, bottom, left, right
+
+    def forward(self, x: torch.Tensor, *like: torch.Tensor) -> torch.Tensor:
+        return x[..., self.top : x.shape[-2] - self.bottom, self.left : x.shape[-1] - self.right]
+
+    def extra_repr(self) -> str:
+        return f"top={self.top}, bottom={self.bottom}, left={self.left}, right={self.right}"
+
+
 class MinPool2d(nn.Module):
     """Min pooling, as ``-maxpool(-x)``: keeps the smallest value of each window."""
 

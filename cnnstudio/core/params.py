@@ -213,3 +213,21 @@ class ShapeParam(Param):
 def expand(value: int | tuple[int, ...], dims: int) -> tuple[int, ...]:
     """One value per spatial dimension."""
     return (value,) * dims if isinstance(value, int) else tuple(value)
+
+
+@dataclass(frozen=True)
+class JsonParam(Param):
+    """Structured data (objects, lists) written by the importer, such as an opaque node's call."""
+
+    kind = "json"
+
+    def coerce(self, value: Any) -> Any:
+        import json
+
+        try:
+            return json.loads(json.dumps(value, allow_nan=False))
+        except (TypeError, ValueError):
+            raise ParamError(f"'{self.name}' must be JSON data (objects, lists, numbers, strings)") from None
+
+    def describe(self) -> str:
+        return "JSON data"

@@ -1,8 +1,11 @@
 """Moving trained weights between files and designs, safely.
 
-Weights are matched by name: a compiled model's parameters are named ``<node id>.<tensor>``, so
-a checkpoint loads into any design whose nodes have the same ids and shapes. Loading never runs
-code from the file: safetensors, or ``torch.load(weights_only=True)`` with no fallback.
+Weights are matched by node id: a tensor named ``<node id>.<tensor>`` (any id: dots, spaces,
+unicode) loads into the node with that id when the shapes agree, so a weights file loads into any
+design whose nodes have the same ids and shapes. The compiled model's own names (node ids made
+into Python identifiers, as in checkpoints) are accepted too. Loading never runs code from the
+file: safetensors, or ``torch.load(weights_only=True)`` with no fallback. ``torchvision:NAME``
+names torchvision's pretrained weights for NAME (downloaded once into the torch cache).
 """
 
 from __future__ import annotations
@@ -47,8 +50,31 @@ def _is_safetensors(path: Path) -> bool:
         return handle.read(9)[8:] == b"{"
 
 
+PRETRAINED = "torchvision:"
+
+
+def pretrained_state_dict(name: str) -> dict[str, torch.Tensor]:
+    """torchvision's default pretrained weights of model ``name``; a clear error when offline."""
+    import torchvision
+
+    try:
+        weights = torchvision.models.get_model_weights(name).DEFAULT
+    except (ValueError, KeyError):
+        raise WeightsError(f"torchvision has no pretrained weights for '{name}'") from None
+    try:
+        return weights.get_state_dict(progress=False)
+    except (OSError, RuntimeError) as error:  # urllib's URLError is an OSError
+        raise WeightsError(
+            f"the pretrained weights of {name} could not be downloaded ({error}). They are downloaded once into "
+            "the torch cache and need an internet connection; without one, start from random weights."
+        ) from None
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Tensors from a .safetensors file, a state dict, or a CNN Studio checkpoint (its "model")."""
+    """Tensors from a .safetensors file, a state dict, or a CNN Studio checkpoint (its "model"),
+    or torchvision's pretrained weights for ``torchvision:NAME``."""
+    if isinstance(path, str) and path.startswith(PRETRAINED):
+        return pretrained_state_dict(path.removeprefix(PRETRAINED))
     path = Path(path)
     try:
         if _is_safetensors(path):
@@ -75,26 +101,69 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return data
 
 
-def load_matching(model: nn.Module, state: dict[str, torch.Tensor]) -> WeightsReport:
-    """Load every tensor whose name and shape match; report the rest instead of failing."""
+def node_id_names(model: nn.Module) -> dict[str, str]:
+    """Each tensor of a compiled design by node id (``<node id>.<tensor>``) -> its state-dict name."""
+    node_names: dict[str, str] = getattr(model, "node_names", {})  # module name -> node id
+    names = {}
+    for name in model.state_dict():
+        module, dot, rest = name.partition(".")
+        names[f"{node_names.get(module, module)}{dot}{rest}"] = name
+    return names
+
+
+def load_matching(model: nn.Module, state: dict[str, torch.Tensor], source: str = "the file") -> WeightsReport:
+    """Load every tensor whose node id (or module name) and shape match; report the rest.
+
+    Tensors are reported by node id. A non-empty file of which nothing matches is an error
+    (a :class:`WeightsError` listing both sides), never a silent success.
+    """
     report = WeightsReport()
     own = model.state_dict()
-    usable = {}
-    for name, tensor in state.items():
-        if name not in own:
-            report.unexpected.append(name)
+    by_id = node_id_names(model)
+    by_name = {name: node_id for node_id, name in by_id.items()}
+    usable, used = {}, set()
+    for key, tensor in state.items():
+        name = by_id.get(key, key if key in own else None)
+        if name is None:
+            report.unexpected.append(key)
         elif own[name].shape != tensor.shape:
-            report.mismatched.append((name, tuple(own[name].shape), tuple(tensor.shape)))
+            report.mismatched.append((by_name[name], tuple(own[name].shape), tuple(tensor.shape)))
         else:
             usable[name] = tensor
-            report.loaded.append(name)
-    report.missing = [name for name in own if name not in state]
+            used.add(name)
+            report.loaded.append(by_name[name])
+    report.missing = [by_name[name] for name in own if name not in used]
+    if state and not report.loaded:
+        raise WeightsError(f"none of the {len(state)} tensor(s) of {source} matches a node of this design by id and "
+                           f"shape, so nothing was loaded:\n" + report.summary() + "\n" + _expected(by_id, own))
     model.load_state_dict(usable, strict=False)
     return report
 
 
-def save_safetensors(model: nn.Module, path: Path) -> None:
+def _expected(by_id: dict[str, str], own: dict[str, torch.Tensor], most: int = 20) -> str:
+    names = [f"{node_id} {list(own[name].shape)}" for node_id, name in by_id.items()]
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return "the design expects: " + ", ".join(names[:most]) + more
+
+
+def load_weights_file(model: nn.Module, path: str | Path) -> WeightsReport:
+    """Read a weights file (or ``torchvision:NAME``) and load it into a compiled design."""
+    return load_matching(model, read_state_dict(path), str(path))
+
+
+def state_by_node_id(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The model's tensors keyed by node id, as weights files are written."""
+    own = model.state_dict()
+    return {node_id: own[name] for node_id, name in node_id_names(model).items()}
+
+
+def save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
     from safetensors.torch import save_file
 
-    tensors = {name: t.detach().contiguous().cpu() for name, t in model.state_dict().items()}
-    save_file(tensors, str(path), metadata={"format": "cnnstudio-weights"})
+    clean = {name: t.detach().contiguous().cpu() for name, t in tensors.items()}
+    save_file(clean, str(path), metadata={"format": "cnnstudio-weights"})
+
+
+def save_safetensors(model: nn.Module, path: Path) -> None:
+    """The model's weights as safetensors, keyed by node id."""
+    save_tensors(state_by_node_id(model), path)

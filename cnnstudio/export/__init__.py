@@ -17,7 +17,7 @@ from cnnstudio.core.analysis import analyze
 from cnnstudio.core.atomic import atomic_write
 from cnnstudio.core.compiler import build_model, example_inputs
 from cnnstudio.core.design import Design
-from cnnstudio.core.weights import WeightsReport, load_matching, read_state_dict, save_safetensors
+from cnnstudio.core.weights import WeightsReport, load_weights_file, save_safetensors
 from cnnstudio.export.code import export_code
 
 FORMATS = {
@@ -33,13 +33,15 @@ class ExportError(RuntimeError):
     """An export that could not be done; the message says why and what to try."""
 
 
-def export_design(design: Design, fmt: str, target: Path, weights: Path | None = None) -> WeightsReport | None:
-    """Write ``design`` (with ``weights`` if given) to ``target`` in ``fmt``; returns the weights report."""
+def export_design(design: Design, fmt: str, target: Path, weights: Path | str | None = None) -> WeightsReport | None:
+    """Write ``design`` (with ``weights`` if given, else the design's own weights file if it has
+    one) to ``target`` in ``fmt``; returns the weights report."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format '{fmt}'; choose one of {', '.join(FORMATS)}")
     analysis = analyze(design)
     model = build_model(design, analysis).eval()
-    report = load_matching(model, read_state_dict(weights)) if weights else None
+    weights = weights or design.weights
+    report = load_weights_file(model, weights) if weights else None
     inputs = example_inputs(design, analysis)
     writers: dict[str, Callable[[Path], None]] = {
         "code": lambda p: p.write_text(export_code(design, analysis, model, target), encoding="utf-8"),

@@ -9,6 +9,7 @@ when they follow each other within :data:`MERGE_WINDOW` seconds.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from cnnstudio.core.design import Node
+from cnnstudio.core.groups import Group
+from cnnstudio.core.repeat import RepeatPlan
 from cnnstudio.gui.document import Document, Edge, Removed
 
 MERGE_WINDOW = 2.0
@@ -194,3 +197,68 @@ class SetLabel(QUndoCommand):
     def undo(self) -> None:
         with self.doc.editing():
             self.doc.set_label(self.node_id, self.old)
+
+
+class EditGroups(QUndoCommand):
+    """Group, ungroup, rename, open or close groups: the groups before and after, plus the moves
+    that make room for a group opening in place (or take it back when it closes).
+
+    Groups change nothing computed, so like a move this is not re-analysed.
+    """
+
+    def __init__(self, doc: Document, groups: Mapping[str, Group], text: str,
+                 moves: Mapping[str, tuple[Pos, Pos]] | None = None):
+        super().__init__(text)
+        self.doc = doc
+        self.before = copy.deepcopy(doc.design.groups)
+        self.after = copy.deepcopy(dict(groups))
+        self.moves = dict(moves or {})
+
+    def redo(self) -> None:
+        for node_id, (_, new) in self.moves.items():
+            self.doc.move(node_id, new)
+        self.doc.set_groups(self.after)
+
+    def undo(self) -> None:
+        for node_id, (old, _) in self.moves.items():
+            self.doc.move(node_id, old)
+        self.doc.set_groups(self.before)
+
+
+class RepeatGroup(QUndoCommand):
+    """Repeat a group N times in a chain (``core/repeat.py`` plans it), as one step."""
+
+    def __init__(self, doc: Document, plan: RepeatPlan, text: str):
+        super().__init__(text)
+        self.doc = doc
+        self.plan = plan
+        self.groups_before = copy.deepcopy(doc.design.groups)
+        self.outputs_before = None if doc.design.output_order is None else list(doc.design.output_order)
+
+    def redo(self) -> None:
+        plan = self.plan
+        with self.doc.editing():
+            for node_id, (_, new) in plan.moves.items():
+                self.doc.move(node_id, new)
+            for node in plan.nodes:
+                self.doc.insert_node(copy.deepcopy(node))
+            for src, dst, index in plan.edges:
+                self.doc.connect(src, dst, index)
+            for old, new, dst, index in plan.rewired:
+                self.doc.disconnect(old, dst)
+                self.doc.connect(new, dst, index)
+            self.doc.set_output_order(plan.outputs)
+            self.doc.set_groups(plan.groups)
+
+    def undo(self) -> None:
+        plan = self.plan
+        with self.doc.editing():
+            self.doc.set_groups(self.groups_before)
+            self.doc.set_output_order(self.outputs_before)
+            for old, new, dst, index in reversed(plan.rewired):
+                self.doc.disconnect(new, dst)
+                self.doc.connect(old, dst, index)
+            for node in reversed(plan.nodes):
+                self.doc.remove_node(node.id)
+            for node_id, (old, _) in plan.moves.items():
+                self.doc.move(node_id, old)

@@ -10,6 +10,7 @@ from typing import Any
 
 from cnnstudio.core.catalogue import LayerType
 from cnnstudio.core.display import format_shape
+from cnnstudio.core.layers.opaque import describe_call
 from cnnstudio.core.params import Param, SizeParam
 
 
@@ -68,6 +69,12 @@ def _detail(layer_type: LayerType, p: dict[str, Any], channels_last: bool) -> st
         return p["model"]
     if name == "InceptionBlock":
         return ""
+    if layer_type.opaque:
+        return describe_call(p)
+    if name == "Crop":
+        if p["mode"] == "sides":
+            return " ".join(f"{side[0]}{p[side]}" for side in ("top", "bottom", "left", "right"))
+        return "like input 2" if p["mode"] == "like" else "to " + size_text(p["size"], layer_type.param("size"))
     return " ".join(_changed(layer_type, p, tuple(p)))
 
 

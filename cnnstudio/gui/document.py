@@ -8,6 +8,7 @@ once per command (nested edits are batched by :meth:`editing`).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from cnnstudio.core.analysis import Analysis, analyze
 from cnnstudio.core.design import Design, Node
+from cnnstudio.core.groups import Group
 
 Edge = tuple[str, str, int]  # source, target, input index
 
@@ -27,13 +29,15 @@ Edge = tuple[str, str, int]  # source, target, input index
 @dataclass
 class Removed:
     """A node taken out of the design, with what puts it back exactly: its edges (with their
-    input index), its place in the node order (which orders outputs and files) and, for a design
-    with an explicit output list, its place there."""
+    input index), its place in the node order (which orders outputs and files), for a design
+    with an explicit output list, its place there, and the groups as they were if it was in one
+    (removing a group's last node drops the group)."""
 
     node: Node
     edges: list[Edge]
     position: int
     output_index: int | None = None
+    groups: dict[str, Group] | None = None
 
 
 class Document(QObject):
@@ -43,6 +47,7 @@ class Document(QObject):
     node_changed = Signal(str)  # parameters, label or frozen
     node_moved = Signal(str)
     inputs_changed = Signal(str)  # the edges into this node (or their order) changed
+    groups_changed = Signal()  # groups added, removed, renamed, opened or closed
     analyzed = Signal()
     path_changed = Signal()
 
@@ -109,16 +114,21 @@ class Document(QObject):
         self.node_added.emit(node.id)
         for dst in {dst for _, dst, _ in removed.edges}:
             self.inputs_changed.emit(dst)
+        if removed.groups is not None:
+            self.set_groups(removed.groups)
 
     def remove_node(self, node_id: str) -> Removed:
         position = list(self.design.graph).index(node_id)
         outputs = self.design.output_order
         output_index = outputs.index(node_id) if outputs is not None and node_id in outputs else None
+        groups = copy.deepcopy(self.design.groups) if self.design.group_of(node_id) is not None else None
         node, edges = self.design.remove_node(node_id)
         self.node_removed.emit(node_id)
         for dst in {dst for _, dst, _ in edges if dst != node_id}:
             self.inputs_changed.emit(dst)
-        return Removed(node, edges, position, output_index)
+        if groups is not None:
+            self.groups_changed.emit()
+        return Removed(node, edges, position, output_index, groups)
 
     def _move_in_order(self, node_id: str, position: int) -> None:
         """Rebuild the graph with ``node_id`` at ``position``, keeping every input order."""
@@ -159,3 +169,11 @@ class Document(QObject):
     def move(self, node_id: str, pos: tuple[float, float]) -> None:
         self.design.node(node_id).pos = pos
         self.node_moved.emit(node_id)
+
+    def set_groups(self, groups: Mapping[str, Group]) -> None:
+        """Replace every group (a copy is kept, so the caller's snapshot stays as it was)."""
+        self.design.set_groups(copy.deepcopy(dict(groups)))
+        self.groups_changed.emit()
+
+    def set_output_order(self, order: list[str] | None) -> None:
+        self.design.output_order = None if order is None else list(order)

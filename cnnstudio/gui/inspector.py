@@ -30,6 +30,7 @@ from cnnstudio.core.display import format_shape
 from cnnstudio.gui import theme
 from cnnstudio.gui.document import Document
 from cnnstudio.gui.editor import Editor
+from cnnstudio.gui.group_panel import GroupPanel
 from cnnstudio.gui.param_editors import ParamEditor, make_editor
 from cnnstudio.gui.settings import Settings
 
@@ -118,6 +119,16 @@ class Inspector(QScrollArea):
         self._replace("static", self._build_static(node))
         self._replace("tail", self._build_tail(node))
         self._analyzed()
+
+    def show_group(self, group_id: str) -> None:
+        """A selected group instead of a layer (see ``group_panel.py``)."""
+        if isinstance(self.static, GroupPanel) and self.static.group_id == group_id:
+            return  # reselected after an edit: keep the panel (and the focus in it)
+        self.node_id = None
+        self.editors, self.frozen, self.label_edit = {}, None, None
+        self._replace("static", GroupPanel(self.doc, self.editor, self.settings, group_id))
+        self._replace("live", QWidget())
+        self._replace("tail", QWidget())
 
     def _placeholder(self, text: str) -> QWidget:
         widget = QWidget()

@@ -39,6 +39,7 @@ from cnnstudio.gui.device import DeviceProbe
 from cnnstudio.gui.document import Document
 from cnnstudio.gui.editor import Editor
 from cnnstudio.gui.export_dialog import ExportDialog, TrainingJobDialog
+from cnnstudio.gui.group_actions import GroupActions
 from cnnstudio.gui.inspector import Inspector
 from cnnstudio.gui.palette import Palette
 from cnnstudio.gui.settings import Settings
@@ -157,6 +158,8 @@ class MainWindow(QMainWindow):
         self.act_open = a("&Open…", self.open_dialog, Key.Open, "Open a design file")
         self.act_save = a("&Save", self.save, Key.Save, "Save the design")
         self.act_save_as = a("Save &As…", self.save_as, Key.SaveAs, "Save the design under a new name")
+        self.act_import = a("&Import Model…", self.import_model, None,
+                            "Import a torchvision, timm, ONNX or torch.export model as a design with its weights")
         self.act_export = a("&Export…", self.export_design, "Ctrl+E", "Export the design as code, TorchScript, ONNX or weights")
         self.act_export_job = a("Export Training &Job…", self.export_training_job, None,
                                 "Write a folder that trains the design with torchrun on one or more machines")
@@ -188,6 +191,7 @@ class MainWindow(QMainWindow):
         self.act_snap.setCheckable(True)
         self.act_snap.setChecked(self.settings.snap_to_grid)
         self.act_about = a("&About CNN Studio", self.about, None, "Version and credits")
+        self.group_actions = GroupActions(self)
 
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
@@ -198,6 +202,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_open)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addAction(self.act_import)
         file_menu.addAction(self.views.act_load_image)
         file_menu.addSeparator()
         file_menu.addActions([self.act_save, self.act_save_as])
@@ -210,6 +215,8 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([self.act_undo, self.act_redo])
         edit_menu.addSeparator()
         edit_menu.addActions([self.act_cut, self.act_copy, self.act_paste, self.act_duplicate, self.act_delete])
+        edit_menu.addSeparator()
+        self.group_actions.add_to(edit_menu)
         edit_menu.addSeparator()
         edit_menu.addAction(self.act_select_all)
 
@@ -271,6 +278,8 @@ class MainWindow(QMainWindow):
         if item is not None:
             menu.addActions([self.act_cut, self.act_copy, self.act_duplicate, self.act_delete])
             menu.addSeparator()
+            self.group_actions.add_to(menu)
+            menu.addSeparator()
         menu.addActions([self.act_paste, self.act_select_all])
         menu.addSeparator()
         menu.addActions([self.act_layout, self.act_fit])
@@ -278,7 +287,11 @@ class MainWindow(QMainWindow):
 
     def _selection_changed(self) -> None:
         if shiboken6.isValid(self.scene):  # a scene being destroyed deselects as it goes
-            self.inspector.show_selection(self.scene.selected_node_ids())
+            nodes, groups = self.scene.selected_node_ids(), self.scene.selected_group_ids()
+            if len(groups) == 1 and not nodes:
+                self.inspector.show_group(groups[0])
+            else:
+                self.inspector.show_selection(nodes)
 
     def select_node(self, node_id: str) -> None:
         self.scene.select_nodes([node_id])
@@ -393,6 +406,16 @@ class MainWindow(QMainWindow):
         self._remember(path)
         self.statusBar().showMessage(f"Saved {path.name}", 3000)
         return True
+
+    def import_model(self) -> None:
+        from cnnstudio.gui.import_dialog import ImportDialog
+
+        if not self.maybe_save():
+            return
+        dialog = ImportDialog(Path(self.settings.last_folder or Path.home()), self)
+        if dialog.exec() and dialog.imported is not None:
+            self.open_path(dialog.imported, ask=False)
+        dialog.deleteLater()
 
     def export_design(self) -> None:
         loaded = self.training.loaded_weights

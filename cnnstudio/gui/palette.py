@@ -87,6 +87,8 @@ class Palette(QWidget):
             self.categories[category] = group
             self.tree.addTopLevelItem(group)
         for layer_type in catalogue.all_types():
+            if layer_type.opaque:  # imported code only: a drawn design has nothing for it to run
+                continue
             item = QTreeWidgetItem([layer_type.name])
             item.setData(0, TYPE_ROLE, layer_type.name)
             item.setIcon(0, theme.swatch(colors.category(layer_type.category), 10, 2.5))

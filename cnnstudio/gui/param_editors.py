@@ -7,6 +7,7 @@ analysis to say. Each editor emits ``value_changed`` once per committed change (
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QSpinBox,
     QToolButton,
     QWidget,
@@ -300,6 +302,25 @@ class ShapeEditor(ParamEditor):
         return tuple(int(v) for v in re.findall(r"\d+", self.edit.text()))
 
 
+class JsonView(ParamEditor):
+    """Read-only: an imported opaque node's call or constructor, as the importer wrote it."""
+
+    def __init__(self, spec: Param):
+        super().__init__(spec)
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setMaximumHeight(110)
+        self.row.addWidget(self.text)
+        self.data: Any = None
+
+    def _show(self, value: Any) -> None:
+        self.data = value
+        self.text.setPlainText(json.dumps(value, indent=1, ensure_ascii=False))
+
+    def value(self) -> Any:
+        return self.data
+
+
 def make_editor(spec: Param) -> ParamEditor:
     kind = spec.kind
     if kind in ("int", "optional_int"):
@@ -316,4 +337,6 @@ def make_editor(spec: Param) -> ParamEditor:
         return PaddingEditor(spec)  # type: ignore[arg-type]
     if kind == "shape":
         return ShapeEditor(spec)
+    if kind == "json":
+        return JsonView(spec)
     raise ValueError(f"no editor for parameter kind {kind!r} ({spec.name})")

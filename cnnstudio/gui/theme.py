@@ -23,6 +23,7 @@ CATEGORY_COLORS = {  # (light scheme, dark scheme)
     "normalization": ("#b83c8f", "#e47bc1"),
     "merge": ("#5a6b82", "#9aaac0"),
     "blocks": ("#946024", "#d39b5a"),
+    "group": ("#6b7d12", "#b5c94a"),  # group cards and frames on the canvas
 }
 
 

@@ -27,7 +27,7 @@ from cnnstudio.core.analysis import analyze
 from cnnstudio.core.compiler import CompileError, build_model
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, from_dict, to_dict
-from cnnstudio.core.weights import WeightsError, load_matching, read_state_dict
+from cnnstudio.core.weights import PRETRAINED, WeightsError, load_weights_file
 from cnnstudio.training import checkpoint, distributed, events, probes
 from cnnstudio.training.data import augment
 from cnnstudio.training.data.base import select_classes, split
@@ -175,8 +175,8 @@ class Trainer:
         outputs = self._outputs(task_class)
         self.task: Task = task_class(s, analysis, outputs, data.classes)
         self.model = self._compile(outputs + self.task.taps)
-        if s.init_weights and self.resume_from is None:
-            self._init_weights(s.init_weights)
+        if self.resume_from is None and (s.init_weights or self.design.weights):
+            self._init_weights(s.init_weights or self.design.weights)
         channels_last = self.device.type != "mps" and all(len(shape) == 3 for shape in input_shapes)
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
@@ -258,13 +258,16 @@ class Trainer:
         self.on_event = both
 
     def _init_weights(self, path: str) -> None:
-        """Transfer learning: load every tensor whose node id and shape match; say what did not."""
+        """The start point: the settings' init_weights (transfer learning), else the design's own
+        weights; every tensor whose node id and shape match loads, and the rest is reported."""
+        key = "'init_weights'" if self.settings.init_weights else "the design's weights"
         try:
-            report = load_matching(self.model, read_state_dict(path))
+            report = load_weights_file(self.model, path)
         except WeightsError as error:
-            raise TrainingError(f"'init_weights': {error}") from None
-        if not report.loaded:
-            raise TrainingError(f"'init_weights': no tensor of {path} matches a node of this design by id and shape")
+            if path.startswith(PRETRAINED) and not self.settings.init_weights:
+                self._warn(f"{error} Training starts from random weights.")
+                return
+            raise TrainingError(f"{key}: {error}") from None
         self.on_event(events.Warning(f"started from {path}: " + report.summary().replace("\n", "; ")))
 
     def _amp_dtype(self) -> torch.dtype | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from math import prod
 
-from cnnstudio.core.catalogue import Ctx, Inference, LayerType, Note, ShapeError, register
-from cnnstudio.core.layers.common import batch_dim, require_rank, show
-from cnnstudio.core.params import BoolParam, FloatParam, IntParam, ShapeParam
+from cnnstudio.core.catalogue import Call, Ctx, Inference, LayerType, Note, ShapeError, register
+from cnnstudio.core.layers.common import batch_dim, one_tensor, require_rank, show
+from cnnstudio.core.params import BoolParam, ChoiceParam, FloatParam, IntParam, ShapeParam
+
+F = "torch.nn.functional."
 
 INPUT = LayerType(
     name="Input",
@@ -53,6 +56,7 @@ LINEAR = LayerType(
     ),
     infer=_linear_infer,
     build=_linear_build,
+    reverse=lambda call: (m := call.is_module("Linear")) and {"out_features": m.out_features, "bias": m.bias is not None},
 )
 
 
@@ -73,6 +77,14 @@ def _flatten_build(ctx: Ctx):
     return nn.Flatten(ctx.p["start_dim"], ctx.p["end_dim"])
 
 
+def _flatten_reverse(call: Call) -> dict | None:
+    if m := call.is_module("Flatten"):
+        return {"start_dim": m.start_dim, "end_dim": m.end_dim}
+    if one_tensor(call, "torch.flatten", "Tensor.flatten"):
+        return {"start_dim": call.argument(1, "start_dim", 0), "end_dim": call.argument(2, "end_dim", -1)}
+    return None
+
+
 FLATTEN = LayerType(
     name="Flatten",
     category="dense",
@@ -83,23 +95,63 @@ FLATTEN = LayerType(
     ),
     infer=_flatten_infer,
     build=_flatten_build,
+    reverse=_flatten_reverse,
 )
 
 
-def _dropout_build(ctx: Ctx):
-    from torch import nn
+def _dropout_type(name: str, help: str, ranks: tuple[int, ...] = ()) -> LayerType:
+    def infer(ctx: Ctx) -> Inference:
+        if ranks:
+            require_rank(ctx, name, *ranks)
+        return Inference(ctx.shape)
 
-    return nn.Dropout(ctx.p["p"])
+    def build(ctx: Ctx):
+        from torch import nn
+
+        return getattr(nn, name)(ctx.p["p"])
+
+    return LayerType(
+        name=name,
+        category="dense",
+        help=help,
+        params=(FloatParam("p", 0.5, "Probability of zeroing a value (a whole channel for Dropout2d).", 0.0, 1.0),),
+        infer=infer,
+        build=build,
+        reverse=lambda call: (m := call.is_module(name)) and {"p": m.p},
+    )
 
 
-DROPOUT = LayerType(
-    name="Dropout",
-    category="dense",
-    help="During training, zeroes each value with probability p (and scales the rest) to fight "
+DROPOUT = _dropout_type(
+    "Dropout",
+    "During training, zeroes each value with probability p (and scales the rest) to fight "
     "overfitting; does nothing at evaluation.",
-    params=(FloatParam("p", 0.5, "Probability of zeroing a value.", 0.0, 1.0),),
+)
+DROPOUT2D = _dropout_type(
+    "Dropout2d",
+    "During training, zeroes whole channels with probability p (and scales the rest): neighbouring "
+    "pixels are correlated, so dropping single values would teach little. Nothing at evaluation.",
+    (3,),
+)
+
+
+def _stochastic_depth_build(ctx: Ctx):
+    from torchvision.ops import StochasticDepth
+
+    return StochasticDepth(ctx.p["p"], ctx.p["mode"])
+
+
+STOCHASTIC_DEPTH = LayerType(
+    name="StochasticDepth",
+    category="dense",
+    help="During training, drops the whole residual branch it sits on for a random sample (mode "
+    '"row") or batch ("batch") with probability p, as EfficientNet and ConvNeXt do; nothing at evaluation.',
+    params=(
+        FloatParam("p", 0.2, "Probability of dropping the branch.", 0.0, 1.0),
+        ChoiceParam("mode", "row", '"row": per sample; "batch": the whole batch at once.', choices=("row", "batch")),
+    ),
     infer=lambda ctx: Inference(ctx.shape),
-    build=_dropout_build,
+    build=_stochastic_depth_build,
+    reverse=lambda call: (m := call.is_module("StochasticDepth", "torchvision.ops")) and {"p": m.p, "mode": m.mode},
 )
 
 
@@ -130,14 +182,122 @@ def _batchnorm_type(dims: int) -> LayerType:
         ),
         infer=infer,
         build=build,
+        reverse=lambda call: (m := call.is_module(name))
+        and m.track_running_stats
+        and m.momentum is not None
+        and {"eps": m.eps, "momentum": m.momentum, "affine": m.affine},
     )
 
 
-def _activation(name: str, help: str, params: tuple = (), torch_args: tuple[str, ...] = ()) -> LayerType:
+def _layernorm_infer(ctx: Ctx) -> Inference:
+    axes = ctx.p["axes"]
+    if len(ctx.shape) < axes:
+        raise ShapeError(f"LayerNorm normalises the last {axes} axes, but the input {show(ctx.shape)} has {len(ctx.shape)}")
+    size = prod(ctx.shape[-axes:])
+    params = size * (int(ctx.p["elementwise_affine"]) + int(ctx.p["elementwise_affine"] and ctx.p["bias"]))
+    return Inference(ctx.shape, params, params, [f"normalised over {' x '.join(map(str, ctx.shape[-axes:]))} = {size} values"])
+
+
+def _layernorm_build(ctx: Ctx):
+    from torch import nn
+
+    p = ctx.p
+    return nn.LayerNorm(ctx.shape[-p["axes"]:], eps=p["eps"], elementwise_affine=p["elementwise_affine"], bias=p["bias"])
+
+
+LAYERNORM = LayerType(
+    name="LayerNorm",
+    category="normalization",
+    help="Normalises each sample over its last axes (not over the batch) to zero mean and unit "
+    "variance, then scales and shifts: the norm of transformers and ConvNeXt.",
+    params=(
+        IntParam("axes", 1, "How many trailing axes to normalise over (1: the last).", 1, 4),
+        FloatParam("eps", 1e-5, "Added to the variance to avoid division by zero.", 1e-12, 1.0),
+        BoolParam("elementwise_affine", True, "Learn a scale (and shift) per normalised value."),
+        BoolParam("bias", True, "Learn the shift too (with elementwise_affine)."),
+    ),
+    infer=_layernorm_infer,
+    build=_layernorm_build,
+    reverse=lambda call: (m := call.is_module("LayerNorm"))
+    and {"axes": len(m.normalized_shape), "eps": m.eps, "elementwise_affine": m.elementwise_affine,
+         "bias": m.bias is not None or not m.elementwise_affine},
+)
+
+
+def _groupnorm_infer(ctx: Ctx) -> Inference:
+    channels = require_rank(ctx, "GroupNorm", 2, 3, 4)[0]
+    groups = ctx.p["num_groups"]
+    if channels % groups:
+        raise ShapeError(f"GroupNorm: the {channels} channels cannot be split into {groups} equal groups")
+    params = 2 * channels if ctx.p["affine"] else 0
+    return Inference(ctx.shape, params, params, [f"{groups} groups of {channels // groups} channels"])
+
+
+def _groupnorm_build(ctx: Ctx):
+    from torch import nn
+
+    return nn.GroupNorm(ctx.p["num_groups"], ctx.shape[0], eps=ctx.p["eps"], affine=ctx.p["affine"])
+
+
+GROUPNORM = LayerType(
+    name="GroupNorm",
+    category="normalization",
+    help="Normalises each sample over groups of channels (and all positions), independent of the "
+    "batch size: batch norm's stand-in for small batches.",
+    params=(
+        IntParam("num_groups", 32, "Number of channel groups; must divide the channels.", 1, 65536),
+        FloatParam("eps", 1e-5, "Added to the variance to avoid division by zero.", 1e-12, 1.0),
+        BoolParam("affine", True, "Learn a scale and shift per channel."),
+    ),
+    infer=_groupnorm_infer,
+    build=_groupnorm_build,
+    reverse=lambda call: (m := call.is_module("GroupNorm"))
+    and {"num_groups": m.num_groups, "eps": m.eps, "affine": m.affine},
+)
+
+
+def _lrn_build(ctx: Ctx):
+    from torch import nn
+
+    p = ctx.p
+    return nn.LocalResponseNorm(p["size"], p["alpha"], p["beta"], p["k"])
+
+
+LRN = LayerType(
+    name="LocalResponseNorm",
+    category="normalization",
+    help="AlexNet's local response normalisation: divides each value by the activity of size "
+    "neighbouring channels at the same position, (k + alpha/size * sum x^2)^beta.",
+    params=(
+        IntParam("size", 5, "Number of neighbouring channels.", 1, 1024),
+        FloatParam("alpha", 1e-4, "Scale of the sum of squares.", 0.0, 1e3),
+        FloatParam("beta", 0.75, "Exponent.", 0.0, 10.0),
+        FloatParam("k", 1.0, "Added constant.", 0.0, 1e3),
+    ),
+    infer=lambda ctx: Inference(require_rank(ctx, "LocalResponseNorm", 2, 3, 4)),
+    build=_lrn_build,
+    reverse=lambda call: (m := call.is_module("LocalResponseNorm"))
+    and {"size": m.size, "alpha": m.alpha, "beta": m.beta, "k": m.k},
+)
+
+
+def _activation(
+    name: str, help: str, params: tuple = (), torch_args: tuple[str, ...] = (), functions: tuple[str, ...] = ()
+) -> LayerType:
+    """An element-wise activation; ``functions`` are the torch functions it stands for on import
+    (those without parameters of their own)."""
+
     def build(ctx: Ctx):
         from torch import nn
 
         return getattr(nn, name)(*(ctx.p[a] for a in torch_args))
+
+    def reverse(call: Call) -> dict | None:
+        if m := call.is_module(name):
+            return {a: getattr(m, a) for a in torch_args}
+        if one_tensor(call, *functions) and not torch_args:
+            return {}
+        return None
 
     return LayerType(
         name=name,
@@ -146,7 +306,16 @@ def _activation(name: str, help: str, params: tuple = (), torch_args: tuple[str,
         params=params,
         infer=lambda ctx: Inference(ctx.shape),
         build=build,
+        reverse=reverse,
     )
+
+
+def _gelu_reverse(call: Call) -> dict | None:
+    if m := call.is_module("GELU"):
+        return {"approximate": m.approximate}
+    if one_tensor(call, F + "gelu") and len(call.args) == 1:
+        return {"approximate": call.kwargs.get("approximate", "none")}
+    return None
 
 
 def _softmax_infer(ctx: Ctx) -> Inference:
@@ -160,6 +329,14 @@ def _softmax_build(ctx: Ctx):
     return nn.Softmax(dim=ctx.p["dim"])
 
 
+def _softmax_reverse(call: Call) -> dict | None:
+    if (m := call.is_module("Softmax")) and m.dim is not None:
+        return {"dim": m.dim}
+    if one_tensor(call, F + "softmax", "torch.softmax", "Tensor.softmax") and call.argument(1, "dim") is not None:
+        return {"dim": call.argument(1, "dim")}
+    return None
+
+
 SOFTMAX = LayerType(
     name="Softmax",
     category="activation",
@@ -168,6 +345,7 @@ SOFTMAX = LayerType(
     params=(IntParam("dim", 1, "Axis to normalise, counting the batch as 0 (1: channels/classes).", -5, 4),),
     infer=_softmax_infer,
     build=_softmax_build,
+    reverse=_softmax_reverse,
 )
 
 register(
@@ -175,16 +353,55 @@ register(
     LINEAR,
     FLATTEN,
     DROPOUT,
+    DROPOUT2D,
+    STOCHASTIC_DEPTH,
     *(_batchnorm_type(d) for d in (1, 2, 3)),
-    _activation("ReLU", "max(0, x): passes positive values, zeroes negative ones."),
+    LAYERNORM,
+    GROUPNORM,
+    LRN,
+    _activation(
+        "ReLU", "max(0, x): passes positive values, zeroes negative ones.",
+        functions=(F + "relu", "torch.relu", "Tensor.relu"),
+    ),
+    _activation(
+        "ReLU6", "min(max(0, x), 6): ReLU capped at 6 (MobileNetV2).",
+        functions=(F + "relu6",),
+    ),
     _activation(
         "LeakyReLU",
         "Like ReLU but lets a small slope through for negative values, so units never go silent.",
         (FloatParam("negative_slope", 0.01, "Slope for negative inputs.", 0.0, 1.0),),
         ("negative_slope",),
     ),
-    _activation("Sigmoid", "1 / (1 + e^-x): squashes values into (0, 1)."),
-    _activation("Tanh", "Squashes values into (-1, 1)."),
+    _activation(
+        "Sigmoid", "1 / (1 + e^-x): squashes values into (0, 1).",
+        functions=(F + "sigmoid", "torch.sigmoid", "Tensor.sigmoid"),
+    ),
+    _activation("Tanh", "Squashes values into (-1, 1).", functions=(F + "tanh", "torch.tanh", "Tensor.tanh")),
+    _activation(
+        "SiLU", "x * sigmoid(x) (also called Swish): a smooth ReLU, used by EfficientNet.",
+        functions=(F + "silu",),
+    ),
+    replace(
+        _activation(
+            "GELU",
+            "x * P(X <= x) for a standard normal X: a smooth ReLU, used by transformers and ConvNeXt.",
+            (ChoiceParam("approximate", "none", '"tanh": a faster approximation.', choices=("none", "tanh")),),
+            ("approximate",),
+        ),
+        reverse=_gelu_reverse,
+    ),
+    _activation(
+        "Hardswish", "x * ReLU6(x + 3) / 6: a cheap SiLU, used by MobileNetV3.",
+        functions=(F + "hardswish",),
+    ),
+    _activation(
+        "Hardsigmoid", "ReLU6(x + 3) / 6: a cheap sigmoid, used by MobileNetV3's squeeze-excitation.",
+        functions=(F + "hardsigmoid",),
+    ),
     SOFTMAX,
-    _activation("Identity", "Passes its input through unchanged (a named tap point, e.g. an embedding)."),
+    _activation(
+        "Identity", "Passes its input through unchanged (a named tap point, e.g. an embedding).",
+        functions=("torch.nn.functional.identity",),
+    ),
 )

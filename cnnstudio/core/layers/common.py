@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from math import prod
+from typing import Any
 
-from cnnstudio.core.catalogue import Ctx, Shape, ShapeError
+from cnnstudio.core.catalogue import Call, Ctx, Shape, ShapeError, TensorArg
 
 RANK_NAMES = {1: "[features] or [C]", 2: "[C, L]", 3: "[C, H, W]", 4: "[C, D, H, W]"}
 
@@ -44,3 +45,16 @@ def batch_dim(dim: int, rank: int, what: str) -> int:
 def conv_macs(params: int, out_shape: Shape) -> int:
     """Multiply-adds as torchinfo counts them for convolutions: parameters x output positions."""
     return params * prod(out_shape[1:])
+
+
+def compact(value: Any) -> Any:
+    """A per-axis tuple written as one number when every axis has the same (as torch.nn takes it)."""
+    if isinstance(value, (tuple, list)):
+        value = tuple(value)
+        return value[0] if value and len(set(value)) == 1 else value
+    return value
+
+
+def one_tensor(call: Call, *names: str) -> bool:
+    """True when ``call`` is one of the functions/methods ``names`` applied to the node's only input."""
+    return call.name in names and len(call.shapes) == 1 and call.argument(0, "input") == TensorArg(0)

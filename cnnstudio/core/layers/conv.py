@@ -5,9 +5,9 @@ from __future__ import annotations
 from math import prod
 
 from cnnstudio.core import convmath
-from cnnstudio.core.catalogue import Ctx, Inference, LayerType, Note, ShapeError, register
+from cnnstudio.core.catalogue import Call, Ctx, Inference, LayerType, Note, ShapeError, register
 from cnnstudio.core.convmath import Axis
-from cnnstudio.core.layers.common import conv_macs, require_rank
+from cnnstudio.core.layers.common import compact, conv_macs, require_rank
 from cnnstudio.core.params import (
     BoolParam,
     ChoiceParam,
@@ -143,7 +143,27 @@ def _conv_type(dims: int) -> LayerType:
         ),
         infer=infer,
         build=build,
+        reverse=lambda call: _conv_reverse(call, name),
     )
+
+
+def _conv_reverse(call: Call, name: str, transposed: bool = False) -> dict | None:
+    """The parameters of a torch.nn convolution (zero padding only; no "reflect" and the like)."""
+    m = call.is_module(name)
+    if not m or m.padding_mode != "zeros":
+        return None
+    params = {
+        "out_channels": m.out_channels,
+        "kernel_size": compact(m.kernel_size),
+        "stride": compact(m.stride),
+        "padding": m.padding if isinstance(m.padding, str) else compact(m.padding),
+        "dilation": compact(m.dilation),
+        "groups": m.groups,
+        "bias": m.bias is not None,
+    }
+    if transposed:
+        params["output_padding"] = compact(m.output_padding)
+    return params
 
 
 def _dropped_note(name: str, axes: list[Axis], dropped: list[Axis], can_pad: bool) -> Note:
@@ -229,6 +249,7 @@ def _transpose_type(dims: int) -> LayerType:
         ),
         infer=infer,
         build=build,
+        reverse=lambda call: _conv_reverse(call, name, transposed=True),
     )
 
 
@@ -262,6 +283,16 @@ def _upsample_build(ctx: Ctx):
     return nn.Upsample(scale_factor=ctx.p["scale_factor"], mode=mode, align_corners=align)
 
 
+def _upsample_reverse(call: Call) -> dict | None:
+    m = call.is_module("Upsample")
+    if not m or m.size is not None or m.recompute_scale_factor:
+        return None
+    scale = compact(m.scale_factor)
+    if not isinstance(scale, (int, float)):
+        return None
+    return {"scale_factor": float(scale), "mode": m.mode, "align_corners": bool(m.align_corners)}
+
+
 UPSAMPLE = LayerType(
     name="Upsample",
     category="convolution",
@@ -274,6 +305,7 @@ UPSAMPLE = LayerType(
     ),
     infer=_upsample_infer,
     build=_upsample_build,
+    reverse=_upsample_reverse,
 )
 
 register(*(_conv_type(d) for d in (1, 2, 3)), *(_transpose_type(d) for d in (1, 2, 3)), UPSAMPLE)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from cnnstudio.core import convmath
-from cnnstudio.core.catalogue import Ctx, Inference, LayerType, Note, ShapeError, register
+from cnnstudio.core.catalogue import Call, Ctx, Inference, LayerType, Note, ShapeError, register
 from cnnstudio.core.convmath import Axis
-from cnnstudio.core.layers.common import require_rank
+from cnnstudio.core.layers.common import compact, one_tensor, require_rank
 from cnnstudio.core.params import BoolParam, OptionalSizeParam, SizeParam, expand
 
 KINDS = {
@@ -107,6 +107,26 @@ def _pool_type(kind: str, dims: int) -> LayerType:
     params.append(BoolParam("ceil_mode", False, "Round the output size up, keeping a partial last window."))
     if kind == "Avg":
         params.append(BoolParam("count_include_pad", True, "Count padded zeros in the average."))
+    def reverse(call: Call) -> dict | None:
+        function = f"torch.nn.functional.{kind.lower()}_pool{dims}d"
+        if m := call.is_module(name):
+            if getattr(m, "return_indices", False) or getattr(m, "divisor_override", None) is not None:
+                return None
+            found = {key: getattr(m, key) for key in ("kernel_size", "stride", "padding", "dilation", "ceil_mode",
+                                                      "count_include_pad") if hasattr(m, key)}
+        elif one_tensor(call, function):
+            keys = ["kernel_size", "stride", "padding"] + (["dilation", "ceil_mode"] if kind == "Max" else
+                                                          ["ceil_mode", "count_include_pad", "divisor_override"])
+            defaults = {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False, "count_include_pad": True}
+            found = {key: call.argument(i + 1, key, defaults.get(key)) for i, key in enumerate(keys)}
+            if found.pop("divisor_override", None) is not None or call.kwargs.get("return_indices"):
+                return None
+        else:
+            return None
+        if found.get("stride") in ((), []):  # the functions' "stride=[]" means the kernel size
+            found["stride"] = None
+        return {key: compact(value) for key, value in found.items()}
+
     return LayerType(
         name=name,
         category="pooling",
@@ -114,6 +134,7 @@ def _pool_type(kind: str, dims: int) -> LayerType:
         params=tuple(params),
         infer=infer,
         build=build,
+        reverse=reverse if kind != "Min" else None,
     )
 
 
@@ -132,6 +153,20 @@ def _adaptive_type(kind: str, dims: int) -> LayerType:
 
         return getattr(nn, name)(ctx.p["output_size"])
 
+    def reverse(call: Call) -> dict | None:
+        if m := call.is_module(name):
+            size = m.output_size
+        elif one_tensor(call, f"torch.nn.functional.adaptive_{kind.lower()}_pool{dims}d"):
+            size = call.argument(1, "output_size")
+            if call.kwargs.get("return_indices"):
+                return None
+        else:
+            return None
+        size = compact(size)
+        if kind == "Max" and getattr(call.module, "return_indices", False):
+            return None
+        return {"output_size": size} if size is not None and None not in (size if isinstance(size, tuple) else ()) else None
+
     return LayerType(
         name=name,
         category="pooling",
@@ -140,6 +175,7 @@ def _adaptive_type(kind: str, dims: int) -> LayerType:
         params=(SizeParam("output_size", 1, "Output size along each axis.", dims=dims),),
         infer=infer,
         build=build,
+        reverse=reverse,
     )
 
 

@@ -1,7 +1,13 @@
 """A connection on the canvas: a curve from an output port to an input port, labelled with the
-shape of the tensor flowing along it, red or amber when the layer it feeds has a problem."""
+shape of the tensor flowing along it, red or amber when the layer it feeds has a problem.
+
+An end inside a collapsed group is drawn at the group's card (:meth:`EdgeItem.route`); the edge
+still belongs to its two nodes.
+"""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen
@@ -43,11 +49,21 @@ def _wrap(start: QPointF, end: QPointF) -> QPainterPath:
     return path
 
 
+class End(Protocol):
+    """What a connection can be drawn to: a node's card or a collapsed group's card."""
+
+    def output_anchor(self) -> QPointF: ...
+
+    def input_anchor(self, index: int, count: int) -> QPointF: ...
+
+
 class EdgeItem(QGraphicsItem):
     def __init__(self, source: NodeItem, target: NodeItem):
         super().__init__()
         self.source = source
         self.target = target
+        self.source_end: End = source
+        self.target_end: End = target
         self.index = 0
         self.count = 1
         self.label = ""
@@ -69,6 +85,12 @@ class EdgeItem(QGraphicsItem):
         self.source.edges.discard(self)
         self.target.edges.discard(self)
 
+    def route(self, source: End, target: End) -> None:
+        """Draw this connection between ``source`` and ``target`` (the nodes, or group cards)."""
+        if (source, target) != (self.source_end, self.target_end):
+            self.source_end, self.target_end = source, target
+            self.update_path()
+
     def set_slot(self, index: int, count: int) -> None:
         if (index, count) != (self.index, self.count):
             self.index, self.count = index, count
@@ -82,7 +104,7 @@ class EdgeItem(QGraphicsItem):
 
     def update_path(self) -> None:
         self.prepareGeometryChange()
-        self.path = curve(self.source.output_anchor(), self.target.input_anchor(self.index, self.count))
+        self.path = curve(self.source_end.output_anchor(), self.target_end.input_anchor(self.index, self.count))
         metrics = QFontMetricsF(fonts()[2])
         width = metrics.horizontalAdvance(self.label) + 2 * LABEL_PAD
         height = metrics.height() + 2

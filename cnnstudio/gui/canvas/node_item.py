@@ -31,6 +31,8 @@ RADIUS = 7.0
 PAD = 10.0
 ACCENT = 4.0
 SLOT_STEP = 14.0  # vertical distance between the inputs of a merge node
+OPAQUE_TIP = ("Opaque: imported code with no layer of its own, run exactly as in the original model. "
+              "Its shape comes from running it; its parameters cannot be edited.")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Card:
     frozen: bool
     severity: str | None
     tooltip: str
+    opaque: bool = False  # imported code with no catalogue layer: drawn with a dashed border
 
 
 def fonts() -> tuple[QFont, QFont, QFont]:
@@ -103,7 +106,10 @@ class NodeItem(QGraphicsObject):
         severity = severity_of(info)
         problems = [f"{'Error' if i.severity == 'error' else 'Warning'}: {i.message}" for i in info.issues] if info else []
         shape = format_shape(info.shape, channels_last) if info and info.shape is not None else "?"
-        tooltip = "\n".join([f"{node.id} · {text}", f"Output {shape}", *problems])
+        lines = [f"{node.id} · {text}", f"Output {shape}", *problems]
+        if layer_type.opaque:
+            lines.insert(1, OPAQUE_TIP)
+        tooltip = "\n".join(lines)
         card = Card(
             type_name=layer_type.name,
             title=node.title,
@@ -114,6 +120,7 @@ class NodeItem(QGraphicsObject):
             frozen=node.frozen,
             severity=severity,
             tooltip=tooltip,
+            opaque=layer_type.opaque,
         )
         if card != self.card:
             self.card = card
@@ -167,6 +174,8 @@ class NodeItem(QGraphicsObject):
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             for edge in self.edges:
                 edge.update_path()
+            if scene is not None:
+                scene.node_item_moved(self.node_id)  # the frames of open groups around it follow
         if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
             self.setZValue(1 if value else 0)
         return super().itemChange(change, value)
@@ -184,7 +193,13 @@ class NodeItem(QGraphicsObject):
 
         fill = {"error": colors.error_fill, "warning": colors.warning_fill}.get(card.severity or "", colors.node_fill)
         border = colors.selection if self.isSelected() else alert or colors.node_border
-        painter.setPen(QPen(border, 2.0 if self.isSelected() or alert else 1.0))
+        pen = QPen(border, 2.0 if self.isSelected() or alert else 1.0)
+        if card.opaque:
+            pen.setWidthF(max(pen.widthF(), 1.6))
+            pen.setStyle(Qt.PenStyle.DashLine)
+            if not (self.isSelected() or alert):
+                pen.setColor(colors.muted)
+        painter.setPen(pen)
         painter.setBrush(fill)
         painter.drawRoundedRect(rect, RADIUS, RADIUS)
 
@@ -201,9 +216,10 @@ class NodeItem(QGraphicsObject):
         inner = WIDTH - left - PAD
         line = QFontMetricsF(body_font).height() + 1
         top = PAD - 3
-        self._text(painter, title_font, colors.text, QRectF(left, top, inner, line), card.type_name)
+        self._text(painter, title_font, colors.text, QRectF(left, top, inner, line),
+                   ("⚙ " if card.opaque else "") + card.type_name)
         name = ("❄ " if card.frozen else "") + card.title
-        room = inner - QFontMetricsF(title_font).horizontalAdvance(card.type_name) - 8
+        room = inner - QFontMetricsF(title_font).horizontalAdvance(("⚙ " if card.opaque else "") + card.type_name) - 8
         if room > 24:  # the id, elided if need be, right of the type
             name_rect = QRectF(left + inner - room, top, room, line)
             self._text(painter, small_font, colors.muted, name_rect, name, Qt.AlignmentFlag.AlignRight)

@@ -1,4 +1,6 @@
-"""The scene mirrors the document: one NodeItem per node, one EdgeItem per edge.
+"""The scene mirrors the document: one NodeItem per node, one EdgeItem per edge, one GroupItem
+per group. A node inside a collapsed group is hidden and its connections are drawn to the group's
+card instead (the outermost collapsed group around it); a connection inside one card is hidden.
 
 It never edits the design. User gestures that would (dragging a connection, finishing a move)
 are reported as signals; the editor turns them into undoable commands, whose edits come back
@@ -7,13 +9,17 @@ through the document's signals and update the items here.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from collections.abc import Iterable
+
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
+from cnnstudio.core import groups as grouping
 from cnnstudio.core.display import format_shape
 from cnnstudio.gui import theme
 from cnnstudio.gui.canvas.edge_item import EdgeItem, curve
+from cnnstudio.gui.canvas.group_item import GroupItem, footprint, group_card
 from cnnstudio.gui.canvas.node_item import NodeItem, severity_of
 from cnnstudio.gui.canvas.port_item import PortItem
 from cnnstudio.gui.document import Document
@@ -26,6 +32,7 @@ Pos = tuple[float, float]
 class DesignScene(QGraphicsScene):
     connect_requested = Signal(str, str)  # source, target
     nodes_moved = Signal(dict)  # node id -> (old position, new position)
+    toggle_requested = Signal(str)  # open or close this group
 
     def __init__(self, doc: Document, settings: Settings, parent: QObject | None = None):
         super().__init__(parent)
@@ -33,17 +40,20 @@ class DesignScene(QGraphicsScene):
         self.settings = settings
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[tuple[str, str], EdgeItem] = {}
+        self.groups: dict[str, GroupItem] = {}
         self.marks: dict[str, tuple[str, ...]] = {}  # node id -> tags drawn on its card
         self._drag_port: PortItem | None = None
         self._drag_path: QGraphicsPathItem | None = None
         self._drop_port: PortItem | None = None
         self._moving: dict[str, QPointF] | None = None
+        self._moving_groups: dict[str, QPointF] = {}
         doc.reset.connect(self.rebuild)
         doc.node_added.connect(self._add_node)
         doc.node_removed.connect(self._remove_node)
         doc.node_moved.connect(self._move_node)
         doc.inputs_changed.connect(self._sync_inputs)
         doc.analyzed.connect(self.refresh)
+        doc.groups_changed.connect(self.sync_groups)
         settings.channels_last_changed.connect(self.refresh)
         self.rebuild()
         self.refresh()
@@ -53,6 +63,7 @@ class DesignScene(QGraphicsScene):
         self.clear()
         self.nodes.clear()
         self.edges.clear()
+        self.groups.clear()
         for node_id in self.doc.design.graph:
             self._add_node(node_id)
         for node_id in self.doc.design.graph:
@@ -87,6 +98,7 @@ class DesignScene(QGraphicsScene):
         pos = self.doc.design.node(node_id).pos
         if pos is not None:
             self.nodes[node_id].setPos(*pos)
+        self.node_item_moved(node_id)
 
     def _sync_inputs(self, node_id: str) -> None:
         """Make the edges into ``node_id`` match the design, in input order."""
@@ -113,7 +125,85 @@ class DesignScene(QGraphicsScene):
             label = format_shape(source.shape, channels_last) if source and source.shape is not None else ""
             problems = [i.message for i in target.issues] if target else []
             edge.show(label, severity_of(target), "\n".join([f"{src} → {dst}: {label or 'unknown shape'}", *problems]))
-        self.setSceneRect(self.itemsBoundingRect().adjusted(-1500, -1000, 1500, 1000))
+        self.sync_groups()
+
+    def shown_rect(self) -> QRectF:
+        """What is drawn: layers hidden inside collapsed groups do not count."""
+        rect = QRectF()
+        for item in self.items():
+            if item.isVisible() and item.parentItem() is None:
+                rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    # -- groups ----------------------------------------------------------------------------------
+    def sync_groups(self) -> None:
+        """Make the group items, what is hidden inside collapsed groups, and where connections
+        are drawn match the design's groups."""
+        groups = self.doc.design.groups
+        for group_id in [g for g in self.groups if g not in groups]:
+            item = self.groups.pop(group_id)
+            self.removeItem(item)
+        index = grouping.node_index(groups)
+        for node_id, item in self.nodes.items():
+            item.setVisible(grouping.shown_as(groups, index.get(node_id)) is None)
+        tree = grouping.tree(groups)
+        for group_id in groups:
+            item = self.groups.get(group_id)
+            if item is None:
+                item = self.groups[group_id] = GroupItem(group_id)
+                self.addItem(item)
+            item.set_card(group_card(self.doc.design, self.doc.analysis, group_id, tree, self.settings.channels_last))
+            item.setVisible(not any(groups[g].collapsed for g in grouping.ancestors(groups, group_id)))
+        self._place_groups(list(groups), tree)
+        self._route(index)
+        self.setSceneRect(self.shown_rect().adjusted(-1500, -1000, 1500, 1000))
+
+    def _place_groups(self, group_ids: list[str], tree: grouping.Tree | None = None) -> None:
+        design = self.doc.design
+        tree = tree or grouping.tree(design.groups)
+
+        def pos(node_id: str) -> tuple[float, float]:
+            point = self.nodes[node_id].pos()
+            return point.x(), point.y()
+
+        dragged = self._dragged_groups()
+        for group_id in group_ids:
+            item = self.groups[group_id]
+            if item.isVisible() and item not in dragged:
+                item.place(footprint(design, group_id, pos, tree), len(grouping.ancestors(design.groups, group_id)))
+
+    def _dragged_groups(self) -> list[GroupItem]:
+        return [self.groups[g] for g in self._moving_groups if g in self.groups] if self._moving is not None else []
+
+    def _route(self, index: dict[str, str]) -> None:
+        """Draw each connection between what shows its two ends; hide those inside one card."""
+        groups = self.doc.design.groups
+        for item in self.groups.values():
+            item.routed.clear()
+        drawn: set[tuple[object, object]] = set()
+        for (src, dst), edge in self.edges.items():
+            ends = []
+            for node_id in (src, dst):
+                shown = grouping.shown_as(groups, index.get(node_id))
+                ends.append(self.groups[shown] if shown is not None else self.nodes[node_id])
+            source, target = ends
+            pair = (source, target) if isinstance(source, GroupItem) or isinstance(target, GroupItem) else (src, dst)
+            visible = source is not target and pair not in drawn
+            drawn.add(pair)
+            edge.route(source, target)
+            edge.setVisible(visible)
+            for end in ends:
+                if isinstance(end, GroupItem):
+                    end.routed.add(edge)
+
+    def node_item_moved(self, node_id: str) -> None:
+        """A card moved (dragged, or by an edit): the frames around it follow."""
+        groups = self.doc.design.groups
+        if not groups or node_id not in self.nodes:
+            return
+        group_id = self.doc.design.group_of(node_id)
+        if group_id is not None and group_id in self.groups:
+            self._place_groups([group_id, *grouping.ancestors(groups, group_id)])
 
     # -- selection -------------------------------------------------------------------------------
     def selected_node_ids(self) -> list[str]:
@@ -122,11 +212,23 @@ class DesignScene(QGraphicsScene):
     def selected_edges(self) -> list[tuple[str, str]]:
         return [item.key for item in self.selectedItems() if isinstance(item, EdgeItem)]
 
-    def select_nodes(self, node_ids: list[str]) -> None:
-        self.clearSelection()
+    def selected_group_ids(self) -> list[str]:
+        return [item.group_id for item in self.selectedItems() if isinstance(item, GroupItem)]
+
+    def select_nodes(self, node_ids: list[str], group_ids: Iterable[str] = ()) -> None:
+        """Select nodes (a node hidden in a collapsed group selects the group's card) and groups."""
+        groups = self.doc.design.groups
+        items = []
         for node_id in node_ids:
             if node_id in self.nodes:
-                self.nodes[node_id].setSelected(True)
+                shown = grouping.shown_as(groups, self.doc.design.group_of(node_id)) if groups else None
+                items.append(self.groups[shown] if shown is not None else self.nodes[node_id])
+        items += [self.groups[g] for g in group_ids if g in self.groups]
+        if set(items) == set(self.selectedItems()):
+            return  # already so: no selection signals (the inspector keeps its panel)
+        self.clearSelection()
+        for item in items:
+            item.setSelected(True)
 
     # -- moving ----------------------------------------------------------------------------------
     def snapping(self) -> bool:
@@ -146,6 +248,7 @@ class DesignScene(QGraphicsScene):
         super().mousePressEvent(event)
         if event.button() == Qt.MouseButton.LeftButton:
             self._moving = {n: self.nodes[n].pos() for n in self.selected_node_ids()}
+            self._moving_groups = {g: self.groups[g].pos() for g in self.selected_group_ids() if self.groups[g].collapsed}
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._drag_port is None:
@@ -169,13 +272,22 @@ class DesignScene(QGraphicsScene):
             return
         super().mouseReleaseEvent(event)
         moving, self._moving = self._moving, None
-        if not moving:
+        moving_groups, self._moving_groups = self._moving_groups, {}
+        if not moving and not moving_groups:
             return
         moves = {}
-        for node_id, old in moving.items():
+        for node_id, old in (moving or {}).items():
             item = self.nodes.get(node_id)
             if item is not None and item.pos() != old:
                 moves[node_id] = ((old.x(), old.y()), (item.pos().x(), item.pos().y()))
+        for group_id, old in moving_groups.items():  # a dragged card carries all its members
+            item = self.groups.get(group_id)
+            if item is None or item.pos() == old:
+                continue
+            delta = item.pos() - old
+            for node_id in grouping.members(self.doc.design.groups, group_id):
+                start = self.nodes[node_id].pos()
+                moves[node_id] = ((start.x(), start.y()), (start.x() + delta.x(), start.y() + delta.y()))
         if moves:
             self.nodes_moved.emit(moves)
 

@@ -1,0 +1,52 @@
+"""``cnnstudio import SOURCE -o DESIGN.json [--weights W] [--input CxHxW]``.
+
+Exit status: 0 imported, 1 the model or its weights could not be imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    from cnnstudio.importers import parse_shape
+
+    try:
+        return parse_shape(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", help="torchvision:NAME, timm:NAME, module:PACKAGE.MODULE:CALLABLE, FILE.onnx or FILE.pt2")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="the design file to write (.json)")
+    parser.add_argument("--weights", help="a state dict (.pt/.pth/.safetensors), or DEFAULT for pretrained weights (online)")
+    parser.add_argument("--input", type=_shape, action="append", metavar="CxHxW",
+                        help="input shape, channels first without the batch (once per input)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnstudio.core.analysis import analyze
+    from cnnstudio.core.designfile import DesignFileError
+    from cnnstudio.core.weights import WeightsError
+    from cnnstudio.importers import import_model, save_import
+    from cnnstudio.importers.graph import ImportFailed
+
+    try:
+        imported = import_model(args.source, args.input, args.weights)
+        weights_path = save_import(imported, args.output)
+    except (ImportFailed, WeightsError, DesignFileError, OSError) as error:
+        print(f"cnnstudio import: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    analysis = analyze(imported.design)
+    if imported.weights_report:
+        print(imported.weights_report)
+    opaque = imported.opaque
+    print(f"{imported.design.name}: {len(imported.design)} nodes, {analysis.total_params:,} parameters, "
+          f"{len(opaque)} opaque node(s){': ' + ', '.join(opaque[:8]) + (' ...' if len(opaque) > 8 else '') if opaque else ''}")
+    print(f"wrote {args.output} and {weights_path}")
+    return EXIT_OK

@@ -1,0 +1,445 @@
+"""A torch model as a design: trace it with torch.fx, then turn each step into a node.
+
+Tracing stops at modules the catalogue knows (its layer types' ``reverse``) and at torch.nn's own
+modules; other modules are traced through, so a user's blocks dissolve into the steps they are
+made of. Shapes come from one pass on the meta device (no memory, no arithmetic). Every step that
+computes a per-sample tensor becomes one node: the catalogue layer whose reverse claims it (checked:
+the same weights by name and shape, the same output shape), else an opaque ``Module`` (a torch.nn
+module rebuilt from its constructor arguments) or ``Function`` (the call itself, with the tensors
+it reads). Values that are not per-sample tensors (``x.size(0)``, a channel count, a constant)
+are written into the calls that use them, so the design computes exactly what the model does.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from cnnstudio.core import catalogue
+from cnnstudio.core.catalogue import Call, Ctx, ShapeError, TensorArg
+from cnnstudio.core.design import Design, DesignError
+from cnnstudio.core.layout import layered_positions
+from cnnstudio.core.params import ParamError
+
+BATCH = 2
+
+
+class ImportFailed(ValueError):
+    """The model cannot be imported; the message says which step and why."""
+
+
+@dataclass
+class Converted:
+    """The design, its weights keyed by node id, and each node's module scope (for groups)."""
+
+    design: Design
+    weights: dict[str, torch.Tensor] = field(default_factory=dict)
+    scopes: dict[str, str] = field(default_factory=dict)  # node id -> innermost module path ("" at top)
+
+
+class Placeholder:
+    """Stands for a value no reverse can match (a computed size): makes every comparison fail."""
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    __hash__ = object.__hash__
+
+
+def claims(module: nn.Module) -> bool:
+    """True when a catalogue layer recognises this module (tracing then stops at it)."""
+    call = Call(class_path(type(module)), module=module)
+    return any(t.reverse and _safe(t.reverse, call) not in (None, False) for t in catalogue.all_types())
+
+
+def _safe(reverse, call: Call) -> Any:
+    try:
+        return reverse(call)
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+class CatalogueTracer(fx.Tracer):
+    """Leaves: torch.nn modules, modules a catalogue layer recognises, and timm's own leaves."""
+
+    def __init__(self, extra_leaves: tuple[type, ...] = (), autowrap_functions: tuple = ()):
+        super().__init__(autowrap_functions=autowrap_functions)
+        self.extra_leaves = extra_leaves
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        if isinstance(m, nn.Sequential) and type(m) is nn.Sequential:
+            return False
+        return super().is_leaf_module(m, module_qualified_name) or isinstance(m, self.extra_leaves) or claims(m)
+
+
+def class_path(cls: type) -> str:
+    module = cls.__module__
+    # torch.nn's classes live in torch.nn.modules.*; name them as users do when they are public.
+    if module.startswith("torch.nn.modules") and getattr(nn, cls.__name__, None) is cls:
+        return f"torch.nn.{cls.__name__}"
+    return f"{module}.{cls.__qualname__}"
+
+
+def function_name(function: Any) -> str:
+    from torch.nn import functional
+
+    if isinstance(function, (torch._ops.OpOverload, torch._ops.OpOverloadPacket)):  # torch.export's aten ops
+        return f"torch.ops.{function}"
+    name = getattr(function, "__name__", repr(function))
+    module = getattr(function, "__module__", None) or ""
+    if module in ("_operator", "operator"):
+        return f"operator.{name}"
+    if getattr(functional, name, None) is function:
+        return f"torch.nn.functional.{name}"
+    if getattr(torch, name, None) is function:
+        return f"torch.{name}"
+    if module == "math":
+        return f"math.{name}"
+    return f"{module}.{name}"
+
+
+def trace(model: nn.Module) -> fx.GraphModule:
+    leaves, functions = _timm_notrace()
+    tracer = CatalogueTracer(leaves, functions)
+    try:
+        graph = tracer.trace(model)
+    except Exception as error:  # torch.fx's complaint about Python it cannot follow
+        raise ImportFailed(
+            f"torch.fx cannot trace {type(model).__name__}: {type(error).__name__}: {str(error).splitlines()[0]} "
+            "(a model whose forward branches on tensor values cannot be traced; try a .pt2 from torch.export)"
+        ) from None
+    return fx.GraphModule(tracer.root, graph, class_name=type(model).__name__)
+
+
+def _timm_notrace() -> tuple[tuple[type, ...], tuple]:
+    """timm's own list of modules and functions that torch.fx must not trace into, if timm is loaded."""
+    import sys
+
+    if "timm" not in sys.modules:
+        return (), ()
+    from timm.layers import _fx
+
+    return tuple(_fx.get_notrace_modules()), tuple(_fx.get_notrace_functions())
+
+
+def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]]) -> None:
+    """Fill ``node.meta['value']`` with values on the meta device: shapes without memory or arithmetic.
+
+    Modules run with meta copies of their tensors (``functional_call``), so the model is untouched.
+    """
+    from torch.func import functional_call
+
+    def meta(tensor: torch.Tensor) -> torch.Tensor:
+        return torch.empty_like(tensor, device="meta")
+
+    class Recorder(fx.Interpreter):
+        def run_node(self, n: fx.Node) -> Any:
+            result = super().run_node(n)
+            n.meta["value"] = result
+            return result
+
+        def call_module(self, target: str, args: tuple, kwargs: dict) -> Any:
+            module = self.fetch_attr(target)
+            state = {k: meta(v) for k, v in module.state_dict(keep_vars=True).items()}
+            return functional_call(module, state, args, kwargs)
+
+        def get_attr(self, target: str, args: tuple, kwargs: dict) -> Any:
+            value = self.fetch_attr(target)
+            return meta(value) if isinstance(value, torch.Tensor) else value
+
+    inputs = [torch.empty((BATCH, *shape), device="meta") for shape in shapes]
+    try:
+        Recorder(graph_module).run(*inputs)
+    except Exception as error:
+        raise ImportFailed(
+            f"the model does not run on inputs {', '.join('x'.join(map(str, s)) for s in shapes)}: "
+            f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}. Give the right size with --input."
+        ) from None
+
+
+class Converter:
+    def __init__(self, graph_module: fx.GraphModule, shapes: list[tuple[int, ...]], name: str):
+        self.gm = graph_module
+        self.shapes = shapes
+        self.result = Converted(Design(name=name))
+        self.ids: dict[fx.Node, str] = {}  # fx node -> design node id, for per-sample tensors
+        self.sample = self._per_sample_nodes()
+
+    def _per_sample_nodes(self) -> set[fx.Node]:
+        """Nodes whose value depends on an input: the tensors become design nodes."""
+        depends: set[fx.Node] = set()
+        for node in self.gm.graph.nodes:
+            if node.op == "placeholder" or any(a in depends for a in node.all_input_nodes):
+                depends.add(node)
+        return {n for n in depends if n.op != "output" and _is_batch_tensor(n.meta.get("value"))}
+
+    # -- the walk ------------------------------------------------------------------------------
+    def run(self) -> Converted:
+        design = self.result.design
+        placeholders = [n for n in self.gm.graph.nodes if n.op == "placeholder"]
+        if len(placeholders) != len(self.shapes):
+            raise ImportFailed(f"the model takes {len(placeholders)} inputs; give one --input shape for each")
+        for node, shape in zip(placeholders, self.shapes):
+            self._add(node, "Input", {"shape": list(shape)}, node.name)
+        for node in self.gm.graph.nodes:
+            if node in self.sample and node.op != "placeholder":
+                self._convert(node)
+        outs: list[str] = []
+        fx.node.map_arg(_output_args(self.gm), lambda a: outs.append(self.ids[a]) if a in self.ids else None)
+        if not outs:
+            raise ImportFailed("the model returns no tensor computed from its input")
+        design.output_order = list(dict.fromkeys(outs))
+        return self.result
+
+    def _convert(self, node: fx.Node) -> None:
+        inputs: list[fx.Node] = []
+        module = self.gm.get_submodule(node.target) if node.op == "call_module" else None
+        args = tuple(self._marker(a, inputs) for a in node.args)
+        kwargs = {k: self._marker(v, inputs) for k, v in node.kwargs.items()}
+        if node.op == "call_module":
+            name = class_path(type(module))
+        elif node.op == "call_method":
+            name = f"Tensor.{node.target}"
+        else:
+            name = function_name(node.target)
+        shapes = [tuple(self._value(i).shape[1:]) for i in inputs]
+        call = Call(name, args, kwargs, shapes, module)
+        out_shape = tuple(node.meta["value"].shape[1:])
+        node_id = self._node_id(node)
+        sources = [self.ids[i] for i in inputs]
+        plain_inputs = call.tensors_in_order(*args) and not kwargs
+        if node.op != "call_module" or plain_inputs:
+            for layer_type in catalogue.all_types():
+                params = layer_type.reverse and _safe(layer_type.reverse, call)
+                if params is None or params is False:
+                    continue
+                if self._fits(layer_type, params, shapes, sources, out_shape, module):
+                    self._add(node, layer_type.name, params, node_id, inputs, module)
+                    return
+        if module is not None:
+            if not plain_inputs:
+                raise ImportFailed(f"{node_id}: a {name} called with other arguments than its inputs cannot be imported")
+            self._add(node, "Module", {"class": name, "arguments": constructor_arguments(module)}, node_id, inputs, module)
+            self._check_module_node(node_id, module)
+            return
+        owned: dict[str, torch.Tensor] = {}
+        inputs.clear()
+        expression = self._expression(node, inputs, owned, top=True)
+        tensors = {k: {"shape": list(t.shape), **_tensor_kind(self.gm, k, t)} for k, t in owned.items()}
+        self._add(node, "Function", {"call": expression, "tensors": tensors}, node_id, inputs)
+        for key, tensor in owned.items():
+            self.result.weights[f"{node_id}.owned.{key}"] = tensor.detach()
+
+    def _fits(self, layer_type, params, shapes, sources, out_shape, module) -> bool:
+        """The catalogue layer computes the same shape and holds the same tensors as the source."""
+        try:
+            clean = layer_type.coerce_params(params)
+            ctx = Ctx(shapes, clean, sources)
+            if tuple(layer_type.infer(ctx).shape) != out_shape:
+                return False
+            with torch.device("meta"):
+                built = layer_type.build(ctx)
+        except (ParamError, ShapeError, ValueError, TypeError):
+            return False
+        want = {k: tuple(v.shape) for k, v in (module.state_dict() if module is not None else {}).items()}
+        return {k: tuple(v.shape) for k, v in built.state_dict().items()} == want
+
+    def _check_module_node(self, node_id: str, module: nn.Module) -> None:
+        from cnnstudio.core.calls import CallError, build_module
+
+        node = self.result.design.node(node_id)
+        try:
+            with torch.device("meta"):
+                rebuilt = build_module(node.params["class"], node.params["arguments"])
+        except CallError as error:
+            raise ImportFailed(f"{node_id}: {error}") from None
+        if {k: v.shape for k, v in rebuilt.state_dict().items()} != {k: v.shape for k, v in module.state_dict().items()}:
+            raise ImportFailed(f"{node_id}: a {type(module).__name__} rebuilt from its attributes does not match the original")
+
+    def _add(self, node: fx.Node, type_name: str, params: dict, node_id: str,
+             inputs: list[fx.Node] = (), module: nn.Module | None = None) -> None:
+        design = self.result.design
+        try:
+            design.add_node(type_name, params, node_id)
+        except DesignError as error:
+            raise ImportFailed(f"{node_id}: {error}") from None
+        for source in inputs:
+            design.connect(self.ids[source], node_id)
+        self.ids[node] = node_id
+        self.result.scopes[node_id] = self._scope(node)
+        if module is not None:
+            for key, tensor in module.state_dict().items():
+                self.result.weights[f"{node_id}.{key}"] = tensor.detach()
+
+    # -- arguments ----------------------------------------------------------------------------
+    def _value(self, node: fx.Node) -> Any:
+        return node.meta["value"]
+
+    def _marker(self, arg: Any, inputs: list[fx.Node]) -> Any:
+        """An argument as a reverse sees it: inputs as TensorArg, fixed values as they are."""
+        if isinstance(arg, fx.Node):
+            if arg in self.sample:
+                if arg not in inputs:
+                    inputs.append(arg)
+                return TensorArg(inputs.index(arg))
+            return Placeholder()
+        if isinstance(arg, (list, tuple)):
+            return type(arg)(self._marker(a, inputs) for a in arg)
+        return arg
+
+    def _expression(self, arg: Any, inputs: list[fx.Node], owned: dict[str, torch.Tensor], top: bool = False) -> Any:
+        """``arg`` as a JSON call expression (see cnnstudio.core.calls)."""
+        def sub(value: Any) -> Any:
+            return self._expression(value, inputs, owned)
+
+        if isinstance(arg, fx.Node):
+            if arg in self.sample and not top:
+                if arg not in inputs:
+                    inputs.append(arg)
+                return {"input": inputs.index(arg)}
+            if arg.op == "get_attr":
+                value = _fetch(self.gm, arg.target)
+                if not isinstance(value, torch.Tensor):
+                    return sub(value)
+                key = base = re.sub(r"\W", "_", arg.target.rpartition(".")[2])
+                while key in owned and owned[key] is not value:
+                    key = f"{base}_{len(owned)}"
+                owned[key] = value
+                return {"tensor": key}
+            args = [sub(a) for a in arg.args]
+            kwargs = {k: sub(v) for k, v in arg.kwargs.items()}
+            if arg.op == "call_function":
+                if arg.target is getattr:
+                    return {"attribute": args[1], "of": args[0]}
+                return {"function": function_name(arg.target), "args": args, "kwargs": kwargs}
+            if arg.op == "call_method":
+                return {"method": arg.target, "args": args, "kwargs": kwargs}
+            raise ImportFailed(f"{arg.name}: a {arg.op} that does not depend on the input cannot be imported")
+        if isinstance(arg, torch.Size):
+            return {"tuple": [int(v) for v in arg]}
+        if isinstance(arg, tuple):
+            return {"tuple": [sub(v) for v in arg]}
+        if isinstance(arg, list):
+            return [sub(v) for v in arg]
+        if isinstance(arg, slice):
+            return {"slice": [sub(arg.start), sub(arg.stop), sub(arg.step)]}
+        if arg is Ellipsis:
+            return {"ellipsis": True}
+        if isinstance(arg, torch.dtype):
+            return {"dtype": str(arg).removeprefix("torch.")}
+        if isinstance(arg, float) and not math.isfinite(arg):
+            return {"float": str(arg)}
+        if arg is None or isinstance(arg, (bool, int, float, str)):
+            return arg
+        if isinstance(arg, torch.Tensor):
+            key = f"constant{len(owned)}"
+            owned[key] = arg
+            return {"tensor": key}
+        raise ImportFailed(f"cannot write a {type(arg).__name__} ({str(arg)[:40]}) into a design")
+
+    # -- names --------------------------------------------------------------------------------
+    def _scope(self, node: fx.Node) -> str:
+        if node.op == "call_module":
+            return node.target.rpartition(".")[0]
+        stack = node.meta.get("nn_module_stack") or {}
+        if not stack:
+            return ""
+        return list(stack.values())[-1][0]
+
+    def _node_id(self, node: fx.Node) -> str:
+        if node.op == "call_module":
+            base = node.target
+        else:
+            scope = self._scope(node)
+            base = f"{scope}.{node.name}" if scope else node.name
+        node_id, index = base, 2
+        while node_id in self.result.design:
+            node_id, index = f"{base}_{index}", index + 1
+        return node_id
+
+
+def _is_batch_tensor(value: Any) -> bool:
+    return isinstance(value, torch.Tensor) and value.dim() >= 1 and value.shape[0] == BATCH
+
+
+def _output_args(gm: fx.GraphModule) -> Any:
+    return next(n for n in gm.graph.nodes if n.op == "output").args[0]
+
+
+def _fetch(gm: fx.GraphModule, target: str) -> Any:
+    value: Any = gm
+    for part in target.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _tensor_kind(gm: fx.GraphModule, key: str, tensor: torch.Tensor) -> dict[str, Any]:
+    kind: dict[str, Any] = {}
+    if not isinstance(tensor, nn.Parameter):
+        kind["buffer"] = True
+    if tensor.dtype != torch.float32:
+        kind["dtype"] = str(tensor.dtype).removeprefix("torch.")
+    return kind
+
+
+def constructor_arguments(module: nn.Module) -> dict[str, Any]:
+    """The keyword arguments that build ``module`` again, from its signature and attributes
+    (torch.nn's modules keep their constructor arguments as attributes of the same name)."""
+    arguments: dict[str, Any] = {}
+    cls = type(module)
+    for name, parameter in list(inspect.signature(cls.__init__).parameters.items())[1:]:
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD) or name in ("device", "dtype"):
+            continue
+        if not hasattr(module, name):
+            if parameter.default is parameter.empty:
+                raise ImportFailed(f"a {cls.__name__} does not keep its constructor argument '{name}', so it cannot be rebuilt")
+            continue
+        value = getattr(module, name)
+        if name == "bias" and (value is None or isinstance(value, torch.Tensor)):
+            value = value is not None
+        if parameter.default is not parameter.empty and _equal(value, parameter.default):
+            continue
+        arguments[name] = _json_value(value, cls.__name__, name)
+    return arguments
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:  # tensors and the like
+        return False
+
+
+def _json_value(value: Any, owner: str, name: str) -> Any:
+    if isinstance(value, tuple):
+        return {"tuple": [_json_value(v, owner, name) for v in value]}
+    if isinstance(value, list):
+        return [_json_value(v, owner, name) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"float": str(value)}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise ImportFailed(f"a {owner}'s argument '{name}' ({type(value).__name__}) cannot be written into a design")
+
+
+def convert(model: nn.Module, shapes: list[tuple[int, ...]], name: str, collapsed: bool = True) -> Converted:
+    """``model`` (in evaluation mode) as a design with its weights by node id, one group per
+    module of its hierarchy (``collapsed`` or open), laid out left to right."""
+    from cnnstudio.importers.groups import add_module_groups
+
+    if not isinstance(model, fx.GraphModule) or "_in_spec" not in model.__dict__:  # torch.export's refuse eval()
+        model.eval()
+    graph_module = trace(model)
+    propagate(graph_module, shapes)
+    converted = Converter(graph_module, shapes, name).run()
+    module_types = {path: type(m).__name__ for path, m in model.named_modules() if path}
+    add_module_groups(converted.design, converted.scopes, module_types, collapsed)
+    for node_id, pos in layered_positions(converted.design).items():
+        converted.design.node(node_id).pos = pos
+    return converted
