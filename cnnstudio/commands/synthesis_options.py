@@ -9,11 +9,11 @@ file's ``"weights"`` (imported weights), or the latest checkpoint ``cnnstudio tr
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
+from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, load_design
 from cnnstudio.training.synthesis.network import FeatureNetwork, NoWeightsError, SynthesisError
 from cnnstudio.training.synthesis.style import SynthesisProgress
@@ -32,20 +32,17 @@ def add_network_options(parser: argparse.ArgumentParser) -> None:
                         help="go ahead with untrained weights (the images then show random filters' patterns)")
     parser.add_argument("--normalize", choices=("auto", "none", "imagenet"), default="auto",
                         help="how pixels in [0, 1] are standardised before the network: imagenet for torchvision's "
-                             "weights, none for designs trained here (auto: decides by the weights)")
+                             "weights (also a model imported from torchvision), none for designs trained here "
+                             "(auto: imagenet for --weights torchvision:NAME, else none)")
     parser.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, cuda:N or mps")
 
 
-def weights_source(design_path: str, given: str | None) -> str | None:
-    """The weights to use: given, the design file's own, or the latest run of ``cnnstudio train``."""
+def weights_source(design: Design, design_path: str, given: str | None) -> str | None:
+    """The weights to use: given, the design's own (``"weights"``), or the latest run of ``cnnstudio train``."""
     if given:
         return given
-    try:
-        own = json.loads(Path(design_path).read_text(encoding="utf-8")).get("weights")
-    except (OSError, ValueError, AttributeError):
-        own = None
-    if isinstance(own, str) and own:
-        return str((Path(design_path).parent / own))
+    if design.weights:
+        return design.weights
     run = Path("runs") / Path(design_path).stem / "last.pt"
     return str(run) if run.is_file() else None
 
@@ -55,7 +52,7 @@ def load(args: argparse.Namespace, command: str) -> FeatureNetwork:
     from cnnstudio.training.synthesis.network import load_network
 
     design = load_design(args.design)
-    source = weights_source(args.design, args.weights)
+    source = weights_source(design, args.design, args.weights)
     normalize = args.normalize
     if normalize == "auto":
         normalize = "imagenet" if source and source.startswith("torchvision:") else "none"

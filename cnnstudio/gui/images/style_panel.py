@@ -42,8 +42,10 @@ if TYPE_CHECKING:
 PAPER_CONTENT = "conv4_2"  # style.PAPER_CONTENT / PAPER_STYLE, without importing torch with the window
 PAPER_STYLE = "conv1_1, conv2_1, conv3_1, conv4_1, conv5_1"
 THUMBNAIL = 72
-WEIGHT_SOURCES = (("The design's weights (its run, or loaded)", None),
+WEIGHT_SOURCES = (("The design's weights (its run, loaded or imported)", None),
                   ("torchvision VGG-16, ImageNet (downloads once)", "torchvision:vgg16"))
+PIXELS = (("0 to 1, as the data here (designs trained here)", "none"),
+          ("ImageNet mean and deviation (torchvision weights)", "imagenet"))
 
 
 def qimage(image: np.ndarray) -> QImage:
@@ -113,6 +115,13 @@ class StylePanel(QWidget):
             self.weights.addItem(text, source)
         self.weights.setToolTip("torchvision's weights fit the VGG-16 template (File › New from Template)")
         form.addRow("Weights", self.weights)
+        self.pixels = QComboBox()
+        for text, normalize in PIXELS:
+            self.pixels.addItem(text, normalize)
+        self.pixels.setToolTip("How the network expects its pixels: ImageNet's statistics for torchvision's weights, "
+                               "also those of a model imported from torchvision")
+        self.weights.currentIndexChanged.connect(lambda index: self.pixels.setCurrentIndex(index))
+        form.addRow("Pixels", self.pixels)
         self.style_weight = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=1e6, value=100.0)
         self.style_weight.setToolTip("Style over content: the losses are relative errors, so this is a ratio")
         form.addRow("Style weight", self.style_weight)
@@ -237,8 +246,7 @@ class StylePanel(QWidget):
         except SynthesisError as error:
             QMessageBox.warning(self, "Style Transfer", str(error))
             return False
-        normalize = "imagenet" if str(source).startswith("torchvision:") else "none"
-        network = NetworkSpec(to_dict(design), source, random, normalize)
+        network = NetworkSpec(to_dict(design), source, random, self.pixels.currentData())
         self.history.clear()
         self.paused = False
         self.losses.setText("Starting…")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QMessageBox, QWidget
@@ -15,21 +14,13 @@ NO_WEIGHTS = "these would be the patterns of random weights; train or import fir
 
 def current_weights(window: MainWindow) -> Any:
     """The weights the views look at (loaded, or a finished run's), else the latest checkpoint of the
-    training runner, else the design file's own "weights"; None when the design has none."""
+    training runner, else the design's own (``"weights"``: imported ones); None when it has none."""
     offline = window.views.offline
     if offline.active and offline.weights is not None:
         return offline.weights
     if window.training_runner.last_checkpoint:
         return window.training_runner.last_checkpoint
-    path = window.doc.path
-    if path is not None:
-        try:
-            own = json.loads(path.read_text(encoding="utf-8")).get("weights")
-        except (OSError, ValueError, AttributeError):
-            own = None
-        if isinstance(own, str) and own:
-            return str(path.parent / own)
-    return None
+    return window.doc.design.weights
 
 
 def confirm_random(parent: QWidget, name: str) -> bool:
