@@ -155,7 +155,7 @@ def test_bad_inputs_get_sentences(vgg: str, tmp_path: Path) -> None:
         read_image(text)
     with pytest.raises(SynthesisError, match="no such file"):
         read_image(tmp_path / "missing.png")
-    with pytest.raises(SynthesisError, match="none of the weights matches"):
+    with pytest.raises(SynthesisError, match="matches a node of this design by id and shape"):
         load_network(load_design(TEMPLATES / "figure21.json"), vgg)
 
 
@@ -237,3 +237,22 @@ def test_torchvision_weights_map_onto_the_paper_layers_in_order(monkeypatch: pyt
     monkeypatch.setattr(torchvision.models, "get_model", offline)
     with pytest.raises(SynthesisError, match="need an internet connection that first time"):
         load_network(design, "torchvision:vgg16")
+
+
+def test_the_design_s_own_weights_are_used(vgg: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A design file whose "weights" names a .safetensors file keyed by node id (as `cnnstudio import`
+    writes them) needs no --weights."""
+    from cnnstudio.core.designfile import save_design
+    from cnnstudio.core.weights import load_matching, read_state_dict, save_safetensors
+
+    design = load_design(TEMPLATES / "vgg_small.json")
+    model = build_model(design)
+    load_matching(model, read_state_dict(vgg))
+    save_safetensors(model, tmp_path / "vgg.safetensors")
+    design.weights = str(tmp_path / "vgg.safetensors")
+    save_design(design, tmp_path / "vgg.json")
+    assert '"weights": "vgg.safetensors"' in (tmp_path / "vgg.json").read_text()
+    grid = tmp_path / "grid.png"
+    assert main(["visualize", str(tmp_path / "vgg.json"), "--layer", "conv2_1", "--channels", "1", "--steps", "2",
+                 "-o", str(grid)]) == 0
+    assert "vgg.safetensors" in capsys.readouterr().err and read_image(grid).shape == (3, 32, 32)
