@@ -23,7 +23,8 @@ from cnnstudio.training.synthesis import pretrained
 from cnnstudio.training.synthesis.control import RunControl
 from cnnstudio.training.synthesis.images import read_image, write_png
 from cnnstudio.training.synthesis.network import NoWeightsError, SynthesisError, load_network
-from cnnstudio.training.synthesis.style import StyleSettings, StyleTransfer, SynthesisProgress
+from cnnstudio.training.synthesis.progress import SynthesisProgress
+from cnnstudio.training.synthesis.style import StyleSettings, StyleTransfer
 from cnnstudio.training.synthesis.visualize import FeatureVisualizer, VisualizeSettings, channel_means
 from training_helpers import MNIST
 
@@ -256,3 +257,25 @@ def test_the_design_s_own_weights_are_used(vgg: str, tmp_path: Path, capsys: pyt
     assert main(["visualize", str(tmp_path / "vgg.json"), "--layer", "conv2_1", "--channels", "1", "--steps", "2",
                  "-o", str(grid)]) == 0
     assert "vgg.safetensors" in capsys.readouterr().err and read_image(grid).shape == (3, 32, 32)
+
+
+def test_ctrl_c_stops_a_command_and_keeps_what_it_made(vgg: str, tmp_path: Path) -> None:
+    """SIGINT, as Ctrl-C sends it: the current step ends, the image so far is written, status 130."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    grid = tmp_path / "grid.png"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "cnnstudio", "visualize", str(TEMPLATES / "vgg_small.json"), "--weights", vgg,
+               "--layer", "conv1_1", "--channels", "0,1", "--steps", "1000000", "-o", str(grid)]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    assert process.stderr is not None
+    for line in process.stderr:  # the first progress line: the optimisation runs
+        if line.startswith("step "):
+            break
+    process.send_signal(signal.SIGINT)
+    rest = process.communicate(timeout=60)[1]
+    assert process.returncode == 130, rest
+    assert "(stopped)" in rest and read_image(grid).shape == (3, 32, 32 * 2 + 2)

@@ -16,7 +16,7 @@ from pathlib import Path
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, load_design
 from cnnstudio.training.synthesis.network import FeatureNetwork, NoWeightsError, SynthesisError
-from cnnstudio.training.synthesis.style import SynthesisProgress
+from cnnstudio.training.synthesis.progress import SynthesisProgress
 
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE, EXIT_STOPPED = 0, 1, 2, 130
 PROGRESS_INTERVAL_S = 1.0

@@ -9,6 +9,7 @@ weights (a run's checkpoint, loaded weights, or pretrained weights asked for exp
 * :mod:`style` is neural style transfer (content loss on activations, style loss on Gram
   matrices; L-BFGS or Adam), :mod:`visualize` the image that most excites each filter, channel or
   class logit, with the robustness and Fourier parameterisation that make it readable.
-* :mod:`images` reads and writes image files, :mod:`control` is the pause/stop flag shared with the
-  studio's runner, :mod:`pretrained` maps torchvision's ImageNet weights onto a design's layers.
+* :mod:`images` reads and writes image files, :mod:`progress` is the event each step reports,
+  :mod:`control` is the pause/stop flag shared with the studio's runner, :mod:`jobs` runs both as
+  jobs of that runner, and :mod:`pretrained` maps torchvision's ImageNet weights onto a design's layers.
 """

@@ -23,10 +23,10 @@ from torch.nn import functional as F
 from cnnstudio.training.synthesis.control import RunControl, Stopped
 from cnnstudio.training.synthesis.images import fit_image
 from cnnstudio.training.synthesis.network import FeatureNetwork, SynthesisError
+from cnnstudio.training.synthesis.progress import PROGRESS_EVERY_S, SynthesisProgress
 
 PAPER_CONTENT = ("conv4_2",)  # the layers Gatys et al. use on VGG-19; the VGG-16 template names them alike
 PAPER_STYLE = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
-PROGRESS_EVERY_S = 0.25  # at most four pictures a second go to a listener
 
 
 @dataclass(frozen=True)
@@ -53,18 +53,6 @@ class StyleSettings:
             raise SynthesisError("choose at least one style layer")
         if self.optimizer not in ("lbfgs", "adam"):
             raise SynthesisError(f"unknown optimizer '{self.optimizer}'; use lbfgs or adam")
-
-
-@dataclass(frozen=True)
-class SynthesisProgress:
-    """One step of a synthesis, for a progress line or the studio (``image`` throttled, else None)."""
-
-    kind: Literal["style", "visualize"]
-    step: int
-    steps: int
-    losses: dict[str, float]
-    image: Tensor | None = None  # [C, H, W] in [0, 1] (style) or the grid so far (visualize), on the CPU
-    seconds: float = 0.0
 
 
 @dataclass

@@ -27,7 +27,7 @@ from torch.nn import functional as F
 from cnnstudio.training.synthesis.control import RunControl, Stopped
 from cnnstudio.training.synthesis.images import grid
 from cnnstudio.training.synthesis.network import FeatureNetwork, SynthesisError
-from cnnstudio.training.synthesis.style import PROGRESS_EVERY_S, SynthesisProgress
+from cnnstudio.training.synthesis.progress import PROGRESS_EVERY_S, SynthesisProgress
 
 # ImageNet's colour correlations, square-rooted (Lucid's color_correlation_svd_sqrt): colour
 # images are made in a decorrelated colour space and mixed back with this.
