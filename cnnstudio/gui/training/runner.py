@@ -19,6 +19,7 @@ so editing the design while it trains changes nothing in the run.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import pickle
 import queue
@@ -52,6 +53,10 @@ class _ThreadBackend:
         self.thread: threading.Thread | None = None
 
     def start(self, job: Any, emit: Emit, target: Target) -> None:
+        if isinstance(job, Job):
+            # Streamed images are decoded in this thread: worker processes forked from the studio would copy
+            # Qt's threads mid-flight (the worker process of process mode forks its own, safely).
+            job = dataclasses.replace(job, settings=dataclasses.replace(job.settings, workers=0))
         self.thread = threading.Thread(target=target, args=(job, emit, self.controls), name="training", daemon=True)
         self.thread.start()
 
