@@ -84,8 +84,8 @@ def test_the_image_for_a_figure21_filter_excites_it_far_more_than_digits(figure2
     trainer, checkpoint = figure21
     network = load_network(trainer.design, checkpoint)
     result = FeatureVisualizer(network, VisualizeSettings("relu3", steps=128)).run()
-    digits = trainer.val_data.data.images[:500].float()
-    digits = digits / 255 if trainer.val_data.data.images.dtype == torch.uint8 else digits
+    digits = next(iter(trainer.val_data.in_order(500))).inputs[0].float().cpu()  # 500 validation digits, [0, 1]
+    assert digits.shape == (500, 1, 28, 28) and 0 <= digits.min() and digits.max() <= 1
     with torch.no_grad():
         average = channel_means(network.features(digits, ["relu3"])["relu3"]).mean(0)
     made = torch.tensor(result.activations)
