@@ -33,8 +33,9 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
 def vgg(window: MainWindow) -> MainWindow:  # noqa: F811
     assert window.open_path(TEMPLATES / "vgg_small.json", ask=False)
     dock = window.findChild(QDockWidget, "dock-style")
-    dock.show()
-    dock.raise_()
+    assert not dock.isVisible()
+    window.act_style.trigger()  # View › Style Transfer…
+    assert dock.isVisible()
     return window
 
 

@@ -138,6 +138,11 @@ class MainWindow(QMainWindow):
         self.panels_menu.addAction(toggle)
         return dock
 
+    def show_style_transfer(self) -> None:
+        dock = self.findChild(QDockWidget, "dock-style")
+        dock.show()
+        dock.raise_()
+
     def show_dataset_browser(self) -> None:
         """The data of the design's training settings, in a window of its own (built on first use)."""
         from cnnstudio.gui.dataset_browser import DatasetBrowser
@@ -205,6 +210,8 @@ class MainWindow(QMainWindow):
         self.group_actions = GroupActions(self)
         self.act_dataset = a("&Dataset Browser…", self.show_dataset_browser, "Ctrl+Shift+D",
                              "Browse the training data: samples, class histogram, augmentation preview")
+        self.act_style = a("Style &Transfer…", self.show_style_transfer, "Ctrl+Shift+Y",
+                           "Gatys style transfer with this design's layers: pick them on the canvas, load two images")
 
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
@@ -240,6 +247,7 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addMenu(self.panels_menu)
         view_menu.addAction(self.act_dataset)
+        view_menu.addAction(self.act_style)
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_about)
