@@ -93,6 +93,9 @@ def test_a_style_transfer_forms_live_pauses_stops_and_saves(vgg: MainWindow, che
     qtbot.waitUntil(lambda: kinds(seen).count("SynthesisProgress") >= 3, timeout=RUN_MS)
     assert panel.result is not None and panel.result.shape == (3, 24, 24)
     assert "style loss" in panel.losses.text() and panel.picture.pixmap() is not None
+    qtbot.waitUntil(lambda: panel.plot is not None and panel.curves["style"].xData is not None
+                    and len(panel.curves["style"].xData) >= 3,
+                    timeout=RUN_MS)  # the loss curves follow
     panel.pause_button.click()
     qtbot.wait(500)
     paused_at = kinds(seen).count("SynthesisProgress")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shiboken6
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cnnstudio.gui.canvas.node_item import MARK_COLORS
 from cnnstudio.gui.images.weights import confirm_random, current_weights
 from cnnstudio.gui.training.runner import TrainingRunner
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 PAPER_CONTENT = "conv4_2"  # style.PAPER_CONTENT / PAPER_STYLE, without importing torch with the window
 PAPER_STYLE = "conv1_1, conv2_1, conv3_1, conv4_1, conv5_1"
 THUMBNAIL = 72
+REDRAW_MS = 250  # the loss curves redraw at most four times a second, however fast the steps come
 WEIGHT_SOURCES = (("The design's weights (its run, loaded or imported)", None),
                   ("torchvision VGG-16, ImageNet (downloads once)", "torchvision:vgg16"))
 PIXELS = (("0 to 1, as the data here (designs trained here)", "none"),
@@ -154,12 +156,18 @@ class StylePanel(QWidget):
         self.losses = QLabel()
         self.losses.setWordWrap(True)
         self.losses.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.plot: Any = None  # the loss curves: built at the first start (pyqtgraph is not imported with the window)
+        self.curve_area = QVBoxLayout()
+        self.curve_area.setContentsMargins(0, 0, 0, 0)
+        self._redraw = QTimer(self, singleShot=True, interval=REDRAW_MS)
+        self._redraw.timeout.connect(self._draw_curves)
 
         layout = QVBoxLayout(self)
         layout.addLayout(pictures)
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.picture, 1)
+        layout.addLayout(self.curve_area)
         layout.addWidget(self.losses)
         window.scene.selectionChanged.connect(self._selection_changed)
         window.doc.analyzed.connect(self._mark)
@@ -248,6 +256,7 @@ class StylePanel(QWidget):
             return False
         network = NetworkSpec(to_dict(design), source, random, self.pixels.currentData())
         self.history.clear()
+        self._draw_curves()
         self.paused = False
         self.losses.setText("Starting…")
         self.runner.start_job(StyleJob(network, self.images["content"], self.images["style"], settings), stylize)
@@ -262,6 +271,8 @@ class StylePanel(QWidget):
         kind = type(event).__name__
         if kind == "SynthesisProgress":
             self.history.append(event.losses)
+            if not self._redraw.isActive():
+                self._redraw.start()
             first = self.history[0]
             self.losses.setText(
                 f"step {event.step}/{event.steps} · style loss {event.losses['style']:.4g} (from {first['style']:.4g}) · "
@@ -273,6 +284,28 @@ class StylePanel(QWidget):
             self.losses.setText(f"<span style='color:#c62828'>{event.message}</span>")
         elif kind == "Finished" and event.status != "failed" and self.history:
             self.losses.setText(self.losses.text() + (" · stopped" if event.status == "stopped" else " · done"))
+
+    def _draw_curves(self) -> None:
+        """The style and content losses by step, on a log scale."""
+        if self.plot is None:
+            if not self.history:
+                return
+            import pyqtgraph as pg
+
+            from cnnstudio.gui.views.base import label_axes, plot_widget, text_color
+
+            self.plot = plot_widget(self)
+            self.plot.setFixedHeight(150)
+            item = self.plot.getPlotItem()
+            item.setLogMode(y=True)
+            item.addLegend(offset=(-8, 8), labelTextColor=text_color(self))
+            label_axes(self.plot, "step", "loss")
+            self.curves = {role: self.plot.plot(pen=pg.mkPen(MARK_COLORS[role], width=2), name=f"{role} loss")
+                           for role in ("style", "content")}
+            self.curve_area.addWidget(self.plot)
+        for role, curve in self.curves.items():
+            steps = [step for step, losses in enumerate(self.history, 1) if losses[role] > 0]  # log scale: no zeros
+            curve.setData(steps, [self.history[step - 1][role] for step in steps])
 
     def _show_result(self) -> None:
         if self.result is not None:
