@@ -148,6 +148,8 @@ def test_bad_inputs_get_sentences(vgg: str, tmp_path: Path) -> None:
         FeatureVisualizer(network, VisualizeSettings("x"))
     with pytest.raises(SynthesisError, match="'conv1_1' has channels 0 to 15; there is no channel 16"):
         FeatureVisualizer(network, VisualizeSettings("conv1_1", channels=(16,)))
+    with pytest.raises(SynthesisError, match="cannot take a 16x16 image .* layer after a Flatten needs the Input's size"):
+        StyleTransfer(network, content, style, StyleSettings(("fc1",), STYLE_LAYERS, size=16))
     with pytest.raises(SynthesisError, match="at least one style layer"):
         StyleSettings(("conv2_1",), ())
     text = tmp_path / "notes.png"

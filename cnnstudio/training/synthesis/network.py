@@ -106,7 +106,11 @@ class FeatureNetwork:
                 pass
             except RuntimeError as error:  # a later layer that does not fit this image size
                 if not wanted <= seen.keys():
-                    raise SynthesisError(f"the network cannot take a {list(images.shape[1:])} image: {error}") from None
+                    height, width = images.shape[2:]
+                    raise SynthesisError(
+                        f"the chosen layers of '{self.design.name}' cannot take a {width}x{height} image ({error}): "
+                        "the size is too small for its poolings, or a layer after a Flatten needs the Input's size"
+                    ) from None
         finally:
             for handle in handles:
                 handle.remove()
