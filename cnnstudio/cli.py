@@ -18,6 +18,8 @@ COMMANDS = {
     "export": "Write a design as standalone PyTorch code, TorchScript, torch.export, ONNX or safetensors.",
     "import": "Import a torchvision, timm, PyTorch, ONNX or torch.export model as a design with its weights.",
     "train": "Train a design headless: progress, metrics.jsonl and checkpoints (Ctrl-C stops with a checkpoint).",
+    "stylize": "Gatys style transfer with a design's layers: the content of one image in the style of another.",
+    "visualize": "What a layer's filters look for: the image that most excites each channel, as a PNG grid.",
 }
 
 EXIT_INTERRUPTED = 130

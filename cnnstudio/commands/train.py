@@ -95,7 +95,7 @@ def _check_same_network(given: Design, saved: Design, checkpoint: str) -> None:
 
 
 class _stop_on_signals:
-    """Ctrl-C and SIGTERM ask the trainer to stop (a checkpoint first); a second Ctrl-C is immediate."""
+    """Ctrl-C and SIGTERM ask the trainer (or anything with ``stop()``) to stop; a second Ctrl-C is immediate."""
 
     def __init__(self, trainer: Any):
         self.trainer = trainer

@@ -45,6 +45,7 @@ from cnnstudio.gui.palette import Palette
 from cnnstudio.gui.settings import Settings
 from cnnstudio.gui.summary import Summary
 from cnnstudio.core.resources import TEMPLATES, templates
+from cnnstudio.gui.images.style_panel import StylePanel
 from cnnstudio.gui.training.panels import TrainingPanels
 from cnnstudio.gui.views.hub import Views
 
@@ -103,6 +104,10 @@ class MainWindow(QMainWindow):
         self.training = TrainingPanels(self)  # the Training, Curves and Run Log docks
         self.training_runner = self.training.runner
         self.views = Views(self)  # the Probe dock and the views inside the network, fed by the runner
+        self.style_transfer = StylePanel(self)  # its own runner; marks its layers on the canvas
+        style_dock = self.add_dock("style", "Style Transfer", self.style_transfer, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.findChild(QDockWidget, "dock-inspector"), style_dock)
+        style_dock.hide()  # View > Panels > Style Transfer
         self.dataset_browser: QWidget | None = None  # made on first use (View › Dataset Browser…)
 
         self._build_actions()
@@ -132,6 +137,11 @@ class MainWindow(QMainWindow):
         toggle.setToolTip(f"Show or hide the {title} panel")
         self.panels_menu.addAction(toggle)
         return dock
+
+    def show_style_transfer(self) -> None:
+        dock = self.findChild(QDockWidget, "dock-style")
+        dock.show()
+        dock.raise_()
 
     def show_dataset_browser(self) -> None:
         """The data of the design's training settings, in a window of its own (built on first use)."""
@@ -200,6 +210,8 @@ class MainWindow(QMainWindow):
         self.group_actions = GroupActions(self)
         self.act_dataset = a("&Dataset Browser…", self.show_dataset_browser, "Ctrl+Shift+D",
                              "Browse the training data: samples, class histogram, augmentation preview")
+        self.act_style = a("Style &Transfer…", self.show_style_transfer, "Ctrl+Shift+Y",
+                           "Gatys style transfer with this design's layers: pick them on the canvas, load two images")
 
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
@@ -235,6 +247,7 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addMenu(self.panels_menu)
         view_menu.addAction(self.act_dataset)
+        view_menu.addAction(self.act_style)
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_about)
@@ -532,6 +545,9 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.style_transfer.shutdown()
+        if self.views.built:
+            self.views.look_for.shutdown()
         self.autosaver.close()
         event.accept()
 

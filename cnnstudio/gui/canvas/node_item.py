@@ -77,6 +77,7 @@ class NodeItem(QGraphicsObject):
         self.card: Card | None = None
         self._shown: tuple | None = None  # what the card was built from, to skip unchanged nodes
         self.input_count = -1  # unknown until the scene syncs the inputs
+        self.marks: tuple[str, ...] = ()  # tags such as "content" and "style" (the scene's set_marks)
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
             | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
@@ -128,6 +129,11 @@ class NodeItem(QGraphicsObject):
             for port in (self.input_port, self.output_port):
                 if port is not None:
                     port.set_color(theme.colors().category(card.category))
+
+    def set_marks(self, marks: tuple[str, ...]) -> None:
+        if tuple(marks) != self.marks:
+            self.marks = tuple(marks)
+            self.update()
 
     def set_input_count(self, count: int) -> None:
         """Merge nodes draw one slot per input; the port grows to cover them."""
@@ -224,6 +230,8 @@ class NodeItem(QGraphicsObject):
         self._text(painter, title_font, shape_color, QRectF(left, top, inner, line), card.shape)
         top += line
         self._text(painter, small_font, colors.muted, QRectF(left, top, inner, line), card.params)
+        if self.marks:
+            self._marks(painter, small_font)
         if alert is not None:
             self._badge(painter, alert, small_font)
         if self.max_inputs is None and self.input_count > 1:
@@ -248,12 +256,39 @@ class NodeItem(QGraphicsObject):
         painter.setFont(bold)
         painter.drawText(QRectF(center.x() - 7.5, center.y() - 7.5, 15, 15), int(Qt.AlignmentFlag.AlignCenter), "!")
 
+    def _marks(self, painter: QPainter, font: QFont) -> None:
+        """A thick outline in the first tag's colour and one pill per tag, bottom right inside the card."""
+        painter.setPen(QPen(mark_color(self.marks[0]), 3.0))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(QRectF(1.5, 1.5, WIDTH - 3, HEIGHT - 3), RADIUS, RADIUS)
+        bold = QFont(font)
+        bold.setWeight(QFont.Weight.Bold)
+        painter.setFont(bold)
+        metrics = QFontMetricsF(bold)
+        right = WIDTH - 5
+        for tag in reversed(self.marks):
+            width = metrics.horizontalAdvance(tag) + 10
+            pill = QRectF(right - width, HEIGHT - metrics.height() - 7, width, metrics.height() + 2)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(mark_color(tag))
+            painter.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
+            painter.setPen(QColor("white"))
+            painter.drawText(pill, int(Qt.AlignmentFlag.AlignCenter), tag)
+            right -= width + 3
+
     def _slot_numbers(self, painter: QPainter, font: QFont, color: QColor) -> None:
         painter.setFont(font)
         painter.setPen(color)
         for index in range(self.input_count):
             y = self.mapFromScene(self.input_anchor(index, self.input_count)).y()
             painter.drawText(QRectF(-22, y - 15, 12, 12), int(Qt.AlignmentFlag.AlignCenter), str(index + 1))
+
+
+MARK_COLORS = {"content": "#1f77b4", "style": "#e8710a"}  # blue and orange tell apart in grey print too
+
+
+def mark_color(tag: str) -> QColor:
+    return QColor(MARK_COLORS.get(tag, "#7f7f7f"))
 
 
 def severity_of(info: NodeInfo | None) -> str | None:

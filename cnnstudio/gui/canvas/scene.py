@@ -41,6 +41,7 @@ class DesignScene(QGraphicsScene):
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[tuple[str, str], EdgeItem] = {}
         self.groups: dict[str, GroupItem] = {}
+        self.marks: dict[str, tuple[str, ...]] = {}  # node id -> tags drawn on its card
         self._drag_port: PortItem | None = None
         self._drag_path: QGraphicsPathItem | None = None
         self._drop_port: PortItem | None = None
@@ -72,7 +73,15 @@ class DesignScene(QGraphicsScene):
         item = NodeItem(self.doc.design.node(node_id))
         self.nodes[node_id] = item
         self.addItem(item)
+        item.set_marks(self.marks.get(node_id, ()))
         self._sync_inputs(node_id)
+
+    def set_marks(self, marks: dict[str, tuple[str, ...]]) -> None:
+        """Tags on cards ("content", "style": the style transfer's layers); an empty dict clears them.
+        They are annotations of the window, not of the design: nothing is saved or undone."""
+        self.marks = {node_id: tags for node_id, tags in marks.items() if tags}
+        for node_id, item in self.nodes.items():
+            item.set_marks(self.marks.get(node_id, ()))
 
     def _remove_node(self, node_id: str) -> None:
         item = self.nodes.pop(node_id)

@@ -5,7 +5,8 @@
 * ``event`` (Signal(object)): every engine event object, in order, on the GUI thread. Any event
   dataclass is forwarded as it is, including types added to ``cnnstudio.training.events`` later.
 * ``running_changed`` (Signal(bool)).
-* ``start(design, settings, out_dir, resume_checkpoint=None)``, ``pause()``, ``resume()``,
+* ``start(design, settings, out_dir, resume_checkpoint=None)``, ``start_job(job, target)`` (any
+  other background work built like training: style transfer, feature visualisation), ``pause()``, ``resume()``,
   ``stop()``, ``call(method_name, *args)`` (calls that Trainer method; in process mode the call is
   pickled over the control pipe), ``is_running()``, ``mode`` ("thread" or "process").
 
@@ -23,6 +24,7 @@ import multiprocessing
 import pickle
 import queue
 import threading
+from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
@@ -30,6 +32,8 @@ from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import to_dict
 from cnnstudio.gui.training.worker import Controls, Emit, Job, process_main, train
+
+Target = Callable[[Any, Emit, Controls], None]  # a module-level function, so a spawned process finds it
 from cnnstudio.training.settings import TrainingSettings
 
 Mode = Literal["thread", "process"]
@@ -38,7 +42,7 @@ POLL_S = 0.2
 
 
 class _Backend(Protocol):
-    def start(self, job: Job, emit: Emit) -> None: ...
+    def start(self, job: Any, emit: Emit, target: Target) -> None: ...
     def call(self, name: str, *args: Any) -> None: ...
     def join(self, timeout: float) -> bool: ...
 
@@ -48,11 +52,12 @@ class _ThreadBackend:
         self.controls = Controls()
         self.thread: threading.Thread | None = None
 
-    def start(self, job: Job, emit: Emit) -> None:
-        # Streamed images are decoded in this thread: worker processes forked from the studio would copy
-        # Qt's threads mid-flight (the worker process of process mode forks its own, safely).
-        job = dataclasses.replace(job, settings=dataclasses.replace(job.settings, workers=0))
-        self.thread = threading.Thread(target=train, args=(job, emit, self.controls), name="training", daemon=True)
+    def start(self, job: Any, emit: Emit, target: Target) -> None:
+        if isinstance(job, Job):
+            # Streamed images are decoded in this thread: worker processes forked from the studio would copy
+            # Qt's threads mid-flight (the worker process of process mode forks its own, safely).
+            job = dataclasses.replace(job, settings=dataclasses.replace(job.settings, workers=0))
+        self.thread = threading.Thread(target=target, args=(job, emit, self.controls), name="training", daemon=True)
         self.thread.start()
 
     def call(self, name: str, *args: Any) -> None:
@@ -67,11 +72,11 @@ class _ThreadBackend:
 class _ProcessBackend:
     """A spawned worker (daemon: it cannot outlive the studio) and a thread reading its events."""
 
-    def start(self, job: Job, emit: Emit) -> None:
+    def start(self, job: Any, emit: Emit, target: Target) -> None:
         context = multiprocessing.get_context("spawn")
         self.queue = context.Queue()
         receive, self.control = context.Pipe(duplex=False)
-        self.process = context.Process(target=process_main, args=(job, self.queue, receive),
+        self.process = context.Process(target=process_main, args=(job, self.queue, receive, target),
                                        name="cnnstudio-training", daemon=True)
         self.process.start()
         receive.close()  # the worker holds the only reading end, so it sees EOF if the studio dies
@@ -134,9 +139,17 @@ class TrainingRunner(QObject):
         """Start a run of a snapshot of ``design``; returns at once (the worker loads and compiles)."""
         if self._running:
             raise RuntimeError("a training run is already in progress")
-        self._join_previous()
         self.snapshot = design.copy()
         job = Job(to_dict(self.snapshot), settings, str(out_dir), str(resume_checkpoint) if resume_checkpoint else None)
+        self.start_job(job, train)
+
+    def start_job(self, job: Any, target: Target) -> None:
+        """Run ``target(job, emit, controls)`` in the background, as training runs: its events arrive on
+        ``event`` and it must end with an ``events.Finished``; ``controls`` relays pause, stop and
+        ``call`` to the object it is given with ``controls.attach``."""
+        if self._running:
+            raise RuntimeError("a run is already in progress")
+        self._join_previous()
         backend: _Backend = _ThreadBackend() if self.mode == "thread" else _ProcessBackend()
         arrived = self._arrived
 
@@ -148,7 +161,7 @@ class TrainingRunner(QObject):
 
         self._backend = backend
         self._running = True
-        backend.start(job, emit)
+        backend.start(job, emit, target)
         self.running_changed.emit(True)
 
     def pause(self) -> None:

@@ -90,9 +90,11 @@ def _failed(emit: Emit, message: str) -> None:
     emit(events.Finished("failed", 0, 0, None))
 
 
-def process_main(job: Job, queue: Any, control: Connection) -> None:
-    """A worker process: events go back pickled (tensors copied, not shared), calls come in on
-    ``control``; when the studio goes away the pipe closes and the run stops with a checkpoint."""
+def process_main(job: Any, queue: Any, control: Connection,
+                 target: Callable[[Any, Emit, Controls], None] = train) -> None:
+    """A worker process running ``target`` (training by default): events go back pickled (tensors
+    copied, not shared), calls come in on ``control``; when the studio goes away the pipe closes and
+    the run stops (training with a checkpoint)."""
     controls = Controls()
 
     def listen() -> None:
@@ -110,6 +112,6 @@ def process_main(job: Job, queue: Any, control: Connection) -> None:
                 queue.put(pickle.dumps(events.Warning(f"the trainer could not do {name}: {error}")))
 
     threading.Thread(target=listen, name="training-control", daemon=True).start()
-    train(job, lambda event: queue.put(pickle.dumps(event)), controls)
+    target(job, lambda event: queue.put(pickle.dumps(event)), controls)
     queue.close()
     queue.join_thread()

@@ -1,14 +1,18 @@
 """Filters: the kernels of a convolution layer as images, live. A first layer that looks at RGB
 images shows each filter in colour; deeper layers show one small map per (filter, input channel),
-blue for negative weights, white for zero, red for positive, on one scale per layer."""
+blue for negative weights, white for zero, red for positive, on one scale per layer.
+
+Beside the weights, "What it looks for" shows, per filter, the image that most excites it (made in
+the background, see ``cnnstudio.gui.images.look_for``); it forms live and is exported with the view.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
+from PySide6.QtCore import QPointF, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QWidget
 
 from cnnstudio.gui.views.base import View, image_plot, set_ticks, text_color, value_text
 from cnnstudio.gui.views.context import Context
@@ -16,6 +20,8 @@ from cnnstudio.gui.views.imaging import DIVERGING, Mosaic, colorize, grid_shape,
 
 
 class Filters(View):
+    look_for_requested = Signal(str)  # a convolution's node id
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__("The kernels of the convolution layers appear here while a model trains, or after it.", parent)
         self.setObjectName("filters")
@@ -29,13 +35,23 @@ class Filters(View):
         self.layer.setToolTip("The convolution layer whose kernels are shown")
         self.layer.activated.connect(lambda _: self.render())
         self.controls.addWidget(self.layer)
+        self.look_button = QPushButton("What It Looks For")
+        self.look_button.setToolTip("Make, for each filter, the image that excites it most (with these weights)")
+        self.look_button.clicked.connect(self._look_for)
+        self.controls.addWidget(self.look_button)
         self.plot, self.image = image_plot(self, axes=True)
         self.plot.getPlotItem().showAxis("top")
         self.plot.getPlotItem().hideAxis("bottom")
         self.plot.scene().sigMouseMoved.connect(self._hover)
+        self.look_plot, self.look_image = image_plot(self, "what it looks for")
+        self.look_plot.hide()
+        self.look_grid: Mosaic | None = None
+        self.look_scores: list[float] = []
+        self.look_plot.scene().sigMouseMoved.connect(self._hover_look)
         row = QHBoxLayout(self.content)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.plot)
+        row.addWidget(self.look_plot)
 
     def needs(self, context: Context | None) -> dict[str, Any]:
         return {"filters": True}
@@ -117,6 +133,41 @@ class Filters(View):
             self.plot.setToolTip(f"filter {out}, input channel {inputs} · ({x}, {y}): "
                                  f"{value_text(self.weights[out, inputs, y, x])}")
 
+    def _look_for(self) -> None:
+        node = self.layer.currentData()
+        if node is not None:
+            self.look_for_requested.emit(node)
+
+    def show_look_for(self, images: np.ndarray, layer: str, note: str, scores: list[float] | None = None,
+                      live: bool = False) -> None:
+        """Images [N, C, H, W] in [0, 1], one per filter of ``layer``, beside the weights; ``live``: one
+        sheet of them all, still forming (no tile to hover yet)."""
+        tiles = np.stack([rgba_image(image) for image in images])
+        grid = mosaic(tiles, grid_shape(len(tiles))[1], gap=max(1, images.shape[-1] // 14))
+        self.look_grid = None if live else grid
+        self.look_scores = scores or []
+        self.look_image.setImage(grid.image, autoLevels=False)
+        self.look_plot.getPlotItem().setTitle(f"what {layer}'s filters look for · {note}", color=text_color(self),
+                                              size="9pt")
+        self.look_plot.getPlotItem().getViewBox().autoRange(padding=0.02)
+        self.look_plot.show()
+        self.show_content()
+
+    def _hover_look(self, pos: QPointF) -> None:
+        if self.look_grid is None:
+            return
+        point = self.look_plot.getPlotItem().getViewBox().mapSceneToView(pos)
+        found = self.look_grid.locate(point.x(), point.y())
+        if found is not None:
+            index = found[0]
+            score = f": mean activation {value_text(self.look_scores[index])}" if index < len(self.look_scores) else ""
+            self.look_plot.setToolTip(f"the image filter {index} responds to most{score}")
+
+    def clear_look_for(self) -> None:
+        self.look_grid = None
+        self.look_plot.hide()
+
     def clear(self) -> None:
         self.snapshot = None
+        self.clear_look_for()
         super().clear()

@@ -121,6 +121,9 @@ class Views(QObject):
         self.probe.timeline.picked.connect(self._picked)
         self.probe.timeline.every_changed.connect(lambda _: self.schedule_request())
         self.embeddings.tsne_failed.connect(self._probe_failed)
+        from cnnstudio.gui.images.look_for import LookFor
+
+        self.look_for = LookFor(self.window, self.filters)
         self.offline.ready.connect(self._offline_snapshot)
         self.offline.failed.connect(lambda message: self.window.statusBar().showMessage(
             f"The views cannot look at these weights: {message}", 8000))

@@ -1,0 +1,341 @@
+"""The Style Transfer dock: pick the content and style layers on the canvas, load two images, watch
+the image form with its losses, pause or stop, save it as PNG.
+
+The layers are node ids in two fields; while "Pick" is on, clicking a card on the canvas adds it
+to (or takes it from) that field, and the canvas marks the chosen cards ("content", "style"). The
+transfer runs on its own :class:`TrainingRunner` (a worker process by default, as training), with
+the design's weights, or torchvision's VGG-16 weights for the VGG-16 template.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import shiboken6
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnstudio.gui.canvas.node_item import MARK_COLORS
+from cnnstudio.gui.images.weights import confirm_random, current_weights
+from cnnstudio.gui.training.runner import TrainingRunner
+
+if TYPE_CHECKING:
+    from cnnstudio.gui.main_window import MainWindow
+
+PAPER_CONTENT = "conv4_2"  # style.PAPER_CONTENT / PAPER_STYLE, without importing torch with the window
+PAPER_STYLE = "conv1_1, conv2_1, conv3_1, conv4_1, conv5_1"
+THUMBNAIL = 72
+REDRAW_MS = 250  # the loss curves redraw at most four times a second, however fast the steps come
+WEIGHT_SOURCES = (("The design's weights (its run, loaded or imported)", None),
+                  ("torchvision VGG-16, ImageNet (downloads once)", "torchvision:vgg16"))
+PIXELS = (("0 to 1, as the data here (designs trained here)", "none"),
+          ("ImageNet mean and deviation (torchvision weights)", "imagenet"))
+
+
+def qimage(image: np.ndarray) -> QImage:
+    """A [C, H, W] image in [0, 1] as a QImage (imaging imports pyqtgraph: not with the window)."""
+    from cnnstudio.gui.views.imaging import rgba_image
+
+    rgba = np.ascontiguousarray(rgba_image(image))
+    return QImage(rgba.data, rgba.shape[1], rgba.shape[0], rgba.strides[0], QImage.Format.Format_RGBA8888).copy()
+
+
+def pixmap(image: np.ndarray, side: int) -> QPixmap:
+    """The image as a pixmap fitted in a square of ``side`` pixels."""
+    return QPixmap.fromImage(qimage(image)).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                                                   Qt.TransformationMode.SmoothTransformation)
+
+
+def ids(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class StylePanel(QWidget):
+    def __init__(self, window: MainWindow):
+        super().__init__()
+        self.setObjectName("style-transfer")
+        self.window = window
+        self.runner = TrainingRunner(window.training_runner.mode, self)
+        self.runner.event.connect(self.on_event)
+        self.runner.running_changed.connect(lambda _: self._update_buttons())
+        self.images: dict[str, np.ndarray] = {}
+        self.result: np.ndarray | None = None
+        self.history: list[dict[str, float]] = []
+        self.paused = False
+
+        self.thumbs: dict[str, QLabel] = {}
+        pictures = QGridLayout()
+        for column, role in enumerate(("content", "style")):
+            thumb = QLabel(f"no {role} image")
+            thumb.setFixedSize(THUMBNAIL, THUMBNAIL)
+            thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            thumb.setFrameShape(QLabel.Shape.StyledPanel)
+            thumb.setWordWrap(True)
+            button = QPushButton(f"{role.title()} Image…")
+            button.setToolTip(f"The image whose {role} is kept" if role == "content" else "The image whose style is taken")
+            button.clicked.connect(lambda _=False, r=role: self.open_image(r))
+            pictures.addWidget(thumb, 0, column, Qt.AlignmentFlag.AlignHCenter)
+            pictures.addWidget(button, 1, column)
+            self.thumbs[role] = thumb
+
+        self.fields: dict[str, QLineEdit] = {}
+        self.pick_buttons: dict[str, QPushButton] = {}
+        form = QFormLayout()
+        for role, default in (("content", PAPER_CONTENT), ("style", PAPER_STYLE)):
+            field = QLineEdit(default)
+            field.setToolTip(f"The {role} layers' node ids, separated by commas")
+            field.textChanged.connect(self._mark)
+            pick = QPushButton("Pick")
+            pick.setCheckable(True)
+            pick.setToolTip(f"While on, a click on a card adds it to the {role} layers or takes it away")
+            pick.toggled.connect(lambda on, r=role: self._picking(r, on))
+            row = QHBoxLayout()
+            row.addWidget(field, 1)
+            row.addWidget(pick)
+            form.addRow(f"{role.title()} layers", row)
+            self.fields[role], self.pick_buttons[role] = field, pick
+        self.weights = QComboBox()
+        for text, source in WEIGHT_SOURCES:
+            self.weights.addItem(text, source)
+        self.weights.setToolTip("torchvision's weights fit the VGG-16 template (File › New from Template)")
+        form.addRow("Weights", self.weights)
+        self.pixels = QComboBox()
+        for text, normalize in PIXELS:
+            self.pixels.addItem(text, normalize)
+        self.pixels.setToolTip("How the network expects its pixels: ImageNet's statistics for torchvision's weights, "
+                               "also those of a model imported from torchvision")
+        self.weights.currentIndexChanged.connect(lambda index: self.pixels.setCurrentIndex(index))
+        form.addRow("Pixels", self.pixels)
+        self.style_weight = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=1e6, value=100.0)
+        self.style_weight.setToolTip("Style over content: the losses are relative errors, so this is a ratio")
+        form.addRow("Style weight", self.style_weight)
+        self.steps = QSpinBox(minimum=1, maximum=100_000, value=300)
+        form.addRow("Steps", self.steps)
+        self.size = QSpinBox(minimum=8, maximum=4096, value=256, suffix=" px")
+        self.size.setToolTip("The longest side of the result")
+        form.addRow("Size", self.size)
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(["lbfgs", "adam"])
+        self.optimizer.setToolTip("L-BFGS as in the paper, or Adam")
+        form.addRow("Optimizer", self.optimizer)
+
+        self.start_button = QPushButton("Start")
+        self.start_button.clicked.connect(self.start)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.runner.stop)
+        self.save_button = QPushButton("Save PNG…")
+        self.save_button.clicked.connect(lambda: self.save())
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.pause_button, self.stop_button, self.save_button):
+            buttons.addWidget(button)
+
+        self.picture = QLabel("The image appears here as it forms.")
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.picture.setMinimumSize(160, 160)
+        self.picture.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.losses = QLabel()
+        self.losses.setWordWrap(True)
+        self.losses.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.plot: Any = None  # the loss curves: built at the first start (pyqtgraph is not imported with the window)
+        self.curve_area = QVBoxLayout()
+        self.curve_area.setContentsMargins(0, 0, 0, 0)
+        self._redraw = QTimer(self, singleShot=True, interval=REDRAW_MS)
+        self._redraw.timeout.connect(self._draw_curves)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(pictures)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.picture, 1)
+        layout.addLayout(self.curve_area)
+        layout.addWidget(self.losses)
+        window.scene.selectionChanged.connect(self._selection_changed)
+        window.doc.analyzed.connect(self._mark)
+        self._update_buttons()
+
+    # -- inputs ------------------------------------------------------------------------------------
+    def open_image(self, role: str, path: str | Path | None = None) -> bool:
+        path = path or QFileDialog.getOpenFileName(self, f"{role.title()} Image", "",
+                                                   "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff)")[0]
+        if not path:
+            return False
+        from cnnstudio.gui.views.imaging import ImageFileError, read_image
+
+        try:
+            image = read_image(path)
+        except ImageFileError as error:
+            QMessageBox.warning(self, "Not an Image", str(error))
+            return False
+        self.images[role] = image
+        self.thumbs[role].setPixmap(pixmap(image, THUMBNAIL))
+        self.thumbs[role].setToolTip(f"{Path(path).name}: {image.shape[2]}×{image.shape[1]}")
+        self._update_buttons()
+        return True
+
+    def layers(self, role: str) -> list[str]:
+        return ids(self.fields[role].text())
+
+    def _picking(self, role: str, on: bool) -> None:
+        if on:
+            other = self.pick_buttons["style" if role == "content" else "content"]
+            other.setChecked(False)
+
+    def _selection_changed(self) -> None:
+        if not shiboken6.isValid(self.window.scene):
+            return
+        role = next((r for r, button in self.pick_buttons.items() if button.isChecked()), None)
+        selected = self.window.scene.selected_node_ids()
+        if role is None or len(selected) != 1:
+            return
+        chosen = self.layers(role)
+        node = selected[0]
+        chosen = [n for n in chosen if n != node] if node in chosen else [*chosen, node]
+        self.fields[role].setText(", ".join(chosen))
+
+    def _mark(self) -> None:
+        """The chosen layers marked on the canvas (only while this dock is shown)."""
+        marks: dict[str, tuple[str, ...]] = {}
+        if self.isVisible():
+            for role in ("content", "style"):
+                for node in self.layers(role):
+                    marks[node] = (*marks.get(node, ()), role)
+        self.window.scene.set_marks(marks)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._mark()
+
+    def hideEvent(self, event: Any) -> None:
+        super().hideEvent(event)
+        self._mark()
+
+    # -- the run ------------------------------------------------------------------------------------
+    def start(self) -> bool:
+        """Start a transfer of the design as it is now; False (with a message) if it cannot start."""
+        from cnnstudio.core.designfile import to_dict
+
+        missing = [role for role in ("content", "style") if role not in self.images]
+        if missing:
+            QMessageBox.information(self, "Style Transfer", f"Load the {' and the '.join(missing)} image first.")
+            return False
+        design = self.window.doc.design
+        source = self.weights.currentData() or current_weights(self.window)
+        random = source is None and confirm_random(self, design.name)
+        if source is None and not random:
+            return False
+        from cnnstudio.training.synthesis.jobs import NetworkSpec, StyleJob, stylize
+        from cnnstudio.training.synthesis.network import SynthesisError
+        from cnnstudio.training.synthesis.style import StyleSettings
+
+        try:
+            settings = StyleSettings(tuple(self.layers("content")), tuple(self.layers("style")),
+                                     style_weight=self.style_weight.value(), steps=self.steps.value(),
+                                     size=self.size.value(), optimizer=self.optimizer.currentText())
+        except SynthesisError as error:
+            QMessageBox.warning(self, "Style Transfer", str(error))
+            return False
+        network = NetworkSpec(to_dict(design), source, random, self.pixels.currentData())
+        self.history.clear()
+        self._draw_curves()
+        self.paused = False
+        self.losses.setText("Starting…")
+        self.runner.start_job(StyleJob(network, self.images["content"], self.images["style"], settings), stylize)
+        return True
+
+    def toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.runner.pause() if self.paused else self.runner.resume()
+        self._update_buttons()
+
+    def on_event(self, event: Any) -> None:
+        kind = type(event).__name__
+        if kind == "SynthesisProgress":
+            self.history.append(event.losses)
+            if not self._redraw.isActive():
+                self._redraw.start()
+            first = self.history[0]
+            self.losses.setText(
+                f"step {event.step}/{event.steps} · style loss {event.losses['style']:.4g} (from {first['style']:.4g}) · "
+                f"content loss {event.losses['content']:.4g} · {event.seconds:.1f} s")
+            if event.image is not None:
+                self.result = event.image.numpy()
+                self._show_result()
+        elif kind == "Error":
+            self.losses.setText(f"<span style='color:#c62828'>{event.message}</span>")
+        elif kind == "Finished" and event.status != "failed" and self.history:
+            self.losses.setText(self.losses.text() + (" · stopped" if event.status == "stopped" else " · done"))
+
+    def _draw_curves(self) -> None:
+        """The style and content losses by step, on a log scale."""
+        if self.plot is None:
+            if not self.history:
+                return
+            import pyqtgraph as pg
+
+            from cnnstudio.gui.views.base import label_axes, plot_widget, text_color
+
+            self.plot = plot_widget(self)
+            self.plot.setFixedHeight(150)
+            item = self.plot.getPlotItem()
+            item.setLogMode(y=True)
+            item.addLegend(offset=(-8, 8), labelTextColor=text_color(self))
+            label_axes(self.plot, "step", "loss")
+            self.curves = {role: self.plot.plot(pen=pg.mkPen(MARK_COLORS[role], width=2), name=f"{role} loss")
+                           for role in ("style", "content")}
+            self.curve_area.addWidget(self.plot)
+        for role, curve in self.curves.items():
+            steps = [step for step, losses in enumerate(self.history, 1) if losses[role] > 0]  # log scale: no zeros
+            curve.setData(steps, [self.history[step - 1][role] for step in steps])
+
+    def _show_result(self) -> None:
+        if self.result is not None:
+            side = max(64, min(self.picture.width(), self.picture.height()) - 4)
+            self.picture.setPixmap(pixmap(self.result, side))
+        self._update_buttons()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._show_result()
+
+    def save(self, path: str | Path | None = None) -> Path | None:
+        if self.result is None:
+            return None
+        path = path or QFileDialog.getSaveFileName(self, "Save Image", "stylized.png", "PNG images (*.png)")[0]
+        if not path:
+            return None
+        path = Path(path).with_suffix(".png")
+        if not qimage(self.result).save(str(path), "PNG"):
+            QMessageBox.warning(self, "Cannot Save", f"{path} could not be written.")
+            return None
+        return path
+
+    def _update_buttons(self) -> None:
+        running = self.runner.is_running()
+        self.start_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.pause_button.setText("Resume" if self.paused and running else "Pause")
+        self.stop_button.setEnabled(running)
+        self.save_button.setEnabled(self.result is not None)
+
+    def shutdown(self) -> None:
+        self.runner.shutdown(10.0)
