@@ -102,7 +102,7 @@ def shoot(app: QApplication, path: Path, out: Path, opened: list[str], zoom: flo
         win.show()
         win.open_path(path, ask=False)
         for group_id in opened:
-            win.editor.toggle_group(group_id)
+            win.editor.groups.toggle_group(group_id)
         if opened:
             win.scene.select_nodes([], [opened[-1]])
         win.view.fit()
