@@ -248,3 +248,14 @@ def test_arrow_keys_move_a_selected_card_with_its_layers(figure21) -> None:  # n
     win.view.setFocus()
     QTest.keyClick(win.view, Qt.Key.Key_Down)
     assert all(win.doc.design.node(n).pos == (x, y + 20) for n, (x, y) in start.items())
+
+
+def test_opening_and_closing_in_place_are_exact_inverses(figure21) -> None:  # noqa: ANN001, F811
+    win = figure21
+    group_id = group_first_block(win)
+    win.editor.groups.set_collapsed(group_id, True)
+    closed = {n.id: n.pos for n in win.doc.design.nodes}
+    for _ in range(3):
+        win.editor.groups.set_collapsed(group_id, False)
+        win.editor.groups.set_collapsed(group_id, True)
+    assert {n.id: n.pos for n in win.doc.design.nodes} == closed

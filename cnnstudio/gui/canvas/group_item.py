@@ -78,7 +78,8 @@ def room_moves(design: Design, group_id: str, opening: bool) -> dict[str, tuple[
     extra = frame.right() - card.right()
     if extra <= 0:
         return {}
-    edge = card.left() if opening else frame.right() - WIDTH / 2
+    # Closing moves back exactly what opening moved: what lay right of the card's left edge.
+    edge = card.left() if opening else card.left() + extra
     shift = extra if opening else -extra
     inside = set(grouping.members(design.groups, group_id))
     return {
