@@ -256,7 +256,7 @@ class GroupItem(QGraphicsObject):
         title = QRectF(left + TOGGLE - 2, top, inner - TOGGLE + 2, line)
         NodeItem._text(painter, title_font, colors.text, title, card.name)
         room = title.width() - QFontMetricsF(title_font).horizontalAdvance(card.name) - 8
-        if room > 24:  # how much it holds, right of the name
+        if room >= QFontMetricsF(small_font).horizontalAdvance(card.size):  # how much it holds, if it fits whole
             size_rect = QRectF(title.right() - room, top, room, line)
             NodeItem._text(painter, small_font, colors.muted, size_rect, card.size, Qt.AlignmentFlag.AlignRight)
         top += line
