@@ -210,14 +210,19 @@ def _paths(value, prefix=()):
 
 
 TEMPLATE = json.loads(FIGURE21.read_text())
-TEMPLATE_PATHS = list(_paths(TEMPLATE))[1:]
+GROUPED = {**TEMPLATE, "version": 2, "groups": [
+    {"id": "stem", "name": "Stem", "parent": None, "nodes": ["conv1", "relu1"], "collapsed": True},
+    {"id": "inner", "name": "Inner", "parent": "stem", "nodes": ["conv2"], "collapsed": False},
+]}
 
 
+@pytest.mark.parametrize("document", [TEMPLATE, GROUPED], ids=["template", "with groups"])
 @settings(max_examples=150, deadline=None, database=None)
-@given(st.sampled_from(TEMPLATE_PATHS), JSON, st.booleans())
-def test_any_replaced_value_loads_or_raises_design_file_error(path, value, delete):
+@given(draw=st.data(), value=JSON, delete=st.booleans())
+def test_any_replaced_value_loads_or_raises_design_file_error(document, draw, value, delete):
     """Replacing (or deleting) any value of a valid file never gives another exception."""
-    data = copy.deepcopy(TEMPLATE)
+    path = draw.draw(st.sampled_from(list(_paths(document))[1:]))
+    data = copy.deepcopy(document)
     target = data
     for key in path[:-1]:
         target = target[key]

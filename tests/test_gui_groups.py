@@ -77,7 +77,7 @@ def test_closing_shows_one_card_with_shapes_and_parameters_and_routes_connection
 def test_an_error_inside_a_collapsed_group_shows_on_its_card(figure21) -> None:  # noqa: ANN001, F811
     win = figure21
     group_id = group_first_block(win)
-    win.editor.set_collapsed(group_id, True)
+    win.editor.groups.set_collapsed(group_id, True)
     assert win.scene.groups[group_id].card.severity is None
     win.editor.set_param("conv1", "kernel_size", 40)  # larger than the 28x28 input
     card = win.scene.groups[group_id].card
@@ -89,7 +89,7 @@ def test_an_error_inside_a_collapsed_group_shows_on_its_card(figure21) -> None: 
 def test_ungroup_opens_a_collapsed_group_and_dissolves_it(figure21) -> None:  # noqa: ANN001, F811
     win = figure21
     group_id = group_first_block(win)
-    win.editor.set_collapsed(group_id, True)
+    win.editor.groups.set_collapsed(group_id, True)
     closed = snapshot(win)
     win.scene.select_nodes([], [group_id])
     QTest.keyClick(win.view, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
@@ -138,7 +138,7 @@ def test_repeat_chains_copies_in_one_undoable_step(window, monkeypatch) -> None:
 def test_deleting_a_card_deletes_its_layers_and_undo_brings_the_group_back(figure21) -> None:  # noqa: ANN001, F811
     win = figure21
     group_id = group_first_block(win)
-    win.editor.set_collapsed(group_id, True)
+    win.editor.groups.set_collapsed(group_id, True)
     before = snapshot(win)
     win.scene.select_nodes([], [group_id])
     win.act_delete.trigger()
@@ -151,14 +151,16 @@ def test_deleting_a_card_deletes_its_layers_and_undo_brings_the_group_back(figur
 def test_dragging_a_card_moves_all_its_layers(figure21) -> None:  # noqa: ANN001, F811
     win = figure21
     group_id = group_first_block(win)
-    win.editor.set_collapsed(group_id, True)
+    win.editor.groups.set_collapsed(group_id, True)
     start = {n: win.doc.design.node(n).pos for n in ("conv1", "relu1")}
     item = win.scene.groups[group_id]
+    before = item.pos()
     grab = item.mapToScene(QPointF(WIDTH / 2, HEIGHT - 12))
     drag(win, grab, grab + QPointF(0, 300))
-    for node_id, (x, y) in start.items():
-        assert win.doc.design.node(node_id).pos == (x, y + 300)
-    assert item.pos().y() == min(y for _, y in start.values()) + 300
+    moved = item.pos() - before  # 300 down, give or take snapping to the grid
+    assert abs(moved.y() - 300) <= 10 and abs(moved.x()) <= 10
+    for node_id, (x, y) in start.items():  # every layer moved with the card
+        assert win.doc.design.node(node_id).pos == (x + moved.x(), y + moved.y())
     win.doc.undo_stack.undo()
     assert {n: win.doc.design.node(n).pos for n in start} == start
 
@@ -183,7 +185,7 @@ def test_a_design_file_with_nested_groups_opens_collapsed_and_lays_out(window, t
     card = scene.groups["stage1"].sceneBoundingRect()
     assert scene.nodes["relu0"].x() < card.left() < scene.nodes["b3_conv1"].x()
     # Opening it shows its two blocks as cards inside its frame.
-    window.editor.toggle_group("stage1")
+    window.editor.groups.toggle_group("stage1")
     frame = scene.groups["stage1"].sceneBoundingRect()
     for block in ("b1", "b2"):
         assert scene.groups[block].isVisible() and frame.contains(scene.groups[block].sceneBoundingRect())
@@ -193,7 +195,7 @@ def test_a_design_file_with_nested_groups_opens_collapsed_and_lays_out(window, t
 def test_duplicating_a_card_copies_its_layers_and_group_in_one_step(figure21) -> None:  # noqa: ANN001, F811
     win = figure21
     group_id = group_first_block(win)
-    win.editor.set_collapsed(group_id, True)
+    win.editor.groups.set_collapsed(group_id, True)
     before = snapshot(win)
     win.scene.select_nodes([], [group_id])
     win.act_duplicate.trigger()
@@ -240,9 +242,20 @@ def test_the_inspector_shows_a_selected_group_and_edits_it(figure21) -> None:  #
 def test_arrow_keys_move_a_selected_card_with_its_layers(figure21) -> None:  # noqa: ANN001, F811
     win = figure21
     group_id = group_first_block(win)
-    win.editor.set_collapsed(group_id, True)
+    win.editor.groups.set_collapsed(group_id, True)
     start = {n: win.doc.design.node(n).pos for n in ("conv1", "relu1")}
     win.scene.select_nodes([], [group_id])
     win.view.setFocus()
     QTest.keyClick(win.view, Qt.Key.Key_Down)
     assert all(win.doc.design.node(n).pos == (x, y + 20) for n, (x, y) in start.items())
+
+
+def test_opening_and_closing_in_place_are_exact_inverses(figure21) -> None:  # noqa: ANN001, F811
+    win = figure21
+    group_id = group_first_block(win)
+    win.editor.groups.set_collapsed(group_id, True)
+    closed = {n.id: n.pos for n in win.doc.design.nodes}
+    for _ in range(3):
+        win.editor.groups.set_collapsed(group_id, False)
+        win.editor.groups.set_collapsed(group_id, True)
+    assert {n.id: n.pos for n in win.doc.design.nodes} == closed

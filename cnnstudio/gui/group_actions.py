@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 class GroupActions:
     def __init__(self, window: MainWindow):
         self.window = window
-        e, a = window.editor, window._action
+        e, a = window.editor.groups, window._action
         self.group = a("&Group", e.group_selection, "Ctrl+G", "Put the selected layers into a group")
         self.ungroup = a("&Ungroup", e.ungroup_selection, "Ctrl+Shift+G", "Dissolve the selected group")
         self.toggle = a("&Open or Close Group", self._toggle, "Ctrl+Shift+O",
@@ -30,7 +30,7 @@ class GroupActions:
         menu.addActions(self.all)
 
     def _target(self) -> str | None:
-        group_id = self.window.editor.selected_group()
+        group_id = self.window.editor.groups.selected_group()
         if group_id is None:
             self.window.statusBar().showMessage("Select one group first", 4000)
         return group_id
@@ -38,7 +38,7 @@ class GroupActions:
     def _toggle(self) -> None:
         group_id = self._target()
         if group_id is not None:
-            self.window.editor.toggle_group(group_id)
+            self.window.editor.groups.toggle_group(group_id)
 
     def _rename(self) -> None:
         group_id = self._target()
@@ -47,7 +47,7 @@ class GroupActions:
         old = self.window.doc.design.groups[group_id].name
         name, ok = QInputDialog.getText(self.window, "Rename Group", "Name:", text=old)
         if ok:
-            self.window.editor.rename_group(group_id, name)
+            self.window.editor.groups.rename_group(group_id, name)
 
     def _repeat(self) -> None:
         group_id = self._target()
@@ -58,4 +58,4 @@ class GroupActions:
             self.window, "Repeat Group", f"Copies of {name} to chain after it:", 2, 1, MAX_TIMES
         )
         if ok:
-            self.window.editor.repeat_group(group_id, times)
+            self.window.editor.groups.repeat_group(group_id, times)

@@ -1,5 +1,5 @@
 """Screenshots of groups in the studio: ResNet-50 collapsed, with one stage open, and with a block
-of that stage open too.
+of that stage open too; and Figure 21 in two closed stages with an error inside one.
 
     Xvfb :12 -screen 0 1440x900x24 &
     DISPLAY=:12 .venv/bin/python docs/images/make_group_screenshots.py
@@ -89,6 +89,45 @@ def resnet50() -> Design:
     return design
 
 
+def figure21_error(app: QApplication, out: Path) -> None:
+    """Figure 21 in two closed stages, a wrong kernel inside the second: the error shows on its
+    card, and the inspector shows the selected group. The window as it opens, docks and all."""
+    from cnnstudio.core.resources import TEMPLATES
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat))
+        win = MainWindow(settings, recovery_dir=Path(tmp) / "recovery")
+        win.move(0, 0)
+        win.resize(*SIZE)
+        win.show()
+        win.open_path(TEMPLATES / "figure21.json", ask=False)
+        for name, layers in [("Stage 1", ["conv1", "relu1", "conv2", "relu2", "pool1"]),
+                             ("Stage 2", ["conv3", "relu3", "pool2"])]:
+            win.scene.select_nodes(layers)
+            win.editor.groups.group_selection()
+            group_id = win.scene.selected_group_ids()[0]
+            win.editor.groups.rename_group(group_id, name)
+            win.editor.groups.set_collapsed(group_id, True)
+        win.editor.auto_layout()
+        win.editor.set_param("conv3", "kernel_size", 11)
+        win.scene.select_nodes([], [group_id])
+        _grab_when_ready(app, win, out)
+
+
+def _grab_when_ready(app: QApplication, win: MainWindow, out: Path) -> None:
+    def grab() -> None:
+        if win.device_label.text().endswith("…"):
+            QTimer.singleShot(200, grab)  # the device probe imports torch in the background
+            return
+        app.primaryScreen().grabWindow(win.winId()).save(str(out))
+        win.doc.undo_stack.setClean()
+        win.close()
+        app.quit()
+
+    QTimer.singleShot(800, grab)
+    app.exec()
+
+
 def shoot(app: QApplication, path: Path, out: Path, opened: list[str], zoom: float | None = None) -> None:
     """Open the design, open the groups ``opened`` in turn, and fit it (or show the last opened
     group at ``zoom``)."""
@@ -102,25 +141,14 @@ def shoot(app: QApplication, path: Path, out: Path, opened: list[str], zoom: flo
         win.show()
         win.open_path(path, ask=False)
         for group_id in opened:
-            win.editor.toggle_group(group_id)
+            win.editor.groups.toggle_group(group_id)
         if opened:
             win.scene.select_nodes([], [opened[-1]])
         win.view.fit()
         if zoom is not None:
             win.view.set_zoom(zoom)
             win.view.centerOn(win.scene.groups[opened[-1]].sceneBoundingRect().center())
-
-        def grab() -> None:
-            if win.device_label.text().endswith("…"):
-                QTimer.singleShot(200, grab)  # the device probe imports torch in the background
-                return
-            app.primaryScreen().grabWindow(win.winId()).save(str(out))
-            win.doc.undo_stack.setClean()
-            win.close()
-            app.quit()
-
-        QTimer.singleShot(800, grab)
-        app.exec()
+        _grab_when_ready(app, win, out)
 
 
 def imported_or_built() -> Design:
@@ -152,6 +180,8 @@ def main() -> None:
         for name, opened, zoom in shots:
             shoot(app, path, OUT / name, opened, zoom)
             print("wrote", OUT / name)
+    figure21_error(app, OUT / "studio-groups-error.png")
+    print("wrote", OUT / "studio-groups-error.png")
 
 
 if __name__ == "__main__":

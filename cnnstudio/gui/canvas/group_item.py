@@ -78,7 +78,8 @@ def room_moves(design: Design, group_id: str, opening: bool) -> dict[str, tuple[
     extra = frame.right() - card.right()
     if extra <= 0:
         return {}
-    edge = card.left() if opening else frame.right() - WIDTH / 2
+    # Closing moves back exactly what opening moved: what lay right of the card's left edge.
+    edge = card.left() if opening else card.left() + extra
     shift = extra if opening else -extra
     inside = set(grouping.members(design.groups, group_id))
     return {
@@ -255,7 +256,7 @@ class GroupItem(QGraphicsObject):
         title = QRectF(left + TOGGLE - 2, top, inner - TOGGLE + 2, line)
         NodeItem._text(painter, title_font, colors.text, title, card.name)
         room = title.width() - QFontMetricsF(title_font).horizontalAdvance(card.name) - 8
-        if room > 24:  # how much it holds, right of the name
+        if room >= QFontMetricsF(small_font).horizontalAdvance(card.size):  # how much it holds, if it fits whole
             size_rect = QRectF(title.right() - room, top, room, line)
             NodeItem._text(painter, small_font, colors.muted, size_rect, card.size, Qt.AlignmentFlag.AlignRight)
         top += line

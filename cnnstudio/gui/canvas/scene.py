@@ -127,11 +127,12 @@ class DesignScene(QGraphicsScene):
             edge.show(label, severity_of(target), "\n".join([f"{src} → {dst}: {label or 'unknown shape'}", *problems]))
         self.sync_groups()
 
-    def shown_rect(self) -> QRectF:
-        """What is drawn: layers hidden inside collapsed groups do not count."""
+    def nodes_rect(self) -> QRectF:
+        """The cards, group frames and connections that are drawn: what Fit shows (layers hidden
+        inside collapsed groups do not count)."""
         rect = QRectF()
-        for item in self.items():
-            if item.isVisible() and item.parentItem() is None:
+        for item in (*self.nodes.values(), *self.edges.values(), *self.groups.values()):
+            if item.isVisible():
                 rect = rect.united(item.sceneBoundingRect())
         return rect
 
@@ -156,7 +157,7 @@ class DesignScene(QGraphicsScene):
             item.setVisible(not any(groups[g].collapsed for g in grouping.ancestors(groups, group_id)))
         self._place_groups(list(groups), tree)
         self._route(index)
-        self.setSceneRect(self.shown_rect().adjusted(-1500, -1000, 1500, 1000))
+        self.setSceneRect(self.nodes_rect().adjusted(-1500, -1000, 1500, 1000))
 
     def _place_groups(self, group_ids: list[str], tree: grouping.Tree | None = None) -> None:
         design = self.doc.design

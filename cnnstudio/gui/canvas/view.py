@@ -58,8 +58,7 @@ class CanvasView(QGraphicsView):
     def fit(self) -> None:
         """Show the whole design, no larger than a comfortable reading size."""
         scene = self.scene()
-        shown = scene.shown_rect()
-        items = shown if not shown.isNull() else QRectF(-200, -150, 400, 300)
+        items = scene.nodes_rect() if scene.nodes else QRectF(-200, -150, 400, 300)
         self.fitInView(items.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom > FIT_MAX_ZOOM:
             self.set_zoom(FIT_MAX_ZOOM)
