@@ -14,6 +14,7 @@ from cnnstudio.core.analysis import Analysis, analyze
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, load_design
 from cnnstudio.core.display import format_count, format_shape
+from cnnstudio.core.fixes import fixes_for
 from cnnstudio.training.check import TrainingProblem, training_problems
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
@@ -87,7 +88,8 @@ def table(design: Design, analysis: Analysis, channels_last: bool = True,
         )
         for issue in info.issues:
             prefix = "error" if issue.severity == "error" else "warning"
-            fix = f" [fix: {issue.fix.label}]" if issue.fix else ""
+            working = [p.fix.label for p in fixes_for(design, issue, analysis) if p.works]
+            fix = f" [fix: {' or '.join(working)}]" if working else ""
             notes.append(f"  {prefix} in {node_id}: {issue.message}{fix}")
     for issue in analysis.design_issues:
         notes.append(f"  {issue.severity}: {issue.message}")

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QPointF, Signal
 from PySide6.QtGui import QGuiApplication
 
 from cnnstudio.core import catalogue
-from cnnstudio.core.analysis import Issue
+from cnnstudio.core.catalogue import Fix
 from cnnstudio.core.design import Design, Node
 from cnnstudio.core.designfile import DesignFileError, dumps, loads
 from cnnstudio.core.layout import layered_positions
@@ -182,10 +182,8 @@ class Editor(QObject):
         if self.design.node(node_id).params.get(name) != value:
             self.doc.push(SetParams(self.doc, node_id, {name: value}))
 
-    def apply_fix(self, issue: Issue) -> None:
-        fix = issue.fix
-        if fix is not None:
-            self.doc.push(SetParams(self.doc, fix.node, fix.params, f"Fix {fix.node}: {fix.label}", mergeable=False))
+    def apply_fix(self, fix: Fix) -> None:
+        self.doc.push(SetParams(self.doc, fix.node, fix.params, f"Fix {fix.node}: {fix.label}", mergeable=False))
 
     def set_frozen(self, node_id: str, frozen: bool) -> None:
         if self.design.node(node_id).frozen != frozen:
