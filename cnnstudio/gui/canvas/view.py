@@ -50,7 +50,7 @@ class CanvasView(QGraphicsView):
         self._space = False
         self._center = QPointF()
         scene.emptied.connect(lambda _empty: self.viewport().update())  # the hint goes or comes back
-        scene.sceneRectChanged.connect(lambda _rect: self.centerOn(self._center))
+        scene.sceneRectChanged.connect(self._keep_center)
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)
@@ -59,6 +59,15 @@ class CanvasView(QGraphicsView):
     def resizeEvent(self, event) -> None:  # noqa: ANN001 - Qt event
         super().resizeEvent(event)
         self._remember_center()
+
+    def _keep_center(self) -> None:
+        """Scroll back to the remembered centre if the new extent moved it (more than a pixel:
+        centring again without need would creep by rounding)."""
+        saved = QPointF(self._center)
+        now = self.mapToScene(self.viewport().rect().center())
+        if max(abs(now.x() - saved.x()), abs(now.y() - saved.y())) * self.zoom > 1.5:
+            self.centerOn(saved)
+        self._center = saved
 
     def _remember_center(self) -> None:
         self._center = self.mapToScene(self.viewport().rect().center())
