@@ -2,7 +2,8 @@
 the File/Edit/View menus, the status bar, and the life cycle of the open file.
 
 More docks (training, plots) are added with :meth:`MainWindow.add_dock`, which also lists them in
-View > Panels so every dock can be shown again after it was closed.
+View > Panels so every dock can be shown again after it was closed. Where the window and the docks
+go at first, per screen size, and after View › Reset Layout is ``window_layout.py``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from pathlib import Path
 
 import shiboken6
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QEvent, QMargins, QObject, QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QToolBar,
     QWidget,
 )
 
@@ -31,7 +33,7 @@ from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, load_design, save_design
 from cnnstudio.core.display import format_count
 from cnnstudio.core.layout import layered_positions
-from cnnstudio.gui import autosave, theme
+from cnnstudio.gui import autosave, theme, window_layout
 from cnnstudio.gui.canvas.scene import DesignScene
 from cnnstudio.gui.canvas.view import CanvasView
 from cnnstudio.gui.describe import plural
@@ -103,9 +105,12 @@ class MainWindow(QMainWindow):
         self.training_runner = self.training.runner
         self.views = Views(self)  # the Probe dock and the views inside the network, fed by the runner
 
+        self._fitted = False  # the first show fits the window to the screen with its real frame
+        self._placed: QRect | None = None
         self._build_actions()
         self._build_status_bar()
         self._connect()
+        self.reset_layout()
         self._restore_layout()
         self._update_title()
         self._update_status()
@@ -179,6 +184,8 @@ class MainWindow(QMainWindow):
         )
         self.act_channels_last.setCheckable(True)
         self.act_channels_last.setChecked(self.settings.channels_last)
+        self.act_reset_layout = a("&Reset Layout", self.reset_layout, None,
+                                  "Put every panel back where a fresh studio has it")
         self.act_snap = a("&Snap to Grid", self._toggle_snap, None, "Align moved layers to the grid")
         self.act_snap.setCheckable(True)
         self.act_snap.setChecked(self.settings.snap_to_grid)
@@ -214,13 +221,16 @@ class MainWindow(QMainWindow):
         view_menu.addActions([self.act_layout, self.act_snap, self.act_channels_last])
         view_menu.addSeparator()
         view_menu.addMenu(self.panels_menu)
+        view_menu.addAction(self.act_reset_layout)
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_about)
 
-        tools = self.addToolBar("Main")
+        # In the menu bar's row: a row of its own would take 35 px of height from the canvas.
+        tools = QToolBar("Main", self)
         tools.setObjectName("toolbar-main")
         tools.setMovable(False)
+        bar.setCornerWidget(tools, Qt.Corner.TopRightCorner)
         tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         tools.addActions([self.act_new, self.act_open, self.act_save])
         tools.addSeparator()
@@ -472,27 +482,55 @@ class MainWindow(QMainWindow):
         self.autosaver.save_now()
         return True
 
+    def reset_layout(self) -> None:
+        """The docks as a fresh studio has them: the palette left, one column of tabs right."""
+        tree = self.palette.tree
+        chrome = (2 * tree.indentation() + tree.iconSize().width() + tree.verticalScrollBar().sizeHint().width()
+                  + 2 * tree.frameWidth() + 34)  # plus the icon's spacing and the palette's margins
+        names = [tree.topLevelItem(i).child(j).text(0) for i in range(tree.topLevelItemCount())
+                 for j in range(tree.topLevelItem(i).childCount())]
+        window_layout.arrange_default(self, window_layout.palette_width(tree.fontMetrics(), names, chrome))
+
+    def _screen_key(self) -> str:
+        return window_layout.screen_key(self.screen().availableGeometry())
+
     def _restore_layout(self) -> None:
-        geometry, state = self.settings.window_state()
+        """The geometry and docks saved for this screen size; else the first window fits the screen."""
+        geometry, state = self.settings.window_state(self._screen_key())
         if geometry is None or not self.restoreGeometry(geometry):
-            available = self.screen().availableGeometry()
-            self.resize(min(1440, available.width()), min(900, available.height()))
+            self.setGeometry(window_layout.first_geometry(self.screen().availableGeometry()))
+            self._placed = self.geometry()  # for an assumed frame: corrected once the real one is known
+            self.reset_layout()  # the dock sizes follow the window's
         if state is not None:
             self.restoreState(state)
-        else:
-            self.resizeDocks(
-                [self.findChild(QDockWidget, "dock-palette"), self.findChild(QDockWidget, "dock-inspector")],
-                [210, 340],
-                Qt.Orientation.Horizontal,
-            )
-            self.resizeDocks([self.findChild(QDockWidget, "dock-summary")], [210], Qt.Orientation.Vertical)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._fitted:
+            self._fitted = True
+            QTimer.singleShot(0, self._keep_frame_on_screen)
+
+    def _keep_frame_on_screen(self) -> None:
+        """Once the window manager's frame is known, the first window is fitted again to the screen
+        with it, so the whole window, status bar included, is on screen."""
+        available = self.screen().availableGeometry()
+        if self.geometry() != self._placed:  # sized by the caller, or restored: theirs to keep
+            return
+        frame = QMargins(self.geometry().left() - self.frameGeometry().left(),
+                         self.geometry().top() - self.frameGeometry().top(),
+                         self.frameGeometry().right() - self.geometry().right(),
+                         self.frameGeometry().bottom() - self.geometry().bottom())
+        fitted = window_layout.first_geometry(available, frame)
+        if fitted != self.geometry():
+            self.setGeometry(fitted)
+            self.reset_layout()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # Unsaved changes first: cancelling there must not have stopped the run already.
         if not self.maybe_save() or not self.training.confirm_close():
             event.ignore()
             return
-        self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.settings.save_window_state(self._screen_key(), self.saveGeometry(), self.saveState())
         self.autosaver.close()
         event.accept()
 

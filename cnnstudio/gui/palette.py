@@ -26,8 +26,12 @@ class LayerTree(QTreeWidget):
         self.setHeaderHidden(True)
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
-        self.setIndentation(14)
-        self.setRootIsDecorated(True)
+        # Flat: the bold category rows head their layers (double-click one to fold it), and the
+        # full width goes to the names, which stay whole in a narrow dock.
+        self.setIndentation(0)
+        self.setRootIsDecorated(False)
+        self.setItemsExpandable(True)
+        self.setExpandsOnDoubleClick(True)
         self.setUniformRowHeights(True)
         self.itemDoubleClicked.connect(self._activate)
 
@@ -67,7 +71,7 @@ class Palette(QWidget):
         self.search.setToolTip("Filter by name or description, e.g. 'pool' or 'overfitting'")
         self.tree = LayerTree()
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 8)
+        layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(6)
         layout.addWidget(self.search)
         layout.addWidget(self.tree)

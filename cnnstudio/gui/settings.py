@@ -68,9 +68,10 @@ class Settings(QObject):
         self.store.setValue("files/last_folder", folder)
 
     # -- window ----------------------------------------------------------------------------------
-    def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
-        return self.store.value("window/geometry"), self.store.value("window/state")
+    def window_state(self, screen: str) -> tuple[QByteArray | None, QByteArray | None]:
+        """The window's geometry and dock arrangement saved for a screen of this size ("1440x900")."""
+        return self.store.value(f"window/{screen}/geometry"), self.store.value(f"window/{screen}/state")
 
-    def save_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
-        self.store.setValue("window/geometry", geometry)
-        self.store.setValue("window/state", state)
+    def save_window_state(self, screen: str, geometry: QByteArray, state: QByteArray) -> None:
+        self.store.setValue(f"window/{screen}/geometry", geometry)
+        self.store.setValue(f"window/{screen}/state", state)

@@ -14,7 +14,7 @@ from cnnstudio.gui import theme
 from cnnstudio.gui.canvas.node_item import HEIGHT, NodeItem, fonts
 
 LABEL_PAD = 3.0
-PORT_ROOM = 7.0  # the ports' half width: a label must clear them
+PORT_ROOM = 5.0  # the port dots reach this far into the gap: a label must clear them
 MIN_ELIDED = 30.0  # below this width an elided label says nothing: it moves above the cards
 BEND = 12.0  # corner radius of a connection that wraps back to the left
 
