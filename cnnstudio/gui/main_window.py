@@ -41,6 +41,7 @@ from cnnstudio.gui.device import DeviceProbe
 from cnnstudio.gui.document import Document
 from cnnstudio.gui.editor import Editor
 from cnnstudio.gui.export_dialog import ExportDialog, TrainingJobDialog
+from cnnstudio.gui.help import DocsViewer, ShortcutsDialog
 from cnnstudio.gui.inspector import Inspector
 from cnnstudio.gui.palette import Palette
 from cnnstudio.gui.settings import Settings
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
         self.training_runner = self.training.runner
         self.views = Views(self)  # the Probe dock and the views inside the network, fed by the runner
 
+        self._docs: DocsViewer | None = None
         self._fitted = False  # the first show fits the window to the screen with its real frame
         self._placed: QRect | None = None
         self._build_actions()
@@ -189,6 +191,11 @@ class MainWindow(QMainWindow):
         self.act_snap = a("&Snap to Grid", self._toggle_snap, None, "Align moved layers to the grid")
         self.act_snap.setCheckable(True)
         self.act_snap.setChecked(self.settings.snap_to_grid)
+        self.act_docs = a("&Documentation", lambda: self.show_help("The studio"), Key.HelpContents,
+                          "The documentation pages: the studio, training, layers, the file format")
+        self.act_first_steps = a("&First Steps", lambda: self.show_help("First steps"), None,
+                                 "Open a template, train it and look inside, step by step")
+        self.act_shortcuts = a("&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/", "Every shortcut, searchable")
         self.act_about = a("&About CNN Studio", self.about, None, "Version and credits")
 
         bar = self.menuBar()
@@ -214,6 +221,15 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([self.act_cut, self.act_copy, self.act_paste, self.act_duplicate, self.act_delete])
         edit_menu.addSeparator()
         edit_menu.addAction(self.act_select_all)
+        arrange = edit_menu.addMenu("A&rrange")
+        for text, edge in (("Align &Left", "left"), ("Align &Right", "right"), ("Align &Top", "top"),
+                           ("Align &Bottom", "bottom"), ("Align in a &Column", "center"), ("Align in a Ro&w", "middle")):
+            arrange.addAction(a(text, lambda edge=edge: e.align(edge), None, f"Line the selected layers up: {text.replace('&', '').lower()}"))
+        arrange.addSeparator()
+        arrange.addAction(a("Distribute &Horizontally", lambda: e.distribute(horizontal=True), None,
+                            "Space the selected layers evenly from left to right"))
+        arrange.addAction(a("Distribute &Vertically", lambda: e.distribute(horizontal=False), None,
+                            "Space the selected layers evenly from top to bottom"))
 
         view_menu = bar.addMenu("&View")
         view_menu.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset, self.act_fit])
@@ -224,6 +240,8 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.act_reset_layout)
 
         help_menu = bar.addMenu("&Help")
+        help_menu.addActions([self.act_first_steps, self.act_docs, self.act_shortcuts])
+        help_menu.addSeparator()
         help_menu.addAction(self.act_about)
 
         # In the menu bar's row: a row of its own would take 35 px of height from the canvas.
@@ -533,6 +551,17 @@ class MainWindow(QMainWindow):
         self.settings.save_window_state(self._screen_key(), self.saveGeometry(), self.saveState())
         self.autosaver.close()
         event.accept()
+
+    def show_help(self, page: str) -> DocsViewer:
+        if self._docs is None:
+            self._docs = DocsViewer(self)
+        self._docs.show_page_named(page)
+        return self._docs
+
+    def show_shortcuts(self) -> None:
+        dialog = ShortcutsDialog(self)
+        dialog.exec()
+        dialog.deleteLater()
 
     def about(self) -> None:
         QMessageBox.about(
