@@ -406,6 +406,11 @@ class MainWindow(QMainWindow):
         return self.save_to(path if path.suffix else path.with_suffix(".json"))
 
     def save_to(self, path: Path) -> bool:
+        """Save to ``path``; a design not named by the user (still "Untitled", or named after its
+        previous file) takes the file's name."""
+        design = self.doc.design
+        if design.name in (Design().name, self.doc.path.stem if self.doc.path else None):
+            design.name = path.stem
         try:
             save_design(self.doc.design, path)
         except DesignFileError as error:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
 
 MAX_RECENT = 8
+APP_NAME = "CNN Studio"
 
 
 class Settings(QObject):
@@ -17,7 +18,8 @@ class Settings(QObject):
 
     def __init__(self, store: QSettings | None = None, parent: QObject | None = None):
         super().__init__(parent)
-        self.store = store if store is not None else QSettings()
+        # named here, not through the application's organisation (which would double the data folders)
+        self.store = store if store is not None else QSettings(APP_NAME, APP_NAME)
 
     # -- display ---------------------------------------------------------------------------------
     @property
