@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar
 LARGEST = QSize(1600, 1000)  # a first window no larger than this, centred, on bigger screens
 TITLE_BAR = 32  # the window manager's frame is not known before the window is shown: assumed
 RIGHT_WIDTH = 300
-RIGHT_TOP_SHARE = 0.55  # the Inspector's group's share of the right column's height
+RIGHT_TOP_SHARE = 0.45  # the Inspector group's share of the right column: the views below get more
 RIGHT_TOP = ("inspector", "training", "probe")
 RIGHT_BOTTOM = ("summary", "curves", "run-log", "activations", "filters", "predictions", "gradients", "embeddings")
 
@@ -47,23 +47,30 @@ def arrange_default(window: QMainWindow, palette_width: int) -> None:
     """Put the studio's docks where a fresh studio has them (docks others add keep their area)."""
     found = docks(window)
     right = Qt.DockWidgetArea.RightDockWidgetArea
-    for name in ("palette", *RIGHT_TOP, *RIGHT_BOTTOM):
-        if name in found:
-            found[name].setFloating(False)
-            found[name].show()
+    ours = [found[n] for n in ("palette", *RIGHT_TOP, *RIGHT_BOTTOM) if n in found]
+    size = window.size()
+    for dock in ours:  # hidden while they move: docks stacked for a moment would add up their heights
+        dock.hide()
+        dock.setFloating(False)
     if "palette" in found:
         window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, found["palette"])
     top = [found[n] for n in RIGHT_TOP if n in found]
     bottom = [found[n] for n in RIGHT_BOTTOM if n in found]
+    if top and bottom:
+        window.addDockWidget(right, top[0])
+        window.splitDockWidget(top[0], bottom[0], Qt.Orientation.Vertical)
+        for group in (top, bottom):
+            for dock in group[1:]:
+                window.tabifyDockWidget(group[0], dock)
+    for dock in ours:
+        dock.show()
+    for group in (top, bottom):
+        if group:
+            group[0].raise_()
+    window.resize(size)
     if not top or not bottom:
         return
-    window.addDockWidget(right, top[0])
-    window.splitDockWidget(top[0], bottom[0], Qt.Orientation.Vertical)
-    for group in (top, bottom):
-        for dock in group[1:]:
-            window.tabifyDockWidget(group[0], dock)
-        group[0].raise_()
-    height = window.height()
+    height = size.height()
     window.resizeDocks([top[0], bottom[0]], [int(height * RIGHT_TOP_SHARE), int(height * (1 - RIGHT_TOP_SHARE))],
                        Qt.Orientation.Vertical)
     sides = [d for d in (found.get("palette"), top[0]) if d is not None]

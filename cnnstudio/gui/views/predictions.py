@@ -63,9 +63,11 @@ class Predictions(View):
         for column, (plot, _) in enumerate(self.pictures):
             grid.addWidget(plot, 0, column)
         self.wide: bool | None = None
-        self._arrange(wide=False)  # a narrow dock first; widened, the charts go side by side
         grid.setRowStretch(0, 2)
         grid.setRowStretch(1, 3)
+        self._arrange(wide=False)  # a narrow dock first; widened, the charts go side by side
+        for plot in (self.bars, self.matrix):  # labels follow the plots' own size
+            plot.getPlotItem().getViewBox().sigResized.connect(lambda *_: self._thin_labels())
 
     def _arrange(self, wide: bool) -> None:
         """The bars beside the confusion matrix in a wide dock, above it in a narrow one."""
@@ -80,7 +82,7 @@ class Predictions(View):
         else:
             self.grid.addWidget(self.bars, 1, 0, 1, 3)
             self.grid.addWidget(self.matrix, 2, 0, 1, 3)
-        self.grid.setRowStretch(2, 0 if wide else self.grid.rowStretch(1))
+        self._charts_stretch(self.grid.rowStretch(1))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -286,8 +288,9 @@ class Predictions(View):
     def _charts_stretch(self, stretch: int) -> None:
         # setRowStretch invalidates the layout even when nothing changes, and the invalidation reaches
         # the main window, which then repaints whole on every snapshot drawn: set it only on a change
-        if self.grid.rowStretch(1) != stretch:
-            self.grid.setRowStretch(1, stretch)
+        for row, wanted in ((1, stretch), (2, 0 if self.wide else stretch)):  # narrow: the matrix has row 2
+            if self.grid.rowStretch(row) != wanted:
+                self.grid.setRowStretch(row, wanted)
 
     def csv_table(self) -> tuple[list[str], list[list[Any]]]:
         if self.probabilities is None or self.context is None:
