@@ -97,12 +97,12 @@ def test_moving_a_node_snaps_to_the_grid_and_undoes(figure21) -> None:  # noqa: 
     start = item.sceneBoundingRect().center()
     drag(win, start, start + QPointF(93, 47))
     x, y = win.doc.design.node("conv1").pos
-    assert (x, y) != (200.0, 0.0) and x % 20 == 0 and y % 20 == 0
+    assert (x, y) != (220.0, 0.0) and x % 20 == 0 and y % 20 == 0
     assert item.pos() == QPointF(x, y)
     edge = win.scene.edges[("x", "conv1")]
     assert edge.path.elementAt(edge.path.elementCount() - 1).x == item.input_port.scenePos().x()
     win.doc.undo_stack.undo()
-    assert win.doc.design.node("conv1").pos == (200.0, 0.0) and item.pos() == QPointF(200, 0)
+    assert win.doc.design.node("conv1").pos == (220.0, 0.0) and item.pos() == QPointF(220, 0)
 
 
 def test_rubber_band_selects_the_nodes_it_covers(figure21) -> None:  # noqa: ANN001, F811
@@ -123,7 +123,7 @@ def test_delete_copy_paste_duplicate(figure21) -> None:  # noqa: ANN001, F811
     conv = next(n for n in pasted if win.doc.design.node(n).type == "Conv2d")
     relu = next(n for n in pasted if n != conv)
     assert win.doc.design.inputs_of(relu) == [conv]  # the edge between them came along
-    assert win.doc.design.node(conv).pos == (240.0, 40.0)
+    assert win.doc.design.node(conv).pos == (260.0, 40.0)
     win.act_duplicate.trigger()
     assert len(win.doc.design) == 18
     win.scene.select_nodes(["conv2"])
@@ -147,9 +147,9 @@ def test_arrow_keys_nudge_and_merge_into_one_undo_step(figure21) -> None:  # noq
     win.view.setFocus()
     for _ in range(3):
         QTest.keyClick(win.view, Qt.Key.Key_Right)
-    assert win.doc.design.node("fc1").pos == (660.0, 220.0)
+    assert win.doc.design.node("fc1").pos == (60.0, 400.0)
     win.doc.undo_stack.undo()
-    assert win.doc.design.node("fc1").pos == (600.0, 220.0)
+    assert win.doc.design.node("fc1").pos == (0.0, 400.0)
 
 
 def test_zoom_wheel_fit_and_reset(figure21) -> None:  # noqa: ANN001, F811

@@ -182,6 +182,6 @@ def test_multi_select_copy_paste_align_and_distribute(figure21: MainWindow) -> N
     win.doc.move("relu1", (260, 0))
     win.editor.distribute(horizontal=True)
     xs = [win.doc.design.node(n).pos[0] for n in ("conv1", "relu1", "conv2")]
-    assert xs == [200.0, 400.0, 600.0]
+    assert xs == [220.0, 440.0, 660.0]
     win.act_undo.trigger()
     assert win.doc.design.node("relu1").pos == (260, 0)

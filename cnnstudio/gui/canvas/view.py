@@ -28,6 +28,7 @@ from cnnstudio.gui.canvas.scene import GRID, DesignScene
 LAYER_MIME = "application/x-cnnstudio-layer"
 MIN_ZOOM, MAX_ZOOM = 0.15, 3.0
 FIT_MAX_ZOOM = 1.25  # fitting a small design does not blow it up
+FIT_MARGIN = 20.0  # scene units kept around a fitted design
 
 
 class CanvasView(QGraphicsView):
@@ -89,7 +90,7 @@ class CanvasView(QGraphicsView):
         """Show the whole design, no larger than a comfortable reading size."""
         scene = self.scene()
         items = scene.nodes_rect() if scene.nodes else QRectF(-200, -150, 400, 300)
-        self.fitInView(items.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+        self.fitInView(items.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN), Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom > FIT_MAX_ZOOM:
             self.set_zoom(FIT_MAX_ZOOM)
         self.centerOn(items.center())
