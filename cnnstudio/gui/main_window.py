@@ -408,12 +408,13 @@ class MainWindow(QMainWindow):
     def save_to(self, path: Path) -> bool:
         """Save to ``path``; a design not named by the user (still "Untitled", or named after its
         previous file) takes the file's name."""
-        design = self.doc.design
-        if design.name in (Design().name, self.doc.path.stem if self.doc.path else None):
+        design, old_name = self.doc.design, self.doc.design.name
+        if old_name in (Design().name, self.doc.path.stem if self.doc.path else None):
             design.name = path.stem
         try:
-            save_design(self.doc.design, path)
+            save_design(design, path)
         except DesignFileError as error:
+            design.name = old_name
             QMessageBox.warning(self, "Cannot Save Design", str(error))
             return False
         self.doc.set_path(path.resolve())
@@ -507,12 +508,7 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         """The docks as a fresh studio has them: the palette left, one column of tabs right."""
-        tree = self.palette.tree
-        chrome = (2 * tree.indentation() + tree.iconSize().width() + tree.verticalScrollBar().sizeHint().width()
-                  + 2 * tree.frameWidth() + 34)  # plus the icon's spacing and the palette's margins
-        names = [tree.topLevelItem(i).child(j).text(0) for i in range(tree.topLevelItemCount())
-                 for j in range(tree.topLevelItem(i).childCount())]
-        window_layout.arrange_default(self, window_layout.palette_width(tree.fontMetrics(), names, chrome))
+        window_layout.arrange_default(self, self.palette.needed_width())
 
     def _screen_key(self) -> str:
         return window_layout.screen_key(self.screen().availableGeometry())

@@ -15,6 +15,7 @@ from cnnstudio.gui import theme
 from cnnstudio.gui.canvas.view import LAYER_MIME
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
+NAME_ROOM = 34  # the icon's spacing, the item's padding and the palette's and dock's margins
 HOW_TO_ADD = "<span style='color:gray'>Drag onto the canvas, or double-click to add after the selection.</span>"
 
 
@@ -99,6 +100,16 @@ class Palette(QWidget):
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
             self.categories[layer_type.category].addChild(item)
         self.tree.expandAll()
+
+    def needed_width(self) -> int:
+        """The dock width that shows every layer name whole: the longest name, the swatch, the
+        scroll bar, the frame and the margins."""
+        tree = self.tree
+        names = [tree.topLevelItem(i).child(j).text(0) for i in range(tree.topLevelItemCount())
+                 for j in range(tree.topLevelItem(i).childCount())]
+        chrome = (tree.iconSize().width() + tree.verticalScrollBar().sizeHint().width() + 2 * tree.frameWidth()
+                  + NAME_ROOM)
+        return max(tree.fontMetrics().horizontalAdvance(name) for name in names) + chrome
 
     def filter(self, text: str) -> None:
         words = text.lower().split()

@@ -10,7 +10,6 @@ keeps one layout for each. View › Reset Layout puts the default back.
 from __future__ import annotations
 
 from PySide6.QtCore import QMargins, QRect, QSize, Qt
-from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar
 
 LARGEST = QSize(1600, 1000)  # a first window no larger than this, centred, on bigger screens
@@ -83,8 +82,3 @@ def whole_tab_titles(window: QMainWindow) -> None:
     for tabs in window.findChildren(QTabBar):
         tabs.setElideMode(Qt.TextElideMode.ElideNone)
         tabs.setUsesScrollButtons(True)
-
-
-def palette_width(metrics: QFontMetrics, names: list[str], chrome: int) -> int:
-    """Wide enough for the longest layer name whole, plus the tree's indent, icon and scroll bar."""
-    return max(metrics.horizontalAdvance(name) for name in names) + chrome
