@@ -174,9 +174,9 @@ class DesignScene(QGraphicsScene):
             super().mouseMoveEvent(event)
             return
         target = self._port_at(event.scenePos())
-        problem = self._connection_problem(self._drag_port, target) if target is not None else None
         if target is not None and (target.kind == self._drag_port.kind or target.node_id == self._drag_port.node_id):
             target = None  # out to out, or a node's own ports: not a place to drop at all
+        problem = self._connection_problem(self._drag_port, target) if target is not None else None
         self._set_refused((target, problem) if target is not None and problem else None)
         if problem:
             target = None
@@ -212,8 +212,6 @@ class DesignScene(QGraphicsScene):
         return None
 
     def _connection_problem(self, start: PortItem, end: PortItem) -> str | None:
-        if start.kind == end.kind or start.node_id == end.node_id:
-            return None
         src, dst = (start, end) if start.kind == "out" else (end, start)
         return connection_problem(self.doc.design, src.node_id, dst.node_id)
 
