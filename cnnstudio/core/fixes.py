@@ -2,23 +2,23 @@
 
 A layer's shape rule suggests a change that makes *that* layer work (``kernel_size`` 28 for a
 kernel larger than its input), but it cannot see what follows: a 1x1 output then breaks the next
-pooling layer. :func:`fixes_for` applies each candidate to a copy of the design and analyses it,
-keeps the ones that leave the design without new errors, and, where the layer's own fix breaks
-something else, says what (``set kernel_size to 28 makes pool1 fail: ...``) and offers the
-alternatives that work, such as padding "same".
+pooling layer. :func:`fixes_for` tries each candidate (applied for one analysis and taken back:
+a copy of the design without the cost of copying it), keeps the ones that leave the design
+without new errors, and, where the layer's own fix breaks something else, says what
+(``set kernel_size to 28 makes pool1 fail: ...``) and offers the alternatives that work, such as
+padding "same" or the largest kernel that fits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from cnnstudio.core.analysis import Analysis, Issue, analyze
 from cnnstudio.core.catalogue import Fix
 from cnnstudio.core.design import Design, DesignError
-
-MAX_SMALLER_KERNELS = 16  # how far below a suggested kernel_size the search for one that works goes
 
 
 @dataclass(frozen=True)
@@ -42,16 +42,29 @@ class FixPreview:
         return "" if self.solves else f"{self.fix.label} does not solve the problem of {self.fix.node}"
 
 
-def preview(design: Design, fix: Fix, before: Analysis | None = None) -> FixPreview:
-    """Apply ``fix`` to a copy of ``design`` and compare the analyses."""
-    before = before or analyze(design)
-    trial = design.copy()
+@contextmanager
+def _trial(design: Design, fix: Fix) -> Iterator[bool]:
+    """``fix`` applied for the time of the block, then undone (whatever happens in it); yields
+    whether its values are allowed. Cheaper than a copy: the analysis is the only cost."""
+    params = design.node(fix.node).params
+    saved = {name: params[name] for name in fix.params}
     try:
         for name, value in fix.params.items():
-            trial.set_param(fix.node, name, value)
+            design.set_param(fix.node, name, value)
+        yield True
     except DesignError:
+        yield False
+    finally:
+        params.update(saved)
+
+
+def preview(design: Design, fix: Fix, before: Analysis | None = None) -> FixPreview:
+    """Analyse ``design`` with ``fix`` applied (and undone after) and compare with ``before``."""
+    before = before or analyze(design)
+    with _trial(design, fix) as allowed:
+        after = analyze(design) if allowed else None
+    if after is None:
         return FixPreview(fix, False, ())
-    after = analyze(trial)
     known = {(i.node, i.message) for i in before.errors}
     solves = not after.nodes[fix.node].errors if fix.node in after.nodes else False
     breaks = tuple(i for i in after.errors if i.node != fix.node and (i.node, i.message) not in known)
@@ -71,19 +84,38 @@ def fixes_for(design: Design, issue: Issue, before: Analysis | None = None) -> l
     if own.works:
         return [own]
     found = [own]
-    kernel_found = False  # the largest working kernel_size is enough; smaller ones add nothing
     for candidate in _alternatives(design, issue.fix):
-        is_kernel = candidate.params.keys() == {"kernel_size"}
-        if _key(candidate.params) == _key(issue.fix.params) or (is_kernel and kernel_found):
-            continue
-        result = preview(design, candidate, before)
-        if result.works:
-            found.append(result)
-            kernel_found = kernel_found or is_kernel
+        if _key(candidate.params) != _key(issue.fix.params):
+            result = preview(design, candidate, before)
+            if result.works:
+                found.append(result)
+    kernel = issue.fix.params.get("kernel_size")
+    if isinstance(kernel, int) and kernel > 1:
+        largest = _largest_kernel(design, issue.fix.node, kernel - 1, before)
+        if largest is not None:
+            found.append(largest)
     return found
 
+
+def _largest_kernel(design: Design, node: str, high: int, before: Analysis) -> FixPreview | None:
+    """The largest kernel_size up to ``high`` that works, found by bisection (a smaller kernel
+    gives a larger output, which the layers after take more easily); checked before it is
+    returned, so a design where that does not hold gets no wrong offer, only none."""
+    def attempt(size: int) -> FixPreview:
+        return preview(design, Fix(node, {"kernel_size": size}, f"set kernel_size to {size}"), before)
+
+    low, best = 1, None
+    while low <= high:
+        middle = (low + high) // 2
+        result = attempt(middle)
+        if result.works:
+            best, low = result, middle + 1
+        else:
+            high = middle - 1
+    return best
+
 def _alternatives(design: Design, fix: Fix) -> Iterator[Fix]:
-    """Other changes of the same layer that often work: padding "same", stride 1, smaller kernels."""
+    """Other changes of the same layer that often work: padding "same", stride 1."""
     node = design.node(fix.node)
     names = {spec.name for spec in node.layer_type.params}
     params = node.params
@@ -91,10 +123,6 @@ def _alternatives(design: Design, fix: Fix) -> Iterator[Fix]:
         yield Fix(fix.node, {"padding": "same"}, 'set padding to "same"')
     if "stride" in names and params.get("stride") not in (1, (1,), [1]):
         yield Fix(fix.node, {"stride": 1}, "set stride to 1")
-    kernel = fix.params.get("kernel_size")
-    if isinstance(kernel, int):
-        for smaller in range(kernel - 1, max(0, kernel - 1 - MAX_SMALLER_KERNELS), -1):
-            yield Fix(fix.node, {"kernel_size": smaller}, f"set kernel_size to {smaller}")
 
 
 def _key(params: Mapping[str, Any]) -> tuple:
