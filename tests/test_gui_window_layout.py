@@ -9,6 +9,7 @@ import itertools
 import pytest
 from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401
 from PySide6.QtCore import QMargins, QRect, Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QDockWidget
 
 from cnnstudio.gui import window_layout
@@ -142,3 +143,8 @@ def test_predictions_labels_never_overlap_at_the_default_size(window, qtbot) -> 
         for a, b in itertools.combinations(shown_rects, 2):
             assert not a.intersects(b)
     assert any(t.isVisible() for t in view.bar_text)  # thinned, not all gone
+    metrics = QFontMetrics(view.font())
+    for plot, _ in view.pictures:  # titles elided to their picture, whole in the tooltip
+        if plot.isVisible():
+            assert metrics.horizontalAdvance(plot.getPlotItem().titleLabel.text) <= plot.width()
+            assert plot.toolTip() == plot.property("full_title")

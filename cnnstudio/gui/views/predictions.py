@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QPen, QResizeEvent
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFontMetrics, QPen, QResizeEvent
 from PySide6.QtWidgets import QGraphicsRectItem, QGridLayout, QWidget
 
 from cnnstudio.gui.views.base import View, image_plot, label_axes, plot_widget, set_ticks, text_color
@@ -29,6 +29,8 @@ from cnnstudio.gui.views.imaging import (
     to_numpy,
 )
 
+TITLE_PT = 9
+TITLE_MARGIN = 16  # pixels of a plot's width its title does not get
 WIDE = 620  # from this width the bars and the confusion matrix sit side by side
 LABEL_PX = 14  # the least height of a bar (or width of a matrix cell) that takes a class name
 COUNT_PX = 24  # the least width of a matrix cell that takes its count (before any is measured)
@@ -68,6 +70,8 @@ class Predictions(View):
         self._arrange(wide=False)  # a narrow dock first; widened, the charts go side by side
         for plot in (self.bars, self.matrix):  # labels follow the plots' own size
             plot.getPlotItem().getViewBox().sigResized.connect(lambda *_: self._thin_labels())
+        for plot in (*(p for p, _ in self.pictures), self.bars, self.matrix):
+            plot.getPlotItem().getViewBox().sigResized.connect(lambda *_: self._titles())
 
     def _arrange(self, wide: bool) -> None:
         """The bars beside the confusion matrix in a wide dock, above it in a narrow one."""
@@ -88,6 +92,7 @@ class Predictions(View):
         super().resizeEvent(event)
         self._arrange(event.size().width() >= WIDE)
         self._thin_labels()
+        self._titles()
 
     def _thin_labels(self) -> None:
         """Only labels that fit are shown: bar values need a bar's height, matrix counts a cell's
@@ -151,13 +156,31 @@ class Predictions(View):
         self.show_content()
 
     # -- per task -----------------------------------------------------------------------------------
+    def _titles(self) -> None:
+        """Each plot's title elided to the plot's width (the whole title is its tooltip)."""
+        for plot in (*(p for p, _ in self.pictures), self.bars, self.matrix):
+            title = plot.property("full_title")
+            if title and not plot.isHidden():
+                item = plot.getPlotItem()
+                item.setTitle(title, color=text_color(self), size=f"{TITLE_PT}pt")  # sets the font it is drawn in
+                metrics = QFontMetrics(item.titleLabel.item.font())
+                room = max(plot.width() - TITLE_MARGIN, 20)
+                if metrics.horizontalAdvance(title) > room:
+                    item.setTitle(metrics.elidedText(title, Qt.TextElideMode.ElideRight, room),
+                                  color=text_color(self), size=f"{TITLE_PT}pt")
+
+    def _title(self, plot: pg.PlotWidget, title: str) -> None:
+        plot.setProperty("full_title", title)
+        plot.setToolTip(title)
+        self._titles()
+
     def _pictures(self, images: list[tuple[str, np.ndarray]]) -> None:
         for index, (plot, item) in enumerate(self.pictures):
             plot.setVisible(index < len(images))
             if index < len(images):
                 title, rgba = images[index]
                 item.setImage(rgba, autoLevels=False)
-                plot.getPlotItem().setTitle(title, color=text_color(self), size="9pt")
+                self._title(plot, title)
                 plot.getPlotItem().getViewBox().autoRange(padding=0.02)
 
     def _classification(self, image: np.ndarray, snapshot: Any, context: Context) -> None:
@@ -200,7 +223,8 @@ class Predictions(View):
         plot.invertY(True)
         plot.setXRange(0, 1.0, padding=0)
         plot.setYRange(-0.6, count - 0.4, padding=0)
-        label_axes(self.bars, "probability", "", "class probabilities for the probe")
+        label_axes(self.bars, "probability", "", "")
+        self._title(self.bars, "class probabilities for the probe")
         self._thin_labels()
 
     def _draw_matrix(self, context: Context) -> None:
@@ -229,7 +253,8 @@ class Predictions(View):
         set_ticks(self.matrix, "left", names, 0.5)
         set_ticks(self.matrix, "bottom", names, 0.5)
         when = f" (epoch {self.confusion_epoch})" if self.confusion_epoch else ""
-        label_axes(self.matrix, "predicted", "true", f"validation confusion{when}, accuracy {np.trace(matrix) / max(matrix.sum(), 1):.1%}")
+        label_axes(self.matrix, "predicted", "true", "")
+        self._title(self.matrix, f"validation confusion{when}, accuracy {np.trace(matrix) / max(matrix.sum(), 1):.1%}")
         self.matrix.getPlotItem().getViewBox().autoRange(padding=0.02)
         self._thin_labels()
 
