@@ -10,7 +10,7 @@ import pytest
 from cnnstudio.cli import main
 from cnnstudio.core.designfile import load_design, save_design
 from cnnstudio.core.resources import TEMPLATES, templates
-from cnnstudio.training.check import DOWNLOADED, GENERATED, training_problems
+from cnnstudio.training.check import DOWNLOADED, FILES, GENERATED, training_problems
 from corehelpers import FIGURE21
 
 
@@ -47,6 +47,9 @@ def test_missing_data_folder_and_unknown_source(tmp_path) -> None:
     assert keys({"data": f"folder:{tmp_path / 'nope'}"}) == ["data"]
     assert keys({"data": "imagenet"}) == ["data"]
     assert keys({"data": f"folder:{tmp_path}"}) == []
+    assert keys({"data": f"csv:{tmp_path / 'labels.csv'}"}) == ["data"]
+    (tmp_path / "labels.csv").write_text("path,label\n")
+    assert keys({"data": f"csv:{tmp_path / 'labels.csv'}"}) == []
 
 
 def test_the_source_must_give_what_the_input_takes() -> None:
@@ -66,9 +69,11 @@ def test_rules_between_keys_name_a_key() -> None:
 
 
 def test_the_source_table_matches_the_registry() -> None:
-    from cnnstudio.training.data.registry import NAMES
+    from cnnstudio.training.data.registry import kinds
 
-    assert set(NAMES) == {*GENERATED, *DOWNLOADED, "idx:PATH", "folder:PATH"}
+    assert {kind.name for kind in kinds()} == {*GENERATED, *DOWNLOADED, *FILES}
+    assert {kind.name for kind in kinds() if kind.takes_path} == set(FILES)
+    assert {kind.name for kind in kinds() if kind.options is not None} == set(GENERATED)
 
 
 def test_check_reports_training_problems_in_the_table_and_exits_1(tmp_path, capsys) -> None:

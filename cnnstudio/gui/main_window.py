@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self.training = TrainingPanels(self)  # the Training, Curves and Run Log docks
         self.training_runner = self.training.runner
         self.views = Views(self)  # the Probe dock and the views inside the network, fed by the runner
+        self.dataset_browser: QWidget | None = None  # made on first use (View › Dataset Browser…)
 
         self._docs: DocsViewer | None = None
         self._fitted = False  # the first show fits the window to the screen with its real frame
@@ -137,6 +138,16 @@ class MainWindow(QMainWindow):
         toggle.setToolTip(f"Show or hide the {title} panel")
         self.panels_menu.addAction(toggle)
         return dock
+
+    def show_dataset_browser(self) -> None:
+        """The data of the design's training settings, in a window of its own (built on first use)."""
+        from cnnstudio.gui.dataset_browser import DatasetBrowser
+
+        if self.dataset_browser is None:
+            self.dataset_browser = DatasetBrowser(self.doc, self)
+        self.dataset_browser.show()
+        self.dataset_browser.raise_()
+        self.dataset_browser.activateWindow()
 
     # -- actions and menus -----------------------------------------------------------------------
     def _action(self, text: str, slot: Callable[[], object], shortcut: QKeySequence | Key | str | list | None = None,
@@ -197,6 +208,8 @@ class MainWindow(QMainWindow):
                                  "Open a template, train it and look inside, step by step")
         self.act_shortcuts = a("&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/", "Every shortcut, searchable")
         self.act_about = a("&About CNN Studio", self.about, None, "Version and credits")
+        self.act_dataset = a("&Dataset Browser…", self.show_dataset_browser, "Ctrl+Shift+D",
+                             "Browse the training data: samples, class histogram, augmentation preview")
 
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
@@ -237,6 +250,7 @@ class MainWindow(QMainWindow):
         view_menu.addActions([self.act_layout, self.act_snap, self.act_channels_last])
         view_menu.addSeparator()
         view_menu.addMenu(self.panels_menu)
+        view_menu.addAction(self.act_dataset)
         view_menu.addAction(self.act_reset_layout)
 
         help_menu = bar.addMenu("&Help")

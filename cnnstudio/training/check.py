@@ -25,7 +25,7 @@ from cnnstudio.training.task_options import TASK_OPTIONS
 # tests/test_training_check.py checks it lists the registry's names.
 GENERATED = {"synthetic-shapes": "images", "synthetic-sequences": "sequences", "synthetic-volumes": "volumes"}
 DOWNLOADED = ("mnist", "fashion-mnist", "cifar10")
-FILES = ("idx", "folder")
+FILES = {"idx": "folder", "folder": "folder", "csv": "file"}  # the kinds that read a path, and what it names
 INPUT_RANK = {"images": 3, "sequences": 2, "volumes": 4}
 INPUT_FORM = {"images": "[1, H, W] or [3, H, W]", "sequences": "[1, L]", "volumes": "[C, D, H, W]"}
 
@@ -84,7 +84,7 @@ def _key_named(message: str, raw: Mapping[str, Any]) -> str:
 def _data_problems(settings: TrainingSettings, design: Design | None) -> list[TrainingProblem]:
     kind, _, path = settings.data.partition(":")
     if (kind not in FILES or not path) and (path or kind not in (*GENERATED, *DOWNLOADED)):
-        names = ", ".join([*GENERATED, *DOWNLOADED, "idx:PATH", "folder:PATH"])
+        names = ", ".join([*GENERATED, *DOWNLOADED, *(f"{k}:PATH" for k in FILES)])
         return [TrainingProblem("data", f"{WHERE}: unknown data '{settings.data}'; use one of: {names}")]
     problems = []
     if settings.data_options and kind not in GENERATED:
@@ -92,8 +92,9 @@ def _data_problems(settings: TrainingSettings, design: Design | None) -> list[Tr
             "data_options",
             f"{WHERE}: 'data_options' apply to generated data ({', '.join(GENERATED)}), not to {settings.data}; "
             "remove them or choose a generated source"))
-    if kind in FILES and not Path(path).expanduser().is_dir():
-        problems.append(TrainingProblem("data", f"{WHERE}: 'data' names the folder '{path}', which does not exist"))
+    where = Path(path).expanduser()
+    if kind in FILES and not (where.is_dir() if FILES[kind] == "folder" else where.is_file()):
+        problems.append(TrainingProblem("data", f"{WHERE}: 'data' names the {FILES[kind]} '{path}', which does not exist"))
     gives = GENERATED.get(kind, "images")
     inputs = design.input_ids if design is not None else []
     for node_id in inputs:
