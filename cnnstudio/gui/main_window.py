@@ -555,8 +555,7 @@ class MainWindow(QMainWindow):
                          self.frameGeometry().bottom() - self.geometry().bottom())
         fitted = window_layout.first_geometry(available, frame)
         if fitted != self.geometry():
-            self.setGeometry(fitted)
-            self.reset_layout()
+            self.setGeometry(fitted)  # the docks keep their proportions
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # Unsaved changes first: cancelling there must not have stopped the run already.
