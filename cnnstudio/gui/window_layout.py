@@ -16,8 +16,10 @@ LARGEST = QSize(1600, 1000)  # a first window no larger than this, centred, on b
 TITLE_BAR = 32  # the window manager's frame is not known before the window is shown: assumed
 RIGHT_WIDTH = 300
 RIGHT_TOP_SHARE = 0.45  # the Inspector group's share of the right column: the views below get more
-RIGHT_TOP = ("inspector", "training", "probe")
-RIGHT_BOTTOM = ("summary", "curves", "run-log", "activations", "filters", "predictions", "gradients", "embeddings")
+# The docks of the right column, by name (``add_dock``'s); names not in the window are skipped.
+RIGHT_TOP = ("inspector", "training", "probe", "style")
+RIGHT_BOTTOM = ("summary", "curves", "run-log", "runs", "activations", "filters", "predictions", "gradients",
+                "embeddings")
 
 
 def first_geometry(available: QRect, frame: QMargins | None = None) -> QRect:
