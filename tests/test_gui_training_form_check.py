@@ -21,7 +21,7 @@ def test_data_options_with_idx_data_turn_red_and_start_is_off(window: MainWindow
     assert form.rows["data_options"].problem and "generated data" in form.rows["data_options"].problem
     assert "generated data" in form.rows["data_options"].editor.toolTip()
     assert not dock.start.isEnabled()
-    assert dock.blocked.isVisible() and "generated data" in dock.blocked.text()
+    assert dock.blocked.isVisible() and "marked red" in dock.blocked.text() and "generated data" in dock.blocked.toolTip()
     assert "generated data" in dock.start.toolTip()
     line.selectAll()
     QTest.keyClicks(line, "synthetic-shapes")

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar
 LARGEST = QSize(1600, 1000)  # a first window no larger than this, centred, on bigger screens
 TITLE_BAR = 32  # the window manager's frame is not known before the window is shown: assumed
 RIGHT_WIDTH = 300
-RIGHT_TOP_SHARE = 0.45  # the Inspector group's share of the right column: the views below get more
+RIGHT_TOP_SHARE = 0.5  # the Inspector group's share of the right column (Training is there too)
 # The docks of the right column, by name (``add_dock``'s); names not in the window are skipped.
 RIGHT_TOP = ("inspector", "training", "probe", "style")
 RIGHT_BOTTOM = ("summary", "curves", "run-log", "runs", "activations", "filters", "predictions", "gradients",

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QStandardPaths, Signal
+from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -61,6 +61,7 @@ class TrainingDock(QWidget):
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # the form wraps instead
 
         self.folder = QLineEdit()
         self.folder.setToolTip("Where the run writes metrics.jsonl and its checkpoint (last.pt)")
@@ -163,10 +164,15 @@ class TrainingDock(QWidget):
         return self.form.problems[0].message if self.form.problems else ""
 
     def _update_start(self) -> None:
+        """Start is off while anything is invalid; the line under it says where to look (the form
+        shows the settings' problem itself), the button's tooltip has the whole reason."""
         reason = "" if self.running else self.start_blocker()
         self.start.setEnabled(not self.running and not reason)
         self.start.setToolTip(f"Start is off: {reason}" if reason else "Train the design as it is now (F5)")
-        self.blocked.setText(f"<span style='color:{theme.colors().error.name()}'>Cannot start: {reason}</span>")
+        where = ("fix the setting marked red above" if self.form.problems and not self.doc.analysis.errors
+                 else reason)
+        self.blocked.setText(f"<span style='color:{theme.colors().error.name()}'>Cannot start: {where}</span>")
+        self.blocked.setToolTip(reason)
         self.blocked.setVisible(bool(reason))
 
     def set_running(self, running: bool) -> None:

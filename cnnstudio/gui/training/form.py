@@ -212,6 +212,7 @@ class SettingsForm(QWidget):
             box = QGroupBox(title)
             form = QFormLayout(box)
             form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # label above its field when narrow
             self.forms[title] = form
             for name in names:
                 self._add_row(form, specs[name], hints[name])
