@@ -86,6 +86,12 @@ def _open_studio(argv: list[str]) -> int:
               "Run it in a desktop session, or use the headless commands: cnnstudio check, train, export "
               "(cnnstudio --help).", file=sys.stderr)
         return EXIT_NO_DISPLAY
+    from cnnstudio.gui.platform_check import check_platform
+
+    missing = check_platform()  # before any Qt GUI module: Qt would abort with a misleading message
+    if missing:
+        print(missing, file=sys.stderr)
+        return EXIT_NO_DISPLAY
     from cnnstudio.gui.app import run_studio
 
     return run_studio(args.design)

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-from PySide6.QtCore import QPoint, QPointF, QSettings, QStandardPaths, Qt  # noqa: E402
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, QStandardPaths, Qt  # noqa: E402
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from cnnstudio.core.designfile import dumps  # noqa: E402
+from cnnstudio.gui.canvas.view import LAYER_MIME  # noqa: E402
 from cnnstudio.gui.main_window import MainWindow  # noqa: E402
 from cnnstudio.gui.settings import Settings  # noqa: E402
 from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR  # noqa: E402
@@ -100,3 +102,14 @@ def drag(win: MainWindow, start: QPointF, end: QPointF) -> None:
     for i in range(1, 6):
         QTest.mouseMove(viewport, a + (b - a) * (i / 5))
     QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+
+
+def drop_layer(win: MainWindow, type_name: str, scene_pos: QPointF) -> None:
+    """What a drag from the palette delivers to the canvas: enter, move, drop."""
+    mime = QMimeData()
+    mime.setData(LAYER_MIME, type_name.encode())
+    point = view_point(win, scene_pos)
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    for event in (QDragEnterEvent(point, *args), QDragMoveEvent(point, *args), QDropEvent(QPointF(point), *args)):
+        QApplication.sendEvent(win.view.viewport(), event)
+        assert event.isAccepted()

@@ -3,25 +3,13 @@ selection, clipboard and view controls, on the real widgets (offscreen)."""
 
 from __future__ import annotations
 
-from gui_fixtures import FIGURE21, answers, drag, figure21, recovery_dir, settings, snapshot, view_point, window  # noqa: F401
-from PySide6.QtCore import QMimeData, QPointF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from gui_fixtures import FIGURE21, answers, drag, drop_layer, figure21, recovery_dir, settings, snapshot, view_point, window  # noqa: F401
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMenu
+from PySide6.QtWidgets import QMenu
 
 from cnnstudio.gui.canvas.edge_item import EdgeItem
 from cnnstudio.gui.canvas.view import LAYER_MIME
-
-
-def drop_layer(win, type_name: str, scene_pos: QPointF) -> None:  # noqa: ANN001
-    """What a drag from the palette delivers to the canvas: enter, move, drop."""
-    mime = QMimeData()
-    mime.setData(LAYER_MIME, type_name.encode())
-    point = view_point(win, scene_pos)
-    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    for event in (QDragEnterEvent(point, *args), QDragMoveEvent(point, *args), QDropEvent(QPointF(point), *args)):
-        QApplication.sendEvent(win.view.viewport(), event)
-        assert event.isAccepted()
 
 
 def palette_item(win, type_name: str):  # noqa: ANN001, ANN201
@@ -86,7 +74,7 @@ def test_dragging_from_output_port_to_input_port_connects(window) -> None:  # no
     assert window.doc.design.edges == [] and not window.scene.edges
 
 
-def test_merge_node_takes_inputs_in_order_and_single_input_is_replaced(window) -> None:  # noqa: ANN001, F811
+def test_merge_node_takes_inputs_in_order_and_an_occupied_single_input_is_refused(window) -> None:  # noqa: ANN001, F811
     for name, x in (("Input", 0), ("Input", 0), ("Concat", 400), ("ReLU", 800)):
         drop_layer(window, name, QPointF(x, 200 * len(window.doc.design)))
     a, b, concat, relu = (window.scene.nodes[n] for n in ("input1", "input2", "concat1", "relu1"))
@@ -94,10 +82,13 @@ def test_merge_node_takes_inputs_in_order_and_single_input_is_replaced(window) -
     drag(window, a.output_port.scenePos(), concat.input_port.scenePos())
     assert window.doc.design.inputs_of("concat1") == ["input2", "input1"]
     drag(window, a.output_port.scenePos(), relu.input_port.scenePos())
+    messages = []
+    window.editor.message.connect(messages.append)
     drag(window, b.output_port.scenePos(), relu.input_port.scenePos())
-    assert window.doc.design.inputs_of("relu1") == ["input2"]  # replaced, not a second input
-    window.doc.undo_stack.undo()
-    assert window.doc.design.inputs_of("relu1") == ["input1"]
+    assert window.doc.design.inputs_of("relu1") == ["input1"]  # neither replaced nor a second input
+    assert messages and "already has its input (input1)" in messages[-1]
+    assert "already has its input" in window.statusBar().currentMessage()
+    assert "takes only one" in relu.input_port.toolTip()
 
 
 def test_moving_a_node_snaps_to_the_grid_and_undoes(figure21) -> None:  # noqa: ANN001, F811
@@ -106,12 +97,12 @@ def test_moving_a_node_snaps_to_the_grid_and_undoes(figure21) -> None:  # noqa: 
     start = item.sceneBoundingRect().center()
     drag(win, start, start + QPointF(93, 47))
     x, y = win.doc.design.node("conv1").pos
-    assert (x, y) != (200.0, 0.0) and x % 20 == 0 and y % 20 == 0
+    assert (x, y) != (220.0, 0.0) and x % 20 == 0 and y % 20 == 0
     assert item.pos() == QPointF(x, y)
     edge = win.scene.edges[("x", "conv1")]
     assert edge.path.elementAt(edge.path.elementCount() - 1).x == item.input_port.scenePos().x()
     win.doc.undo_stack.undo()
-    assert win.doc.design.node("conv1").pos == (200.0, 0.0) and item.pos() == QPointF(200, 0)
+    assert win.doc.design.node("conv1").pos == (220.0, 0.0) and item.pos() == QPointF(220, 0)
 
 
 def test_rubber_band_selects_the_nodes_it_covers(figure21) -> None:  # noqa: ANN001, F811
@@ -132,7 +123,7 @@ def test_delete_copy_paste_duplicate(figure21) -> None:  # noqa: ANN001, F811
     conv = next(n for n in pasted if win.doc.design.node(n).type == "Conv2d")
     relu = next(n for n in pasted if n != conv)
     assert win.doc.design.inputs_of(relu) == [conv]  # the edge between them came along
-    assert win.doc.design.node(conv).pos == (240.0, 40.0)
+    assert win.doc.design.node(conv).pos == (260.0, 40.0)
     win.act_duplicate.trigger()
     assert len(win.doc.design) == 18
     win.scene.select_nodes(["conv2"])
@@ -156,9 +147,9 @@ def test_arrow_keys_nudge_and_merge_into_one_undo_step(figure21) -> None:  # noq
     win.view.setFocus()
     for _ in range(3):
         QTest.keyClick(win.view, Qt.Key.Key_Right)
-    assert win.doc.design.node("fc1").pos == (660.0, 220.0)
+    assert win.doc.design.node("fc1").pos == (60.0, 400.0)
     win.doc.undo_stack.undo()
-    assert win.doc.design.node("fc1").pos == (600.0, 220.0)
+    assert win.doc.design.node("fc1").pos == (0.0, 400.0)
 
 
 def test_zoom_wheel_fit_and_reset(figure21) -> None:  # noqa: ANN001, F811

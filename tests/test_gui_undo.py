@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from gui_fixtures import TEMPLATES_DIR, answers, drag, figure21, recovery_dir, settings, snapshot, window  # noqa: F401
+from gui_fixtures import TEMPLATES_DIR, answers, drag, drop_layer, figure21, recovery_dir, settings, snapshot, window  # noqa: F401
 from PySide6.QtCore import QPointF
 
 from cnnstudio.gui.main_window import MainWindow
@@ -16,8 +16,8 @@ def select(*node_ids: str) -> Callable[[MainWindow], None]:
     return lambda win: win.scene.select_nodes(list(node_ids))
 
 
-def connect_by_mouse(win: MainWindow) -> None:
-    drag(win, win.scene.nodes["conv1"].output_port.scenePos(), win.scene.nodes["softmax"].input_port.scenePos())
+def insert_on_a_connection(win: MainWindow) -> None:
+    drop_layer(win, "Dropout", win.scene.edges[("fc1", "relu4")].path.pointAtPercent(0.5))
 
 
 def move_by_mouse(win: MainWindow) -> None:
@@ -41,7 +41,8 @@ EDITS = {
     "add": lambda win: win.editor.add_layer("BatchNorm2d", QPointF(50, 400)),
     "add after": lambda win: (select("pool2")(win), win.palette.add_requested.emit("Dropout")),
     "delete": lambda win: (select("conv2", "pool1")(win), win.act_delete.trigger()),
-    "connect (replaces the input)": connect_by_mouse,
+    "insert on a connection": insert_on_a_connection,
+    "align": lambda win: (select("conv1", "relu3", "flatten")(win), win.editor.align("left")),
     "disconnect": disconnect_edge,
     "move": move_by_mouse,
     "parameter": lambda win: win.editor.set_param("conv1", "padding", "same"),

@@ -1,6 +1,7 @@
-"""``cnnstudio check DESIGN``: a torchinfo-like table of shapes, parameters and problems.
+"""``cnnstudio check DESIGN``: a torchinfo-like table of shapes, parameters and problems, and the
+problems of the design's "training" object (before ``train`` would meet them).
 
-Exit status: 0 valid, 1 invalid design, 2 unreadable file.
+Exit status: 0 valid, 1 invalid design or training settings, 2 unreadable file.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from cnnstudio.core.analysis import Analysis, analyze
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, load_design
 from cnnstudio.core.display import format_count, format_shape
+from cnnstudio.core.fixes import fixes_for
+from cnnstudio.training.check import TrainingProblem, training_problems
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
@@ -34,16 +37,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"cnnstudio check: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
     analysis = analyze(design)
+    training = training_problems(design.training, design)
     if args.json:
-        print(json.dumps(report(design, analysis), indent=2))
+        print(json.dumps(report(design, analysis, training), indent=2))
     else:
-        print(table(design, analysis, channels_last=not args.channels_first))
-    return EXIT_VALID if analysis.valid else EXIT_INVALID
+        print(table(design, analysis, channels_last=not args.channels_first, training=training))
+    return EXIT_VALID if analysis.valid and not training else EXIT_INVALID
 
 
-def report(design: Design, analysis: Analysis) -> dict:
+def report(design: Design, analysis: Analysis, training: list[TrainingProblem] | None = None) -> dict:
+    training = training or []
     return {
-        "valid": analysis.valid,
+        "valid": analysis.valid and not training,
         "total_params": analysis.total_params,
         "total_macs": analysis.total_macs,
         "design_errors": [issue.message for issue in analysis.design_issues if issue.severity == "error"],
@@ -58,10 +63,15 @@ def report(design: Design, analysis: Analysis) -> dict:
             }
             for node_id, info in ((n, analysis.nodes[n]) for n in analysis.order)
         },
+        "training": {
+            "valid": not training,
+            "errors": [{"key": p.key, "message": p.message} for p in training],
+        },
     }
 
 
-def table(design: Design, analysis: Analysis, channels_last: bool = True) -> str:
+def table(design: Design, analysis: Analysis, channels_last: bool = True,
+          training: list[TrainingProblem] | None = None) -> str:
     rows = [("node", "type", "output shape", "params", "mult-adds")]
     notes: list[str] = []
     for node_id in analysis.order:
@@ -78,16 +88,21 @@ def table(design: Design, analysis: Analysis, channels_last: bool = True) -> str
         )
         for issue in info.issues:
             prefix = "error" if issue.severity == "error" else "warning"
-            fix = f" [fix: {issue.fix.label}]" if issue.fix else ""
+            working = [p.fix.label for p in fixes_for(design, issue, analysis) if p.works]
+            fix = f" [fix: {' or '.join(working)}]" if working else ""
             notes.append(f"  {prefix} in {node_id}: {issue.message}{fix}")
     for issue in analysis.design_issues:
         notes.append(f"  {issue.severity}: {issue.message}")
+    for problem in training or []:
+        notes.append(f"  error in training{f'.{problem.key}' if problem.key else ''}: {problem.message}")
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     align = ["<", "<", ">", ">", ">"]
     lines = ["  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(row, align, widths)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     layout = "channels last" if channels_last else "channels first"
     status = "valid" if analysis.valid else f"{len(analysis.errors)} error(s)"
+    if training:
+        status += f", {len(training)} training setting error(s)"
     lines.append("")
     lines.append(
         f"{design.name}: {status}, {len(analysis.warnings)} warning(s); "

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from cnnstudio.gui import theme
 from cnnstudio.gui.main_window import MainWindow
+from cnnstudio.gui.settings import APP_NAME
 
 IMPORTED_AT = time.time()
 
@@ -31,9 +32,7 @@ IMPORTED_AT = time.time()
 def run_studio(design_path: str | None = None) -> int:
     """Open the studio (with ``design_path`` if given) and run until it is closed; the exit status."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setOrganizationName("CNN Studio")
-    app.setApplicationName("CNN Studio")
-    app.setApplicationDisplayName("CNN Studio")
+    name_application(app)
     theme.apply(app)
     timing = os.environ.get("CNNSTUDIO_EXIT_AFTER_PAINT") == "1"
     window = MainWindow(probe_device=not timing)
@@ -45,6 +44,13 @@ def run_studio(design_path: str | None = None) -> int:
     window.show()
     QTimer.singleShot(0, lambda: window.start(Path(design_path) if design_path else None))
     return app.exec()
+
+
+def name_application(app: QApplication) -> None:
+    """The application's name, once: with an organisation name too, Qt's data folders would be
+    ".../CNN Studio/CNN Studio/" (the settings name both explicitly, see settings.py)."""
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
 
 
 ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], None]

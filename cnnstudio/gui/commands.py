@@ -75,27 +75,41 @@ class Delete(QUndoCommand):
 
 
 class Connect(QUndoCommand):
-    """Connect ``src`` to ``dst``; a single-input node's previous input is replaced."""
+    """Connect ``src`` to ``dst`` (the editor has checked it may: see core/connecting.py)."""
 
-    def __init__(self, doc: Document, src: str, dst: str, replace: str | None = None):
+    def __init__(self, doc: Document, src: str, dst: str):
         super().__init__(f"Connect {src} → {dst}")
         self.doc = doc
-        self.src, self.dst, self.replace = src, dst, replace
-        self.replaced_index = 0
+        self.src, self.dst = src, dst
 
     def redo(self) -> None:
         with self.doc.editing():
-            if self.replace is not None:
-                self.replaced_index = self.doc.disconnect(self.replace, self.dst)
-                self.doc.connect(self.src, self.dst, self.replaced_index)
-            else:
-                self.doc.connect(self.src, self.dst)
+            self.doc.connect(self.src, self.dst)
 
     def undo(self) -> None:
         with self.doc.editing():
             self.doc.disconnect(self.src, self.dst)
-            if self.replace is not None:
-                self.doc.connect(self.replace, self.dst, self.replaced_index)
+
+
+class InsertNode(QUndoCommand):
+    """Put a new node into the connection ``src`` → ``dst``: src → node → dst, at dst's same input."""
+
+    def __init__(self, doc: Document, node: Node, src: str, dst: str):
+        super().__init__(f"Insert {node.type} between {src} and {dst}")
+        self.doc, self.node, self.src, self.dst = doc, node, src, dst
+        self.index = 0
+
+    def redo(self) -> None:
+        with self.doc.editing():
+            self.doc.insert_node(self.node)
+            self.index = self.doc.disconnect(self.src, self.dst)
+            self.doc.connect(self.src, self.node.id)
+            self.doc.connect(self.node.id, self.dst, self.index)
+
+    def undo(self) -> None:
+        with self.doc.editing():
+            self.doc.remove_node(self.node.id)
+            self.doc.connect(self.src, self.dst, self.index)
 
 
 class MoveNodes(QUndoCommand):

@@ -13,21 +13,26 @@ from PySide6.QtCore import QObject, QPointF, Signal
 from PySide6.QtGui import QGuiApplication
 
 from cnnstudio.core import catalogue
-from cnnstudio.core.analysis import Issue
 from cnnstudio.core import groups as grouping
+from cnnstudio.core.catalogue import Fix
+from cnnstudio.core.connecting import connection_problem
 from cnnstudio.core.design import Design, Node
 from cnnstudio.core.designfile import DesignFileError, dumps, loads
 from cnnstudio.core.layout import layered_positions
 from cnnstudio.gui.canvas.node_item import HEIGHT, WIDTH
 from cnnstudio.gui.canvas.scene import DesignScene
 from cnnstudio.gui.canvas.view import CanvasView
-from cnnstudio.gui.commands import AddNodes, Connect, Delete, EditGroups, MoveNodes, SetFrozen, SetLabel, SetParams
+from cnnstudio.gui.commands import (AddNodes, Connect, Delete, EditGroups, InsertNode, MoveNodes, SetFrozen,
+                                    SetLabel, SetParams)
 from cnnstudio.gui.document import Document, Edge
 from cnnstudio.gui.group_editor import GroupEditor
 
 PASTE_OFFSET = 40.0
 NEXT_COLUMN = 240.0
-NEXT_ROW = 100.0
+NEXT_ROW = 120.0
+GAP = 20.0  # the least free space kept around a new card
+SEARCH_STEP = 20.0  # the free-place search walks rings of this step around the wanted place
+SEARCH_RINGS = 30
 
 
 class Editor(QObject):
@@ -38,9 +43,11 @@ class Editor(QObject):
         self.doc, self.scene, self.view = doc, scene, view
         self._paste_count = 0
         scene.connect_requested.connect(self.connect)
+        scene.connect_refused.connect(self.message)
         scene.nodes_moved.connect(self._moved)
         self.groups = GroupEditor(self)
         view.layer_dropped.connect(self.add_layer)
+        view.layer_dropped_on_edge.connect(self.insert_on_edge)
         view.nudged.connect(self.nudge)
 
     @property
@@ -49,11 +56,19 @@ class Editor(QObject):
 
     # -- adding ----------------------------------------------------------------------------------
     def add_layer(self, type_name: str, center: QPointF) -> None:
-        """Add a layer centred on ``center`` (a drop from the palette)."""
-        pos = QPointF(center.x() - WIDTH / 2, center.y() - HEIGHT / 2)
-        if self.scene.settings.snap_to_grid:
-            pos = self.scene.snapped(pos)
-        self._add(type_name, (pos.x(), pos.y()), after=None)
+        """Add a layer centred on ``center`` (a drop from the palette), or beside it if cards are there."""
+        self._add(type_name, self._drop_spot(center), after=None)
+
+    def insert_on_edge(self, type_name: str, src: str, dst: str, center: QPointF) -> None:
+        """Put a layer dropped on the connection ``src`` → ``dst`` into it."""
+        layer_type = catalogue.get(type_name)
+        if layer_type.max_inputs == 0:
+            self.message.emit(f"An {type_name} takes no input, so it cannot go into a connection")
+            self.add_layer(type_name, center)
+            return
+        node = Node(self.design.new_id(type_name), type_name, layer_type.defaults(), self._drop_spot(center))
+        self.doc.push(InsertNode(self.doc, node, src, dst))
+        self._select([node.id])
 
     def add_after_selection(self, type_name: str) -> None:
         """Add a layer right of the selected one and connect it (a double-click in the palette)."""
@@ -61,11 +76,17 @@ class Editor(QObject):
         after = selected[0] if len(selected) == 1 else None
         if after is not None:
             x, y = self.design.node(after).pos or (0.0, 0.0)
-            pos = self._free_spot(x + NEXT_COLUMN, y)
+            pos = self.free_spot(x + NEXT_COLUMN, y, beside=True)
         else:
             center = self.view.mapToScene(self.view.viewport().rect().center())
-            pos = self._free_spot(center.x() - WIDTH / 2, center.y() - HEIGHT / 2)
+            pos = self.free_spot(center.x() - WIDTH / 2, center.y() - HEIGHT / 2)
         self._add(type_name, pos, after)
+
+    def _drop_spot(self, center: QPointF) -> tuple[float, float]:
+        pos = QPointF(center.x() - WIDTH / 2, center.y() - HEIGHT / 2)
+        if self.scene.settings.snap_to_grid:
+            pos = self.scene.snapped(pos)
+        return self.free_spot(pos.x(), pos.y())
 
     def _add(self, type_name: str, pos: tuple[float, float], after: str | None) -> None:
         layer_type = catalogue.get(type_name)
@@ -74,22 +95,41 @@ class Editor(QObject):
         self.doc.push(AddNodes(self.doc, [node], edges, f"Add {type_name}"))
         self._select([node.id])
 
-    def _free_spot(self, x: float, y: float) -> tuple[float, float]:
-        """The first place at or below (x, y) where a new card does not cover another."""
-        taken = [n.pos for n in self.design.nodes if n.pos is not None]
-        while any(abs(px - x) < WIDTH and abs(py - y) < HEIGHT + 10 for px, py in taken):
-            y += NEXT_ROW
-        return x, y
+    def free_spot(self, x: float, y: float, beside: bool = False) -> tuple[float, float]:
+        """The free place nearest (x, y) where a new card covers no other (with a gap).
+
+        ``beside`` a neighbour (x is the column right of it), the first choices stay in that
+        column, below then above, so a chain grows to the right and a branch stacks beside it.
+        """
+        near = [p for p in (n.pos for n in self.design.nodes) if p is not None
+                and abs(p[0] - x) < (SEARCH_RINGS + 2) * SEARCH_STEP + WIDTH
+                and abs(p[1] - y) < (SEARCH_RINGS + 2) * SEARCH_STEP + HEIGHT]
+
+        def free(px: float, py: float) -> bool:
+            return all(abs(qx - px) >= WIDTH + GAP or abs(qy - py) >= HEIGHT + GAP for qx, qy in near)
+
+        if beside:
+            for dy in [0.0, *(k * sign * NEXT_ROW for k in range(1, 8) for sign in (1, -1))]:
+                if free(x, y + dy):
+                    return x, y + dy
+        for ring in range(SEARCH_RINGS + 1):
+            spots = [(x + dx * SEARCH_STEP, y + dy * SEARCH_STEP)
+                     for dx in range(-ring, ring + 1) for dy in range(-ring, ring + 1)
+                     if max(abs(dx), abs(dy)) == ring]
+            spots.sort(key=lambda p: (p[0] - x) ** 2 + (p[1] - y) ** 2)
+            for spot in spots:
+                if free(*spot):
+                    return spot
+        return x, y + (SEARCH_RINGS + 1) * SEARCH_STEP + HEIGHT
 
     # -- connecting ------------------------------------------------------------------------------
     def connect(self, src: str, dst: str) -> None:
-        if self.design.graph.has_edge(src, dst):
-            self.message.emit(f"{src} is already connected to {dst}")
+        """Connect, unless it would replace an input or make a cycle: then say why, and do nothing."""
+        problem = connection_problem(self.design, src, dst)
+        if problem is not None:
+            self.message.emit(problem)
             return
-        target = self.design.node(dst).layer_type
-        inputs = self.design.inputs_of(dst)
-        replace = inputs[0] if target.max_inputs == 1 and inputs else None
-        self.doc.push(Connect(self.doc, src, dst, replace))
+        self.doc.push(Connect(self.doc, src, dst))
 
     # -- deleting, copying -----------------------------------------------------------------------
     def delete_selection(self) -> None:
@@ -193,6 +233,43 @@ class Editor(QObject):
         if moves:
             self.doc.push(MoveNodes(self.doc, moves, "Nudge", nudge=True))
 
+    def align(self, edge: str) -> None:
+        """Line the selected layers up on the ``edge`` ("left", "right", "top", "bottom",
+        "middle": one row, "center": one column) of the selection, as diagram editors do."""
+        positions = self._selected_positions()
+        if len(positions) < 2:
+            self.message.emit("Select two or more layers to align")
+            return
+        xs, ys = [p[0] for p in positions.values()], [p[1] for p in positions.values()]
+        target = {"left": min(xs), "right": max(xs), "center": (min(xs) + max(xs)) / 2,
+                  "top": min(ys), "bottom": max(ys), "middle": (min(ys) + max(ys)) / 2}[edge]
+        horizontal = edge in ("left", "right", "center")
+        self._move_to({n: (target, y) if horizontal else (x, target) for n, (x, y) in positions.items()}, f"Align {edge}")
+
+    def distribute(self, horizontal: bool) -> None:
+        """Space the selected layers evenly between the two outermost ones."""
+        positions = self._selected_positions()
+        if len(positions) < 3:
+            self.message.emit("Select three or more layers to distribute")
+            return
+        axis = 0 if horizontal else 1
+        order = sorted(positions, key=lambda n: positions[n][axis])
+        first, last = positions[order[0]][axis], positions[order[-1]][axis]
+        step = (last - first) / (len(order) - 1)
+        moved = {}
+        for i, node_id in enumerate(order):
+            x, y = positions[node_id]
+            moved[node_id] = (first + i * step, y) if horizontal else (x, first + i * step)
+        self._move_to(moved, f"Distribute {'horizontally' if horizontal else 'vertically'}")
+
+    def _selected_positions(self) -> dict[str, tuple[float, float]]:
+        return {n: self.design.node(n).pos or (0.0, 0.0) for n in self.scene.selected_node_ids()}
+
+    def _move_to(self, targets: dict[str, tuple[float, float]], text: str) -> None:
+        moves = {n: (self.design.node(n).pos or new, new) for n, new in targets.items() if self.design.node(n).pos != new}
+        if moves:
+            self.doc.push(MoveNodes(self.doc, moves, text))
+
     def auto_layout(self) -> None:
         positions = layered_positions(self.design)
         moves = {
@@ -209,10 +286,8 @@ class Editor(QObject):
         if self.design.node(node_id).params.get(name) != value:
             self.doc.push(SetParams(self.doc, node_id, {name: value}))
 
-    def apply_fix(self, issue: Issue) -> None:
-        fix = issue.fix
-        if fix is not None:
-            self.doc.push(SetParams(self.doc, fix.node, fix.params, f"Fix {fix.node}: {fix.label}", mergeable=False))
+    def apply_fix(self, fix: Fix) -> None:
+        self.doc.push(SetParams(self.doc, fix.node, fix.params, f"Fix {fix.node}: {fix.label}", mergeable=False))
 
     def set_frozen(self, node_id: str, frozen: bool) -> None:
         if self.design.node(node_id).frozen != frozen:

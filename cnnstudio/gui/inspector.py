@@ -1,6 +1,10 @@
 """The inspector: the selected layer's parameters as editors, its shapes with the formula filled in,
 its parameter count, the frozen toggle, and its problems with one-click fixes.
 
+A fix is offered only after it was tried on a copy of the design (:mod:`cnnstudio.core.fixes`):
+one that would break another layer is not a button but a sentence saying what it breaks, next to
+the alternatives that work.
+
 Editors are built once per selected node and then only updated (a rebuild would steal the focus
 from the spin box being edited); the read-only sections are rebuilt after every analysis.
 """
@@ -27,6 +31,7 @@ from PySide6.QtWidgets import (
 from cnnstudio.core.analysis import Issue
 from cnnstudio.core.design import Node
 from cnnstudio.core.display import format_shape
+from cnnstudio.core.fixes import FixPreview, fixes_for
 from cnnstudio.gui import theme
 from cnnstudio.gui.document import Document
 from cnnstudio.gui.editor import Editor
@@ -273,8 +278,19 @@ class Inspector(QScrollArea):
         kind = "Error" if issue.severity == "error" else "Warning"
         column.addWidget(_label(f"<b>{kind}.</b> {html.escape(issue.message)}"))
         if issue.fix is not None:
-            button = QPushButton(f"Fix: {issue.fix.label}")
-            button.setToolTip("Apply this change (undoable)")
-            button.clicked.connect(lambda: self.editor.apply_fix(issue))
-            column.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
+            previews = fixes_for(self.doc.design, issue, self.doc.analysis)
+            own = previews[0]
+            if not own.works:
+                note = _label(f"{html.escape(own.describe())}.", muted=True)
+                note.setObjectName("fix-breaks")
+                column.addWidget(note)
+            for preview in previews:
+                if preview.works:
+                    column.addWidget(self._fix_button(preview), 0, Qt.AlignmentFlag.AlignLeft)
         return box
+
+    def _fix_button(self, preview: FixPreview) -> QPushButton:
+        button = QPushButton(f"Fix: {preview.fix.label}")
+        button.setToolTip("Apply this change (undoable); it was tried first and leaves the design without new errors")
+        button.clicked.connect(lambda: self.editor.apply_fix(preview.fix))
+        return button

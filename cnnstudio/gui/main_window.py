@@ -2,7 +2,8 @@
 the File/Edit/View menus, the status bar, and the life cycle of the open file.
 
 More docks (training, plots) are added with :meth:`MainWindow.add_dock`, which also lists them in
-View > Panels so every dock can be shown again after it was closed.
+View > Panels so every dock can be shown again after it was closed. Where the window and the docks
+go at first, per screen size, and after View › Reset Layout is ``window_layout.py``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from pathlib import Path
 
 import shiboken6
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QEvent, QMargins, QObject, QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QToolBar,
     QWidget,
 )
 
@@ -31,7 +33,7 @@ from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, load_design, save_design
 from cnnstudio.core.display import format_count
 from cnnstudio.core.layout import layered_positions
-from cnnstudio.gui import autosave, theme
+from cnnstudio.gui import autosave, theme, window_layout
 from cnnstudio.gui.canvas.scene import DesignScene
 from cnnstudio.gui.canvas.view import CanvasView
 from cnnstudio.gui.describe import plural
@@ -40,6 +42,7 @@ from cnnstudio.gui.document import Document
 from cnnstudio.gui.editor import Editor
 from cnnstudio.gui.export_dialog import ExportDialog, TrainingJobDialog
 from cnnstudio.gui.group_actions import GroupActions
+from cnnstudio.gui.help import DocsViewer, ShortcutsDialog
 from cnnstudio.gui.inspector import Inspector
 from cnnstudio.gui.palette import Palette
 from cnnstudio.gui.settings import Settings
@@ -110,9 +113,13 @@ class MainWindow(QMainWindow):
         style_dock.hide()  # View > Panels > Style Transfer
         self.dataset_browser: QWidget | None = None  # made on first use (View › Dataset Browser…)
 
+        self._docs: DocsViewer | None = None
+        self._fitted = False  # the first show fits the window to the screen with its real frame
+        self._placed: QRect | None = None
         self._build_actions()
         self._build_status_bar()
         self._connect()
+        self.reset_layout()
         self._restore_layout()
         self._update_title()
         self._update_status()
@@ -203,9 +210,16 @@ class MainWindow(QMainWindow):
         )
         self.act_channels_last.setCheckable(True)
         self.act_channels_last.setChecked(self.settings.channels_last)
+        self.act_reset_layout = a("&Reset Layout", self.reset_layout, None,
+                                  "Put every panel back where a fresh studio has it")
         self.act_snap = a("&Snap to Grid", self._toggle_snap, None, "Align moved layers to the grid")
         self.act_snap.setCheckable(True)
         self.act_snap.setChecked(self.settings.snap_to_grid)
+        self.act_docs = a("&Documentation", lambda: self.show_help("The studio"), Key.HelpContents,
+                          "The documentation pages: the studio, training, layers, the file format")
+        self.act_first_steps = a("&First Steps", lambda: self.show_help("First steps"), None,
+                                 "Open a template, train it and look inside, step by step")
+        self.act_shortcuts = a("&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/", "Every shortcut, searchable")
         self.act_about = a("&About CNN Studio", self.about, None, "Version and credits")
         self.group_actions = GroupActions(self)
         self.act_dataset = a("&Dataset Browser…", self.show_dataset_browser, "Ctrl+Shift+D",
@@ -239,6 +253,15 @@ class MainWindow(QMainWindow):
         self.group_actions.add_to(edit_menu)
         edit_menu.addSeparator()
         edit_menu.addAction(self.act_select_all)
+        arrange = edit_menu.addMenu("A&rrange")
+        for text, edge in (("Align &Left", "left"), ("Align &Right", "right"), ("Align &Top", "top"),
+                           ("Align &Bottom", "bottom"), ("Align in a &Column", "center"), ("Align in a Ro&w", "middle")):
+            arrange.addAction(a(text, lambda edge=edge: e.align(edge), None, f"Line the selected layers up: {text.replace('&', '').lower()}"))
+        arrange.addSeparator()
+        arrange.addAction(a("Distribute &Horizontally", lambda: e.distribute(horizontal=True), None,
+                            "Space the selected layers evenly from left to right"))
+        arrange.addAction(a("Distribute &Vertically", lambda: e.distribute(horizontal=False), None,
+                            "Space the selected layers evenly from top to bottom"))
 
         view_menu = bar.addMenu("&View")
         view_menu.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset, self.act_fit])
@@ -248,13 +271,18 @@ class MainWindow(QMainWindow):
         view_menu.addMenu(self.panels_menu)
         view_menu.addAction(self.act_dataset)
         view_menu.addAction(self.act_style)
+        view_menu.addAction(self.act_reset_layout)
 
         help_menu = bar.addMenu("&Help")
+        help_menu.addActions([self.act_first_steps, self.act_docs, self.act_shortcuts])
+        help_menu.addSeparator()
         help_menu.addAction(self.act_about)
 
-        tools = self.addToolBar("Main")
+        # In the menu bar's row: a row of its own would take 35 px of height from the canvas.
+        tools = QToolBar("Main", self)
         tools.setObjectName("toolbar-main")
         tools.setMovable(False)
+        bar.setCornerWidget(tools, Qt.Corner.TopRightCorner)
         tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         tools.addActions([self.act_new, self.act_open, self.act_save])
         tools.addSeparator()
@@ -420,9 +448,15 @@ class MainWindow(QMainWindow):
         return self.save_to(path if path.suffix else path.with_suffix(".json"))
 
     def save_to(self, path: Path) -> bool:
+        """Save to ``path``; a design not named by the user (still "Untitled", or named after its
+        previous file) takes the file's name."""
+        design, old_name = self.doc.design, self.doc.design.name
+        if old_name in (Design().name, self.doc.path.stem if self.doc.path else None):
+            design.name = path.stem
         try:
-            save_design(self.doc.design, path)
+            save_design(design, path)
         except DesignFileError as error:
+            design.name = old_name
             QMessageBox.warning(self, "Cannot Save Design", str(error))
             return False
         self.doc.set_path(path.resolve())
@@ -524,20 +558,42 @@ class MainWindow(QMainWindow):
         self.autosaver.save_now()
         return True
 
+    def reset_layout(self) -> None:
+        """The docks as a fresh studio has them: the palette left, one column of tabs right."""
+        window_layout.arrange_default(self, self.palette.needed_width())
+
+    def _screen_key(self) -> str:
+        return window_layout.screen_key(self.screen().availableGeometry())
+
     def _restore_layout(self) -> None:
-        geometry, state = self.settings.window_state()
+        """The geometry and docks saved for this screen size; else the first window fits the screen."""
+        geometry, state = self.settings.window_state(self._screen_key())
         if geometry is None or not self.restoreGeometry(geometry):
-            available = self.screen().availableGeometry()
-            self.resize(min(1440, available.width()), min(900, available.height()))
+            self.setGeometry(window_layout.first_geometry(self.screen().availableGeometry()))
+            self._placed = self.geometry()  # for an assumed frame: corrected once the real one is known
+            self.reset_layout()  # the dock sizes follow the window's
         if state is not None:
             self.restoreState(state)
-        else:
-            self.resizeDocks(
-                [self.findChild(QDockWidget, "dock-palette"), self.findChild(QDockWidget, "dock-inspector")],
-                [210, 340],
-                Qt.Orientation.Horizontal,
-            )
-            self.resizeDocks([self.findChild(QDockWidget, "dock-summary")], [210], Qt.Orientation.Vertical)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._fitted:
+            self._fitted = True
+            QTimer.singleShot(0, self._keep_frame_on_screen)
+
+    def _keep_frame_on_screen(self) -> None:
+        """Once the window manager's frame is known, the first window is fitted again to the screen
+        with it, so the whole window, status bar included, is on screen."""
+        available = self.screen().availableGeometry()
+        if self.geometry() != self._placed:  # sized by the caller, or restored: theirs to keep
+            return
+        frame = QMargins(self.geometry().left() - self.frameGeometry().left(),
+                         self.geometry().top() - self.frameGeometry().top(),
+                         self.frameGeometry().right() - self.geometry().right(),
+                         self.frameGeometry().bottom() - self.geometry().bottom())
+        fitted = window_layout.first_geometry(available, frame)
+        if fitted != self.geometry():
+            self.setGeometry(fitted)  # the docks keep their proportions
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # Unsaved changes first: cancelling there must not have stopped the run already.
@@ -548,8 +604,20 @@ class MainWindow(QMainWindow):
         self.style_transfer.shutdown()
         if self.views.built:
             self.views.look_for.shutdown()
+        self.settings.save_window_state(self._screen_key(), self.saveGeometry(), self.saveState())
         self.autosaver.close()
         event.accept()
+
+    def show_help(self, page: str) -> DocsViewer:
+        if self._docs is None:
+            self._docs = DocsViewer(self)
+        self._docs.show_page_named(page)
+        return self._docs
+
+    def show_shortcuts(self) -> None:
+        dialog = ShortcutsDialog(self)
+        dialog.exec()
+        dialog.deleteLater()
 
     def about(self) -> None:
         QMessageBox.about(

@@ -15,6 +15,7 @@ from cnnstudio.gui import theme
 from cnnstudio.gui.canvas.view import LAYER_MIME
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
+NAME_ROOM = 34  # the icon's spacing, the item's padding and the palette's and dock's margins
 HOW_TO_ADD = "<span style='color:gray'>Drag onto the canvas, or double-click to add after the selection.</span>"
 
 
@@ -26,8 +27,12 @@ class LayerTree(QTreeWidget):
         self.setHeaderHidden(True)
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
-        self.setIndentation(14)
-        self.setRootIsDecorated(True)
+        # Flat: the bold category rows head their layers (double-click one to fold it), and the
+        # full width goes to the names, which stay whole in a narrow dock.
+        self.setIndentation(0)
+        self.setRootIsDecorated(False)
+        self.setItemsExpandable(True)
+        self.setExpandsOnDoubleClick(True)
         self.setUniformRowHeights(True)
         self.itemDoubleClicked.connect(self._activate)
 
@@ -67,7 +72,7 @@ class Palette(QWidget):
         self.search.setToolTip("Filter by name or description, e.g. 'pool' or 'overfitting'")
         self.tree = LayerTree()
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 8)
+        layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(6)
         layout.addWidget(self.search)
         layout.addWidget(self.tree)
@@ -97,6 +102,16 @@ class Palette(QWidget):
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
             self.categories[layer_type.category].addChild(item)
         self.tree.expandAll()
+
+    def needed_width(self) -> int:
+        """The dock width that shows every layer name whole: the longest name, the swatch, the
+        scroll bar, the frame and the margins."""
+        tree = self.tree
+        names = [tree.topLevelItem(i).child(j).text(0) for i in range(tree.topLevelItemCount())
+                 for j in range(tree.topLevelItem(i).childCount())]
+        chrome = (tree.iconSize().width() + tree.verticalScrollBar().sizeHint().width() + 2 * tree.frameWidth()
+                  + NAME_ROOM)
+        return max(tree.fontMetrics().horizontalAdvance(name) for name in names) + chrome
 
     def filter(self, text: str) -> None:
         words = text.lower().split()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
 
 MAX_RECENT = 8
+APP_NAME = "CNN Studio"
 
 
 class Settings(QObject):
@@ -17,7 +18,8 @@ class Settings(QObject):
 
     def __init__(self, store: QSettings | None = None, parent: QObject | None = None):
         super().__init__(parent)
-        self.store = store if store is not None else QSettings()
+        # named here, not through the application's organisation (which would double the data folders)
+        self.store = store if store is not None else QSettings(APP_NAME, APP_NAME)
 
     # -- display ---------------------------------------------------------------------------------
     @property
@@ -68,9 +70,10 @@ class Settings(QObject):
         self.store.setValue("files/last_folder", folder)
 
     # -- window ----------------------------------------------------------------------------------
-    def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
-        return self.store.value("window/geometry"), self.store.value("window/state")
+    def window_state(self, screen: str) -> tuple[QByteArray | None, QByteArray | None]:
+        """The window's geometry and dock arrangement saved for a screen of this size ("1440x900")."""
+        return self.store.value(f"window/{screen}/geometry"), self.store.value(f"window/{screen}/state")
 
-    def save_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
-        self.store.setValue("window/geometry", geometry)
-        self.store.setValue("window/state", state)
+    def save_window_state(self, screen: str, geometry: QByteArray, state: QByteArray) -> None:
+        self.store.setValue(f"window/{screen}/geometry", geometry)
+        self.store.setValue(f"window/{screen}/state", state)

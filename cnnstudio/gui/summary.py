@@ -4,7 +4,7 @@ like torchinfo's table. Clicking a row (or a problem) selects that layer on the 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -26,6 +26,7 @@ from cnnstudio.gui.document import Document
 from cnnstudio.gui.settings import Settings
 
 NODE_ROLE = Qt.ItemDataRole.UserRole
+WIDE = 700  # from this width the problems sit beside the table
 COLUMNS = ("Layer", "Type", "Output shape", "Param #", "Mult-adds", "Notes")
 
 
@@ -47,6 +48,7 @@ class Summary(QWidget):
         for column in (3, 4):
             self.table.headerItem().setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.totals = QLabel()
+        self.totals.setWordWrap(True)
         self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.problems_title = QLabel()
         self.problems_title.setFont(theme.heading_font(self.font()))
@@ -68,7 +70,7 @@ class Summary(QWidget):
         column.setSpacing(6)
         column.addWidget(self.problems_title)
         column.addWidget(self.problems)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 3)
@@ -82,6 +84,14 @@ class Summary(QWidget):
         doc.analyzed.connect(self.refresh)
         settings.channels_last_changed.connect(self.refresh)
         self.refresh()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Table beside the problems where there is room, above them in a narrow column."""
+        super().resizeEvent(event)
+        wide = event.size().width() >= WIDE
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.splitter.orientation() != orientation:
+            self.splitter.setOrientation(orientation)
 
     def _clicked(self, item: QTreeWidgetItem | QListWidgetItem) -> None:
         node_id = item.data(0, NODE_ROLE) if isinstance(item, QTreeWidgetItem) else item.data(NODE_ROLE)

@@ -1,8 +1,10 @@
 """A connection on the canvas: a curve from an output port to an input port, labelled with the
 shape of the tensor flowing along it, red or amber when the layer it feeds has a problem.
 
-An end inside a collapsed group is drawn at the group's card (:meth:`EdgeItem.route`); the edge
-still belongs to its two nodes.
+The label never hides behind a card: between cards too close for it, it is elided (the tooltip
+has the whole shape) or, with no room at all, moves above the cards. An end inside a collapsed
+group is drawn at the group's card (:meth:`EdgeItem.route`); the edge still belongs to its two
+nodes.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from PySide6.QtGui import QFontMetricsF, QPainter, QPainterPath, QPainterPathStr
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from cnnstudio.gui import theme
-from cnnstudio.gui.canvas.node_item import NodeItem, fonts
+from cnnstudio.gui.canvas.node_item import HEIGHT, NodeItem, fonts
 
 LABEL_PAD = 3.0
+PORT_ROOM = 5.0  # the port dots reach this far into the gap: a label must clear them
+MIN_ELIDED = 30.0  # below this width an elided label says nothing: it moves above the cards
 BEND = 12.0  # corner radius of a connection that wraps back to the left
 
 
@@ -67,8 +71,10 @@ class EdgeItem(QGraphicsItem):
         self.index = 0
         self.count = 1
         self.label = ""
+        self.shown_label = ""  # the label as drawn: elided where the cards leave too little room
         self.severity: str | None = None
         self.hovered = False
+        self.drop_target = False  # a layer dragged from the palette would be inserted here
         self.path = QPainterPath()
         self.label_rect = QRectF()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
@@ -102,14 +108,36 @@ class EdgeItem(QGraphicsItem):
             self.update_path()
         self.setToolTip(tooltip)
 
+    def set_drop_target(self, on: bool) -> None:
+        if on != self.drop_target:
+            self.drop_target = on
+            self.update()
+
     def update_path(self) -> None:
         self.prepareGeometryChange()
-        self.path = curve(self.source_end.output_anchor(), self.target_end.input_anchor(self.index, self.count))
+        start, end = self.source_end.output_anchor(), self.target_end.input_anchor(self.index, self.count)
+        self.path = curve(start, end)
+        self.shown_label, self.label_rect = self._place_label(start, end)
+
+    def _place_label(self, start: QPointF, end: QPointF) -> tuple[str, QRectF]:
+        """The label's text and place: centred on the curve if it fits between the cards, else
+        elided to the room there is, else above the cards."""
+        if not self.label:
+            return "", QRectF()
         metrics = QFontMetricsF(fonts()[2])
         width = metrics.horizontalAdvance(self.label) + 2 * LABEL_PAD
         height = metrics.height() + 2
         middle = self.path.pointAtPercent(0.5)
-        self.label_rect = QRectF(middle.x() - width / 2, middle.y() - height / 2, width, height) if self.label else QRectF()
+        wrapped = end.x() < start.x() - 2 * BEND and abs(end.y() - start.y()) > 4 * BEND
+        room = width if wrapped else end.x() - start.x() - 2 * PORT_ROOM
+        text = self.label
+        if width > room >= MIN_ELIDED:
+            text = metrics.elidedText(self.label, Qt.TextElideMode.ElideRight, room - 2 * LABEL_PAD)
+            width = room
+        elif width > room:
+            top = min(start.y(), end.y()) - HEIGHT / 2 - height - 3
+            return text, QRectF(middle.x() - width / 2, top, width, height)
+        return text, QRectF(middle.x() - width / 2, middle.y() - height / 2, width, height)
 
     def boundingRect(self) -> QRectF:
         return self.path.boundingRect().adjusted(-4, -4, 4, 4).united(self.label_rect)
@@ -124,8 +152,9 @@ class EdgeItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         colors = theme.colors()
-        color = colors.selection if self.isSelected() else colors.severity(self.severity) or colors.edge
-        width = 2.6 if self.isSelected() or self.hovered else 1.6
+        highlighted = self.isSelected() or self.drop_target
+        color = colors.selection if highlighted else colors.severity(self.severity) or colors.edge
+        width = 4.0 if self.drop_target else 2.6 if self.isSelected() or self.hovered else 1.6
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
         painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -137,7 +166,7 @@ class EdgeItem(QGraphicsItem):
         painter.drawRoundedRect(self.label_rect, self.label_rect.height() / 2, self.label_rect.height() / 2)
         painter.setFont(fonts()[2])
         painter.setPen(colors.severity(self.severity) or colors.muted)
-        painter.drawText(self.label_rect, int(Qt.AlignmentFlag.AlignCenter), self.label)
+        painter.drawText(self.label_rect, int(Qt.AlignmentFlag.AlignCenter), self.shown_label)
 
     def hoverEnterEvent(self, event) -> None:  # noqa: ANN001 - Qt event
         self.hovered = True

@@ -141,6 +141,8 @@ class NodeItem(QGraphicsObject):
             self.input_count = count
             if self.input_port is not None and self.max_inputs is None:
                 self.input_port.set_span(self._slot_span(max(count, 2)))
+            if self.input_port is not None and self.max_inputs is not None:
+                self.input_port.set_occupied(count >= self.max_inputs)
             self.update()
 
     # -- geometry --------------------------------------------------------------------------------

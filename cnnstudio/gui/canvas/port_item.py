@@ -26,12 +26,12 @@ class PortItem(QGraphicsItem):
         self.span = 0.0
         self.color = QColor("gray")
         self.hovered = False
+        self.refused = False  # a dragged connection may not end here (the scene says why)
         self.setPos(center)
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setZValue(2)
-        direction = "Drag to an input port to connect" if kind == "out" else "Drop a connection here"
-        self.setToolTip(direction + (" (a merge node takes many inputs, in order)" if merge else ""))
+        self.set_occupied(False)
 
     @property
     def node_id(self) -> str:
@@ -44,6 +44,22 @@ class PortItem(QGraphicsItem):
     def set_span(self, span: float) -> None:
         self.prepareGeometryChange()
         self.span = span
+
+    def set_occupied(self, occupied: bool) -> None:
+        """An input that already has its one connection says so on hover."""
+        if self.kind == "out":
+            tip = "Drag to an input port to connect"
+        elif occupied:
+            tip = ("This layer already has its input and takes only one: delete that connection first, "
+                   "or join the inputs with an Add or Concat layer")
+        else:
+            tip = "Drop a connection here" + (" (a merge node takes many inputs, in order)" if self.merge else "")
+        self.setToolTip(tip)
+
+    def set_refused(self, refused: bool) -> None:
+        if refused != self.refused:
+            self.refused = refused
+            self.update()
 
     def set_hovered(self, hovered: bool) -> None:
         if hovered != self.hovered:
@@ -64,10 +80,10 @@ class PortItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         colors = theme.colors()
-        radius = RADIUS + (1.5 if self.hovered else 0)
+        radius = RADIUS + (1.5 if self.hovered or self.refused else 0)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(colors.node_fill, 2.0))
-        painter.setBrush(colors.selection if self.hovered else self.color)
+        painter.setBrush(colors.error if self.refused else colors.selection if self.hovered else self.color)
         painter.drawRoundedRect(self._body(radius), radius, radius)
 
     def hoverEnterEvent(self, event) -> None:  # noqa: ANN001 - Qt event

@@ -5,6 +5,11 @@ card instead (the outermost collapsed group around it); a connection inside one 
 It never edits the design. User gestures that would (dragging a connection, finishing a move)
 are reported as signals; the editor turns them into undoable commands, whose edits come back
 through the document's signals and update the items here.
+
+While a connection is dragged, each port under the mouse is asked whether it may take it
+(:func:`cnnstudio.core.connecting.connection_problem`): a port that may not (an occupied single
+input, a cycle) turns red and a hint beside it says why, and releasing there is refused with
+that message instead of making an error afterwards.
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ from PySide6.QtGui import QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
 from cnnstudio.core import groups as grouping
+from cnnstudio.core.connecting import connection_problem
 from cnnstudio.core.display import format_shape
 from cnnstudio.gui import theme
 from cnnstudio.gui.canvas.edge_item import EdgeItem, curve
 from cnnstudio.gui.canvas.group_item import GroupItem, footprint, group_card
+from cnnstudio.gui.canvas.hint_item import HintItem
 from cnnstudio.gui.canvas.node_item import NodeItem, severity_of
 from cnnstudio.gui.canvas.port_item import PortItem
 from cnnstudio.gui.document import Document
@@ -31,8 +38,10 @@ Pos = tuple[float, float]
 
 class DesignScene(QGraphicsScene):
     connect_requested = Signal(str, str)  # source, target
+    connect_refused = Signal(str)  # why the connection just dropped was not made
     nodes_moved = Signal(dict)  # node id -> (old position, new position)
     toggle_requested = Signal(str)  # open or close this group
+    emptied = Signal(bool)  # the canvas became empty (True) or got its first card (False)
 
     def __init__(self, doc: Document, settings: Settings, parent: QObject | None = None):
         super().__init__(parent)
@@ -45,6 +54,9 @@ class DesignScene(QGraphicsScene):
         self._drag_port: PortItem | None = None
         self._drag_path: QGraphicsPathItem | None = None
         self._drop_port: PortItem | None = None
+        self._refused: tuple[PortItem, str] | None = None  # the port under the drag that may not take it
+        self.hint = HintItem()
+        self.drop_edge: EdgeItem | None = None  # the connection a dragged layer would be inserted into
         self._moving: dict[str, QPointF] | None = None
         self._moving_groups: dict[str, QPointF] = {}
         doc.reset.connect(self.rebuild)
@@ -60,14 +72,20 @@ class DesignScene(QGraphicsScene):
 
     # -- mirroring the document ------------------------------------------------------------------
     def rebuild(self) -> None:
+        if self.hint.scene() is self:
+            self.removeItem(self.hint)  # kept: clear() would delete it
         self.clear()
+        self.setSceneRect(QRectF())  # a new design: the scroll area starts from its own extent
         self.nodes.clear()
         self.edges.clear()
         self.groups.clear()
+        self.drop_edge = None
+        self.addItem(self.hint)
         for node_id in self.doc.design.graph:
             self._add_node(node_id)
         for node_id in self.doc.design.graph:
             self._sync_inputs(node_id)
+        self.emptied.emit(not self.nodes)
 
     def _add_node(self, node_id: str) -> None:
         item = NodeItem(self.doc.design.node(node_id))
@@ -75,6 +93,8 @@ class DesignScene(QGraphicsScene):
         self.addItem(item)
         item.set_marks(self.marks.get(node_id, ()))
         self._sync_inputs(node_id)
+        if len(self.nodes) == 1:
+            self.emptied.emit(False)
 
     def set_marks(self, marks: dict[str, tuple[str, ...]]) -> None:
         """Tags on cards ("content", "style": the style transfer's layers); an empty dict clears them.
@@ -88,8 +108,12 @@ class DesignScene(QGraphicsScene):
         for edge in list(item.edges):
             self._remove_edge(edge)
         self.removeItem(item)
+        if not self.nodes:
+            self.emptied.emit(True)
 
     def _remove_edge(self, edge: EdgeItem) -> None:
+        if edge is self.drop_edge:
+            self.drop_edge = None
         edge.detach()
         del self.edges[edge.key]
         self.removeItem(edge)
@@ -157,7 +181,7 @@ class DesignScene(QGraphicsScene):
             item.setVisible(not any(groups[g].collapsed for g in grouping.ancestors(groups, group_id)))
         self._place_groups(list(groups), tree)
         self._route(index)
-        self.setSceneRect(self.nodes_rect().adjusted(-1500, -1000, 1500, 1000))
+        self.setSceneRect(self.sceneRect().united(self.nodes_rect().adjusted(-1500, -1000, 1500, 1000)))
 
     def _place_groups(self, group_ids: list[str], tree: grouping.Tree | None = None) -> None:
         design = self.doc.design
@@ -256,7 +280,11 @@ class DesignScene(QGraphicsScene):
             super().mouseMoveEvent(event)
             return
         target = self._port_at(event.scenePos())
-        if target is not None and not self._can_connect(self._drag_port, target):
+        if target is not None and (target.kind == self._drag_port.kind or target.node_id == self._drag_port.node_id):
+            target = None  # out to out, or a node's own ports: not a place to drop at all
+        problem = self._connection_problem(self._drag_port, target) if target is not None else None
+        self._set_refused((target, problem) if target is not None and problem else None)
+        if problem:
             target = None
         if target is not self._drop_port:
             if self._drop_port is not None:
@@ -298,9 +326,23 @@ class DesignScene(QGraphicsScene):
                 return item
         return None
 
-    @staticmethod
-    def _can_connect(start: PortItem, end: PortItem) -> bool:
-        return start.kind != end.kind and start.node_id != end.node_id
+    def _connection_problem(self, start: PortItem, end: PortItem) -> str | None:
+        src, dst = (start, end) if start.kind == "out" else (end, start)
+        return connection_problem(self.doc.design, src.node_id, dst.node_id)
+
+    def _set_refused(self, refused: tuple[PortItem, str] | None) -> None:
+        """Mark the port that may not take the dragged connection, with the reason beside it."""
+        if refused == self._refused:
+            return
+        if self._refused is not None:
+            self._refused[0].set_refused(False)
+        self._refused = refused
+        if refused is None:
+            self.hint.hide()
+            return
+        port, message = refused
+        port.set_refused(True)
+        self.hint.show_at(port.scenePos() + QPointF(16, 14), message)
 
     def _start_connection(self, port: PortItem) -> None:
         self._drag_port = port
@@ -320,6 +362,10 @@ class DesignScene(QGraphicsScene):
 
     def _finish_connection(self) -> None:
         start, end = self._drag_port, self._drop_port
+        refused = self._refused
+        self._set_refused(None)
+        if refused is not None:
+            self.connect_refused.emit(refused[1])
         if self._drag_path is not None:
             self.removeItem(self._drag_path)
         for port in (start, end):
@@ -329,3 +375,15 @@ class DesignScene(QGraphicsScene):
         if start is not None and end is not None:
             src, dst = (start, end) if start.kind == "out" else (end, start)
             self.connect_requested.emit(src.node_id, dst.node_id)
+
+    # -- dropping a layer on a connection --------------------------------------------------------
+    def set_drop_edge(self, pos: QPointF | None) -> EdgeItem | None:
+        """Highlight the connection under ``pos`` (a layer dragged from the palette), if any."""
+        edge = next((i for i in self.items(pos) if isinstance(i, EdgeItem)), None) if pos is not None else None
+        if edge is not self.drop_edge:
+            if self.drop_edge is not None:
+                self.drop_edge.set_drop_target(False)
+            if edge is not None:
+                edge.set_drop_target(True)
+            self.drop_edge = edge
+        return edge

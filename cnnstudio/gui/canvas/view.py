@@ -1,5 +1,9 @@
 """The canvas view: a dotted grid, zoom with the wheel, pan with the middle button (or Space and
-drag), rubber-band selection, arrow-key nudges, and drops from the layer palette."""
+drag), rubber-band selection, arrow-key nudges, and drops from the layer palette (on a
+connection: the layer is inserted there, and the connection lights up while hovered).
+
+The view keeps the scene point at its centre when the scene's extent grows, so adding a card
+never shifts what the user is looking at."""
 
 from __future__ import annotations
 
@@ -17,16 +21,19 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
+from cnnstudio.core import catalogue
 from cnnstudio.gui import theme
 from cnnstudio.gui.canvas.scene import GRID, DesignScene
 
 LAYER_MIME = "application/x-cnnstudio-layer"
 MIN_ZOOM, MAX_ZOOM = 0.15, 3.0
 FIT_MAX_ZOOM = 1.25  # fitting a small design does not blow it up
+FIT_MARGIN = 20.0  # scene units kept around a fitted design
 
 
 class CanvasView(QGraphicsView):
     layer_dropped = Signal(str, QPointF)  # layer type, scene position
+    layer_dropped_on_edge = Signal(str, str, str, QPointF)  # layer type, source, target, scene position
     nudged = Signal(float, float)
     zoom_changed = Signal(float)
 
@@ -42,6 +49,29 @@ class CanvasView(QGraphicsView):
         self.setToolTip("")
         self._pan_from: QPoint | None = None
         self._space = False
+        self._center = QPointF()
+        scene.emptied.connect(lambda _empty: self.viewport().update())  # the hint goes or comes back
+        scene.sceneRectChanged.connect(self._keep_center)
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        self._remember_center()
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001 - Qt event
+        super().resizeEvent(event)
+        self._remember_center()
+
+    def _keep_center(self) -> None:
+        """Scroll back to the remembered centre if the new extent moved it (more than a pixel:
+        centring again without need would creep by rounding)."""
+        saved = QPointF(self._center)
+        now = self.mapToScene(self.viewport().rect().center())
+        if max(abs(now.x() - saved.x()), abs(now.y() - saved.y())) * self.zoom > 1.5:
+            self.centerOn(saved)
+        self._center = saved
+
+    def _remember_center(self) -> None:
+        self._center = self.mapToScene(self.viewport().rect().center())
 
     @property
     def zoom(self) -> float:
@@ -50,6 +80,7 @@ class CanvasView(QGraphicsView):
     def set_zoom(self, factor: float) -> None:
         factor = max(MIN_ZOOM, min(MAX_ZOOM, factor))
         self.scale(factor / self.zoom, factor / self.zoom)
+        self._remember_center()
         self.zoom_changed.emit(self.zoom)
 
     def zoom_by(self, step: float) -> None:
@@ -59,10 +90,11 @@ class CanvasView(QGraphicsView):
         """Show the whole design, no larger than a comfortable reading size."""
         scene = self.scene()
         items = scene.nodes_rect() if scene.nodes else QRectF(-200, -150, 400, 300)
-        self.fitInView(items.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+        self.fitInView(items.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN), Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom > FIT_MAX_ZOOM:
             self.set_zoom(FIT_MAX_ZOOM)
         self.centerOn(items.center())
+        self._remember_center()
         self.zoom_changed.emit(self.zoom)
 
     # -- background ------------------------------------------------------------------------------
@@ -89,7 +121,7 @@ class CanvasView(QGraphicsView):
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         """On an empty canvas, say how to begin."""
-        if self.scene().items():
+        if self.scene().nodes:
             return
         painter.save()
         painter.resetTransform()
@@ -165,14 +197,31 @@ class CanvasView(QGraphicsView):
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         if event.mimeData().hasFormat(LAYER_MIME):
+            takes_input = any(t.name == _layer_type(event) and t.max_inputs != 0 for t in catalogue.all_types())
+            pos = self.mapToScene(event.position().toPoint())
+            self.scene().set_drop_edge(pos if takes_input else None)
             event.acceptProposedAction()
         else:
             super().dragMoveEvent(event)
+
+    def dragLeaveEvent(self, event) -> None:  # noqa: ANN001 - Qt event
+        self.scene().set_drop_edge(None)
+        super().dragLeaveEvent(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
         if not event.mimeData().hasFormat(LAYER_MIME):
             super().dropEvent(event)
             return
-        type_name = bytes(event.mimeData().data(LAYER_MIME).data()).decode()
-        self.layer_dropped.emit(type_name, self.mapToScene(event.position().toPoint()))
+        type_name = _layer_type(event)
+        pos = self.mapToScene(event.position().toPoint())
+        edge = self.scene().drop_edge
+        self.scene().set_drop_edge(None)
+        if edge is not None:
+            self.layer_dropped_on_edge.emit(type_name, *edge.key, pos)
+        else:
+            self.layer_dropped.emit(type_name, pos)
         event.acceptProposedAction()
+
+
+def _layer_type(event: QDragMoveEvent | QDropEvent) -> str:
+    return bytes(event.mimeData().data(LAYER_MIME).data()).decode()

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from cnnstudio.core.design import Design
 from cnnstudio.gui.background import BackgroundJob
+from cnnstudio.gui.flow_layout import FlowLayout
 from cnnstudio.training.errors import TrainingError
 
 
@@ -74,10 +75,9 @@ class Checkpoints(QWidget):
         self.load.setToolTip("Load the checkpoint's weights into the design's layers with the same id and shape, "
                              "for the views and for export; mismatches are listed in the log")
         self.load.clicked.connect(lambda: self._emit(self.load_requested))
-        buttons = QHBoxLayout()
+        buttons = FlowLayout()  # one row, or two in a narrow dock
         buttons.addWidget(self.resume)
         buttons.addWidget(self.load)
-        buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.tree, 1)

@@ -16,11 +16,13 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFont, QPalette, QResizeEvent
+from PySide6.QtWidgets import QBoxLayout, QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from cnnstudio.gui import theme
+from cnnstudio.gui.flow_layout import reflow
 
+WIDE = 600  # from this width the loss and metric plots sit side by side
 REDRAW_MS = 250  # 4 redraws a second look live and leave the CPU to training
 TRAIN, VAL = ("#2f63c8", "#6b9cf5"), ("#d0662a", "#f2995e")  # (light scheme, dark scheme)
 METRIC_COLORS = ["#2e8f4f", "#7446c2", "#b83c8f", "#0f8f7e", "#946024", "#5a6b82"]
@@ -96,7 +98,7 @@ class Curves(QWidget):
         bar.addWidget(QLabel("Smoothing"))
         bar.addWidget(self.smoothing, 1)
         bar.addWidget(self.smoothing_label)
-        plots = QHBoxLayout()
+        self.plots = plots = QBoxLayout(QBoxLayout.Direction.TopToBottom)
         plots.addWidget(self.loss_plot, 3)
         plots.addWidget(self.metric_plot, 2)
         layout = QVBoxLayout(self)
@@ -106,6 +108,10 @@ class Curves(QWidget):
         self._smoothing_changed(self.smoothing.value())
 
     # -- building ----------------------------------------------------------------------------------
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        reflow(self.plots, event.size().width(), WIDE)
+
     def _plot(self, title: str, y_label: str, legend_corner: tuple[int, int]) -> pg.PlotWidget:
         """A plot in the studio's colours; the legend goes where the curves seldom are."""
         palette, colors = self.palette(), theme.colors()
@@ -123,7 +129,7 @@ class Curves(QWidget):
             axis.setTickFont(font)
         item.showGrid(x=True, y=True, alpha=0.15)
         item.addLegend(offset=legend_corner, labelTextColor=text, brush=pg.mkBrush(palette.color(QPalette.ColorRole.Base)))
-        plot.setMinimumSize(220, 160)
+        plot.setMinimumSize(200, 120)
         return plot
 
     def _series(self, plot: pg.PlotWidget, name: str, color: str, width: float = 2, symbol: str | None = None,

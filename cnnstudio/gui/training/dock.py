@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QStandardPaths, Signal
+from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -61,6 +61,7 @@ class TrainingDock(QWidget):
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # the form wraps instead
 
         self.folder = QLineEdit()
         self.folder.setToolTip("Where the run writes metrics.jsonl and its checkpoint (last.pt)")
@@ -102,6 +103,10 @@ class TrainingDock(QWidget):
         self.progress.setFormat("%p%")
         self.status = QLabel("Ready")
         self.status.setWordWrap(True)
+        self.blocked = QLabel(wordWrap=True)  # why Start is disabled
+        self.blocked.setObjectName("start-blocked")
+        self.blocked.setVisible(False)
+        self.running = False
         self.snapshot_note = QLabel(wordWrap=True)
         self.snapshot_note.setVisible(False)
 
@@ -110,11 +115,14 @@ class TrainingDock(QWidget):
         layout.addWidget(scroll, 1)
         layout.addLayout(run_form)
         layout.addLayout(buttons)
+        layout.addWidget(self.blocked)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.snapshot_note)
         doc.reset.connect(self._design_replaced)
         doc.path_changed.connect(self._show_folder)
+        doc.analyzed.connect(self._update_start)
+        self.form.validity_changed.connect(self._update_start)
         self._show_folder()
         self.set_running(False)
 
@@ -145,8 +153,31 @@ class TrainingDock(QWidget):
     def chosen_mode(self) -> str:
         return str(self.mode.currentData())
 
+    def start_blocker(self) -> str:
+        """Why Start cannot run now ("" when it can): the design's errors first, then the settings'."""
+        analysis = self.doc.analysis
+        if analysis.errors:
+            count = len(analysis.errors)
+            return f"The design has {count} error{'s' if count > 1 else ''} (see the Summary): {analysis.errors[0]}"
+        if not analysis.valid:
+            return "Some shapes are unknown: connect every layer."
+        return self.form.problems[0].message if self.form.problems else ""
+
+    def _update_start(self) -> None:
+        """Start is off while anything is invalid; the line under it says where to look (the form
+        shows the settings' problem itself), the button's tooltip has the whole reason."""
+        reason = "" if self.running else self.start_blocker()
+        self.start.setEnabled(not self.running and not reason)
+        self.start.setToolTip(f"Start is off: {reason}" if reason else "Train the design as it is now (F5)")
+        where = ("fix the setting marked red above" if self.form.problems and not self.doc.analysis.errors
+                 else reason)
+        self.blocked.setText(f"<span style='color:{theme.colors().error.name()}'>Cannot start: {where}</span>")
+        self.blocked.setToolTip(reason)
+        self.blocked.setVisible(bool(reason))
+
     def set_running(self, running: bool) -> None:
-        self.start.setEnabled(not running)
+        self.running = running
+        self._update_start()
         self.pause.setEnabled(running)
         self.stop.setEnabled(running)
         self.mode.setEnabled(not running)

@@ -5,6 +5,10 @@ its ``option()`` metadata gives the default, help, choices and bounds. A new eng
 here without touching this module. Edits go through the undo stack as :class:`SetTraining`
 commands on the design's ``"training"`` object, so they are undoable and saved with the design;
 every edit is checked with ``parse_settings`` first and refused with the engine's own message.
+
+The whole object is also checked against the design and its data source as the user types
+(:func:`cnnstudio.training.check.training_problems`): a field with a problem turns red with the
+reason in its tooltip, and ``validity_changed`` tells the dock why Start cannot run.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from cnnstudio.gui import theme
 from cnnstudio.gui.document import Document
+from cnnstudio.training.check import TrainingProblem, training_problems
 from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.settings import TrainingSettings, parse_settings
 from cnnstudio.training.task_options import TASK_OPTIONS
@@ -96,6 +101,8 @@ class Row:
     kind: Any
     editor: QWidget
     label: QLabel
+    tip: str = ""
+    problem: str = ""
 
     @property
     def optional(self) -> bool:
@@ -148,6 +155,21 @@ class Row:
             example = "[1, 2]" if typing.get_origin(self.base) is list else '{"key": 1}'
             raise ValueError(f"'{self.spec.name}' must be written as JSON, e.g. {example}") from None
 
+    def mark(self, problem: str) -> None:
+        """Red with the reason in the tooltip, or back to normal for ""."""
+        if problem == self.problem:
+            return
+        self.problem = problem
+        typed = not isinstance(self.editor, (QCheckBox, QSpinBox)) and not (
+            isinstance(self.editor, QComboBox) and not self.editor.isEditable())
+        target = self._line() if typed else self.editor
+        target.setStyleSheet(f"border: 1.5px solid {theme.colors().error.name()};" if problem else "")
+        self.editor.setProperty("invalid", bool(problem))
+        tip = f"{problem}\n\n{self.tip}" if problem else self.tip
+        self.editor.setToolTip(tip)
+        target.setToolTip(tip)
+        self.label.setStyleSheet(f"color: {theme.colors().error.name()};" if problem else "")
+
     def _line(self) -> QLineEdit:
         return self.editor.lineEdit() if isinstance(self.editor, QComboBox) else self.editor.findChild(QLineEdit) or self.editor
 
@@ -166,10 +188,12 @@ class SettingsForm(QWidget):
     """The sections of the "training" object; ``error`` tells which edit was refused, and why."""
 
     error = Signal(str)
+    validity_changed = Signal(str)  # the first problem of the settings, "" when they can train
 
     def __init__(self, doc: Document, parent: QWidget | None = None):
         super().__init__(parent)
         self.doc = doc
+        self.problems: list[TrainingProblem] = []
         self.rows: dict[str, Row] = {}
         self.task_rows: list[str] = []
         self.shown_task: str | None = None
@@ -189,6 +213,7 @@ class SettingsForm(QWidget):
             box = QGroupBox(title)
             form = QFormLayout(box)
             form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # label above its field when narrow
             self.forms[title] = form
             for name in names:
                 self._add_row(form, specs[name], hints[name])
@@ -196,6 +221,7 @@ class SettingsForm(QWidget):
         layout.addStretch(1)
         doc.undo_stack.indexChanged.connect(self.refresh)
         doc.reset.connect(self.refresh)
+        doc.analyzed.connect(self._check)  # an edit of the design (its Input shape...) may matter
         self.refresh()
 
     # -- building ----------------------------------------------------------------------------------
@@ -207,6 +233,7 @@ class SettingsForm(QWidget):
         tip = f"{meta['help']}{_bounds(meta)}\nKey \"{spec.name}\", default {json.dumps(_default(spec))}."
         label.setToolTip(tip)
         row.editor.setToolTip(tip)
+        row.tip = tip
         self.rows[spec.name] = row
         form.addRow(label, row.editor)
         return row
@@ -235,11 +262,13 @@ class SettingsForm(QWidget):
             editor.setEditable(True)
             editor.addItems(SUGGESTIONS[name])
             editor.lineEdit().editingFinished.connect(lambda: self.commit(name))
+            editor.lineEdit().textEdited.connect(lambda _="": self.check_typed(name))
             editor.activated.connect(lambda _=0: self.commit(name))
             return self._with_browse(editor, name) if name == "data" else editor
         editor = QLineEdit()
         editor.setPlaceholderText("none" if row.optional else "{}" if base is dict else "")
         editor.editingFinished.connect(lambda: self.commit(name))
+        editor.textEdited.connect(lambda _="": self.check_typed(name))
         return self._with_browse(editor, name) if name == "init_weights" else editor
 
     def _with_browse(self, editor: QWidget, name: str) -> QWidget:
@@ -289,10 +318,9 @@ class SettingsForm(QWidget):
     def refresh(self) -> None:
         raw = self.doc.design.training
         try:
-            settings, problem = self.settings(), ""
-        except TrainingError as error:
-            settings, problem = parse_settings({"task": raw.get("task")} if raw.get("task") in TASK_OPTIONS else {}), str(error)
-        self._show_problem(problem)
+            settings = self.settings()
+        except TrainingError:  # shown by _check, field by field
+            settings = parse_settings({"task": raw.get("task")} if raw.get("task") in TASK_OPTIONS else {})
         self._sync_task_rows(settings.task)
         values = settings.to_dict()
         for name, row in self.rows.items():
@@ -301,6 +329,31 @@ class SettingsForm(QWidget):
             relevant = values.get(other) in where
             self.rows[name].editor.setEnabled(relevant)
             self.rows[name].label.setEnabled(relevant)
+        self._check()
+
+    # -- checking as the user types ------------------------------------------------------------
+    def _check(self) -> None:
+        """Check the design's settings; mark every field with a problem and say whether Start can run."""
+        self._show(training_problems(self.doc.design.training, self.doc.design))
+
+    def check_typed(self, name: str) -> None:
+        """Check what is being typed into ``name`` before it is committed (at Enter or focus out)."""
+        try:
+            value = self.rows[name].read()
+        except ValueError as error:
+            self._show([TrainingProblem(name, str(error))])
+            return
+        self._show(training_problems({**self.doc.design.training, name: value}, self.doc.design))
+
+    def _show(self, problems: list[TrainingProblem]) -> None:
+        self.problems = problems
+        first: dict[str, str] = {}
+        for problem in problems:
+            first.setdefault(problem.key, problem.message)
+        for key, row in self.rows.items():
+            row.mark(first.get(key, ""))
+        self._show_problem(problems[0].message if problems else "")
+        self.validity_changed.emit(problems[0].message if problems else "")
 
     def commit(self, name: str) -> None:
         """Push the edit of ``name`` if it is valid; else say why and show the design's value again."""
@@ -324,7 +377,7 @@ class SettingsForm(QWidget):
             parse_settings(training)
         except TrainingError as error:
             return self._refuse(str(error))
-        self.doc.push(SetTraining(self.doc, training, name))
+        self.doc.push(SetTraining(self.doc, training, name))  # valid alone, maybe not with the data: marked red
 
     def _refuse(self, message: str) -> None:
         self.error.emit(message)

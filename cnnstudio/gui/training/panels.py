@@ -110,10 +110,13 @@ class TrainingPanels(QObject):
             problems = [str(issue) for issue in analysis.errors] or ["some shapes are unknown: connect every layer"]
             self._refuse("The design cannot be trained yet:\n" + "\n".join(f"• {p}" for p in problems))
             return False
+        problems = [problem.message for problem in self.dock.form.problems]
         try:
             settings = self.dock.form.settings()
         except TrainingError as error:
-            self._refuse(f"The training settings are not valid: {error}")
+            problems = problems or [str(error)]
+        if problems:
+            self._refuse("The training settings are not valid:\n" + "\n".join(f"• {p}" for p in problems))
             return False
         self.curves.build()
         self.runner.mode = self.dock.chosen_mode  # type: ignore[assignment]

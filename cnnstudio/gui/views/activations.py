@@ -11,13 +11,15 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF
-from PySide6.QtGui import QColor, QFont, QPen
-from PySide6.QtWidgets import QComboBox, QGraphicsRectItem, QHBoxLayout, QToolButton, QWidget
+from PySide6.QtGui import QColor, QFont, QPen, QResizeEvent
+from PySide6.QtWidgets import QBoxLayout, QComboBox, QGraphicsRectItem, QToolButton, QWidget
 
+from cnnstudio.gui.flow_layout import reflow
 from cnnstudio.gui.views.base import View, image_plot, label_axes, plot_widget, text_color, value_text
 from cnnstudio.gui.views.context import Context
 from cnnstudio.gui.views.imaging import SEQUENTIAL, Mosaic, colorize, grid_shape, mosaic, to_numpy
 
+WIDE = 560  # from this width the maps and the detail sit side by side
 ACTIVATION_BUDGET = 1_000_000  # values captured per refresh, the selected layer first: stepping is instant
 COLOR_MAPS = {"viridis": SEQUENTIAL, "grey": "CET-L1", "inferno": "inferno"}
 
@@ -46,7 +48,7 @@ class Activations(View):
         self.grid: Mosaic | None = None
 
         self.layer = QComboBox()
-        self.layer.setMinimumContentsLength(22)
+        self.layer.setMinimumContentsLength(14)
         self.layer.setToolTip("The layer shown; selecting a layer on the canvas shows it too")
         self.layer.activated.connect(lambda i: self.set_node(self.layer.itemData(i)))
         self.previous, self.next = QToolButton(text="◀"), QToolButton(text="▶")
@@ -82,10 +84,14 @@ class Activations(View):
         self.bar.setImageItem(self.detail_image, insert_in=self.detail.getPlotItem())
         self.detail_line = plot_widget(self)
         self.detail_line.scene().sigMouseMoved.connect(self._hover_detail_line)
-        row = QHBoxLayout(self.content)
+        self.row = row = QBoxLayout(QBoxLayout.Direction.TopToBottom, self.content)
         row.setContentsMargins(0, 0, 0, 0)
         for widget, stretch in ((self.grid_plot, 3), (self.lines, 3), (self.detail, 2), (self.detail_line, 2)):
             row.addWidget(widget, stretch)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        reflow(self.row, event.size().width(), WIDE)
 
     # -- what to show -------------------------------------------------------------------------------
     def needs(self, context: Context | None) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cnnstudio.gui.flow_layout import FlowLayout
 from cnnstudio.gui.views.context import Context
 
 
@@ -49,7 +50,7 @@ def plot_widget(owner: QWidget) -> pg.PlotWidget:
         axis.setTickFont(QFont(owner.font()))
     item.showGrid(x=True, y=True, alpha=0.15)
     item.setMenuEnabled(False)
-    plot.setMinimumSize(160, 120)
+    plot.setMinimumSize(90, 80)
     return plot
 
 
@@ -92,8 +93,7 @@ class View(QWidget):
 
     def __init__(self, empty_text: str, parent: QWidget | None = None):
         super().__init__(parent)
-        self.controls = QHBoxLayout()
-        self.controls.setSpacing(6)
+        self.controls = FlowLayout()  # wraps onto a second row in a narrow dock
         self.status = QLabel()
         self.status.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -104,15 +104,19 @@ class View(QWidget):
         self.png_button = QPushButton("PNG…")
         self.png_button.setToolTip("Export this view as a PNG image")
         self.png_button.clicked.connect(lambda: self.export_png())
-        header = QHBoxLayout()
-        header.addLayout(self.controls)
-        header.addWidget(self.status, 1)  # the free space, its text right-aligned
-        header.addWidget(self.png_button)
+        buttons = [self.png_button]
         if self.has_csv:
             self.csv_button = QPushButton("CSV…")
             self.csv_button.setToolTip("Export the curves as a CSV file")
             self.csv_button.clicked.connect(lambda: self.export_csv())
-            header.addWidget(self.csv_button)
+            buttons.append(self.csv_button)
+        self.tools = QWidget()
+        self.tools.setLayout(self.controls)
+        header = QHBoxLayout()
+        header.addWidget(self.tools, 3)
+        header.addWidget(self.status, 1)  # the free space, its text right-aligned
+        for button in buttons:
+            header.addWidget(button)
         self.message = QLabel(empty_text)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)

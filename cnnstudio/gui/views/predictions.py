@@ -8,12 +8,13 @@ reconstruction side by side. Metric learning: see the Embeddings view.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFontMetrics, QPen, QResizeEvent
 from PySide6.QtWidgets import QGraphicsRectItem, QGridLayout, QWidget
 
 from cnnstudio.gui.views.base import View, image_plot, label_axes, plot_widget, set_ticks, text_color
@@ -28,6 +29,11 @@ from cnnstudio.gui.views.imaging import (
     to_numpy,
 )
 
+TITLE_PT = 9
+TITLE_MARGIN = 16  # pixels of a plot's width its title does not get
+WIDE = 620  # from this width the bars and the confusion matrix sit side by side
+LABEL_PX = 14  # the least height of a bar (or width of a matrix cell) that takes a class name
+COUNT_PX = 24  # the least width of a matrix cell that takes its count (before any is measured)
 MAX_MATRIX_TEXT = 16  # classes up to which the confusion matrix prints its counts
 INSIDE_BAR = 0.7  # probabilities above which the bar's label is written inside the bar
 
@@ -49,6 +55,7 @@ class Predictions(View):
         self.bars = plot_widget(self)
         self.matrix, self.matrix_image = image_plot(self, axes=True)
         self.matrix_text: list[pg.TextItem] = []
+        self.matrix_counts = 0  # how many of matrix_text hold a count
         self.matrix_drawn: tuple[Any, ...] | None = None  # what the matrix shows: redrawn only when it changes
         self.bar_text: list[pg.TextItem] = []
         self.bar_item = pg.BarGraphItem(x0=0, y=[], height=0.7, width=[], pen=None)
@@ -57,10 +64,62 @@ class Predictions(View):
         grid.setContentsMargins(0, 0, 0, 0)
         for column, (plot, _) in enumerate(self.pictures):
             grid.addWidget(plot, 0, column)
-        grid.addWidget(self.bars, 1, 0)
-        grid.addWidget(self.matrix, 1, 1, 1, 2)
+        self.wide: bool | None = None
         grid.setRowStretch(0, 2)
         grid.setRowStretch(1, 3)
+        self._arrange(wide=False)  # a narrow dock first; widened, the charts go side by side
+        for plot in (self.bars, self.matrix):  # labels follow the plots' own size
+            plot.getPlotItem().getViewBox().sigResized.connect(lambda *_: self._thin_labels())
+        for plot in (*(p for p, _ in self.pictures), self.bars, self.matrix):
+            plot.getPlotItem().getViewBox().sigResized.connect(lambda *_: self._titles())
+
+    def _arrange(self, wide: bool) -> None:
+        """The bars beside the confusion matrix in a wide dock, above it in a narrow one."""
+        if wide == self.wide:
+            return
+        self.wide = wide
+        self.grid.removeWidget(self.bars)
+        self.grid.removeWidget(self.matrix)
+        if wide:
+            self.grid.addWidget(self.bars, 1, 0)
+            self.grid.addWidget(self.matrix, 1, 1, 1, 2)
+        else:
+            self.grid.addWidget(self.bars, 1, 0, 1, 3)
+            self.grid.addWidget(self.matrix, 2, 0, 1, 3)
+        self._charts_stretch(self.grid.rowStretch(1))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._arrange(event.size().width() >= WIDE)
+        self._thin_labels()
+        self._titles()
+
+    def _thin_labels(self) -> None:
+        """Only labels that fit are shown: bar values need a bar's height, matrix counts a cell's
+        width, and class names on the axes are thinned to every n-th one."""
+        box = self.bars.getPlotItem().getViewBox()
+        bars = len(self.probabilities) if self.probabilities is not None else 0
+        row = box.height() / max(bars, 1)
+        best = int(self.probabilities.argmax()) if bars else -1
+        label = self.snapshot.label if self.snapshot is not None else None
+        tall = max((t.boundingRect().height() for t in self.bar_text[:bars]), default=LABEL_PX)
+        for i, text in enumerate(self.bar_text[:bars]):
+            text.setVisible(row >= tall or i in (best, label))
+        if self.context is not None and bars:
+            step = max(1, math.ceil(LABEL_PX / max(row, 1)))
+            set_ticks(self.bars, "left", [self.context.class_name(i) if i % step == 0 else "" for i in range(bars)])
+        if self.confusion is not None and self.context is not None:
+            count = len(self.confusion)
+            matrix_box = self.matrix.getPlotItem().getViewBox()
+            cell = min(matrix_box.width(), matrix_box.height()) / max(count, 1)
+            counts = self.matrix_text[:self.matrix_counts]
+            wide = max((max(t.boundingRect().width(), t.boundingRect().height()) for t in counts), default=COUNT_PX)
+            for i, text in enumerate(self.matrix_text):
+                text.setVisible(i < self.matrix_counts and cell >= wide)
+            step = max(1, math.ceil(LABEL_PX / max(cell, 1)))
+            names = [self.context.class_name(i) if i % step == 0 else "" for i in range(count)]
+            set_ticks(self.matrix, "left", names, 0.5)
+            set_ticks(self.matrix, "bottom", names, 0.5)
 
     def needs(self, context: Context | None) -> dict[str, Any]:
         return {"predictions": True, "saliency": context is not None and context.task == "classification"}
@@ -97,13 +156,31 @@ class Predictions(View):
         self.show_content()
 
     # -- per task -----------------------------------------------------------------------------------
+    def _titles(self) -> None:
+        """Each plot's title elided to the plot's width (the whole title is its tooltip)."""
+        for plot in (*(p for p, _ in self.pictures), self.bars, self.matrix):
+            title = plot.property("full_title")
+            if title and not plot.isHidden():
+                item = plot.getPlotItem()
+                item.setTitle(title, color=text_color(self), size=f"{TITLE_PT}pt")  # sets the font it is drawn in
+                metrics = QFontMetrics(item.titleLabel.item.font())
+                room = max(plot.width() - TITLE_MARGIN, 20)
+                if metrics.horizontalAdvance(title) > room:
+                    item.setTitle(metrics.elidedText(title, Qt.TextElideMode.ElideRight, room),
+                                  color=text_color(self), size=f"{TITLE_PT}pt")
+
+    def _title(self, plot: pg.PlotWidget, title: str) -> None:
+        plot.setProperty("full_title", title)
+        plot.setToolTip(title)
+        self._titles()
+
     def _pictures(self, images: list[tuple[str, np.ndarray]]) -> None:
         for index, (plot, item) in enumerate(self.pictures):
             plot.setVisible(index < len(images))
             if index < len(images):
                 title, rgba = images[index]
                 item.setImage(rgba, autoLevels=False)
-                plot.getPlotItem().setTitle(title, color=text_color(self), size="9pt")
+                self._title(plot, title)
                 plot.getPlotItem().getViewBox().autoRange(padding=0.02)
 
     def _classification(self, image: np.ndarray, snapshot: Any, context: Context) -> None:
@@ -146,7 +223,9 @@ class Predictions(View):
         plot.invertY(True)
         plot.setXRange(0, 1.0, padding=0)
         plot.setYRange(-0.6, count - 0.4, padding=0)
-        label_axes(self.bars, "probability", "", "class probabilities for the probe")
+        label_axes(self.bars, "probability", "", "")
+        self._title(self.bars, "class probabilities for the probe")
+        self._thin_labels()
 
     def _draw_matrix(self, context: Context) -> None:
         matrix = self.confusion
@@ -160,6 +239,7 @@ class Predictions(View):
         share = matrix / np.where(rows > 0, rows, 1)
         self.matrix_image.setImage(colorize(share, SEQUENTIAL, 0.0, 1.0), autoLevels=False)
         cells = [(r, c, value) for (r, c), value in np.ndenumerate(matrix) if value] if count <= MAX_MATRIX_TEXT else []
+        self.matrix_counts = len(cells)
         while len(self.matrix_text) < len(cells):  # the count labels are kept and reused, not re-created
             self.matrix_text.append(pg.TextItem(anchor=(0.5, 0.5)))
             self.matrix.addItem(self.matrix_text[-1])
@@ -173,8 +253,10 @@ class Predictions(View):
         set_ticks(self.matrix, "left", names, 0.5)
         set_ticks(self.matrix, "bottom", names, 0.5)
         when = f" (epoch {self.confusion_epoch})" if self.confusion_epoch else ""
-        label_axes(self.matrix, "predicted", "true", f"validation confusion{when}, accuracy {np.trace(matrix) / max(matrix.sum(), 1):.1%}")
+        label_axes(self.matrix, "predicted", "true", "")
+        self._title(self.matrix, f"validation confusion{when}, accuracy {np.trace(matrix) / max(matrix.sum(), 1):.1%}")
         self.matrix.getPlotItem().getViewBox().autoRange(padding=0.02)
+        self._thin_labels()
 
     def _boxes(self, image: np.ndarray, snapshot: Any, context: Context) -> None:
         rows = to_numpy(snapshot.prediction).reshape(-1, 6)
@@ -231,8 +313,9 @@ class Predictions(View):
     def _charts_stretch(self, stretch: int) -> None:
         # setRowStretch invalidates the layout even when nothing changes, and the invalidation reaches
         # the main window, which then repaints whole on every snapshot drawn: set it only on a change
-        if self.grid.rowStretch(1) != stretch:
-            self.grid.setRowStretch(1, stretch)
+        for row, wanted in ((1, stretch), (2, 0 if self.wide else stretch)):  # narrow: the matrix has row 2
+            if self.grid.rowStretch(row) != wanted:
+                self.grid.setRowStretch(row, wanted)
 
     def csv_table(self) -> tuple[list[str], list[list[Any]]]:
         if self.probabilities is None or self.context is None:

@@ -12,7 +12,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QFileDialog,
-    QGridLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cnnstudio.gui.flow_layout import FlowLayout
 from cnnstudio.gui.views.base import image_plot, label_axes, plot_widget
 from cnnstudio.gui.views.context import Context
 from cnnstudio.gui.views.imaging import ImageFileError, read_image, rgba_image, to_numpy
@@ -57,13 +57,13 @@ class ProbePanel(QWidget):
         self.image_view, self.image = image_plot(self)
         self.line_view = plot_widget(self)
         self.timeline = TimelineBar(every)
-        grid = QGridLayout()
-        grid.addWidget(self.sample, 0, 0)
-        grid.addWidget(self.load, 0, 1)
-        grid.addWidget(self.sequence, 1, 0, 1, 2)
+        grid = FlowLayout()  # side by side, or one under the other in a narrow dock
+        grid.addWidget(self.sample)
+        grid.addWidget(self.load)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 6)
         layout.addLayout(grid)
+        layout.addWidget(self.sequence)
         layout.addWidget(self.source)
         layout.addWidget(self.image_view, 1)
         layout.addWidget(self.line_view, 1)

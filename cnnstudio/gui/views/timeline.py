@@ -9,6 +9,8 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget
 
+from cnnstudio.gui.flow_layout import FlowLayout
+
 MAX_SNAPSHOTS = 200
 MAX_BYTES = 256 * 2**20
 
@@ -70,7 +72,7 @@ class TimelineBar(QWidget):
         self.slider.setToolTip("Scrub back through training: every view shows the snapshot of that step")
         self.slider.valueChanged.connect(self._moved)
         self.where = QLabel("no snapshots yet")
-        self.where.setMinimumWidth(150)
+        self.where.setMinimumWidth(90)
         self.live = QPushButton("Live")
         self.live.setCheckable(True)
         self.live.setChecked(True)
@@ -83,10 +85,10 @@ class TimelineBar(QWidget):
         self.every.setSuffix(" steps")
         self.every.setToolTip("How often the views refresh while training (and add a snapshot to the timeline)")
         self.every.valueChanged.connect(self.every_changed)
-        top, bottom = QHBoxLayout(), QHBoxLayout()
+        top, bottom = QHBoxLayout(), FlowLayout()
         top.addWidget(QLabel("Timeline"))
         top.addWidget(self.slider, 1)
-        bottom.addWidget(self.where, 1)
+        bottom.addWidget(self.where)
         bottom.addWidget(self.live)
         bottom.addWidget(self.every)
         column = QVBoxLayout(self)

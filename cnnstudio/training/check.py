@@ -1,0 +1,121 @@
+"""Every problem of a design's "training" object, found before training starts (no torch).
+
+``parse_settings`` stops at the first wrong key, which is what training needs; ``cnnstudio check``
+and the studio's form want every problem at once, each tied to its key, so the form can turn
+that field red and the command can list them like node problems. The checks against the data
+source (does it take ``data_options``, does the folder exist, does it give what the Input takes)
+and the design (do ``outputs`` and ``sparse_node`` name nodes) are the ones the engine would
+otherwise only meet seconds after Start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cnnstudio.core.design import Design
+from cnnstudio.training import fields
+from cnnstudio.training.errors import TrainingError
+from cnnstudio.training.settings import COMMON_KEYS, WHERE, TrainingSettings, parse_settings
+from cnnstudio.training.task_options import TASK_OPTIONS
+
+# What each data source gives, kept here without importing the (torch) loaders;
+# tests/test_training_check.py checks it lists the registry's names.
+GENERATED = {"synthetic-shapes": "images", "synthetic-sequences": "sequences", "synthetic-volumes": "volumes"}
+DOWNLOADED = ("mnist", "fashion-mnist", "cifar10")
+FILES = {"idx": "folder", "folder": "folder", "csv": "file"}  # the kinds that read a path, and what it names
+INPUT_RANK = {"images": 3, "sequences": 2, "volumes": 4}
+INPUT_FORM = {"images": "[1, H, W] or [3, H, W]", "sequences": "[1, L]", "volumes": "[C, D, H, W]"}
+
+
+@dataclass(frozen=True)
+class TrainingProblem:
+    """One problem of the "training" object; ``key`` is the key to fix ("" for the whole object)."""
+
+    key: str
+    message: str
+
+
+def training_problems(raw: Any, design: Design | None = None) -> list[TrainingProblem]:
+    """Every problem of ``raw`` (a design's "training" object), checked against ``design`` if given."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        return [TrainingProblem("", f"{WHERE} must be an object {{...}}")]
+    problems = _key_problems(raw)
+    if problems:
+        return problems
+    try:
+        settings = parse_settings(raw)
+    except TrainingError as error:  # rules between keys (loss_weights against outputs, augment...)
+        return [TrainingProblem(_key_named(str(error), raw), str(error))]
+    problems += _data_problems(settings, design)
+    if design is not None:
+        problems += _design_problems(settings, design)
+    return problems
+
+
+def _key_problems(raw: Mapping[str, Any]) -> list[TrainingProblem]:
+    """Each key checked alone: its type and bounds, and whether the task has it."""
+    task = raw.get("task", "classification")
+    options = TASK_OPTIONS.get(task) if isinstance(task, str) else None
+    problems = []
+    for key, value in raw.items():
+        try:
+            if key in COMMON_KEYS:
+                fields.parse(TrainingSettings, {key: value}, WHERE)
+            elif options is not None and key in fields.names(options):
+                fields.parse(options, {key: value}, WHERE)
+            elif options is not None:
+                parse_settings({"task": task, key: value})  # says whose key it is, or suggests one
+        except TrainingError as error:
+            problems.append(TrainingProblem(key, str(error)))
+    return problems
+
+
+def _key_named(message: str, raw: Mapping[str, Any]) -> str:
+    """The key the message names first (the one it asks to change)."""
+    named = [(message.find(f"'{key}'"), key) for key in raw if f"'{key}'" in message]
+    return min(named)[1] if named else ""
+
+
+def _data_problems(settings: TrainingSettings, design: Design | None) -> list[TrainingProblem]:
+    kind, _, path = settings.data.partition(":")
+    if (kind not in FILES or not path) and (path or kind not in (*GENERATED, *DOWNLOADED)):
+        names = ", ".join([*GENERATED, *DOWNLOADED, *(f"{k}:PATH" for k in FILES)])
+        return [TrainingProblem("data", f"{WHERE}: unknown data '{settings.data}'; use one of: {names}")]
+    problems = []
+    if settings.data_options and kind not in GENERATED:
+        problems.append(TrainingProblem(
+            "data_options",
+            f"{WHERE}: 'data_options' apply to generated data ({', '.join(GENERATED)}), not to {settings.data}; "
+            "remove them or choose a generated source"))
+    where = Path(path).expanduser()
+    if kind in FILES and not (where.is_dir() if FILES[kind] == "folder" else where.is_file()):
+        problems.append(TrainingProblem("data", f"{WHERE}: 'data' names the {FILES[kind]} '{path}', which does not exist"))
+    gives = GENERATED.get(kind, "images")
+    inputs = design.input_ids if design is not None else []
+    for node_id in inputs:
+        shape = design.node(node_id).params.get("shape")  # type: ignore[union-attr]
+        if isinstance(shape, (list, tuple)) and len(shape) != INPUT_RANK[gives]:
+            problems.append(TrainingProblem(
+                "data", f"{WHERE}: {settings.data} gives {gives}, so the Input must have shape "
+                        f"{INPUT_FORM[gives]}; '{node_id}' has {list(shape)}"))
+    return problems
+
+
+def _design_problems(settings: TrainingSettings, design: Design) -> list[TrainingProblem]:
+    problems = [
+        TrainingProblem("outputs", f"{WHERE}: 'outputs' names '{node_id}', which is not a node of the design")
+        for node_id in settings.outputs or []
+        if node_id not in design
+    ]
+    sparse = getattr(settings.task_options, "sparse_node", None)
+    if sparse and sparse not in design:
+        problems.append(TrainingProblem("sparse_node", f"{WHERE}: 'sparse_node' names '{sparse}', which is not a node of the design"))
+    if settings.classes is not None and settings.task not in ("classification", "metric"):
+        problems.append(TrainingProblem(
+            "classes", f"{WHERE}: 'classes' selects classes for classification and metric learning, not for {settings.task}"))
+    return problems
