@@ -217,5 +217,5 @@ def atomic_write_text(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` atomically; a failure leaves the previous file as it was."""
     try:
         atomic.atomic_write_text(path, text)
-    except OSError as error:
-        raise DesignFileError(f"{path}: not saved ({error.strerror or error}); the previous file is unchanged") from None
+    except atomic.WriteFailed as error:
+        raise DesignFileError(f"{path.name} not saved: {error}") from None

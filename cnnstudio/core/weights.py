@@ -93,8 +93,9 @@ def load_matching(model: nn.Module, state: dict[str, torch.Tensor]) -> WeightsRe
     return report
 
 
-def save_safetensors(model: nn.Module, path: Path) -> None:
-    from safetensors.torch import save_file
+def safetensors_bytes(model: nn.Module) -> bytes:
+    """The model's weights as a .safetensors file's bytes (written to disk atomically by the caller)."""
+    from safetensors.torch import save
 
     tensors = {name: t.detach().contiguous().cpu() for name, t in model.state_dict().items()}
-    save_file(tensors, str(path), metadata={"format": "cnnstudio-weights"})
+    return save(tensors, metadata={"format": "cnnstudio-weights"})

@@ -24,11 +24,12 @@ import torch
 from torch import Tensor, fx
 
 from cnnstudio.core.analysis import analyze
+from cnnstudio.core.atomic import explain
 from cnnstudio.core.compiler import CompileError, build_model
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, from_dict, to_dict
 from cnnstudio.core.weights import WeightsError, load_matching, read_state_dict
-from cnnstudio.training import checkpoint, distributed, events, probes
+from cnnstudio.training import checkpoint, distributed, events, probes, runfiles
 from cnnstudio.training.data import augment
 from cnnstudio.training.data.base import select_classes, split
 from cnnstudio.training.data.registry import load_data
@@ -158,6 +159,9 @@ class Trainer:
 
     def _setup(self) -> None:
         s, world = self.settings, self.world
+        if self.out_dir is not None and world.is_main:  # first: a folder that cannot be written fails now
+            epochs_done = self.resume_from["epoch"] if self.resume_from is not None else None
+            runfiles.repair(self.out_dir, CHECKPOINT_NAME, METRICS_NAME, epochs_done)
         self.device = pick_device(s.device)
         if world.distributed:
             if s.batch_size % world.size:
@@ -193,8 +197,6 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         if self.resume_from is not None:
             self._restore(self.resume_from)
-        elif self.out_dir is not None and world.is_main:
-            (self.out_dir / METRICS_NAME).unlink(missing_ok=True)
         if s.tensorboard and self.out_dir is not None and world.is_main:
             self._listen(Board(self.out_dir))
         # Training steps go through DDP, which averages gradients over the processes; validation and
@@ -426,12 +428,12 @@ class Trainer:
     def _write_metrics(self, record: events.EpochMetrics) -> None:
         if self.out_dir is None:
             return
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
             with open(self.out_dir / METRICS_NAME, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record.record()) + "\n")
         except OSError as error:
-            raise TrainingError(f"{self.out_dir / METRICS_NAME}: cannot be written ({error.strerror or error})") from None
+            raise TrainingError(f"{METRICS_NAME} was not written: {explain(error, self.out_dir / METRICS_NAME)}") from None
 
     def _save_checkpoint(self) -> None:
         if self.out_dir is None or not self.world.is_main:
