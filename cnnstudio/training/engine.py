@@ -59,6 +59,23 @@ class _Position:
     samples: int = 0
 
 
+def _check_tensors(design: Design, tensors: dict[str, Tensor], path: str | os.PathLike[str]) -> None:
+    """Every tensor the design's model needs, with its shape, before anything is allocated (the
+    model is built on the meta device): a sentence listing each difference, not torch's error."""
+    try:
+        with torch.device("meta"):
+            needed = {name: tuple(t.shape) for name, t in build_model(design).state_dict().items()}
+    except CompileError as error:
+        raise TrainingError(f"{path}: the design inside the checkpoint does not compile: {error}") from None
+    problems = [f"'{name}' is missing" for name in needed if name not in tensors]
+    problems += [f"'{name}' has shape {list(tensors[name].shape)}, the layer needs {list(shape)}"
+                 for name, shape in needed.items() if name in tensors and tuple(tensors[name].shape) != shape]
+    problems += [f"'{name}' belongs to no layer" for name in tensors if name not in needed]
+    if problems:
+        shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
+        raise TrainingError(f"{path}: the checkpoint's tensors do not fit its design: {shown}")
+
+
 class Trainer:
     def __init__(
         self,
@@ -103,6 +120,7 @@ class Trainer:
         if settings.epochs != planned and settings.schedule in ("cosine", "onecycle"):
             raise TrainingError(f"the {settings.schedule} schedule was planned for {planned} epochs; the length of a "
                                 "run with it cannot be changed on resume")
+        _check_tensors(design, state["model"], path)
         return cls(design, settings, resume_from=state, **kwargs)
 
     # -- control, from any thread ----------------------------------------------------------------
