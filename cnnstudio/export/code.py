@@ -10,7 +10,6 @@ this to 1e-5. Attribute names are the node ids, so the state dicts of both are i
 from __future__ import annotations
 
 import inspect
-import re
 import textwrap
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from torch import fx, nn
 import cnnstudio
 from cnnstudio.core import modules as own_modules
 from cnnstudio.core.analysis import Analysis
-from cnnstudio.core.compiler import module_names
+from cnnstudio.core.compiler import class_name, module_names
 from cnnstudio.core.design import Design
 from cnnstudio.core.layers.blocks import backbone_code
 
@@ -79,11 +78,6 @@ def _forward(graph: fx.Graph, method: str, stop_at: str | None = None) -> str:
             lines.append(f"return {names[0]}" if len(names) == 1 else f"return ({', '.join(names)})")
     body = textwrap.indent("\n".join(lines), " " * 8)
     return f"    def {method}(self, {', '.join(arguments)}):\n{body}\n"
-
-
-def class_name(design: Design) -> str:
-    name = re.sub(r"\W", "", design.name.title())
-    return name if name[:1].isalpha() else f"Design{name}"
 
 
 def model_source(design: Design, analysis: Analysis, model: fx.GraphModule) -> str:
