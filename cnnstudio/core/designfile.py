@@ -24,6 +24,7 @@ from cnnstudio.core.params import ParamError
 FORMAT = "cnnstudio-design"
 VERSION = 1
 MAX_BYTES = 50 * 1024 * 1024
+MAX_DEPTH = 32  # of "training": copying or writing deeper values recurses past Python's limit
 
 # Upgrades from version N to N+1, applied in turn to older files.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -126,6 +127,8 @@ def from_dict(data: Any, source: str = "<design>") -> Design:
     training = data.get("training", {})
     if not isinstance(training, dict):
         raise fail('"training" must be an object')
+    if _too_deep(training):
+        raise fail(f'"training" is nested more than {MAX_DEPTH} levels deep; no setting needs that')
 
     design = Design(name=name, training=training)
     for index, entry in enumerate(nodes):
@@ -191,6 +194,18 @@ def _add_node(design: Design, entry: Any, where: str) -> None:
         design.add_node(type_name, clean, node_id, tuple(pos) if pos else None, frozen, label)
     except DesignError as error:
         raise DesignFileError(f"{where}: {error}") from None
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether ``data`` nests lists and objects more than MAX_DEPTH levels (checked without recursion)."""
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _show(value: Any) -> str:

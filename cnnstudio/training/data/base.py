@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields, replace
 import torch
 from torch import Tensor
 
+from cnnstudio.core.display import shorten
 from cnnstudio.training.errors import TrainingError
 
 
@@ -52,9 +53,9 @@ def split(data: TensorData, val_fraction: float, seed: int) -> tuple[TensorData,
 def select_classes(data: TensorData, keep: list[int]) -> TensorData:
     """Only the samples of the classes in ``keep``, renumbered 0, 1, ... in that order."""
     unknown = [c for c in keep if c >= len(data.classes)]
-    if unknown or len(set(keep)) != len(keep):
+    if not keep or unknown or len(set(keep)) != len(keep):
         raise TrainingError(
-            f"'classes' must name distinct classes of the data, from 0 to {len(data.classes) - 1}; got {keep}"
+            f"'classes' must name one or more distinct classes of the data, from 0 to {len(data.classes) - 1}; got {shorten(str(keep))}"
         )
     renumber = torch.full((len(data.classes),), -1, dtype=torch.int64)
     renumber[torch.tensor(keep)] = torch.arange(len(keep))
