@@ -17,10 +17,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cnnstudio.core.analysis import analyze
+from cnnstudio.core.analysis import Analysis, analyze
 from cnnstudio.core.atomic import WriteFailed, atomic_write_bytes, atomic_write_files
 from cnnstudio.core.compiler import build_model, example_inputs
 from cnnstudio.core.design import Design
+from cnnstudio.core.memory import available_ram, estimate, size_text
 from cnnstudio.core.weights import WeightsReport, load_matching, read_state_dict, safetensors_bytes
 from cnnstudio.export.code import export_code
 
@@ -33,6 +34,9 @@ FORMATS = {
 }
 
 
+EXAMPLE_BATCH = 2  # the batch of the example inputs that tracing and exporting run
+
+
 class ExportError(RuntimeError):
     """An export that could not be done; the message says why and what to try."""
 
@@ -42,9 +46,10 @@ def export_design(design: Design, fmt: str, target: Path, weights: Path | None =
     if fmt not in FORMATS:
         raise ExportError(f"unknown format '{fmt}'; choose one of {', '.join(FORMATS)}")
     analysis = analyze(design)
+    _check_fits(analysis)
     model = build_model(design, analysis).eval()
     report = load_matching(model, read_state_dict(weights)) if weights else None
-    inputs = example_inputs(design, analysis)
+    inputs = example_inputs(design, analysis, EXAMPLE_BATCH)
     serialisers: dict[str, Callable[[], bytes]] = {
         "code": lambda: export_code(design, analysis, model, target).encode("utf-8"),
         # Traced, not scripted: designs have no control flow, and tracing handles variadic merges.
@@ -63,6 +68,16 @@ def export_design(design: Design, fmt: str, target: Path, weights: Path | None =
     except WriteFailed as error:
         raise ExportError(str(error)) from None
     return report
+
+
+def _check_fits(analysis: Analysis) -> None:
+    """Refuse before building a model that, with its serialised copy, cannot fit in memory."""
+    needed = estimate(analysis, EXAMPLE_BATCH)
+    total = needed.inference + needed.weights
+    limit = available_ram()
+    if analysis.valid and limit is not None and total > limit:
+        raise ExportError(f"exporting this design needs about {size_text(total)} of memory ({size_text(needed.weights)} "
+                          f"of weights, held twice while written), more than the {size_text(limit)} available")
 
 
 def _saved(save: Callable, value: object) -> bytes:

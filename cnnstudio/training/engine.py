@@ -25,11 +25,12 @@ from torch import Tensor, fx
 
 from cnnstudio.core.analysis import analyze
 from cnnstudio.core.atomic import explain
+from cnnstudio.core import memory
 from cnnstudio.core.compiler import CompileError, build_model
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, from_dict, to_dict
 from cnnstudio.core.weights import WeightsError, load_matching, read_state_dict
-from cnnstudio.training import checkpoint, distributed, events, probes, runfiles
+from cnnstudio.training import checkpoint, distributed, events, fits, probes, runfiles
 from cnnstudio.training.data import augment
 from cnnstudio.training.data.base import select_classes, split
 from cnnstudio.training.data.registry import load_data
@@ -193,7 +194,10 @@ class Trainer:
             raise TrainingError(f"the design '{self.design.name}' cannot be trained yet:\n" + "\n".join(lines))
         input_shapes = [analysis.nodes[node].shape for node in analysis.inputs]
         task_class = TASKS[s.task]
-        data = self._load_data(task_class, input_shapes[0])
+        data_options = self._data_options(task_class)
+        fits.check(memory.estimate(analysis, s.batch_size), fits.generated_bytes(s.data, data_options, input_shapes[0]),
+                   self.device)
+        data = self._load_data(task_class, input_shapes[0], data_options)
         outputs = self._outputs(task_class)
         self.task: Task = task_class(s, analysis, outputs, data.classes)
         self.model = self._compile(outputs + self.task.taps)
@@ -224,9 +228,12 @@ class Trainer:
         self.on_event(events.Started(str(self.device), len(train), len(val), steps, steps * s.epochs,
                                      self.position.global_step, data.classes, outputs))
 
-    def _load_data(self, task_class: type[Task], shape: tuple[int, ...]):
+    def _data_options(self, task_class: type[Task]) -> dict[str, Any]:
         s = self.settings
-        options = {**task_class.data_hints, **s.data_options} if s.data == "synthetic-shapes" else s.data_options
+        return {**task_class.data_hints, **s.data_options} if s.data == "synthetic-shapes" else s.data_options
+
+    def _load_data(self, task_class: type[Task], shape: tuple[int, ...], options: dict[str, Any]):
+        s = self.settings
         data = load_data(s.data, shape, options, s.seed, self._warn)
         missing = [name for name in task_class.needs if getattr(data, name) is None]
         if missing:
