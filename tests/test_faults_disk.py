@@ -163,3 +163,22 @@ def test_efbig_is_explained(tmp_path: Path) -> None:
     message = atomic.explain(OSError(errno.EFBIG, "File too large"), tmp_path / "x.pt", 5_000_000)
     assert message == f"{tmp_path / 'x.pt'}: the file would be larger than this system lets a program write (5.0 MB)"
     assert resource.RLIMIT_FSIZE  # the limit the subprocess test uses
+
+
+def test_the_exported_scripts_own_save_is_atomic(disk: Path, tmp_path: Path) -> None:
+    import importlib.util
+
+    script = tmp_path / "model.py"
+    export_design(classifier(), "code", script)
+    spec = importlib.util.spec_from_file_location("exported_model", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.Tiny()
+    weights = disk / "model.pt"
+    module.save_weights(model, str(weights))
+    before = weights.read_bytes()
+    fill(disk)
+    with pytest.raises(OSError):
+        module.save_weights(model, str(weights))
+    assert weights.read_bytes() == before
+    assert entries(disk) == ["filler", "filler2", "model.pt"]

@@ -175,9 +175,25 @@ def smoke_test(model: nn.Module) -> None:
     print("ok:", ", ".join(str(list(o.shape)) for o in outputs))
 
 
+def save_weights(model: nn.Module, path: str) -> None:
+    """Atomically: serialised in memory, written to a temporary file beside ``path``, flushed, then
+    renamed over it, so a crash or a full disk never leaves half-written weights."""
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    temp = f"{{path}}.{{os.getpid()}}.part"
+    try:
+        with open(temp, "wb") as handle:
+            handle.write(buffer.getbuffer())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
+
+
 if __name__ == "__main__":
     import argparse
-    import os
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="run one step on random data and exit")
@@ -196,7 +212,7 @@ if __name__ == "__main__":
         smoke_test(model)
     else:
         train(model, args.data, args.epochs, args.batch_size, args.lr)
-        torch.save(model.state_dict(), args.weights)
+        save_weights(model, args.weights)
         print("saved", args.weights)
 '''
 
@@ -208,7 +224,7 @@ def export_code(design: Design, analysis: Analysis, model: fx.GraphModule, path:
         "Standalone: needs only torch (and torchvision for datasets and backbones).\n"
         f"    python {path.name} --smoke             # one step on random data\n"
         f"    python {path.name} --data mnist        # train (classification), save {path.stem}.pt\n"
-        '"""\n\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n'
+        '"""\n\nimport io\nimport os\n\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n'
     )
     if any(n.type == "TorchvisionBackbone" for n in design.nodes):
         header += "import torchvision\n"
