@@ -139,7 +139,7 @@ def test_safetensors_given_to_resume_is_explained(trained: Path, tmp_path: Path,
 
 def test_resume_removes_stray_temporaries_and_extra_metrics(trained: Path, tmp_path: Path, capsys) -> None:
     design, run = _copy(trained, tmp_path)
-    stray = [run / ".last.k3j_x9q2.pt", run / ".last.pt.ab12cd34.part"]
+    stray = [run / ".last.k3j_x9q2.pt", run / ".last.pt.ab12cd34.part", run / ".metrics.jsonl.0iwfc63k.part"]
     for path in stray:
         path.write_bytes(b"\0" * 1000)
     keep = run / ".lastly.notours.pt"

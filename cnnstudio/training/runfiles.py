@@ -18,11 +18,12 @@ from cnnstudio.training.errors import TrainingError
 
 
 def repair(folder: Path, checkpoint_name: str, metrics_name: str, epochs_done: int | None) -> None:
-    """Remove the checkpoint's stray temporary files; keep the metrics of epochs 1..``epochs_done``
+    """Remove stray temporary files of the checkpoint and the metrics; keep the metrics of epochs 1..``epochs_done``
     (None: a new run, no metrics kept). Fails first, with a sentence, if the folder cannot be written."""
     writable(folder)
-    remove_stray_temps(folder / checkpoint_name)
     metrics = folder / metrics_name
+    for written in (folder / checkpoint_name, metrics):  # a kill can fall in the repair itself, too
+        remove_stray_temps(written)
     if epochs_done is None:
         metrics.unlink(missing_ok=True)
         return
