@@ -182,3 +182,11 @@ def test_export_under_a_file_names_the_file_cli(tmp_path: Path, capsys) -> None:
     assert main(["export", str(design), "-o", str(tmp_path / "existing_file" / "m.py")]) == 1
     err = capsys.readouterr().err
     assert "existing_file is a file, not a folder" in err and "File exists" not in err
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_weights_from_a_device_are_refused(device: str, tmp_path: Path, capsys) -> None:
+    design = tmp_path / "d.json"
+    save_design(classifier(), design)
+    assert main(["export", str(design), "--weights", device, "-o", str(tmp_path / "m.py")]) == 1
+    assert "not a weights file" in capsys.readouterr().err

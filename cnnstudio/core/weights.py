@@ -50,6 +50,8 @@ def _is_safetensors(path: Path) -> bool:
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Tensors from a .safetensors file, a state dict, or a CNN Studio checkpoint (its "model")."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a device or a pipe would be read forever
+        raise WeightsError(f"{path}: not a weights file (a folder, device or pipe)")
     try:
         if _is_safetensors(path):
             from safetensors.torch import load_file
@@ -59,8 +61,6 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             data = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise WeightsError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise WeightsError(f"{path}: is a folder, not a weights file") from None
     except pickle.UnpicklingError:
         raise WeightsError(
             f"{path}: holds Python objects besides tensors, so it was not opened: loading it could run "
