@@ -27,8 +27,8 @@ def _deep(levels: int) -> dict:
 @pytest.mark.parametrize(("training", "code", "text"), [
     ({"lr": 10**400}, 2, "'lr' is far too large: a number of 401 digits"),
     ({"epochs": 10**400}, 2, "'epochs' must be at most 100000, got a number of 401 digits"),
-    ({"weight_decay": 1e300}, 2, "'weight_decay' is far too large"),
-    ({"grad_clip": 1e300}, 2, "'grad_clip' is far too large"),
+    ({"weight_decay": 1e300}, 2, "'weight_decay' must be at most 3.4e+38, got 1e+300"),
+    ({"lr": 1e300}, 2, "'lr' must be at most 3.4e+38, got 1e+300"),
     ({"classes": []}, 1, "'classes' must name one or more distinct classes"),
     ({"data_options": _deep(900)}, 2, "nested more than 32 levels deep"),
 ])

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from cnnstudio.core.atomic import WriteFailed, atomic_write_bytes
-from cnnstudio.training.errors import TrainingError
+from cnnstudio.training.errors import TrainingError, first_line
 
 FORMAT = "cnnstudio-checkpoint"
 VERSION = 2
@@ -126,12 +126,6 @@ def _check_fields(state: dict[str, Any], path: Path) -> None:
         raise TrainingError(f"{path}: a damaged checkpoint ('model' holds values that are not tensors)")
     if not isinstance(state["rng"].get("torch"), torch.Tensor):
         raise TrainingError(f"{path}: a damaged checkpoint (no random-number state)")
-
-
-def first_line(error: BaseException, limit: int = 160) -> str:
-    """The first line of an error's message, cut; the type's name when the message is empty."""
-    lines = str(error).strip().splitlines()
-    return lines[0][:limit] if lines else type(error).__name__
 
 
 def _show(value: Any) -> str:

@@ -35,7 +35,7 @@ from cnnstudio.training.data import augment
 from cnnstudio.training.data.base import select_classes, split
 from cnnstudio.training.data.registry import load_data
 from cnnstudio.training.device import is_out_of_memory, pick_device
-from cnnstudio.training.errors import TrainingError
+from cnnstudio.training.errors import TrainingError, first_line
 from cnnstudio.training.loader import Loader
 from cnnstudio.training.optim import make_optimizer, make_schedule
 from cnnstudio.training.settings import TrainingSettings, parse_settings
@@ -492,7 +492,7 @@ class Trainer:
             self.position = _Position(state["epoch"], state["step"], state["global_step"], state["loss_sum"], state["samples"])
             checkpoint.set_rng_state(state["rng"])
         except (KeyError, RuntimeError, ValueError, TypeError) as error:
-            raise TrainingError(f"the checkpoint does not fit this run ({str(error).splitlines()[0][:200]})") from None
+            raise TrainingError(f"the checkpoint does not fit this run ({first_line(error, 200)})") from None
         if self.position.step >= len(self.train_data):
             raise TrainingError("the checkpoint stopped at a step past the end of an epoch; "
                                 "was the batch size or the data changed? Resume with the same ones")
