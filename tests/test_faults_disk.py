@@ -149,14 +149,13 @@ def test_the_folder_is_flushed_after_the_rename(tmp_path: Path, monkeypatch: pyt
     assert flushed == [False, True]  # the file, then its folder
 
 
-def test_stray_temporary_files_are_recognised_old_and_new(tmp_path: Path) -> None:
-    target = tmp_path / "last.pt"
-    old, new = tmp_path / ".last.ab_d1234.pt", tmp_path / atomic.temp_name(target)
-    other = tmp_path / ".lastly.abcd1234.pt"
-    for path in (old, new, other, target):
+def test_stray_temporary_files_are_recognised(tmp_path: Path) -> None:
+    ours = [tmp_path / atomic.temp_name(tmp_path / name) for name in ("last.pt", "metrics.jsonl", "d" * 255)]
+    others = [tmp_path / ".lastly.abcd1234.pt", tmp_path / "last.pt", tmp_path / "notes.part"]
+    for path in ours + others:
         path.write_bytes(b"x")
-    assert sorted(atomic.remove_stray_temps(target)) == sorted([old, new])
-    assert entries(tmp_path) == [other.name, "last.pt"]
+    assert sorted(atomic.stray_temps(tmp_path)) == sorted(ours)
+    assert all(len(path.name.encode()) <= 255 for path in ours)
 
 
 def test_efbig_is_explained(tmp_path: Path) -> None:

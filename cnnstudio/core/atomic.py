@@ -24,9 +24,8 @@ from pathlib import Path
 TEMP_SUFFIX = ".part"
 _MAX_NAME_BYTES = 255  # the longest file name of common file systems (ext4, NTFS, APFS, tmpfs)
 _TEMP_EXTRA = len(b"." + b"." + b"x" * 8 + TEMP_SUFFIX.encode())
-# Temporary names: ".<target name, cut>.<8 random characters>.part". Older versions used mkstemp:
-# ".<stem>.<8 random characters><suffixes>"; both are recognised as strays.
-_RANDOM = r"[a-z0-9_]{8}"
+# Temporary names: ".<target name, cut>.<8 random characters>.part".
+TEMP_PATTERN = re.compile(rf"\..+\.[a-z0-9_]{{8}}{re.escape(TEMP_SUFFIX)}")
 
 
 class WriteFailed(OSError):
@@ -96,22 +95,11 @@ def temp_name(path: Path) -> str:
     return f".{_temp_stem(path)}.{random}{TEMP_SUFFIX}"
 
 
-def stray_temps(path: Path) -> list[Path]:
-    """Temporary files of ``path`` left by a writer that was killed (for one folder, one target)."""
-    if not path.parent.is_dir():
+def stray_temps(folder: Path) -> list[Path]:
+    """Temporary files left in ``folder`` by writers that were killed mid-write."""
+    if not folder.is_dir():
         return []
-    new = rf"{re.escape(_temp_stem(path))}\.{_RANDOM}{re.escape(TEMP_SUFFIX)}"
-    old = rf"{re.escape(path.stem)}\.{_RANDOM}{re.escape(''.join(path.suffixes))}"
-    pattern = re.compile(rf"\.(?:{new}|{old})")
-    return [entry for entry in path.parent.iterdir() if pattern.fullmatch(entry.name) and entry.is_file()]
-
-
-def remove_stray_temps(path: Path) -> list[Path]:
-    """Delete :func:`stray_temps`; only call it when no other writer of ``path`` can be running."""
-    removed = stray_temps(path)
-    for entry in removed:
-        entry.unlink(missing_ok=True)
-    return removed
+    return [entry for entry in folder.iterdir() if TEMP_PATTERN.fullmatch(entry.name) and entry.is_file()]
 
 
 def _fsync_folder(folder: Path) -> None:

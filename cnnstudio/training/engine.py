@@ -180,7 +180,7 @@ class Trainer:
         s, world = self.settings, self.world
         if self.out_dir is not None and world.is_main:  # first: a folder that cannot be written fails now
             epochs_done = self.resume_from["epoch"] if self.resume_from is not None else None
-            runfiles.repair(self.out_dir, CHECKPOINT_NAME, METRICS_NAME, epochs_done)
+            runfiles.repair(self.out_dir, METRICS_NAME, epochs_done)
         self.device = pick_device(s.device)
         if world.distributed:
             if s.batch_size % world.size:

@@ -1,29 +1,36 @@
 """Keeping a run's folder consistent after a crash: what the next start of the run repairs.
 
-A run killed at any moment (kill -9, a power cut, a full disk) can leave temporary files of its
-checkpoint (``.last.<random>.part``) and ``metrics.jsonl`` lines for epochs that its checkpoint
-does not hold: the epoch's line is appended before the checkpoint is written, and a kill can fall
-in between, or halfway through a line. At the next start of the run the temporary files are
-removed and the metrics file is cut back to the checkpoint's epochs, so every epoch appears once.
+A run killed at any moment (kill -9, a power cut, a full disk) can leave temporary files of the
+files it was replacing (``.last.pt.<random>.part``; ``.last.<random>.pt`` from older versions),
+and ``metrics.jsonl`` lines for epochs that its checkpoint does not hold: the epoch's line is
+appended before the checkpoint is written, and a kill can fall in between, or halfway through a
+line. At the next start of the run, when no writer of its folder can be running, the temporary
+files are removed and the metrics file is cut back to the checkpoint's epochs, so every epoch
+appears once.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
-from cnnstudio.core.atomic import WriteFailed, atomic_write_text, explain, remove_stray_temps
+from cnnstudio.core.atomic import WriteFailed, atomic_write_text, explain, stray_temps
 from cnnstudio.training.errors import TrainingError
 
 
-def repair(folder: Path, checkpoint_name: str, metrics_name: str, epochs_done: int | None) -> None:
-    """Remove stray temporary files of the checkpoint and the metrics; keep the metrics of epochs 1..``epochs_done``
-    (None: a new run, no metrics kept). Fails first, with a sentence, if the folder cannot be written."""
+# The temporary names of checkpoints before version 2 (mkstemp's): ".last.<8 characters>.pt".
+_LEGACY_TEMP = re.compile(r"\.last\.[a-z0-9_]{8}\.pt")
+
+
+def repair(folder: Path, metrics_name: str, epochs_done: int | None) -> None:
+    """Remove stray temporary files; keep the metrics of epochs 1..``epochs_done`` (None: a new
+    run, no metrics kept). Fails first, with a sentence, if the folder cannot be written."""
     writable(folder)
+    for stray in stray_temps(folder) + [p for p in folder.iterdir() if _LEGACY_TEMP.fullmatch(p.name) and p.is_file()]:
+        stray.unlink(missing_ok=True)
     metrics = folder / metrics_name
-    for written in (folder / checkpoint_name, metrics):  # a kill can fall in the repair itself, too
-        remove_stray_temps(written)
     if epochs_done is None:
         metrics.unlink(missing_ok=True)
         return
