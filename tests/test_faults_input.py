@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from fault_helpers import assert_clean_failure, cli
+from fault_helpers import cli
 from training_helpers import classifier, train
 
 from cnnstudio.cli import main
