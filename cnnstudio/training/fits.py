@@ -2,7 +2,7 @@
 
 The model's estimate comes from :mod:`cnnstudio.core.memory`; generated data (synthetic-shapes and
 its kin) is held whole in memory, so its size is known from its ``count`` before it is made.
-Files on disk are left to the data loaders, which read what they are given.
+Files on disk are left to the data preparation, which streams them past "memory_limit_mb".
 """
 
 from __future__ import annotations
@@ -14,22 +14,17 @@ import torch
 
 from cnnstudio.core.memory import BYTES_PER_VALUE, MemoryEstimate, available_ram, size_text
 from cnnstudio.training import fields
-from cnnstudio.training.data import synthetic_sequences, synthetic_shapes, synthetic_volumes
+from cnnstudio.training.data.registry import find
 from cnnstudio.training.errors import TrainingError
-
-GENERATED_OPTIONS = {
-    "synthetic-shapes": synthetic_shapes.ShapesOptions,
-    "synthetic-sequences": synthetic_sequences.SequenceOptions,
-    "synthetic-volumes": synthetic_volumes.VolumeOptions,
-}
 
 
 def generated_bytes(spec: str, options: dict[str, Any], shape: tuple[int, ...]) -> int:
-    """Bytes of the generated dataset ``spec`` would make (0 for data read from files)."""
-    kind = GENERATED_OPTIONS.get(spec)
-    if kind is None:
+    """Bytes of the generated dataset ``spec`` would make (0 for data read from files: those are
+    streamed when they exceed "memory_limit_mb")."""
+    kind, _ = find(spec)
+    if kind.options is None or not hasattr(kind.options, "count"):
         return 0
-    count = fields.parse(kind, options, f'"data_options" of {spec}').count
+    count = fields.parse(kind.options, options, f'"data_options" of {spec}').count
     return count * math.prod(shape) * BYTES_PER_VALUE
 
 
