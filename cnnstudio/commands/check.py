@@ -12,8 +12,8 @@ import sys
 from cnnstudio.core.analysis import Analysis, analyze
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, load_design
-from cnnstudio.core.display import format_count, format_shape
-from cnnstudio.core.memory import available_ram, estimate, size_text
+from cnnstudio.core.display import format_count, format_shape, size_text
+from cnnstudio.core.memory import available_ram, estimate
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 DEFAULT_BATCH = 64  # the "training" default, without importing the training engine

@@ -2,7 +2,7 @@
 
 Used for designs, exports, checkpoints and the views' PNG/CSV files. The new content goes to a
 temporary file in the same folder (same file system, so the final rename is atomic), is flushed
-to disk, gets the permissions a normal new file would get (mkstemp makes it private), then
+to disk, gets the permissions of the file it replaces (or those of a normal new file), then
 replaces the target; the folder is flushed too, so the rename survives a power cut. On any error
 the temporary file is removed, the target is untouched, and :class:`WriteFailed` says in one
 sentence what happened ("the disk holding /data is full: 12 MB needed").
@@ -48,7 +48,8 @@ def _umask() -> int:
 _NEW_FILE_MODE = 0o666 & ~_umask()  # read once, at import, while only one thread runs
 
 
-def megabytes(size: int) -> str:
+def _megabytes(size: int) -> str:
+    """Always in MB, as people think of free disk space (``0.1 MB``, ``28.4 MB``, ``1,200 MB``)."""
     return f"{max(size, 1) / 1e6:,.1f} MB" if size < 10e6 else f"{size / 1e6:,.0f} MB"
 
 
@@ -58,10 +59,10 @@ def explain(error: OSError, path: Path, size: int | None = None) -> str:
     kept = "; the previous file is unchanged" if path.exists() else ""
     code = error.errno
     if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        needed = f": {megabytes(size)} needed" if size is not None else ""
+        needed = f": {_megabytes(size)} needed" if size is not None else ""
         return f"the disk holding {folder} is full{needed}{kept}"
     if code == errno.EFBIG:
-        needed = f" ({megabytes(size)})" if size is not None else ""
+        needed = f" ({_megabytes(size)})" if size is not None else ""
         return f"{path}: the file would be larger than this system lets a program write{needed}{kept}"
     if code in (errno.EACCES, errno.EPERM):
         return f"{folder}: no permission to write there{kept}"

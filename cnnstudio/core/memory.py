@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnnstudio.core.analysis import Analysis
+from cnnstudio.core.display import size_text
 
 BYTES_PER_VALUE = 4  # float32
 TRAINING_COPIES_OF_WEIGHTS = 4  # weights, gradients, two optimizer moments
@@ -52,14 +53,6 @@ def estimate(analysis: Analysis, batch_size: int) -> MemoryEstimate:
     """The estimate for a valid analysis (nodes without a shape count as nothing)."""
     values = sum(math.prod(info.shape) for info in analysis.nodes.values() if info.shape is not None)
     return MemoryEstimate(analysis.total_params * BYTES_PER_VALUE, values * BYTES_PER_VALUE, batch_size)
-
-
-def size_text(size: int) -> str:
-    """Bytes for people: ``12.3 MB``, ``4.0 TB``."""
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if size >= scale:
-            return f"{size / scale:,.1f} {unit}"
-    return f"{size} bytes"
 
 
 def available_ram() -> int | None:

@@ -21,7 +21,8 @@ from cnnstudio.core.analysis import Analysis, analyze
 from cnnstudio.core.atomic import WriteFailed, atomic_write_bytes, atomic_write_files
 from cnnstudio.core.compiler import build_model, example_inputs
 from cnnstudio.core.design import Design
-from cnnstudio.core.memory import available_ram, estimate, size_text
+from cnnstudio.core.display import size_text
+from cnnstudio.core.memory import available_ram, estimate
 from cnnstudio.core.weights import WeightsReport, load_matching, read_state_dict, safetensors_bytes
 from cnnstudio.export.code import export_code
 

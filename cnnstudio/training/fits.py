@@ -12,7 +12,8 @@ from typing import Any
 
 import torch
 
-from cnnstudio.core.memory import BYTES_PER_VALUE, MemoryEstimate, available_ram, size_text
+from cnnstudio.core.display import size_text
+from cnnstudio.core.memory import BYTES_PER_VALUE, MemoryEstimate, available_ram
 from cnnstudio.training import fields
 from cnnstudio.training.data.registry import find
 from cnnstudio.training.errors import TrainingError
