@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from fault_helpers import assert_clean_failure, cli
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cnnstudio.cli import main
@@ -29,12 +29,14 @@ BASE = {"format": "cnnstudio-design", "version": 1, "name": "fuzz",
                   {"id": "l", "type": "Linear", "params": {"out_features": 6}}],
         "edges": [["x", "c"], ["c", "f"], ["f", "l"]],
         "training": {"epochs": 1, "device": "cpu", "batch_size": 16, "data_options": {"count": 48}}}
+DEEP = json.loads('{"a": ' * 200 + "1" + "}" * 200)  # (900 levels: the corpus; json in a test recurses)
 FUZZ = settings(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = (st.none() | st.booleans() | st.integers() | st.integers(min_value=10**300, max_value=10**400)
            | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=20)
            | st.sampled_from(["", "Conv2d", "x", "\u202e", "\udc80", "ﬁ", "same", "valid", "auto", "cuda", "mnist",
-                              "idx:/dev/zero", "folder:/nowhere", "../../etc", "-1", "1e999"]))
+                              "idx:/dev/zero", "folder:/nowhere", "../../etc", "-1", "1e999"])
+           | st.sampled_from([10**400, -(10**400), 1e300, 1e38, 0, -1, 2**63, [], {}]))  # what broke before
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
                                                                                            max_size=4), max_leaves=8)
 
@@ -144,6 +146,12 @@ def test_any_value_anywhere_exports_cleanly(data: st.DataObject) -> None:
 @given(st.sampled_from(["lr", "epochs", "batch_size", "weight_decay", "momentum", "grad_clip", "classes", "seed",
                         "val_split", "schedule", "optimizer", "data", "task", "outputs", "augmentation",
                         "data_options", "device", "init_weights", "tensorboard", "step_size", "gamma"]), values)
+@example("lr", 10**400)  # the hostile pass's findings, always tried first
+@example("epochs", 10**400)
+@example("weight_decay", 1e300)
+@example("classes", [])
+@example("data_options", DEEP)
+@example("init_weights", "/dev/zero")
 def test_any_training_value_trains_or_says_why(key: str, value: object) -> None:
     training = {**BASE["training"], key: value}
     if key == "epochs" and isinstance(value, int) and not isinstance(value, bool) and 1 <= value:
