@@ -176,3 +176,14 @@ def test_the_exported_scripts_own_save_is_atomic(disk: Path, tmp_path: Path) -> 
         module.save_weights(model, str(weights))
     assert weights.read_bytes() == before
     assert entries(disk) == ["filler", "filler2", "model.pt"]
+
+
+def test_a_writer_through_a_path_on_a_full_disk(disk: Path) -> None:
+    """atomic_write(path, write): for writers that need a path (run folder files, image encoders)."""
+    target = disk / "manifest.json"
+    atomic.atomic_write(target, lambda temp: temp.write_text("{}"))
+    fill(disk)
+    with pytest.raises(atomic.WriteFailed, match="is full"):
+        atomic.atomic_write(target, lambda temp: temp.write_text("x" * 100_000))
+    assert target.read_text() == "{}"
+    assert entries(disk) == ["filler", "filler2", "manifest.json"]

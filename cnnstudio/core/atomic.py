@@ -18,7 +18,7 @@ import errno
 import os
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 TEMP_SUFFIX = ".part"
@@ -137,6 +137,27 @@ def _write_temp(temp: Path, path: Path, data: bytes | bytearray | memoryview) ->
         handle.flush()
         os.fsync(handle.fileno())
     os.chmod(temp, path.stat().st_mode & 0o777 if path.exists() else _NEW_FILE_MODE)
+
+
+def atomic_write(path: Path, write: Callable[[Path], None], parents: bool = False) -> None:
+    """``write(temp)`` fills a temporary file, which then replaces ``path``; for writers that need
+    a path of their own (the run folder's files, image encoders). ``write`` must raise OSError on
+    failure: C++ writers (torch.save, TorchScript) go through :func:`atomic_write_bytes` instead.
+    Raises :class:`WriteFailed`."""
+    path = _prepare(path, parents)
+    temp = path.parent / temp_name(path)
+    try:
+        try:
+            write(temp)
+            with open(temp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.chmod(temp, path.stat().st_mode & 0o777 if path.exists() else _NEW_FILE_MODE)
+            os.replace(temp, path)
+        except OSError as error:
+            raise WriteFailed(error, explain(error, path, temp.stat().st_size if temp.exists() else None)) from None
+        _fsync_folder(path.parent)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def atomic_write_bytes(path: Path, data: bytes | bytearray | memoryview, parents: bool = False) -> None:
