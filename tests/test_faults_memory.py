@@ -70,3 +70,18 @@ def test_export_refuses_before_building(huge: Path, tmp_path: Path, capsys) -> N
     err = capsys.readouterr().err
     assert "exporting this design needs about 8.0 TB of memory" in err and "available" in err
     assert not (tmp_path / "m.py").exists()
+
+
+def test_the_limit_is_the_chosen_devices_free_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On CUDA the limit is the GPU's free memory, not the machine's (no GPU here: its answer is given)."""
+    import torch
+
+    from cnnstudio.training import fits
+    from cnnstudio.training.errors import TrainingError
+
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (2 * 10**9, 80 * 10**9))
+    model = estimate(analyze(loads(json.dumps(HUGE))), 8)
+    with pytest.raises(TrainingError, match="the CUDA has 2.0 GB available"):
+        fits.check(model, 0, torch.device("cuda"))
+    small = estimate(analyze(loads(json.dumps({**HUGE, "nodes": [HUGE["nodes"][0]], "edges": []}))), 8)
+    fits.check(small, 10**9, torch.device("cuda"))  # 1 GB of data and a 32 MB model fit in 2 GB
