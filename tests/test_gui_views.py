@@ -190,3 +190,23 @@ def test_after_training_the_views_look_at_the_checkpoint(window, qtbot, tmp_path
     assert classes[:2] == ["circle", "square"] and snapshot.confusion is not None
     qtbot.waitUntil(lambda: views.predictions.probabilities is not None)
     np.testing.assert_allclose(views.predictions.probabilities, snapshot.prediction.numpy())
+
+
+def test_png_and_csv_exports_to_a_full_disk_keep_the_previous_files(window, classifier_events, qtbot, tmp_path,
+                                                                      answers):  # noqa: F811
+    """Issue 13 item 10: the views' files are written atomically (a real full disk)."""
+    from fault_helpers import entries, fill, small_disk
+
+    design, played = classifier_events
+    views = shown(window, design, played, qtbot)
+    with small_disk(tmp_path / "disk", size_kb=2048) as disk:
+        png = views.activations.export_png(disk / "view")
+        csv_file = views.gradients.export_csv(disk / "curves")
+        before = png.read_bytes(), csv_file.read_bytes()
+        fill(disk)
+        assert views.activations.export_png(disk / "view") is None
+        assert "view.png was not written: the disk holding" in answers.shown[-1] and "is full" in answers.shown[-1]
+        assert views.gradients.export_csv(disk / "curves") is None
+        assert "curves.csv was not written" in answers.shown[-1]
+        assert (png.read_bytes(), csv_file.read_bytes()) == before
+        assert entries(disk) == ["curves.csv", "filler", "filler2", "view.png"]

@@ -13,11 +13,13 @@ import sys
 from cnnstudio.core.analysis import Analysis, analyze
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, load_design
-from cnnstudio.core.display import format_count, format_shape
+from cnnstudio.core.display import format_count, format_shape, size_text
 from cnnstudio.core.fixes import fixes_for
+from cnnstudio.core.memory import available_ram, estimate
 from cnnstudio.training.check import TrainingProblem, training_problems
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+DEFAULT_BATCH = 64  # the "training" default, without importing the training engine
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +44,26 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report(design, analysis, training), indent=2))
     else:
         print(table(design, analysis, channels_last=not args.channels_first, training=training))
+        warning = memory_warning(design, analysis)
+        if warning:
+            print(f"\nwarning: {warning}")
     return EXIT_VALID if analysis.valid and not training else EXIT_INVALID
+
+
+def batch_size(design: Design) -> int:
+    """The design's training batch size, or the default when it has none (or a wrong one)."""
+    value = design.training.get("batch_size") if isinstance(design.training, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 65_536 else DEFAULT_BATCH
+
+
+def memory_warning(design: Design, analysis: Analysis) -> str | None:
+    """A warning when training the design would need more memory than this machine has available."""
+    needed = estimate(analysis, batch_size(design))
+    limit = available_ram()
+    if limit is None or needed.training <= limit:
+        return None
+    return (f"training this design needs about {size_text(needed.training)} of memory, more than the "
+            f"{size_text(limit)} available here; train would refuse it (and export if its weights do not fit)")
 
 
 def report(design: Design, analysis: Analysis, training: list[TrainingProblem] | None = None) -> dict:
@@ -51,6 +72,7 @@ def report(design: Design, analysis: Analysis, training: list[TrainingProblem] |
         "valid": analysis.valid and not training,
         "total_params": analysis.total_params,
         "total_macs": analysis.total_macs,
+        "memory": _memory_report(design, analysis),
         "design_errors": [issue.message for issue in analysis.design_issues if issue.severity == "error"],
         "nodes": {
             node_id: {
@@ -68,6 +90,12 @@ def report(design: Design, analysis: Analysis, training: list[TrainingProblem] |
             "errors": [{"key": p.key, "message": p.message} for p in training],
         },
     }
+
+
+def _memory_report(design: Design, analysis: Analysis) -> dict:
+    needed = estimate(analysis, batch_size(design))
+    return {"weights_bytes": needed.weights, "batch_size": needed.batch_size, "training_bytes": needed.training,
+            "available_bytes": available_ram(), "warning": memory_warning(design, analysis)}
 
 
 def table(design: Design, analysis: Analysis, channels_last: bool = True,
@@ -109,6 +137,7 @@ def table(design: Design, analysis: Analysis, channels_last: bool = True,
         f"{analysis.total_params:,} parameters ({format_count(analysis.total_params)}), "
         f"{format_count(analysis.total_macs)} mult-adds per sample; shapes {layout}"
     )
+    lines.append(f"memory: {estimate(analysis, batch_size(design)).describe()}")
     if notes:
         lines.append("")
         lines.extend(notes)

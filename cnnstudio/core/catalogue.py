@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cnnstudio.core.display import shorten
 from cnnstudio.core.params import Param, ParamError
 
 if TYPE_CHECKING:
@@ -216,7 +217,7 @@ def get(name: str) -> LayerType:
     except KeyError:
         hint = difflib.get_close_matches(name, _REGISTRY, n=1, cutoff=0.5)
         extra = f"; did you mean '{hint[0]}'?" if hint else ""
-        raise UnknownLayerType(f"unknown layer type '{name}'{extra}") from None
+        raise UnknownLayerType(f"unknown layer type '{shorten(name)}'{extra}") from None
 
 
 def all_types() -> list[LayerType]:

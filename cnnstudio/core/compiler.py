@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import unicodedata
 
 import torch
 from torch import fx, nn
@@ -29,13 +30,22 @@ class CompileError(ValueError):
 RESERVED = frozenset(dir(fx.GraphModule(nn.Module(), fx.Graph()))) | {"node_names", "weights_report"} | frozenset(keyword.kwlist)
 
 
+def ascii_identifier(text: str) -> str:
+    """``text`` as ASCII letters, digits and underscores (``ﬁlter`` -> ``filter``, ``conv²`` ->
+    ``conv2``, ``café`` -> ``cafe``): Python normalises non-ASCII names in source (NFKC), so a
+    module registered as ``ﬁlter`` would be read back as ``filter``; ASCII names mean the same
+    everywhere (TorchScript, ONNX, generated code). May be empty; callers make it valid."""
+    decomposed = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^A-Za-z0-9_]", "_", decomposed)
+
+
 def module_names(design: Design) -> dict[str, str]:
-    """A valid, unique Python identifier for each node id (ids may hold any characters)."""
+    """A valid, unique ASCII Python identifier for each node id (ids may hold any characters)."""
     names: dict[str, str] = {}
     used: set[str] = set()
     for node_id in design.graph:
-        name = re.sub(r"\W", "_", node_id)
-        if not name or name[0].isdigit():
+        name = ascii_identifier(node_id) or "node"
+        if name[0].isdigit():
             name = f"n_{name}"
         if name in RESERVED:
             name = f"{name}_"
@@ -45,6 +55,12 @@ def module_names(design: Design) -> dict[str, str]:
         used.add(name)
         names[node_id] = name
     return names
+
+
+def class_name(design: Design) -> str:
+    """The model's class name, from the design's name (``"Figure 21"`` -> ``Figure21``)."""
+    name = ascii_identifier(design.name.title()).replace("_", "")
+    return name if name[:1].isalpha() else f"Design{name}"
 
 
 def build_model(design: Design, analysis: Analysis | None = None) -> fx.GraphModule:
@@ -75,8 +91,7 @@ def build_model(design: Design, analysis: Analysis | None = None) -> fx.GraphMod
         values[node_id] = graph.call_module(names[node_id], tuple(values[s] for s in sources))
     outputs = [values[n] for n in analysis.outputs]
     graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
-    class_name = re.sub(r"\W", "", design.name.title()) or "Design"
-    model = fx.GraphModule(root, graph, class_name=class_name if class_name[0].isalpha() else "Design")
+    model = fx.GraphModule(root, graph, class_name=class_name(design))
     model.node_names = {name: node_id for node_id, name in names.items()}  # module name -> node id
     return model
 

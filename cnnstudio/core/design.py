@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ import networkx as nx
 
 from cnnstudio.core import catalogue
 from cnnstudio.core import groups as grouping
+from cnnstudio.core.display import shorten
 from cnnstudio.core.groups import Group
 from cnnstudio.core.params import ParamError
 
@@ -313,7 +315,24 @@ class Design:
             raise DesignError(str(error)) from None
 
 
+MAX_ID_LENGTH = 100
+# Control characters, invisible format characters (bidi overrides such as U+202E reorder the text
+# around them, so a printed id would lie), lone surrogates (not characters: they cannot be written
+# as UTF-8), private-use and unassigned code points, and line or paragraph separators.
+_REFUSED_CATEGORIES = {"Cc": "a control character", "Cf": "an invisible formatting or direction character",
+                       "Cs": "a lone surrogate", "Co": "a private-use character", "Cn": "an unassigned character",
+                       "Zl": "a line separator", "Zp": "a paragraph separator"}
+
+
 def _check_id(node_id: object, what: str = "node") -> None:
-    """Ids are non-blank strings: a design file with any other id could not be loaded again."""
+    """Ids are short, visible, non-blank strings: a design file with any other id could not be
+    loaded again, printed faithfully or shown on a card."""
     if not isinstance(node_id, str) or not node_id.strip():
-        raise DesignError(f"a {what} id must be a non-empty string, got {node_id!r}")
+        raise DesignError(f"a {what} id must be a non-empty string, got {shorten(repr(node_id))}")
+    if len(node_id) > MAX_ID_LENGTH:
+        raise DesignError(f"the {what} id '{shorten(node_id)}' is longer than {MAX_ID_LENGTH} characters")
+    for char in node_id:
+        kind = _REFUSED_CATEGORIES.get(unicodedata.category(char))
+        if kind:
+            raise DesignError(f"the {what} id {ascii(shorten(node_id))} holds {kind} (U+{ord(char):04X}); "
+                              "ids may hold letters, digits, spaces and visible symbols")

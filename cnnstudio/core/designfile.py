@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,14 @@ from typing import Any
 from cnnstudio.core import atomic, catalogue
 from cnnstudio.core import groups as grouping
 from cnnstudio.core.design import Design, DesignError
+from cnnstudio.core.display import shorten
 from cnnstudio.core.groups import Group
 from cnnstudio.core.params import ParamError
 
 FORMAT = "cnnstudio-design"
 VERSION = 2
 MAX_BYTES = 50 * 1024 * 1024
+MAX_DEPTH = 32  # of "training": copying or writing deeper values recurses past Python's limit
 
 
 def _version_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
@@ -41,23 +44,48 @@ class DesignFileError(ValueError):
 
 def load_design(path: str | os.PathLike[str]) -> Design:
     path = Path(path)
+    return loads(_read_text(path), source=str(path), folder=path.parent)
+
+
+def read_bounded(path: Path, limit: int = MAX_BYTES) -> bytes:
+    """At most ``limit`` bytes of a regular file, or :class:`DesignFileError`.
+
+    Devices (/dev/zero), pipes and sockets are refused before reading: a FIFO with no writer would
+    block forever, and /dev/urandom never ends. The size reported by the file system is not
+    trusted (a file may grow while read, /proc files report 0): reading stops past the limit.
+    """
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise DesignFileError(f"{path}: the file is larger than {MAX_BYTES // 2**20} MiB; is it a design?")
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
-        raise DesignFileError(f"{path}: no such file") from None
+        raise DesignFileError(f"{shorten(str(path), 200)}: no such file") from None
     except IsADirectoryError:
-        raise DesignFileError(f"{path}: is a folder, not a design file") from None
-    except ValueError:  # e.g. a NUL character in the path
-        raise DesignFileError(f"{path!r}: not a valid file name") from None
+        raise DesignFileError(f"{shorten(str(path), 200)}: is a folder, not a design file") from None
+    except ValueError:  # a NUL character in the path
+        raise DesignFileError(f"{shorten(repr(str(path)), 200)}: not a valid file name") from None
     except OSError as error:
-        raise DesignFileError(f"{path}: cannot be read ({error.strerror or error})") from None
+        raise DesignFileError(f"{shorten(str(path), 200)}: cannot be read ({error.strerror or error})") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise DesignFileError(f"{path}: is a folder, not a design file")
+        raise DesignFileError(f"{path}: not a regular file (a device, a pipe or a socket); a design is a .json file")
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            raw = handle.read(limit + 1)
+        except OSError as error:
+            raise DesignFileError(f"{path}: cannot be read ({error.strerror or error})") from None
+    if len(raw) > limit:
+        raise DesignFileError(f"{path}: the file is larger than {limit // 2**20} MiB; is it a design?")
+    return raw
+
+
+def _read_text(path: Path) -> str:
+    raw = read_bounded(path)
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise DesignFileError(f"{path}: not a text file (a design is JSON text)") from None
-    return loads(text, source=str(path), folder=path.parent)
 
 
 def loads(text: str, source: str = "<design>", folder: Path | None = None) -> Design:
@@ -86,12 +114,12 @@ def from_dict(data: Any, source: str = "<design>", folder: Path | None = None) -
     if not isinstance(data, dict):
         raise fail("a design must be a JSON object { ... }")
     if data.get("format") != FORMAT:
-        raise fail(f'"format" must be "{FORMAT}", got {json.dumps(data.get("format"))}; is this a CNN Studio design?')
+        raise fail(f'"format" must be "{FORMAT}", got {_show(data.get("format"))}; is this a CNN Studio design?')
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise fail(f'"version" must be a whole number from 1, got {json.dumps(version)}')
+        raise fail(f'"version" must be a whole number from 1, got {_show(version)}')
     if version > VERSION:
-        raise fail(f"written by a newer CNN Studio (format version {version}); this one reads up to version {VERSION}")
+        raise fail(f"written by a newer CNN Studio (format version {_show(version)}); this one reads up to version {VERSION}")
     while version < VERSION:
         data = MIGRATIONS[version](data)
         version += 1
@@ -108,6 +136,8 @@ def from_dict(data: Any, source: str = "<design>", folder: Path | None = None) -
     training = data.get("training", {})
     if not isinstance(training, dict):
         raise fail('"training" must be an object')
+    if _too_deep(training):
+        raise fail(f'"training" is nested more than {MAX_DEPTH} levels deep; no setting needs that')
 
     weights = data.get("weights")
     if weights is not None and not (isinstance(weights, str) and weights.strip()):
@@ -119,10 +149,10 @@ def from_dict(data: Any, source: str = "<design>", folder: Path | None = None) -
     for index, edge in enumerate(edges):
         where = f"edges[{index}]"
         if not (isinstance(edge, list) and len(edge) == 2 and all(isinstance(e, str) for e in edge)):
-            raise fail(f'{where} must be a pair of node ids, like ["x", "c1"]; got {json.dumps(edge)[:60]}')
+            raise fail(f'{where} must be a pair of node ids, like ["x", "c1"]; got {_show(edge)}')
         for end in edge:
             if end not in design:
-                raise fail(f"{where} {json.dumps(edge)} names '{end}', which is not a node")
+                raise fail(f"{where} {_show(edge)} names '{shorten(end)}', which is not a node")
         try:
             design.connect(*edge)
         except DesignError as error:
@@ -133,7 +163,7 @@ def from_dict(data: Any, source: str = "<design>", folder: Path | None = None) -
             raise fail('"outputs" must be a list of node ids')
         for node_id in outputs:
             if node_id not in design:
-                raise fail(f"\"outputs\" names '{node_id}', which is not a node")
+                raise fail(f"\"outputs\" names '{shorten(node_id)}', which is not a node")
         design.output_order = list(outputs)
     _add_groups(design, data.get("groups", []), source)
     return design
@@ -201,7 +231,7 @@ def _add_node(design: Design, entry: Any, where: str) -> None:
     node_id, type_name = entry.get("id"), entry.get("type")
     if not isinstance(node_id, str) or not node_id.strip():
         raise DesignFileError(f"{where} needs an \"id\": a non-empty string")
-    where = f"{where} ('{node_id}')"
+    where = f"{where} ('{shorten(node_id)}')"
     if not isinstance(type_name, str):
         raise DesignFileError(f'{where} needs a "type", such as "Conv2d"')
     try:
@@ -209,7 +239,7 @@ def _add_node(design: Design, entry: Any, where: str) -> None:
     except catalogue.UnknownLayerType as error:
         raise DesignFileError(f"{where}: {error}") from None
     if node_id in design:
-        raise DesignFileError(f"{where}: the id '{node_id}' is used by another node; ids must be unique")
+        raise DesignFileError(f"{where}: the id is used by another node; ids must be unique")
     params = entry.get("params", {})
     if not isinstance(params, dict):
         raise DesignFileError(f'{where}: "params" must be an object')
@@ -230,7 +260,30 @@ def _add_node(design: Design, entry: Any, where: str) -> None:
     label = entry.get("label")
     if label is not None and not isinstance(label, str):
         raise DesignFileError(f'{where}: "label" must be a string')
-    design.add_node(type_name, clean, node_id, tuple(pos) if pos else None, frozen, label)
+    try:
+        design.add_node(type_name, clean, node_id, tuple(pos) if pos else None, frozen, label)
+    except DesignError as error:
+        raise DesignFileError(f"{where}: {error}") from None
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether ``data`` nests lists and objects more than MAX_DEPTH levels (checked without recursion)."""
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def _show(value: Any) -> str:
+    """A JSON value as a message quotes it, cut when long."""
+    try:
+        return shorten(json.dumps(value))
+    except ValueError:  # an integer too long to write
+        return "a number too long to show"
 
 
 def _is_coordinate(value: Any) -> bool:
@@ -295,5 +348,5 @@ def atomic_write_text(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` atomically; a failure leaves the previous file as it was."""
     try:
         atomic.atomic_write_text(path, text)
-    except OSError as error:
-        raise DesignFileError(f"{path}: not saved ({error.strerror or error}); the previous file is unchanged") from None
+    except atomic.WriteFailed as error:
+        raise DesignFileError(f"{path.name} not saved: {error}") from None

@@ -30,6 +30,19 @@ def format_count(count: int) -> str:
     return f"{count:,}"
 
 
+def size_text(size: int) -> str:
+    """Bytes for people: ``12.3 MB``, ``4.0 TB``."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}"
+    return f"{size} bytes"
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """A value from a file, as a message quotes it: cut when long (a 4,000-digit number, a huge id)."""
+    return text if len(text) <= limit else f"{text[:limit - 20]}... ({len(text):,} characters)"
+
+
 def file_stem(name: str) -> str:
     """A design name as a safe file or folder name: ``"Figure 21 / MNIST"`` as ``figure-21-mnist``."""
     return re.sub(r"[^\w.-]+", "-", name).strip("-").lower() or "design"

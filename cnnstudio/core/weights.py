@@ -76,6 +76,8 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if isinstance(path, str) and path.startswith(PRETRAINED):
         return pretrained_state_dict(path.removeprefix(PRETRAINED))
     path = Path(path)
+    if path.exists() and not path.is_file():  # a device or a pipe would be read forever
+        raise WeightsError(f"{path}: not a weights file (a folder, device or pipe)")
     try:
         if _is_safetensors(path):
             from safetensors.torch import load_file
@@ -85,8 +87,6 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             data = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise WeightsError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise WeightsError(f"{path}: is a folder, not a weights file") from None
     except pickle.UnpicklingError:
         raise WeightsError(
             f"{path}: holds Python objects besides tensors, so it was not opened: loading it could run "
@@ -157,13 +157,26 @@ def state_by_node_id(model: nn.Module) -> dict[str, torch.Tensor]:
     return {node_id: own[name] for node_id, name in node_id_names(model).items()}
 
 
-def save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
-    from safetensors.torch import save_file
+def tensors_bytes(tensors: dict[str, torch.Tensor]) -> bytes:
+    """Tensors as a .safetensors file's bytes (written to disk atomically by the caller)."""
+    from safetensors.torch import save
 
     clean = {name: t.detach().contiguous().cpu() for name, t in tensors.items()}
-    save_file(clean, str(path), metadata={"format": "cnnstudio-weights"})
+    return save(clean, metadata={"format": "cnnstudio-weights"})
+
+
+def safetensors_bytes(model: nn.Module) -> bytes:
+    """The model's weights as a .safetensors file's bytes, keyed by node id."""
+    return tensors_bytes(state_by_node_id(model))
+
+
+def save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """Write tensors as a .safetensors file, atomically."""
+    from cnnstudio.core.atomic import atomic_write_bytes
+
+    atomic_write_bytes(Path(path), tensors_bytes(tensors))
 
 
 def save_safetensors(model: nn.Module, path: Path) -> None:
-    """The model's weights as safetensors, keyed by node id."""
+    """The model's weights as a .safetensors file keyed by node id, written atomically."""
     save_tensors(state_by_node_id(model), path)

@@ -1,11 +1,15 @@
 """Export a design out of the studio: standalone code, TorchScript, torch.export, ONNX, weights.
 
-Every format is written to a temporary file beside the target and renamed over it, so a failed
-export never leaves a half-written file.
+Every format is serialised in memory first, then written to a temporary file beside the target
+and renamed over it (:mod:`cnnstudio.core.atomic`): a failed export, a full disk included, never
+leaves a half-written or temporary file, and the previous file is kept. (TorchScript's C++ writer
+aborts the whole process on a full disk, so it never writes to the disk itself.) A code export
+with weights writes its two files together: both or neither.
 """
 
 from __future__ import annotations
 
+import io
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -13,11 +17,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cnnstudio.core.analysis import analyze
-from cnnstudio.core.atomic import atomic_write
+from cnnstudio.core.analysis import Analysis, analyze
+from cnnstudio.core.atomic import WriteFailed, atomic_write_bytes, atomic_write_files
 from cnnstudio.core.compiler import build_model, example_inputs
 from cnnstudio.core.design import Design
-from cnnstudio.core.weights import WeightsReport, load_weights_file, save_safetensors
+from cnnstudio.core.display import size_text
+from cnnstudio.core.memory import available_ram, estimate
+from cnnstudio.core.weights import WeightsReport, load_weights_file, safetensors_bytes
 from cnnstudio.export.code import export_code
 
 FORMATS = {
@@ -27,6 +33,9 @@ FORMATS = {
     "onnx": ".onnx",
     "safetensors": ".safetensors",
 }
+
+
+EXAMPLE_BATCH = 2  # the batch of the example inputs that tracing and exporting run
 
 
 class ExportError(RuntimeError):
@@ -39,32 +48,60 @@ def export_design(design: Design, fmt: str, target: Path, weights: Path | str | 
     if fmt not in FORMATS:
         raise ExportError(f"unknown format '{fmt}'; choose one of {', '.join(FORMATS)}")
     analysis = analyze(design)
+    _check_fits(analysis)
     model = build_model(design, analysis).eval()
     weights = weights or design.weights
     report = load_weights_file(model, weights) if weights else None
-    inputs = example_inputs(design, analysis)
-    writers: dict[str, Callable[[Path], None]] = {
-        "code": lambda p: p.write_text(export_code(design, analysis, model, target), encoding="utf-8"),
+    inputs = example_inputs(design, analysis, EXAMPLE_BATCH)
+    serialisers: dict[str, Callable[[], bytes]] = {
+        "code": lambda: export_code(design, analysis, model, target).encode("utf-8"),
         # Traced, not scripted: designs have no control flow, and tracing handles variadic merges.
-        "torchscript": lambda p: torch.jit.save(torch.jit.trace(model, inputs), str(p)),
-        "export": lambda p: torch.export.save(torch.export.export(model, inputs, dynamic_shapes=_any_batch(inputs)), str(p)),
-        "onnx": lambda p: _write_onnx(model, inputs, p),
-        "safetensors": lambda p: save_safetensors(model, p),
+        "torchscript": lambda: _saved(torch.jit.save, torch.jit.trace(model, inputs)),
+        "export": lambda: _saved(torch.export.save, torch.export.export(model, inputs, dynamic_shapes=_any_batch(inputs))),
+        "onnx": lambda: _onnx_bytes(model, inputs),
+        "safetensors": lambda: safetensors_bytes(model),
     }
-    _atomic(target, writers[fmt])
-    if fmt == "code" and weights:  # the script loads <name>.pt from beside itself
-        _atomic(target.with_suffix(".pt"), lambda p: torch.save(model.state_dict(), p))
+    data = _quiet(serialisers[fmt])
+    try:
+        if fmt == "code" and weights:  # the script loads <name>.pt from beside itself
+            weights_file = target.with_suffix(".pt"), _saved(torch.save, model.state_dict())
+            atomic_write_files([weights_file, (target, data)], parents=True)
+        else:
+            atomic_write_bytes(target, data, parents=True)
+    except WriteFailed as error:
+        raise ExportError(str(error)) from None
     return report
 
 
-def _write_onnx(model: nn.Module, inputs: tuple[torch.Tensor, ...], path: Path) -> None:
+def _check_fits(analysis: Analysis) -> None:
+    """Refuse before building a model that, with its serialised copy, cannot fit in memory."""
+    needed = estimate(analysis, EXAMPLE_BATCH)
+    total = needed.inference + needed.weights
+    limit = available_ram()
+    if analysis.valid and limit is not None and total > limit:
+        raise ExportError(f"exporting this design needs about {size_text(total)} of memory ({size_text(needed.weights)} "
+                          f"of weights, held twice while written), more than the {size_text(limit)} available")
+
+
+def _saved(save: Callable, value: object) -> bytes:
+    """What ``save(value, file)`` writes, in memory."""
+    buffer = io.BytesIO()
+    save(value, buffer)
+    return buffer.getvalue()
+
+
+def _onnx_bytes(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> bytes:
     try:
         import onnx
     except ImportError:
         raise ExportError("ONNX export needs the 'onnx' and 'onnxscript' packages: pip install onnx onnxscript") from None
     program = torch.onnx.export(model, inputs, dynamo=True, verbose=False, dynamic_shapes=_any_batch(inputs))
-    program.save(str(path))
-    onnx.checker.check_model(onnx.load(str(path)))
+    proto = program.model_proto
+    onnx.checker.check_model(proto)
+    try:
+        return proto.SerializeToString()
+    except ValueError:  # protobuf's limit
+        raise ExportError("the model is over 2 GB, more than an ONNX file holds; export safetensors or torch.export") from None
 
 
 def _any_batch(inputs: tuple[torch.Tensor, ...]) -> tuple[dict[int, object], ...]:
@@ -77,11 +114,3 @@ def _quiet(function: Callable, *args, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return function(*args, **kwargs)
-
-
-def _atomic(target: Path, write: Callable[[Path], None]) -> None:
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(target, lambda temp: _quiet(write, temp))
-    except OSError as error:
-        raise ExportError(f"{target}: not written ({error.strerror or error})") from None

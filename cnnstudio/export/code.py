@@ -10,7 +10,6 @@ this to 1e-5. Attribute names are the node ids, so the state dicts of both are i
 from __future__ import annotations
 
 import inspect
-import re
 import textwrap
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from torch import fx, nn
 import cnnstudio
 from cnnstudio.core import modules as own_modules
 from cnnstudio.core.analysis import Analysis
-from cnnstudio.core.compiler import module_names
+from cnnstudio.core.compiler import class_name, module_names
 from cnnstudio.core.design import Design
 from cnnstudio.core.layers.blocks import backbone_code
 from cnnstudio.export.opaque_code import CALL_CLASS, function_code, imports_for, module_code
@@ -82,11 +81,6 @@ def _forward(graph: fx.Graph, method: str, stop_at: str | None = None) -> str:
             lines.append(f"return {names[0]}" if len(names) == 1 else f"return ({', '.join(names)})")
     body = textwrap.indent("\n".join(lines), " " * 8)
     return f"    def {method}(self, {', '.join(arguments)}):\n{body}\n"
-
-
-def class_name(design: Design) -> str:
-    name = re.sub(r"\W", "", design.name.title())
-    return name if name[:1].isalpha() else f"Design{name}"
 
 
 def model_source(design: Design, analysis: Analysis, model: fx.GraphModule) -> str:
@@ -190,9 +184,25 @@ def smoke_test(model: nn.Module) -> None:
     print("ok:", ", ".join(str(list(o.shape)) for o in outputs))
 
 
+def save_weights(model: nn.Module, path: str) -> None:
+    """Atomically: serialised in memory, written to a temporary file beside ``path``, flushed, then
+    renamed over it, so a crash or a full disk never leaves half-written weights."""
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    temp = f"{{path}}.{{os.getpid()}}.part"
+    try:
+        with open(temp, "wb") as handle:
+            handle.write(buffer.getbuffer())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
+
+
 if __name__ == "__main__":
     import argparse
-    import os
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="run one step on random data and exit")
@@ -211,7 +221,7 @@ if __name__ == "__main__":
         smoke_test(model)
     else:
         train(model, args.data, args.epochs, args.batch_size, args.lr)
-        torch.save(model.state_dict(), args.weights)
+        save_weights(model, args.weights)
         print("saved", args.weights)
 '''
 
@@ -223,7 +233,7 @@ def export_code(design: Design, analysis: Analysis, model: fx.GraphModule, path:
         "Standalone: needs only torch (and torchvision for datasets and backbones).\n"
         f"    python {path.name} --smoke             # one step on random data\n"
         f"    python {path.name} --data mnist        # train (classification), save {path.stem}.pt\n"
-        '"""\n\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n'
+        '"""\n\nimport io\nimport os\n\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n'
     )
     source = model_source(design, analysis, model)
     header += "".join(f"{line}\n" for line in imports_for(source))

@@ -1,20 +1,25 @@
 """Crash recovery: unsaved changes are written every little while to a recovery file of this
-process's own, never to the user's design file.
+studio's own, never to the user's design file.
 
-Each running studio holds a lock beside its recovery file. A recovery file whose lock nobody holds
-belongs to a studio that ended without cleaning up (a crash, a kill, a power cut), so the next
-start offers to restore it. A normal close, a save, or opening another design removes the file.
+Each studio instance names its recovery file with a random id (not its process id: in a container
+a new studio often gets the pid of the one that crashed) and holds an operating-system lock on a
+file beside it, which the system releases when the process ends, however it ends. A recovery
+file whose lock nobody holds belongs to a studio that ended without cleaning up (a crash, a kill,
+a power cut), so the next start claims it and offers to restore it. A normal close, a save, or
+opening another design removes the instance's own file; a studio never deletes another's file,
+except the one it offered, once the user has answered.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QLockFile, QObject, QStandardPaths, QTimer
+from PySide6.QtCore import QObject, QStandardPaths, QTimer
 
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, atomic_write_text, from_dict, to_dict
@@ -22,6 +27,45 @@ from cnnstudio.gui.document import Document
 
 FORMAT = "cnnstudio-recovery"
 INTERVAL_MS = 20_000
+
+
+class ProcessLock:
+    """An exclusive advisory lock on ``path`` (flock on POSIX, a locked byte on Windows), held until
+    :meth:`release` or the end of the process. It excludes other processes and other instances
+    in this one alike: the lock belongs to the open file, not to a process id."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return False
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self, remove: bool = False) -> None:
+        """Unlock; ``remove`` deletes the lock file first, while still holding it."""
+        if self._fd is None:
+            return
+        if remove:
+            self.path.unlink(missing_ok=True)
+        os.close(self._fd)  # closing the file releases the lock
+        self._fd = None
 
 
 def default_directory() -> Path:
@@ -33,9 +77,9 @@ class AutoSaver(QObject):
         super().__init__(doc)
         self.doc = doc
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / f"recovery-{os.getpid()}.json"
-        self.lock = QLockFile(str(self.path.with_suffix(".lock")))
-        self.lock.tryLock(0)
+        self.path = directory / f"recovery-{uuid.uuid4().hex}.json"
+        self.lock = ProcessLock(self.path.with_suffix(".lock"))
+        self.lock.acquire()
         self._pending = False
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
@@ -77,35 +121,48 @@ class AutoSaver(QObject):
         """A normal end: nothing to recover."""
         self.timer.stop()
         self.discard()
-        self.lock.unlock()
+        self.lock.release(remove=True)
 
 
 @dataclass
 class Recovery:
+    """A crashed studio's recovery file, claimed (its lock held) until removed or released."""
+
     file: Path
     source: Path | None
     saved: str
     design: Design
+    lock: ProcessLock
 
     def remove(self) -> None:
+        """Delete it: the user has answered the offer to restore it."""
         self.file.unlink(missing_ok=True)
-        self.file.with_suffix(".lock").unlink(missing_ok=True)
+        self.lock.release(remove=True)
+
+    def release(self) -> None:
+        self.lock.release()
 
 
-def orphaned(directory: Path) -> list[Recovery]:
-    """Recovery files left by studios that are no longer running, newest first."""
-    found = []
-    for file in sorted(directory.glob("recovery-*.json"), key=lambda f: f.stat().st_mtime, reverse=True):
-        lock = QLockFile(str(file.with_suffix(".lock")))
-        lock.setStaleLockTime(0)  # stale only when its process is gone, however old
-        if not lock.tryLock(0):
-            continue  # another studio is running and owns it
-        lock.unlock()
+def claim_orphan(directory: Path) -> Recovery | None:
+    """The newest recovery file left by a studio that is no longer running, claimed so that no
+    other studio offers it at the same time. Files that cannot be read are left as they are:
+    they are not this studio's to delete."""
+    for file in sorted(directory.glob("recovery-*.json"), key=_modified, reverse=True):
+        lock = ProcessLock(file.with_suffix(".lock"))
+        if not lock.acquire():
+            continue  # a running studio (in any process, this one included) owns it
         try:
             record = json.loads(file.read_text(encoding="utf-8"))
             design = from_dict(record["design"], source=str(file))
             source = Path(record["source"]) if record.get("source") else None
-            found.append(Recovery(file, source, str(record.get("saved", "")), design))
+            return Recovery(file, source, str(record.get("saved", "")), design, lock)
         except (OSError, ValueError, KeyError, TypeError, DesignFileError):
-            file.unlink(missing_ok=True)  # unreadable: nothing can be restored from it
-    return found
+            lock.release()
+    return None
+
+
+def _modified(file: Path) -> float:
+    try:
+        return file.stat().st_mtime
+    except OSError:  # removed meanwhile by its studio
+        return 0.0

@@ -536,10 +536,9 @@ class MainWindow(QMainWindow):
             self.open_path(path, ask=False)
 
     def offer_recovery(self) -> bool:
-        found = autosave.orphaned(self.recovery_dir)
-        if not found:
+        recovery = autosave.claim_orphan(self.recovery_dir)
+        if recovery is None:
             return False
-        recovery = found[0]
         where = f"“{recovery.source.name}”" if recovery.source else f"the unsaved design “{recovery.design.name}”"
         answer = QMessageBox.question(
             self,

@@ -16,7 +16,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from cnnstudio.training.errors import TrainingError
+from cnnstudio.training.errors import TrainingError, first_line
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def start(world: World, device: torch.device) -> torch.device:
     try:
         dist.init_process_group(backend, rank=world.rank, world_size=world.size)
     except (RuntimeError, ValueError) as error:
-        raise TrainingError(f"could not join the other training processes ({str(error).splitlines()[0]}); "
+        raise TrainingError(f"could not join the other training processes ({first_line(error)}); "
                             "start them with torchrun, which sets MASTER_ADDR and MASTER_PORT") from None
     return device
 

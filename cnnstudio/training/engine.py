@@ -23,16 +23,18 @@ from typing import Any
 import torch
 from torch import Tensor, fx
 
+from cnnstudio.core import memory
 from cnnstudio.core.analysis import analyze
+from cnnstudio.core.atomic import explain
 from cnnstudio.core.compiler import CompileError, build_model
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, from_dict, to_dict
 from cnnstudio.core.weights import PRETRAINED, WeightsError, load_weights_file
-from cnnstudio.training import checkpoint, distributed, events, precision, probes
+from cnnstudio.training import checkpoint, distributed, events, fits, precision, probes, runfiles
 from cnnstudio.training.data.images import report_skipped
 from cnnstudio.training.data.prepare import Prepared, prepare
 from cnnstudio.training.device import is_out_of_memory, pick_device
-from cnnstudio.training.errors import TrainingError
+from cnnstudio.training.errors import TrainingError, first_line
 from cnnstudio.training.loader import Loader
 from cnnstudio.training.optim import make_optimizer, make_schedule
 from cnnstudio.training.sampler import EpochSampler
@@ -56,6 +58,23 @@ class _Position:
     global_step: int = 0  # steps done over the whole run
     loss_sum: float = 0.0  # the epoch's training loss so far, summed over samples
     samples: int = 0
+
+
+def _check_tensors(design: Design, tensors: dict[str, Tensor], path: str | os.PathLike[str]) -> None:
+    """Every tensor the design's model needs, with its shape, before anything is allocated (the
+    model is built on the meta device): a sentence listing each difference, not torch's error."""
+    try:
+        with torch.device("meta"):
+            needed = {name: tuple(t.shape) for name, t in build_model(design).state_dict().items()}
+    except CompileError as error:
+        raise TrainingError(f"{path}: the design inside the checkpoint does not compile: {error}") from None
+    problems = [f"'{name}' is missing" for name in needed if name not in tensors]
+    problems += [f"'{name}' has shape {list(tensors[name].shape)}, the layer needs {list(shape)}"
+                 for name, shape in needed.items() if name in tensors and tuple(tensors[name].shape) != shape]
+    problems += [f"'{name}' belongs to no layer" for name in tensors if name not in needed]
+    if problems:
+        shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
+        raise TrainingError(f"{path}: the checkpoint's tensors do not fit its design: {shown}")
 
 
 class Trainer:
@@ -104,6 +123,7 @@ class Trainer:
         if settings.epochs != planned and settings.schedule in ("cosine", "onecycle"):
             raise TrainingError(f"the {settings.schedule} schedule was planned for {planned} epochs; the length of a "
                                 "run with it cannot be changed on resume")
+        _check_tensors(design, state["model"], path)
         return cls(design, settings, resume_from=state, **kwargs)
 
     # -- control, from any thread ----------------------------------------------------------------
@@ -163,6 +183,9 @@ class Trainer:
 
     def _setup(self) -> None:
         s, world = self.settings, self.world
+        if self.out_dir is not None and world.is_main:  # first: a folder that cannot be written fails now
+            epochs_done = self.resume_from["epoch"] if self.resume_from is not None else None
+            runfiles.repair(self.out_dir, METRICS_NAME, epochs_done)
         self.device = pick_device(s.device)
         if world.distributed:
             if s.batch_size % world.size:
@@ -176,6 +199,8 @@ class Trainer:
             raise TrainingError(f"the design '{self.design.name}' cannot be trained yet:\n" + "\n".join(lines))
         input_shapes = [analysis.nodes[node].shape for node in analysis.inputs]
         task_class = TASKS[s.task]
+        fits.check(memory.estimate(analysis, s.batch_size), fits.generated_bytes(s.data, s.data_options, input_shapes[0]),
+                   self.device)
         self.data: Prepared = prepare(s, input_shapes[0], task_class.needs, task_class.data_hints, self.device,
                                       self._warn)
         data = self.data
@@ -200,8 +225,6 @@ class Trainer:
         self.scaler = precision.grad_scaler(self.amp_dtype)
         if self.resume_from is not None:
             self._restore(self.resume_from)
-        elif self.out_dir is not None and world.is_main:
-            (self.out_dir / METRICS_NAME).unlink(missing_ok=True)
         if s.tensorboard and self.out_dir is not None and world.is_main:
             self._listen(Board(self.out_dir))
         # Training steps go through DDP, which averages gradients over the processes; validation and
@@ -445,12 +468,12 @@ class Trainer:
     def _write_metrics(self, record: events.EpochMetrics) -> None:
         if self.out_dir is None:
             return
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
             with open(self.out_dir / METRICS_NAME, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record.record()) + "\n")
         except OSError as error:
-            raise TrainingError(f"{self.out_dir / METRICS_NAME}: cannot be written ({error.strerror or error})") from None
+            raise TrainingError(f"{METRICS_NAME} was not written: {explain(error, self.out_dir / METRICS_NAME)}") from None
 
     def _save_checkpoint(self) -> None:
         if self.out_dir is None or not self.world.is_main:
@@ -488,7 +511,7 @@ class Trainer:
                 self.train_data.sampler.check(state["sampler"])
             checkpoint.set_rng_state(state["rng"])
         except (KeyError, RuntimeError, ValueError, TypeError) as error:
-            raise TrainingError(f"the checkpoint does not fit this run ({str(error).splitlines()[0][:200]})") from None
+            raise TrainingError(f"the checkpoint does not fit this run ({first_line(error, 200)})") from None
         if self.position.step >= len(self.train_data):
             raise TrainingError("the checkpoint stopped at a step past the end of an epoch; "
                                 "was the batch size or the data changed? Resume with the same ones")

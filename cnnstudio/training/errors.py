@@ -5,3 +5,10 @@ from __future__ import annotations
 
 class TrainingError(ValueError):
     """Training cannot start or go on; the message is a sentence saying what to do."""
+
+
+def first_line(error: BaseException, limit: int = 160) -> str:
+    """The first line of an error's message, cut; the type's name when the message is empty
+    (an empty file makes torch raise errors with no message)."""
+    lines = str(error).strip().splitlines()
+    return lines[0][:limit] if lines else type(error).__name__

@@ -15,9 +15,11 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from cnnstudio.core.display import shorten
 from cnnstudio.training.errors import TrainingError
 
 T = TypeVar("T")
+FLOAT32_MAX = 3.4e38  # the bound of settings torch multiplies into 32-bit tensors (lr, weight decay)
 
 
 def option(
@@ -101,18 +103,28 @@ def _scalar(kind: type, value: Any, where: str, meta: Mapping[str, Any]) -> Any:
         if not isinstance(value, int) or isinstance(value, bool):
             raise TrainingError(f"{where} must be a whole number, got {_show(value)}")
     elif kind is float:
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise TrainingError(f"{where} must be a number, got {_show(value)}")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer of hundreds of digits
+            raise TrainingError(f"{where} is far too large: {_show(value)}") from None
+        if not math.isfinite(value):
+            raise TrainingError(f"{where} must be a number, got {_show(value)}")
     low, high = meta["minimum"], meta["maximum"]
     if low is not None and (value < low or (meta["exclusive"] and value == low)):
         bound = "greater than" if meta["exclusive"] else "at least"
-        raise TrainingError(f"{where} must be {bound} {low:g}, got {value:g}")
+        raise TrainingError(f"{where} must be {bound} {low:g}, got {_show(value)}")
     if high is not None and value > high:
-        raise TrainingError(f"{where} must be at most {high:g}, got {value:g}")
+        raise TrainingError(f"{where} must be at most {high:g}, got {_show(value)}")
     return value
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value) if not isinstance(value, float) or math.isfinite(value) else repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**40:
+        return f"a number of {len(str(abs(value))):,} digits"
+    try:
+        text = json.dumps(value) if not isinstance(value, float) or math.isfinite(value) else repr(value)
+    except (ValueError, RecursionError):  # nested too deeply to write out
+        text = type(value).__name__
+    return shorten(text, 40)

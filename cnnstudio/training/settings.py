@@ -14,7 +14,7 @@ from typing import Any
 
 from cnnstudio.training import fields
 from cnnstudio.training.errors import TrainingError
-from cnnstudio.training.fields import option
+from cnnstudio.training.fields import FLOAT32_MAX, option
 from cnnstudio.training.task_options import TASK_OPTIONS, NoOptions
 
 WHERE = '"training"'
@@ -44,10 +44,10 @@ class TrainingSettings:
     epochs: int = option(5, "Passes over the training data.", minimum=1, maximum=100_000)
     batch_size: int = option(64, "Samples per step.", minimum=1, maximum=65_536)
     optimizer: str = option("adam", "The optimizer.", choices=("sgd", "adam", "adamw"))
-    lr: float = option(0.001, "Learning rate (the peak rate for onecycle).", minimum=0.0, exclusive=True)
+    lr: float = option(0.001, "Learning rate (the peak rate for onecycle).", minimum=0.0, maximum=FLOAT32_MAX, exclusive=True)
     momentum: float = option(0.9, "Momentum, for sgd.", minimum=0.0, maximum=0.999)
     nesterov: bool = option(False, "Nesterov momentum, for sgd.")
-    weight_decay: float = option(0.0, "Weight decay (L2 for sgd and adam, decoupled for adamw).", minimum=0.0)
+    weight_decay: float = option(0.0, "Weight decay (L2 for sgd and adam, decoupled for adamw).", minimum=0.0, maximum=FLOAT32_MAX)
     schedule: str = option("none", "How the learning rate changes over the run.", choices=("none", "step", "cosine", "onecycle"))
     step_size: int = option(1, "For schedule step: epochs between learning-rate drops.", minimum=1)
     gamma: float = option(0.1, "For schedule step: factor applied at each drop.", minimum=0.0, maximum=1.0, exclusive=True)

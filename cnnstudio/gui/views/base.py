@@ -10,12 +10,13 @@ A view is told what to show through :meth:`View.show_snapshot`, with a
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, Signal
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cnnstudio.core.atomic import WriteFailed, atomic_write_bytes
 from cnnstudio.gui.flow_layout import FlowLayout
 from cnnstudio.gui.views.context import Context
 
@@ -161,31 +163,38 @@ class View(QWidget):
         return self.stack.currentWidget() is self.content
 
     def export_png(self, path: str | Path | None = None) -> Path | None:
-        """The view as it looks (header left out) into a PNG file; asks where when no path is given."""
+        """The view as it looks (header left out) into a PNG file; asks where when no path is given.
+        Encoded in memory, then written atomically: a failed export keeps the previous file."""
         path = path or QFileDialog.getSaveFileName(self, "Export View as PNG", f"{self.objectName() or 'view'}.png",
                                                    "PNG images (*.png)")[0]
         if not path:
             return None
         path = Path(path).with_suffix(".png")
-        if not self.stack.grab().save(str(path), "PNG"):
-            QMessageBox.warning(self, "Cannot Export", f"{path} could not be written.")
+        data = QByteArray()
+        buffer = QBuffer(data)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        if not self.stack.grab().save(buffer, "PNG"):
+            QMessageBox.warning(self, "Cannot Export", f"The view could not be encoded as PNG for {path}.")
             return None
-        return path
+        return self._write(path, data.data())
 
     def export_csv(self, path: str | Path | None = None) -> Path | None:
         path = path or QFileDialog.getSaveFileName(self, "Export Curves as CSV", f"{self.objectName() or 'curves'}.csv",
                                                    "CSV files (*.csv)")[0]
         if not path:
             return None
-        path = Path(path).with_suffix(".csv")
+        text = io.StringIO(newline="")
+        header, rows = self.csv_table()
+        writer = csv.writer(text)
+        writer.writerow(header)
+        writer.writerows(rows)
+        return self._write(Path(path).with_suffix(".csv"), text.getvalue().encode("utf-8"))
+
+    def _write(self, path: Path, data: bytes) -> Path | None:
         try:
-            with open(path, "w", newline="", encoding="utf-8") as handle:
-                header, rows = self.csv_table()
-                writer = csv.writer(handle)
-                writer.writerow(header)
-                writer.writerows(rows)
-        except OSError as error:
-            QMessageBox.warning(self, "Cannot Export", f"{path} could not be written ({error.strerror or error}).")
+            atomic_write_bytes(path, data)
+        except WriteFailed as error:
+            QMessageBox.warning(self, "Cannot Export", f"{path.name} was not written: {error}.")
             return None
         return path
 

@@ -9,6 +9,7 @@ from typing import TypeVar
 import torch
 from torch import Tensor
 
+from cnnstudio.core.display import shorten
 from cnnstudio.training.data.source import TARGETS, Source
 from cnnstudio.training.errors import TrainingError
 
@@ -85,9 +86,9 @@ def stack(parts: list[TensorData], classes: list[str]) -> TensorData:
 def select_classes(data: S, keep: list[int]) -> S:
     """Only the samples of the classes in ``keep``, renumbered 0, 1, ... in that order."""
     unknown = [c for c in keep if c >= len(data.classes)]
-    if unknown or len(set(keep)) != len(keep):
+    if not keep or unknown or len(set(keep)) != len(keep):
         raise TrainingError(
-            f"'classes' must name distinct classes of the data, from 0 to {len(data.classes) - 1}; got {keep}"
+            f"'classes' must name one or more distinct classes of the data, from 0 to {len(data.classes) - 1}; got {shorten(str(keep))}"
         )
     renumber = torch.full((len(data.classes),), -1, dtype=torch.int64)
     renumber[torch.tensor(keep)] = torch.arange(len(keep))

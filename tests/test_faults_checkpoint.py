@@ -1,0 +1,178 @@
+"""Issue 13 items 3, 4 and 7 (checkpoints): damaged, crafted or foreign checkpoints are refused
+with a sentence; a killed or failed run is repaired at its next start (no stray temporary files,
+one metrics line per epoch the checkpoint holds)."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+from fault_helpers import entries, fill, small_disk
+from training_helpers import Recorder, classifier
+
+from cnnstudio.cli import main
+from cnnstudio.core.designfile import save_design
+from cnnstudio.training import checkpoint, events
+from cnnstudio.training.engine import Trainer
+from cnnstudio.training.errors import TrainingError
+from cnnstudio.training.settings import parse_settings
+
+SETTINGS = {"epochs": 1, "batch_size": 32, "data_options": {"count": 200}, "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A design file and the run folder of one epoch of it."""
+    folder = tmp_path_factory.mktemp("trained")
+    design = classifier()
+    design.training = dict(SETTINGS)
+    save_design(design, folder / "tiny.json")
+    assert main(["train", str(folder / "tiny.json"), "--out", str(folder / "run")]) == 0
+    return folder
+
+
+def _copy(trained: Path, tmp_path: Path) -> tuple[Path, Path]:
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("last.pt", "metrics.jsonl"):
+        (run / name).write_bytes((trained / "run" / name).read_bytes())
+    return trained / "tiny.json", run
+
+
+def _resume(design: Path, ckpt: Path, capsys: pytest.CaptureFixture, *extra: str) -> tuple[int, str]:
+    code = main(["train", str(design), "--resume", str(ckpt), *extra])
+    return code, capsys.readouterr().err
+
+
+def _crafted(trained: Path, tmp_path: Path, **changes: object) -> Path:
+    """The trained checkpoint with ``changes``, and a checksum that matches them (made on purpose)."""
+    state = torch.load(trained / "run" / "last.pt", weights_only=True)
+    state.update(changes)
+    state[checkpoint.CHECKSUM] = checkpoint.checksum(state)
+    path = tmp_path / "crafted.pt"
+    torch.save(state, path)
+    return path
+
+
+# -- item 4: checksums --------------------------------------------------------------------------
+
+
+def test_flipped_bytes_in_tensor_data_are_refused(trained: Path, tmp_path: Path, capsys) -> None:
+    design, run = _copy(trained, tmp_path)
+    path = run / "last.pt"
+    with zipfile.ZipFile(path) as archive:
+        biggest = max((i for i in archive.infolist() if "/data/" in i.filename), key=lambda i: i.file_size)
+    raw = bytearray(path.read_bytes())
+    header = biggest.header_offset
+    start = header + 30 + int.from_bytes(raw[header + 26:header + 28], "little") + int.from_bytes(raw[header + 28:header + 30], "little")
+    middle = start + biggest.file_size // 2
+    raw[middle:middle + 16] = bytes(b ^ 0xFF for b in raw[middle:middle + 16])
+    path.write_bytes(bytes(raw))
+    torch.load(path, weights_only=True)  # torch itself notices nothing
+    code, err = _resume(design, path, capsys)
+    assert code == 2
+    assert "the checkpoint is damaged" in err and "checksum" in err
+
+
+def test_an_untouched_checkpoint_passes_its_checksum(trained: Path) -> None:
+    assert checkpoint.load(trained / "run" / "last.pt")["version"] == checkpoint.VERSION
+
+
+# -- item 7: every broken checkpoint is a sentence with exit status 2 ------------------------------
+
+
+@pytest.mark.parametrize(("content", "text"), [
+    (b"", "the file is empty"),
+    (b"epoch 3, loss 0.1\n", "not a readable checkpoint"),
+])
+def test_empty_and_text_files_are_refused(trained: Path, tmp_path: Path, capsys, content: bytes, text: str) -> None:
+    path = tmp_path / "last.pt"
+    path.write_bytes(content)
+    code, err = _resume(trained / "tiny.json", path, capsys)
+    assert code == 2 and text in err and "internal error" not in err
+
+
+@pytest.mark.parametrize(("changes", "text"), [
+    ({"version": "2"}, "its version is '2'"),
+    ({"step": -1}, "'step' is -1"),
+    ({"loss_sum": "0.5"}, "'loss_sum' is '0.5'"),
+    ({"epoch": 2.5}, "'epoch' is 2.5"),
+    ({"rng": {}}, "no random-number state"),
+    ({"settings": [1]}, "'settings' is missing or not a table"),
+])
+def test_crafted_fields_are_refused(trained: Path, tmp_path: Path, capsys, changes: dict, text: str) -> None:
+    code, err = _resume(trained / "tiny.json", _crafted(trained, tmp_path, **changes), capsys)
+    assert code == 2, err
+    assert text in err and "internal error" not in err
+
+
+def test_a_checkpoint_without_its_optimizer_is_a_sentence(trained: Path, tmp_path: Path) -> None:
+    state = torch.load(trained / "run" / "last.pt", weights_only=True)
+    del state["optimizer"]
+    state[checkpoint.CHECKSUM] = checkpoint.checksum(state)
+    torch.save(state, tmp_path / "x.pt")
+    with pytest.raises(TrainingError, match="'optimizer' is missing"):
+        checkpoint.load(tmp_path / "x.pt")
+
+
+def test_wrong_shaped_tensors_list_every_difference_and_exit_2(trained: Path, tmp_path: Path, capsys) -> None:
+    model = torch.load(trained / "run" / "last.pt", weights_only=True)["model"]
+    model = {**model, "conv2d1.weight": torch.zeros(4, 1, 3, 3), "linear1.bias": torch.zeros(3)}
+    code, err = _resume(trained / "tiny.json", _crafted(trained, tmp_path, model=model), capsys)
+    assert code == 2, err
+    assert "'conv2d1.weight' has shape [4, 1, 3, 3], the layer needs [8, 1, 3, 3]" in err
+    assert "'linear1.bias' has shape [3], the layer needs [6]" in err
+
+
+def test_safetensors_given_to_resume_is_explained(trained: Path, tmp_path: Path, capsys) -> None:
+    path = tmp_path / "w.safetensors"
+    main(["export", str(trained / "tiny.json"), "-f", "safetensors", "-o", str(path)])
+    code, err = _resume(trained / "tiny.json", path, capsys)
+    assert code == 2 and "weights only" in err and "init_weights" in err
+
+
+# -- item 3: the next start of a run repairs its folder --------------------------------------------
+
+
+def test_resume_removes_stray_temporaries_and_extra_metrics(trained: Path, tmp_path: Path, capsys) -> None:
+    design, run = _copy(trained, tmp_path)
+    stray = [run / ".last.k3j_x9q2.pt", run / ".last.pt.ab12cd34.part", run / ".metrics.jsonl.0iwfc63k.part"]
+    for path in stray:
+        path.write_bytes(b"\0" * 1000)
+    keep = run / ".lastly.notours.pt"
+    keep.write_bytes(b"x")
+    metrics = run / "metrics.jsonl"
+    first = metrics.read_text()
+    # A kill after epoch 2's line but before its checkpoint, then a line cut halfway.
+    metrics.write_text(first + json.dumps({"epoch": 2, "train_loss": 9.0}) + "\n" + '{"epoch": 2, "tra')
+    code, err = _resume(design, run / "last.pt", capsys, "--epochs", "2")
+    assert code == 0, err
+    lines = [json.loads(line) for line in metrics.read_text().splitlines()]
+    assert [line["epoch"] for line in lines] == [1, 2]
+    assert lines[0] == json.loads(first) and lines[1]["train_loss"] != 9.0
+    assert entries(run) == sorted([keep.name, "last.pt", "metrics.jsonl"])
+
+
+def test_a_stop_on_a_full_disk_says_so_and_keeps_the_previous_checkpoint(tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk", size_kb=2048) as disk:
+        design = classifier()
+        settings = parse_settings({**SETTINGS, "epochs": 50})
+        recorder = Recorder()
+        trainer = Trainer(design, settings, out_dir=disk, step_rate=None)
+
+        def listen(event: events.Event) -> None:
+            recorder(event)
+            if isinstance(event, events.StepMetrics) and event.epoch == 2:
+                fill(disk)
+                trainer.stop()
+
+        trainer.on_event = listen
+        finished = trainer.run()
+        assert finished.status == "failed"
+        message = recorder.of(events.Error)[0].message
+        assert "the checkpoint last.pt was not written" in message and "is full" in message
+        assert checkpoint.load(disk / "last.pt")["epoch"] == 1
+        assert entries(disk) == ["filler", "filler2", "last.pt", "metrics.jsonl"]
