@@ -16,6 +16,7 @@ from collections.abc import Sequence
 COMMANDS = {
     "check": "Validate a design and print every layer's shape, parameters and problems.",
     "export": "Write a design as standalone PyTorch code, TorchScript, torch.export, ONNX or safetensors.",
+    "runs": "List a design's training runs (best and final metric, status, what changed), or --json.",
     "train": "Train a design headless: progress, metrics.jsonl and checkpoints (Ctrl-C stops with a checkpoint).",
 }
 
