@@ -107,6 +107,13 @@ class DesignScene(QGraphicsScene):
         self.setSceneRect(self.itemsBoundingRect().adjusted(-1500, -1000, 1500, 1000))
 
     # -- selection -------------------------------------------------------------------------------
+    def show_diff(self, marks: dict[str, tuple[str, str]]) -> None:
+        """Mark nodes as added, removed or changed (node id -> (kind, how)); the rest unmarked."""
+        for node_id, item in self.nodes.items():
+            kind, how = marks.get(node_id, (None, ""))
+            if item.diff != kind or kind:
+                item.set_diff(kind, how)
+
     def selected_node_ids(self) -> list[str]:
         return [item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)]
 

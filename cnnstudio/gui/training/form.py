@@ -81,10 +81,12 @@ class SetTraining(QUndoCommand):
         return True
 
     def redo(self) -> None:
-        self.doc.design.training = dict(self.new)
+        with self.doc.editing():  # the views read the task from it
+            self.doc.set_training(self.new)
 
     def undo(self) -> None:
-        self.doc.design.training = dict(self.old)
+        with self.doc.editing():
+            self.doc.set_training(self.old)
 
 
 @dataclasses.dataclass
@@ -193,7 +195,7 @@ class SettingsForm(QWidget):
                 self._add_row(form, specs[name], hints[name])
             layout.addWidget(box)
         layout.addStretch(1)
-        doc.undo_stack.indexChanged.connect(self.refresh)
+        doc.training_changed.connect(self.refresh)
         doc.reset.connect(self.refresh)
         self.refresh()
 
