@@ -26,6 +26,7 @@ from cnnstudio.gui.training.log import EventLog
 from cnnstudio.gui.training.runner import TrainingRunner
 from cnnstudio.gui.training.runs_panel import RunsPanel
 from cnnstudio.runs import Run, run_folder
+from cnnstudio.runs.diff import design_diff
 from cnnstudio.runs.folders import move_runs
 from cnnstudio.training.errors import TrainingError
 
@@ -115,6 +116,7 @@ class TrainingPanels(QObject):
         self.checkpoints.load_requested.connect(self.load_weights)
         self.runs.overlay_requested.connect(self._overlay)
         self.runs.load_requested.connect(self.load_run)
+        self.runs.diff_requested.connect(self.show_diff)
         window.first_painted.connect(lambda: QTimer.singleShot(500, self.curves.build))
         self._show_runs()
 
@@ -220,6 +222,24 @@ class TrainingPanels(QObject):
         curves.overlay([(run.name, color, run.metrics(), run.manifest.metric) for run, color in chosen])
         if chosen:
             self.curves_dock.raise_()
+
+    def show_diff(self, pair: tuple[Run, Run] | None) -> None:
+        """Two runs' designs compared on the canvas: nodes added, removed or changed from the older
+        to the newer are outlined; nodes the canvas does not have are named under the table."""
+        if pair is None:
+            self.window.scene.show_diff({})
+            self.runs.refresh_summary()
+            return
+        older, newer = pair
+        diff = design_diff(older.design, newer.design)
+        marks = {node: ("added", "") for node in diff.added}
+        marks |= {node: ("removed", "") for node in diff.removed}
+        marks |= {node: ("changed", ": " + ", ".join(how)) for node, how in diff.changed.items()}
+        self.window.scene.show_diff(marks)
+        absent = [node for node in marks if node not in self.window.scene.nodes]
+        text = "; ".join(diff.describe()) or "the same design"
+        elsewhere = f" (not on the canvas: {', '.join(absent)})" if absent else ""
+        self.runs.summary.setText(f"Design of {newer.name} against {older.name}: {text}{elsewhere}")
 
     def load_run(self, run: Run, which: str = "best") -> None:
         """Show a past run: its weights in the design (so every view looks at them), its curves and

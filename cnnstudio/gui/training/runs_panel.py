@@ -131,8 +131,12 @@ class RunsPanel(QWidget):
         self.tree.setSortingEnabled(True)
         for column in range(len(COLUMNS) - 2):
             self.tree.resizeColumnToContents(column)
-        self.summary.setText(f"{len(self.runs)} run(s) in {self.directory}" if self.directory else "")
+        if len(self.selected()) != 2:  # two selected: the summary holds their design diff
+            self.refresh_summary()
         self._update_buttons()
+
+    def refresh_summary(self) -> None:
+        self.summary.setText(f"{len(self.runs)} run(s) in {self.directory}" if self.directory else "")
 
     def _row(self, run: Run, previous: Run | None, index: int) -> _Row:
         m = run.manifest

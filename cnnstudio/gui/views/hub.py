@@ -288,6 +288,7 @@ class Views(QObject):
         if running:
             self.running = True
             self.offline.release()
+            self._send_request()  # now, so the trainer has it before its first step
 
     def look_at(self, weights: str | dict[str, Any]) -> None:
         """Show the design with these weights (a checkpoint or weights file, or a state dict)."""
