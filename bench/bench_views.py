@@ -1,7 +1,8 @@
 """The views' budget: training with every view open costs little, and the window stays responsive.
 
-Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_views.py`` (CPU; about two minutes
-on 2 cores; a real display works too).
+Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_views.py [--studio-only] [--repeats N]``
+(CPU; about two minutes on 2 cores; a real display works too). ``--repeats`` sets how many times
+each studio case runs (default 2): on a busy machine more runs make the medians mean more.
 
 1. Capture alone, Qt-free: the Figure 21 template trains 3 epochs of MNIST (8,000 images, or
    synthetic shapes when ../shared/data/mnist is absent) with the views' default request set on the
@@ -88,7 +89,7 @@ def capture_alone() -> None:
           f"ratio {probed / plain:.3f}")
 
 
-def studio() -> None:
+def studio(repeats: int = 2) -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory() as tmp:
         win = MainWindow(Settings(QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)),
@@ -138,7 +139,7 @@ def studio() -> None:
         rates: dict[bool, list[float]] = {False: [], True: []}
         alone: list[float] = []
         measured: dict[bool, list[float]] = {False: [], True: []}
-        for _ in range(2):
+        for _ in range(repeats):
             alone.append(headless())
             for open_views in (False, True):
                 start = len(lateness)
@@ -160,5 +161,7 @@ def studio() -> None:
 
 
 if __name__ == "__main__":
-    capture_alone()
-    studio()
+    arguments = sys.argv[1:]
+    if "--studio-only" not in arguments:
+        capture_alone()
+    studio(int(arguments[arguments.index("--repeats") + 1]) if "--repeats" in arguments else 2)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
-from PySide6.QtWidgets import QMessageBox
 from training_helpers import classifier
 
 from cnnstudio.core.design import Design

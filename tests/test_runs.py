@@ -150,3 +150,20 @@ def _dict(design):
     from cnnstudio.core.designfile import to_dict
 
     return to_dict(design)
+
+
+def test_pace_measures_a_recent_window_and_leaves_pauses_out() -> None:
+    now = [0.0]
+    pace = events.Pace(window_s=10.0, clock=lambda: now[0])
+    for _ in range(20):  # 1 s per step of 64 images: 64 images/s
+        now[0] += 1.0
+        pace.add(64)
+    now[0] += 30.0  # a 30 s pause
+    pace.exclude(30.0)
+    now[0] += 1.0
+    pace.add(64)
+    assert pace.rate() == pytest.approx(64.0) and pace.eta(12) == pytest.approx(12.0)
+    for _ in range(25):  # twice as fast now: the 10 s window forgets the old pace
+        now[0] += 0.5
+        pace.add(64)
+    assert pace.rate() == pytest.approx(128.0) and pace.eta(10) == pytest.approx(5.0)
