@@ -46,8 +46,9 @@ def train_three(path: Path) -> None:
             design.connect("relu4", dropout.id)
             design.connect(dropout.id, "fc2")
             design.node("dropout").pos = design.node("fc2").pos
+        design.training = {**design.training, "data": DATA}
         save_design(design, path)
-        settings = parse_settings(design.training, {"data": DATA, "epochs": 3, "device": "cpu"})
+        settings = parse_settings(design.training, {"epochs": 3, "device": "cpu"})
         folder = run_folder(runs_dir(path, design.name), settings.to_dict())
         print(change, "->", Trainer(design, settings, out_dir=folder).run().status, folder.name)
 

@@ -52,16 +52,19 @@ class DesignScene(QGraphicsScene):
         self.clear()
         self.nodes.clear()
         self.edges.clear()
-        for node_id in self.doc.design.graph:
-            self._add_node(node_id)
+        for node_id in self.doc.design.graph:  # every card first: a node's input may come later in the file
+            self._add_item(node_id)
         for node_id in self.doc.design.graph:
             self._sync_inputs(node_id)
 
     def _add_node(self, node_id: str) -> None:
+        self._add_item(node_id)
+        self._sync_inputs(node_id)
+
+    def _add_item(self, node_id: str) -> None:
         item = NodeItem(self.doc.design.node(node_id))
         self.nodes[node_id] = item
         self.addItem(item)
-        self._sync_inputs(node_id)
 
     def _remove_node(self, node_id: str) -> None:
         item = self.nodes.pop(node_id)

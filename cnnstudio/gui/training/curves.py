@@ -166,7 +166,11 @@ class Curves(QWidget):
         for plot, item in self.overlays:
             plot.getPlotItem().removeItem(item)
         self.overlays.clear()
-        for series in self.series.values():
+        for key, series in self.series.items():  # the live run's curves step aside, legend entries too
+            legend = (self.metric_plot if key.startswith("metric:") else self.loss_plot).getPlotItem().legend
+            legend.removeItem(series.item)
+            if not runs:
+                legend.addItem(series.item, series.item.name())
             series.item.setVisible(not runs)
         for name, color, records, metric in runs:
             epochs = [r["epoch"] for r in records]

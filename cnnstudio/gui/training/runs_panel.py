@@ -37,6 +37,7 @@ COLUMNS = ["Run", "Started", "Status", "Epochs", "Best", "Final", "Duration", "C
 RUN_COLORS = ["#2f63c8", "#d0662a", "#2e8f4f", "#b83c8f", "#7446c2", "#0f8f7e", "#946024", "#c8342f"]
 SORT_KEY = Qt.ItemDataRole.UserRole + 1
 REFRESH_MS = 300
+CHANGES_WIDTH = 360  # the whole line is in the tooltip
 
 
 def run_color(index: int) -> str:
@@ -131,6 +132,7 @@ class RunsPanel(QWidget):
         self.tree.setSortingEnabled(True)
         for column in range(len(COLUMNS) - 2):
             self.tree.resizeColumnToContents(column)
+        self.tree.setColumnWidth(len(COLUMNS) - 2, CHANGES_WIDTH)
         if len(self.selected()) != 2:  # two selected: the summary holds their design diff
             self.refresh_summary()
         self._update_buttons()
