@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from cnnstudio.core.atomic import atomic_write
+from cnnstudio.runs.files import write_text
 
 MANIFEST = "run.json"
 DESIGN = "design.json"
@@ -62,8 +62,7 @@ class Manifest:
         return value > self.best[self.metric] if self.mode == "max" else value < self.best[self.metric]
 
     def save(self, folder: Path) -> None:
-        text = json.dumps(dataclasses.asdict(self), indent=1)
-        atomic_write(folder / MANIFEST, lambda temp: temp.write_text(text, encoding="utf-8"))
+        write_text(folder / MANIFEST, json.dumps(dataclasses.asdict(self), indent=1))
 
     @classmethod
     def load(cls, folder: Path) -> Manifest | None:

@@ -4,12 +4,11 @@ the design and settings as trained, the manifest kept up to date, and ``best.pt`
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-from cnnstudio.core.atomic import atomic_write
+from cnnstudio.runs.files import write_bytes, write_text
 from cnnstudio.runs.manifest import BEST, DESIGN, SETTINGS, Manifest, main_metric
 from cnnstudio.training import events
 from cnnstudio.training.listeners import Callback
@@ -38,8 +37,7 @@ class RunRecorder(Callback):
         self.began, self.seconds_before, self.paused = clock(), self.manifest.seconds, 0.0
         self.best_pending: int | None = None  # the epoch whose checkpoint becomes best.pt
         for name, data in ((DESIGN, design), (SETTINGS, settings)):
-            text = json.dumps(data, indent=1)
-            atomic_write(folder / name, lambda temp, text=text: temp.write_text(text, encoding="utf-8"))
+            write_text(folder / name, json.dumps(data, indent=1))
         self._save()
 
     def _save(self) -> None:
@@ -56,7 +54,7 @@ class RunRecorder(Callback):
     def on_checkpoint(self, event: events.CheckpointWritten) -> None:
         self.manifest.global_step = event.global_step
         if self.best_pending is not None and event.epoch == self.best_pending:
-            atomic_write(self.folder / BEST, lambda temp: shutil.copyfile(event.path, temp))
+            write_bytes(self.folder / BEST, Path(event.path).read_bytes())
             self.best_pending = None
         self._save()
 

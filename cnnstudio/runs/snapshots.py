@@ -10,10 +10,11 @@ only when a snapshot is written or read.
 from __future__ import annotations
 
 import dataclasses
+import io
 from pathlib import Path
 from typing import Any
 
-from cnnstudio.core.atomic import atomic_write
+from cnnstudio.runs.files import write_bytes
 from cnnstudio.training import events
 from cnnstudio.training.listeners import Callback
 
@@ -58,8 +59,9 @@ class SnapshotStore(Callback):
         import torch
 
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"step-{event.step:09d}.pt"
-        atomic_write(path, lambda temp: torch.save(_plain(event), temp))
+        buffer = io.BytesIO()
+        torch.save(_plain(event), buffer)
+        write_bytes(self.folder / f"step-{event.step:09d}.pt", buffer.getbuffer())
         files = stored(self.folder.parent)
         sizes = [f.stat().st_size for f in files]
         while len(files) > self.max_files or (sum(sizes) > self.max_bytes and len(files) > 2):

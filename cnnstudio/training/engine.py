@@ -232,7 +232,7 @@ class Trainer:
         self.train_model = distributed.wrap(self.model, self.device) if world.distributed else self.model
         steps = len(self.train_data)
         self._emit(events.Started(str(self.device), len(train), len(val), steps, steps * s.epochs,
-                                     self.position.global_step, data.classes, outputs))
+                                  self.position.global_step, data.classes, outputs))
 
     def _load_data(self, task_class: type[Task], shape: tuple[int, ...]):
         s = self.settings

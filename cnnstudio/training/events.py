@@ -207,8 +207,8 @@ class Pace:
         self.window_s = window_s
         self.clock = clock
         self.paused_total = 0.0
-        self.points: deque[tuple[float, int, int]] = deque()  # (active time, samples, steps) so far
         self.samples = self.steps = 0
+        self.points: deque[tuple[float, int, int]] = deque([(self.now(), 0, 0)])  # (active time, samples, steps)
 
     def now(self) -> float:
         return self.clock() - self.paused_total
