@@ -56,6 +56,11 @@ def test_two_runs_leave_two_complete_run_folders(design_file: Path, capsys: pyte
         assert {"name", "path", "status", "epochs", "best", "final", "started", "seconds"} <= set(row)
         assert isinstance(row["best"], dict) and "val_accuracy" in row["final"] and row["seconds"] > 0
     assert "lr 0.01 → 0.05" in rows[1]["changes"] and "epochs 2 → 1" in rows[1]["changes"]
+    design = load_design(design_file)
+    design.set_param("conv2d1", "out_channels", 4)
+    save_design(design, design_file)
+    assert main(["train", str(design_file), "--lr", "0.05", "--epochs", "1"]) == 0  # only the design changed
+    assert list_runs(runs_dir(design_file, "tiny"))[-1].folder.endswith("_conv2d1")
     assert main(["runs", str(design_file)]) == 0
     table = capsys.readouterr().out
     assert first.folder in table and "accuracy" in table and "completed" in table

@@ -64,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = None if args.resume else parse_settings(design.training, overrides)
         # Only rank 0 writes: the other processes of a torchrun job make no folder of their own.
-        out = run_folder(runs_dir(args.design, design.name), settings.to_dict() if settings else {}, out=args.out,
-                         resume=args.resume) if world.is_main else None
+        out = run_folder(runs_dir(args.design, design.name), settings.to_dict() if settings else {},
+                         design=to_dict(design), out=args.out, resume=args.resume) if world.is_main else None
         if args.resume:
             trainer = Trainer.from_checkpoint(args.resume, overrides, out_dir=out, on_event=progress, world=world)
             _check_same_network(design, trainer.design, args.resume)

@@ -27,17 +27,19 @@ def runs_dir(design_path: str | os.PathLike[str] | None, design_name: str, unsav
     return (unsaved_base or Path.cwd()) / RUNS / file_stem(design_name)
 
 
-def run_folder(runs: Path, settings: dict[str, Any], *, out: str | os.PathLike[str] | None = None,
-               resume: str | os.PathLike[str] | None = None, now: float | None = None) -> Path:
+def run_folder(runs: Path, settings: dict[str, Any], *, design: dict[str, Any] | None = None,
+               out: str | os.PathLike[str] | None = None, resume: str | os.PathLike[str] | None = None,
+               now: float | None = None) -> Path:
     """The folder a start writes to: ``out`` when named; a resumed run's own folder (its
     checkpoint's); else a new folder in ``runs``, named by the start time and what sets this run
-    apart from the previous one (``2026-12-01_14-03-22_lr0.01``), never an existing one."""
+    apart from the previous one (``2026-12-01_14-03-22_lr0.01``, ``..._+dropout1``: settings first,
+    else the design, a design-file object), never an existing one."""
     if out is not None:
         return Path(out)
     if resume is not None:
         return Path(resume).parent
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S", time.localtime(now))
-    name = "_".join([stamp, *_tags(settings, _previous_settings(runs))])
+    name = "_".join([stamp, *_tags(settings, design, _previous(runs))])
     folder, n = runs / name, 2
     while folder.exists():
         folder, n = runs / f"{name}-{n}", n + 1
@@ -45,18 +47,31 @@ def run_folder(runs: Path, settings: dict[str, Any], *, out: str | os.PathLike[s
     return folder
 
 
-def _tags(settings: dict[str, Any], previous: dict[str, Any] | None) -> list[str]:
-    """Up to two settings that differ from the previous run's (the learning rate for a first run)."""
-    changed = [key for key in TAGGED if previous is not None and key in settings and settings.get(key) != previous.get(key)]
-    keys = changed[:MAX_TAGS] if previous is not None else ["lr"]
-    return [re.sub(r"[^\w.-]+", "-", f"{SHORT[key]}{settings[key]}") for key in keys if key in settings]
+def _tags(settings: dict[str, Any], design: dict[str, Any] | None, previous: Any) -> list[str]:
+    """Up to two settings that differ from the previous run's (the learning rate for a first run),
+    else up to two nodes of the design that were added or changed."""
+    if previous is None:
+        return [_safe(f"lr{settings['lr']}")] if "lr" in settings else []
+    changed = [key for key in TAGGED if key in settings and settings.get(key) != previous.settings.get(key)]
+    if changed:
+        return [_safe(f"{SHORT[key]}{settings[key]}") for key in changed[:MAX_TAGS]]
+    if design is None:
+        return []
+    from cnnstudio.runs.diff import design_diff
+
+    diff = design_diff(previous.design, design)
+    return [_safe(tag) for tag in ([f"+{n}" for n in diff.added] + list(diff.changed) + [f"-{n}" for n in diff.removed])[:MAX_TAGS]]
 
 
-def _previous_settings(runs: Path) -> dict[str, Any] | None:
+def _safe(tag: str) -> str:
+    return re.sub(r"[^\w.+-]+", "-", tag)
+
+
+def _previous(runs: Path) -> Any:
     from cnnstudio.runs.store import list_runs
 
     found = list_runs(runs)
-    return found[-1].settings if found else None
+    return found[-1] if found else None
 
 
 def move_runs(old: Path, new: Path) -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDockWidget
 
-from cnnstudio.core.designfile import load_design, save_design
+from cnnstudio.core.designfile import load_design, save_design, to_dict
 from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR
 from cnnstudio.gui import theme
 from cnnstudio.gui.main_window import MainWindow
@@ -49,7 +49,7 @@ def train_three(path: Path) -> None:
         design.training = {**design.training, "data": DATA}
         save_design(design, path)
         settings = parse_settings(design.training, {"epochs": 3, "device": "cpu"})
-        folder = run_folder(runs_dir(path, design.name), settings.to_dict())
+        folder = run_folder(runs_dir(path, design.name), settings.to_dict(), design=to_dict(design))
         print(change, "->", Trainer(design, settings, out_dir=folder).run().status, folder.name)
 
 

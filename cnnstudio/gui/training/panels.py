@@ -25,6 +25,7 @@ from cnnstudio.gui.training.dock import TrainingDock
 from cnnstudio.gui.training.log import EventLog
 from cnnstudio.gui.training.runner import TrainingRunner
 from cnnstudio.gui.training.runs_panel import RunsPanel
+from cnnstudio.core.designfile import to_dict
 from cnnstudio.runs import Run, run_folder
 from cnnstudio.runs.diff import design_diff
 from cnnstudio.runs.folders import move_runs
@@ -138,7 +139,8 @@ class TrainingPanels(QObject):
         self.curves.build()
         self.runner.mode = self.dock.chosen_mode  # type: ignore[assignment]
         try:
-            folder = run_folder(self.dock.runs_directory(), settings.to_dict(), resume=resume)
+            folder = run_folder(self.dock.runs_directory(), settings.to_dict(), design=to_dict(self.doc.design),
+                                resume=resume)
         except OSError as error:
             self._refuse(f"The run folder cannot be made in {self.dock.runs_directory()}: {error.strerror or error}")
             return False
