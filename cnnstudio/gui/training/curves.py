@@ -28,6 +28,7 @@ from cnnstudio.training import events
 
 REDRAW_MS = 250  # 4 redraws a second look live and leave the CPU to training
 TRAIN, VAL = ("#2f63c8", "#6b9cf5"), ("#d0662a", "#f2995e")  # (light scheme, dark scheme)
+LEGEND_ALPHA = 170
 METRIC_COLORS = ["#2e8f4f", "#7446c2", "#b83c8f", "#0f8f7e", "#946024", "#5a6b82"]
 
 
@@ -128,7 +129,9 @@ class Curves(QWidget):
             axis.setPen(pg.mkPen(colors.muted))
             axis.setTickFont(font)
         item.showGrid(x=True, y=True, alpha=0.15)
-        item.addLegend(offset=legend_corner, labelTextColor=text, brush=pg.mkBrush(palette.color(QPalette.ColorRole.Base)))
+        backdrop = QColor(palette.color(QPalette.ColorRole.Base))
+        backdrop.setAlpha(LEGEND_ALPHA)  # curves under a wide legend (long run names) still show
+        item.addLegend(offset=legend_corner, labelTextColor=text, brush=pg.mkBrush(backdrop))
         plot.setMinimumSize(220, 160)
         return plot
 
