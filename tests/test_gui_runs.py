@@ -62,6 +62,8 @@ def test_two_runs_are_kept_listed_and_stay_listed_after_save_as(studio: MainWind
     assert studio.training.dock.folder.text() == str(moved)
     studio.open_path(tmp_path / "elsewhere" / "renamed.json", ask=False)  # reopened later: found again
     assert len(studio.training.runs.runs) == 2
+    assert [run.folder for run in panel.selected()] == [second.folder]  # its latest run's curves on show
+    assert len(studio.training.curves.curves.overlays) == 3
 
     panel.select([first.folder, second.folder])  # two: overlay and design diff
     curves = studio.training.curves.curves

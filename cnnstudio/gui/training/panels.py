@@ -80,6 +80,7 @@ class TrainingPanels(QObject):
         self.runs = RunsPanel()
         self.runs_directory = self.dock.runs_directory()
         self.pending_move: tuple[Path, Path] | None = None
+        self._opening = False  # a design is being opened
         run_tabs = QTabWidget()
         run_tabs.setDocumentMode(True)
         run_tabs.addTab(self.log, "Log")
@@ -187,7 +188,8 @@ class TrainingPanels(QObject):
         self.checkpoints.set_folder(self.runs.runs[-1].path if self.runs.runs else None)
 
     def _design_replaced(self) -> None:
-        """Another design (New, Open, template): nothing of the previous design's runs stays on show."""
+        """Another design (New, Open, template): nothing of the previous design's runs stays on show;
+        its own latest run's curves are shown, if it has runs."""
         self.pending_move = None
         self.log.clear()
         if self.curves.curves is not None:
@@ -195,6 +197,10 @@ class TrainingPanels(QObject):
             self.curves.curves.overlay([])
         self.loaded_weights = None
         self._show_runs()
+        if self.runs.runs:
+            self._opening = True  # shown in the Curves dock, which is not brought forward for it
+            self.runs.select([self.runs.runs[-1].folder])
+            self._opening = False
 
     def _path_changed(self) -> None:
         """Save As (or a first Save): the design's runs move along to its new runs directory."""
@@ -222,7 +228,7 @@ class TrainingPanels(QObject):
     def _overlay(self, chosen: list[tuple[Run, str]]) -> None:
         curves = self.curves.build()
         curves.overlay([(run.name, color, run.metrics(), run.manifest.metric) for run, color in chosen])
-        if chosen:
+        if chosen and not self._opening:
             self.curves_dock.raise_()
 
     def show_diff(self, pair: tuple[Run, Run] | None) -> None:
