@@ -11,6 +11,7 @@ from typing import Any
 from cnnstudio.runs.files import write_bytes, write_text
 from cnnstudio.runs.manifest import BEST, DESIGN, SETTINGS, Manifest, main_metric
 from cnnstudio.training import events
+from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.listeners import Callback
 
 
@@ -41,8 +42,13 @@ class RunRecorder(Callback):
         self._save()
 
     def _save(self) -> None:
+        """The manifest is the run's record, not its work: a full disk must neither end a run nor hide
+        how it ended (the checkpoint and metrics writes say so with a sentence)."""
         self.manifest.seconds = self.seconds_before + self.clock() - self.began - self.paused
-        self.manifest.save(self.folder)
+        try:
+            self.manifest.save(self.folder)
+        except (OSError, TrainingError):
+            pass
 
     def on_epoch(self, event: events.EpochMetrics) -> None:
         record = scalars(event.record())

@@ -16,6 +16,7 @@ from typing import Any
 
 from cnnstudio.runs.files import write_bytes
 from cnnstudio.training import events
+from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.listeners import Callback
 
 FOLDER = "snapshots"
@@ -56,12 +57,17 @@ class SnapshotStore(Callback):
         self.max_files, self.max_bytes = max_files, max_bytes
 
     def on_snapshot(self, event: events.Snapshot) -> None:
+        """A snapshot that cannot be written (a full disk) is skipped: the views are extras, never
+        a reason for a run to fail."""
         import torch
 
-        self.folder.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         torch.save(_plain(event), buffer)
-        write_bytes(self.folder / f"step-{event.step:09d}.pt", buffer.getbuffer())
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_bytes(self.folder / f"step-{event.step:09d}.pt", buffer.getbuffer())
+        except (OSError, TrainingError):
+            return
         files = stored(self.folder.parent)
         sizes = [f.stat().st_size for f in files]
         while len(files) > self.max_files or (sum(sizes) > self.max_bytes and len(files) > 2):
