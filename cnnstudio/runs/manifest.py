@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -50,7 +50,6 @@ class Manifest:
     best: dict[str, Any] | None = None
     final: dict[str, Any] | None = None
     resumed: int = 0  # times continued with --resume
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def better(self, record: dict[str, Any]) -> bool:
         """Is this epoch better than the best so far by the main metric?"""
