@@ -13,7 +13,7 @@ from PIL import Image
 from training_helpers import MNIST, Recorder, classifier, train
 
 from cnnstudio.training import events
-from cnnstudio.training.data import folder, idx, synthetic_sequences, synthetic_shapes
+from cnnstudio.training.data import synthetic_sequences, synthetic_shapes
 from cnnstudio.training.data.convert import fit_images
 from cnnstudio.training.data.registry import load_data
 from cnnstudio.training.errors import TrainingError
@@ -65,9 +65,9 @@ def test_idx_files_are_read_and_fitted(tmp_path: Path) -> None:
     images = torch.randint(0, 256, (30, 10, 12), dtype=torch.uint8)
     labels = torch.randint(0, 4, (30,), dtype=torch.uint8)
     _write_idx(tmp_path, images, labels)
-    data = idx.load(str(tmp_path), (1, 10, 12))
+    data = load_data(f"idx:{tmp_path}", (1, 10, 12), {}, 0, print)
     assert torch.equal(data.images[:, 0], images) and torch.equal(data.labels, labels.long())
-    assert idx.load(str(tmp_path), (3, 20, 24)).images.shape == (30, 3, 20, 24)
+    assert load_data(f"idx:{tmp_path}", (3, 20, 24), {}, 0, print).images.shape == (30, 3, 20, 24)
 
 
 def test_a_truncated_idx_file_is_explained(tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_a_truncated_idx_file_is_explained(tmp_path: Path) -> None:
     path = tmp_path / "train-labels-idx1-ubyte"
     path.write_bytes(path.read_bytes()[:-2])
     with pytest.raises(TrainingError, match="truncated"):
-        idx.load(str(tmp_path), (1, 4, 4))
+        load_data(f"idx:{tmp_path}", (1, 4, 4), {}, 0, print)
 
 
 @pytest.mark.skipif(not MNIST.is_dir(), reason="the MNIST copy in ../shared/data/mnist is not on this machine")
@@ -95,13 +95,13 @@ def test_a_folder_with_broken_files_skips_and_names_them(tmp_path: Path) -> None
     (tmp_path / "dark" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     (tmp_path / "light" / "notes.txt").write_text("not an image")
     warnings: list[str] = []
-    data = folder.load(str(tmp_path), (1, 8, 8), warnings.append)
+    data = load_data(f"folder:{tmp_path}", (1, 8, 8), {}, 0, warnings.append)
     assert len(data) == 12 and data.classes == ["dark", "light"] and data.images.shape == (12, 1, 8, 8)
-    assert len(warnings) == 1 and "2 file(s)" in warnings[0]
-    assert "dark/broken.png" in warnings[0] and "light/notes.txt" in warnings[0]
+    assert len(warnings) == 1 and "1 file(s) that are not readable images: dark/broken.png" in warnings[0]
     finished, recorder = train(classifier(2, 8), data=f"folder:{tmp_path}", data_options={}, epochs=1, batch_size=4)
     assert finished.status == "completed"
-    assert any("broken.png" in w.message for w in recorder.of(events.Warning))
+    messages = [w.message for w in recorder.of(events.Warning)]
+    assert any("broken.png" in m for m in messages) and any("not images: light/notes.txt" in m for m in messages)
 
 
 def test_offline_download_is_explained_quickly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,10 +29,10 @@ NO_TTY_INTERVAL_S = 10.0  # progress lines when stderr is a file or a pipe (CI l
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from cnnstudio.training.data.registry import NAMES
+    from cnnstudio.training.data.registry import usages
 
     parser.add_argument("design", help="design file (.json)")
-    parser.add_argument("--data", help=f"data source: {', '.join(NAMES)}")
+    parser.add_argument("--data", help=f"data source: {', '.join(usages())}")
     parser.add_argument("--task", help="classification, localization, detection, segmentation, reconstruction or metric")
     parser.add_argument("--epochs", type=int, help="passes over the training data")
     parser.add_argument("--batch-size", type=int, help="samples per step")
@@ -141,8 +141,9 @@ class Progress:
             self._line(f"epoch {event.epoch}/{self.epochs}: {', '.join(scalars)} ({event.seconds:.1f} s)")
         elif isinstance(event, events.Started):
             resumed = f", resuming at step {event.start_step}" if event.start_step else ""
-            self._line(f"training on {event.device}: {event.train_samples:,} samples, {event.val_samples:,} for "
-                       f"validation, {event.steps_per_epoch} steps per epoch{resumed}")
+            streamed = ", streamed from disk" if event.streaming else ""
+            self._line(f"training on {event.device}: {event.train_samples:,} samples{streamed}, {event.steps_per_epoch} "
+                       f"steps per epoch{resumed}; validating on {event.validation}")
         elif isinstance(event, events.Warning):
             self._line(f"note: {event.message}")
         elif isinstance(event, events.Error):

@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
         self.training = TrainingPanels(self)  # the Training, Curves and Run Log docks
         self.training_runner = self.training.runner
         self.views = Views(self)  # the Probe dock and the views inside the network, fed by the runner
+        self.dataset_browser: QWidget | None = None  # made on first use (View › Dataset Browser…)
 
         self._build_actions()
         self._build_status_bar()
@@ -130,6 +131,16 @@ class MainWindow(QMainWindow):
         toggle.setToolTip(f"Show or hide the {title} panel")
         self.panels_menu.addAction(toggle)
         return dock
+
+    def show_dataset_browser(self) -> None:
+        """The data of the design's training settings, in a window of its own (built on first use)."""
+        from cnnstudio.gui.dataset_browser import DatasetBrowser
+
+        if self.dataset_browser is None:
+            self.dataset_browser = DatasetBrowser(self.doc, self)
+        self.dataset_browser.show()
+        self.dataset_browser.raise_()
+        self.dataset_browser.activateWindow()
 
     # -- actions and menus -----------------------------------------------------------------------
     def _action(self, text: str, slot: Callable[[], object], shortcut: QKeySequence | Key | str | list | None = None,
@@ -183,6 +194,8 @@ class MainWindow(QMainWindow):
         self.act_snap.setCheckable(True)
         self.act_snap.setChecked(self.settings.snap_to_grid)
         self.act_about = a("&About CNN Studio", self.about, None, "Version and credits")
+        self.act_dataset = a("&Dataset Browser…", self.show_dataset_browser, "Ctrl+Shift+D",
+                             "Browse the training data: samples, class histogram, augmentation preview")
 
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
@@ -214,6 +227,7 @@ class MainWindow(QMainWindow):
         view_menu.addActions([self.act_layout, self.act_snap, self.act_channels_last])
         view_menu.addSeparator()
         view_menu.addMenu(self.panels_menu)
+        view_menu.addAction(self.act_dataset)
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_about)

@@ -33,14 +33,14 @@ from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, from_dict, to_dict
 from cnnstudio.core.weights import WeightsError, load_matching, read_state_dict
 from cnnstudio.training import checkpoint, distributed, events, probes
-from cnnstudio.training.data import augment
-from cnnstudio.training.data.base import select_classes, split
-from cnnstudio.training.data.registry import load_data
+from cnnstudio.training.data.images import report_skipped
+from cnnstudio.training.data.prepare import Prepared, prepare
 from cnnstudio.training.device import is_out_of_memory, pick_device
 from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.listeners import Callback, MetricsWriter
 from cnnstudio.training.loader import Loader
 from cnnstudio.training.optim import make_optimizer, make_schedule
+from cnnstudio.training.sampler import EpochSampler
 from cnnstudio.training.settings import TrainingSettings, parse_settings
 from cnnstudio.training.tensorboard import Board
 from cnnstudio.training.tasks import TASKS, Batch, Task
@@ -93,6 +93,7 @@ class Trainer:
         self._probe: probes.ProbeRequest | None = None
         self._probe_lock = threading.Lock()
         self._prober: probes.Prober | None = None
+        self._skips_reported: set[str] = set()
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike[str], overrides: dict[str, Any] | None = None, **kwargs: Any) -> Trainer:
@@ -100,8 +101,9 @@ class Trainer:
         state = checkpoint.load(path)
         try:
             design = from_dict(state["design"], source=str(path))
-            settings = parse_settings(state["settings"], overrides)
-            planned = parse_settings(state["settings"]).epochs
+            saved = _before_split_settings(state["settings"])
+            settings = parse_settings(saved, overrides)
+            planned = parse_settings(saved).epochs
         except (KeyError, DesignFileError) as error:
             raise TrainingError(f"{path}: the checkpoint is incomplete or damaged ({error})") from None
         if settings.epochs != planned and settings.schedule in ("cosine", "onecycle"):
@@ -157,6 +159,9 @@ class Trainer:
                 raise
             status, message = "failed", f"internal error: {type(error).__name__}: {error}"
         finally:
+            for loader in (getattr(self, "train_data", None), getattr(self, "val_data", None)):
+                if loader is not None:
+                    loader.close()
             distributed.finish()
         if status == "failed":
             self._emit(events.Error(message))
@@ -203,7 +208,9 @@ class Trainer:
             raise TrainingError(f"the design '{self.design.name}' cannot be trained yet:\n" + "\n".join(lines))
         input_shapes = [analysis.nodes[node].shape for node in analysis.inputs]
         task_class = TASKS[s.task]
-        data = self._load_data(task_class, input_shapes[0])
+        self.data: Prepared = prepare(s, input_shapes[0], task_class.needs, task_class.data_hints, self.device,
+                                      self._warn)
+        data = self.data
         outputs = self._outputs(task_class)
         self.task: Task = task_class(s, analysis, outputs, data.classes)
         self.model = self._compile(outputs + self.task.taps)
@@ -212,13 +219,13 @@ class Trainer:
         channels_last = self.device.type != "mps" and all(len(shape) == 3 for shape in input_shapes)
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
-        train, val = split(data, s.val_split, s.seed)
-        transform = augment.build(s.augmentation) if all(len(shape) == 3 for shape in input_shapes) else None
-        if transform is None and s.augmentation.active:
-            self._warn("augmentation applies to images only; it is off for this sequence data")
-        self.train_data = Loader(train.to(self.device), input_shapes, s.batch_size // world.size, s.seed, transform,
-                                 channels_last, shard=(world.rank, world.size))
-        self.val_data = Loader(val.to(self.device), input_shapes, s.batch_size, s.seed, None, channels_last)
+        transform = self._augmentation(input_shapes)
+        train, val = data.train, data.validation
+        sampler = EpochSampler(len(train), min(s.batch_size // world.size, len(train)), s.seed, world.rank, world.size)
+        self.train_data = Loader(train, input_shapes, sampler, transform, channels_last, device=self.device,
+                                 workers=data.workers)
+        self.val_data = Loader(val, input_shapes, EpochSampler(len(val), min(s.batch_size, len(val)), s.seed), None,
+                               channels_last, device=self.device, workers=data.workers)
         self.optimizer = make_optimizer(self.model, s)
         self.schedule = make_schedule(self.optimizer, s, len(self.train_data))
         self.amp_dtype = self._amp_dtype()
@@ -232,21 +239,19 @@ class Trainer:
         self.train_model = distributed.wrap(self.model, self.device) if world.distributed else self.model
         steps = len(self.train_data)
         self._emit(events.Started(str(self.device), len(train), len(val), steps, steps * s.epochs,
-                                  self.position.global_step, data.classes, outputs))
+                                  self.position.global_step, data.classes, outputs, data.split.description,
+                                  data.streaming))
 
-    def _load_data(self, task_class: type[Task], shape: tuple[int, ...]):
-        s = self.settings
-        options = {**task_class.data_hints, **s.data_options} if s.data == "synthetic-shapes" else s.data_options
-        data = load_data(s.data, shape, options, s.seed, self._warn)
-        missing = [name for name in task_class.needs if getattr(data, name) is None]
-        if missing:
-            raise TrainingError(f"the {s.task} task needs {' and '.join(missing)} in its data, which {s.data} does not "
-                                "have; train it on synthetic-shapes")
-        if s.classes is not None:
-            if s.task not in ("classification", "metric"):
-                raise TrainingError(f"'classes' selects classes for classification and metric learning, not for {s.task}")
-            data = select_classes(data, s.classes)
-        return data
+    def _augmentation(self, input_shapes: list[tuple[int, ...]]) -> Any:
+        """The training images' augmentation (torchvision is imported only when there is one)."""
+        if not self.settings.augmentation.active:
+            return None
+        if not all(len(shape) == 3 for shape in input_shapes):
+            self._warn("augmentation applies to images only; it is off for this sequence data")
+            return None
+        from cnnstudio.training.data import augment
+
+        return augment.build(self.settings.augmentation)
 
     def _outputs(self, task_class: type[Task]) -> list[str]:
         """The nodes the loss sees; a Softmax output trains through its input, the logits."""
@@ -301,9 +306,13 @@ class Trainer:
         while pos.epoch < s.epochs:
             started = time.perf_counter()
             self.model.train()
-            for index in self.train_data.epoch(pos.epoch, pos.step):
+            for raw in self.train_data.epoch(pos.epoch, pos.step):
                 self._check_controls()  # before the batch is made: augmentation draws random numbers
-                batch = self.train_data.batch(index)
+                batch = self.train_data.prepare(raw)
+                if not batch.size:  # every image of the batch was unreadable: the step is empty
+                    pos.step += 1
+                    pos.global_step += 1
+                    continue
                 loss, stats = self._guard(lambda: self._train_step(batch))
                 samples = batch.size * self.world.size  # the global batch
                 pos.loss_sum += loss * samples
@@ -321,6 +330,7 @@ class Trainer:
             self.position = pos = _Position(pos.epoch + 1, 0, pos.global_step)
             if self.world.is_main:
                 val_loss, metrics = self._guard(self._validate)
+                self._report_skipped()
                 record = events.EpochMetrics(pos.epoch, train_loss, val_loss, metrics, self._lr(),
                                              time.perf_counter() - started)
                 self._emit(record)
@@ -424,7 +434,8 @@ class Trainer:
         self.model.eval()
         meter = self.task.meter()
         loss_sum, count, shown = 0.0, 0, None
-        for batch in self.val_data.in_order(max(self.settings.batch_size, 256)):
+        size = self.settings.batch_size  # streamed images may be large: no bigger batches than training's
+        for batch in self.val_data.in_order(size if self.data.streaming else max(size, 256)):
             batch = self.task.corrupt(batch)
             outputs, taps = self._forward(self.model, batch)
             outputs = [out.float() for out in outputs]
@@ -434,6 +445,8 @@ class Trainer:
             meter.update(outputs, batch)
             if shown is None:
                 shown = batch, outputs
+        if shown is None:
+            raise TrainingError("no validation image could be read; see the skipped files above")
         batch, outputs = shown
         first = slice(0, SAMPLES_SHOWN)
         self._emit(events.Samples(self.position.epoch + 1, batch.inputs[0][first].cpu(), batch.labels[first].cpu(),
@@ -445,6 +458,13 @@ class Trainer:
 
     def _warn(self, message: str) -> None:
         self._emit(events.Warning(message))
+
+    def _report_skipped(self) -> None:
+        """Unreadable images met while streaming, once each, with the first few names."""
+        new = [name for loader in (self.train_data, self.val_data) for name in loader.skipped
+               if name not in self._skips_reported]
+        self._skips_reported.update(new)
+        report_skipped(self.settings.data, new, self._warn)
 
     # -- files -------------------------------------------------------------------------------------
     def _save_checkpoint(self) -> None:
@@ -465,6 +485,8 @@ class Trainer:
             "loss_sum": pos.loss_sum,
             "samples": pos.samples,
             "rng": checkpoint.rng_state(),
+            "sampler": self.train_data.sampler.state(pos.epoch, pos.step),
+            "validation": self.data.split.record(),
         }, path)
         self.last_checkpoint = str(path)
         self._emit(events.CheckpointWritten(str(path), pos.epoch, pos.global_step))
@@ -477,6 +499,8 @@ class Trainer:
                 self.schedule.load_state_dict(state["schedule"])
             self.scaler.load_state_dict(state["scaler"])
             self.position = _Position(state["epoch"], state["step"], state["global_step"], state["loss_sum"], state["samples"])
+            if "sampler" in state:
+                self.train_data.sampler.check(state["sampler"])
             checkpoint.set_rng_state(state["rng"])
         except (KeyError, RuntimeError, ValueError, TypeError) as error:
             raise TrainingError(f"the checkpoint does not fit this run ({str(error).splitlines()[0][:200]})") from None
@@ -484,3 +508,10 @@ class Trainer:
             raise TrainingError("the checkpoint stopped at a step past the end of an epoch; "
                                 "was the batch size or the data changed? Resume with the same ones")
 
+
+def _before_split_settings(saved: dict[str, Any]) -> dict[str, Any]:
+    """Settings of a checkpoint written before 'validation' and 'split_seed' existed: its run drew a
+    random split with the weights' seed, and resuming must keep those samples."""
+    if "validation" in saved:
+        return saved
+    return {**saved, "validation": "random", "split_seed": saved.get("seed", 0)}

@@ -33,6 +33,8 @@ class Started:
     start_step: int  # > 0 when resuming
     classes: list[str]
     outputs: list[str]  # the nodes the loss is computed on
+    validation: str = ""  # which samples validate, in words ("the t10k-* files (10,000 samples)")
+    streaming: bool = False  # images decoded as they are read, not held in memory
 
 
 @dataclass(frozen=True)

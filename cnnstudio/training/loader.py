@@ -1,70 +1,122 @@
-"""Batches straight from preloaded tensors: an index per batch, no worker processes, no copies.
+"""Batches for the training loop from any :class:`~cnnstudio.training.data.source.Source`.
 
-The order of each epoch comes from a generator seeded by (seed, epoch), so a run resumed in the
-middle of an epoch sees exactly the batches an uninterrupted one would.
+In memory, a batch is an index into tensors already on the training device: no worker processes,
+no copies. Streaming, a ``torch.utils.data.DataLoader`` decodes whole batches in worker processes,
+a few batches ahead, into pinned memory when training on CUDA. Either way the order comes from
+:class:`~cnnstudio.training.sampler.EpochSampler`, and augmentation happens here, in the training
+process, with torch's global generator (whose state checkpoints keep): resume stays exact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
-from torch.utils.data import DistributedSampler
-from torchvision.transforms import v2
 
-from cnnstudio.training.data import augment
 from cnnstudio.training.data.base import TensorData
 from cnnstudio.training.data.convert import fit_images, to_float
+from cnnstudio.training.data.source import Source
+from cnnstudio.training.data.workers import Plan, batch_reader
+from cnnstudio.training.sampler import EpochSampler
 from cnnstudio.training.tasks.base import Batch
+
+if TYPE_CHECKING:
+    from torch.utils.data import DataLoader
 
 
 class Loader:
-    def __init__(self, data: TensorData, input_shapes: list[tuple[int, ...]], batch_size: int,
-                 seed: int, transform: v2.Transform | None = None, channels_last: bool = False,
-                 shard: tuple[int, int] = (0, 1)):
-        """``shard``: (rank, processes) under torchrun; this loader yields the rank's share of
-        every global batch, and ``batch_size`` is that share."""
-        self.data = data
-        self.rank, self.processes = shard
+    def __init__(self, source: Source, input_shapes: list[tuple[int, ...]], sampler: EpochSampler,
+                 transform: Any = None, channels_last: bool = False, *, device: torch.device | None = None,
+                 workers: int = 0):
+        """``source``: in memory (on the training device, or pinned for it), or streaming. ``transform``:
+        augmentation from :func:`cnnstudio.training.data.augment.build`. ``workers``: decoding processes
+        for a streaming source (0 decodes in this process)."""
+        self.source = source
         self.input_shapes = input_shapes
-        self.batch_size = min(batch_size, len(data))
-        self.seed = seed
+        self.sampler = sampler
         self.transform = transform
         self.channels_last = channels_last
+        self.device = device or getattr(source, "device", torch.device("cpu"))
+        self.workers = workers
+        self.skipped: dict[str, None] = {}  # unreadable files met so far, in order
+        self._plan: Plan | None = None
+        self._stream: DataLoader | None = None
 
     def __len__(self) -> int:
-        """Batches per epoch; a last, incomplete batch is dropped (a batch of one breaks BatchNorm)."""
-        return len(self.data) // self.processes // self.batch_size
+        return len(self.sampler)
 
-    def order(self, epoch: int) -> Tensor:
-        """This rank's samples of ``epoch``, in order. Rank r takes every processes-th sample from r,
-        so step k of all ranks together is step k of one process with the global batch."""
-        sampler = DistributedSampler(range(len(self.data)), self.processes, self.rank, shuffle=True,
-                                     seed=self.seed, drop_last=True)
-        sampler.set_epoch(epoch)
-        return torch.tensor(list(sampler), dtype=torch.int64, device=self.data.images.device)
-
-    def batch(self, index: Tensor) -> Batch:
-        d = self.data
-        images = to_float(d.images[index])
-        boxes = d.boxes[index] if d.boxes is not None else None
-        masks = d.masks[index] if d.masks is not None else None
-        if self.transform is not None:
-            images, boxes, masks = augment.apply(self.transform, images, boxes, masks)
-        inputs = [images if tuple(images.shape[1:]) == shape else fit_images(images, shape) for shape in self.input_shapes]
-        if self.channels_last:
-            inputs = [x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x for x in inputs]
-        box_labels = d.box_labels[index] if d.box_labels is not None else None
-        return Batch(inputs, d.labels[index], boxes, box_labels, masks)
-
-    def epoch(self, epoch: int, start: int = 0) -> Iterator[Tensor]:
-        """The sample indices of each batch of ``epoch``, from step ``start`` on."""
-        order = self.order(epoch)
-        for step in range(start, len(self)):
-            yield order[step * self.batch_size : (step + 1) * self.batch_size]
+    # -- the loop ------------------------------------------------------------------------------------
+    def epoch(self, epoch: int, start: int = 0) -> Iterator[TensorData]:
+        """Each step's samples of ``epoch`` from step ``start`` on, decoded but not yet augmented: call
+        :meth:`prepare` on each (after any pause, so augmentation draws its numbers in order)."""
+        return self._read(self.sampler.batches(epoch, start))
 
     def in_order(self, batch_size: int) -> Iterator[Batch]:
         """Every sample once, in stored order (validation)."""
-        for start in range(0, len(self.data), batch_size):
-            yield self.batch(torch.arange(start, min(start + batch_size, len(self.data)), device=self.data.images.device))
+        count = len(self.source)
+        chunks = (torch.arange(start, min(start + batch_size, count)) for start in range(0, count, batch_size))
+        for raw in self._read(chunks):
+            if len(raw):
+                yield self.prepare(raw, augment=False)
+
+    def batch(self, index: Tensor) -> Batch:
+        """The samples at ``index``, ready for the model, read here and now (the views' probes)."""
+        return self.prepare(self._fetch(index.to(self._index_device)), augment=False)
+
+    def prepare(self, raw: TensorData, augment: bool = True) -> Batch:
+        """A decoded batch on the device, augmented (training only), fitted to every Input."""
+        if raw.device != self.device:
+            raw = raw.to(self.device, non_blocking=True)
+        images = to_float(raw.images)
+        boxes, masks = raw.boxes, raw.masks
+        if augment and self.transform is not None:
+            from cnnstudio.training.data import augment as augmentation
+
+            images, boxes, masks = augmentation.apply(self.transform, images, boxes, masks)
+        inputs = [images if tuple(images.shape[1:]) == shape else fit_images(images, shape) for shape in self.input_shapes]
+        if self.channels_last:
+            inputs = [x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x for x in inputs]
+        return Batch(inputs, raw.labels, boxes, raw.box_labels, masks)
+
+    def close(self) -> None:
+        """Let the decoding workers go (the DataLoader shuts them down when dropped); a later read
+        starts new ones."""
+        self._stream = self._plan = None
+
+    # -- reading -------------------------------------------------------------------------------------
+    @property
+    def _index_device(self) -> torch.device:
+        return getattr(self.source, "device", torch.device("cpu"))
+
+    def _fetch(self, index: Tensor) -> TensorData:
+        raw = self.source.read(index)
+        self._note(raw)
+        return raw
+
+    def _note(self, raw: TensorData) -> None:
+        for name in raw.skipped:
+            self.skipped.setdefault(name)
+
+    def _read(self, batches: Iterable[Tensor]) -> Iterator[TensorData]:
+        if not self.source.streaming:
+            device = self._index_device
+            for index in batches:
+                yield self.source.read(index.to(device))
+            return
+        if self.workers == 0:
+            yield from map(self._fetch, batches)
+            return
+        for raw in self._streamed(batches):
+            self._note(raw)
+            yield raw
+
+    def _streamed(self, batches: Iterable[Tensor]) -> Iterator[TensorData]:
+        """Batches decoded in worker processes, a few ahead; the workers live as long as the loader."""
+        if self._stream is None:
+            self._plan = Plan()
+            self._stream = batch_reader(self.source, self._plan, self.workers, pin=self.device.type == "cuda",
+                                        persistent=True)
+        self._plan.batches = batches
+        yield from self._stream

@@ -257,8 +257,8 @@ class Prober:
         if request.inputs is not None:
             with contextlib.suppress(ValueError):  # a probe made for an older design: the default instead
                 return [fit_probe(x, shape) for x, shape in zip(request.inputs, shapes, strict=True)], None
-        index = min(max(request.sample, 0), len(self.validation.data) - 1)
-        chosen = self.validation.batch(torch.tensor([index], device=self.validation.data.images.device))
+        index = min(max(request.sample, 0), len(self.validation.source) - 1)
+        chosen = self.validation.batch(torch.tensor([index]))
         return [x[0].detach().cpu().contiguous() for x in chosen.inputs], int(chosen.labels[0])
 
     def _look(self, request: ProbeRequest, inputs: list[Tensor]
@@ -288,8 +288,8 @@ class Prober:
 
     def _embedding(self) -> Embedding:
         if self._subset is None:
-            count = min(EMBEDDING_SAMPLES, len(self.validation.data))
-            self._subset = self.validation.batch(torch.arange(count, device=self.validation.data.images.device))
+            count = min(EMBEDDING_SAMPLES, len(self.validation.source))
+            self._subset = self.validation.batch(torch.arange(count))
             self._thumbnails = thumbnails(self._subset.inputs[0])
         metric = self.task.name == "metric"
         node = self.task.outputs[0] if metric else bottleneck(self.design, self.task, self.model)

@@ -32,8 +32,9 @@ def describe(event: Any) -> tuple[Kind, str] | None:
     """What the log says about an engine event (None: nothing, e.g. step metrics)."""
     if isinstance(event, events.Started):
         resumed = f", resuming at step {event.start_step:,}" if event.start_step else ""
-        return "info", (f"Started on {event.device}: {event.train_samples:,} training and {event.val_samples:,} "
-                        f"validation samples, {event.steps_per_epoch:,} steps per epoch{resumed}")
+        streamed = " (streamed from disk)" if event.streaming else ""
+        return "info", (f"Started on {event.device}: {event.train_samples:,} training samples{streamed}, validating on "
+                        f"{event.validation}, {event.steps_per_epoch:,} steps per epoch{resumed}")
     if isinstance(event, events.EpochMetrics):
         metrics = "".join(f", {k.removeprefix('val_')} {v:.4g}" for k, v in event.metrics.items() if isinstance(v, float))
         return "info", f"Epoch {event.epoch}: train loss {event.train_loss:.4g}, validation loss {event.val_loss:.4g}{metrics}"

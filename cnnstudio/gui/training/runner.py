@@ -18,6 +18,7 @@ so editing the design while it trains changes nothing in the run.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import pickle
 import queue
@@ -49,6 +50,9 @@ class _ThreadBackend:
         self.thread: threading.Thread | None = None
 
     def start(self, job: Job, emit: Emit) -> None:
+        # Streamed images are decoded in this thread: worker processes forked from the studio would copy
+        # Qt's threads mid-flight (the worker process of process mode forks its own, safely).
+        job = dataclasses.replace(job, settings=dataclasses.replace(job.settings, workers=0))
         self.thread = threading.Thread(target=train, args=(job, emit, self.controls), name="training", daemon=True)
         self.thread.start()
 

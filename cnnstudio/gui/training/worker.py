@@ -58,8 +58,8 @@ class Controls:
 
 
 def resume_overrides(settings: TrainingSettings) -> dict[str, Any]:
-    """What the studio's form may change when a checkpoint's run continues: its length and device."""
-    return {"epochs": settings.epochs, "device": settings.device}
+    """What the studio may change when a checkpoint's run continues: its length, device and decoding workers."""
+    return {"epochs": settings.epochs, "device": settings.device, "workers": settings.workers}
 
 
 def train(job: Job, emit: Emit, controls: Controls) -> None:

@@ -1,5 +1,6 @@
-"""Data sources: each turns a spec ("synthetic-shapes", "idx:PATH"...) into tensors held in memory.
+"""Data sources: each kind turns a spec ("synthetic-shapes", "idx:PATH", "folder:PATH"...) into a
+:class:`~cnnstudio.training.data.source.Source` (see ``registry.py``).
 
-Everything is decoded once, up front, into :class:`TensorData`; per-sample image decoding in the
-loop would halve throughput on the small networks this tool is about.
+Small data is decoded once, up front, into tensors (per-sample decoding in the loop would halve
+throughput on the small networks this tool is about); image files too large for memory stream.
 """

@@ -1,48 +1,74 @@
 """folder:PATH: one sub-folder per class, images of any size (torchvision's ImageFolder layout).
 
-Images are decoded once, converted to the Input's channels and resized to its size. A file that
-cannot be read as an image is skipped, counted and named in a warning, never a crash: a stray
-README or a half-downloaded JPEG should not stop a run.
+When PATH holds ``train/`` and ``val/`` (or ``validation/``), each with the class sub-folders, those
+are the training and validation samples. Only file names are listed up front; images are decoded
+to the Input's size and channels when read (see :mod:`cnnstudio.training.data.files`). Files that
+are not images are skipped, counted and named, never a crash.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from PIL import Image, UnidentifiedImageError
-from torchvision.transforms.v2 import functional as TF
 
-from cnnstudio.training.data.base import TensorData
 from cnnstudio.training.data.convert import image_shape
+from cnnstudio.training.data.files import FileSource
+from cnnstudio.training.data.images import list_images
+from cnnstudio.training.data.registry import OpenRequest, SourceKind, register
+from cnnstudio.training.data.source import Dataset
 from cnnstudio.training.errors import TrainingError
 
-SHOWN_SKIPS = 10
+VALIDATION_FOLDERS = ("val", "validation")
 
 
-def load(folder: str, shape: tuple[int, ...], warn: Callable[[str], None]) -> TensorData:
-    root = Path(folder).expanduser()
+def class_folders(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def own_split(root: Path) -> tuple[Path, Path] | None:
+    """``train/`` and ``val/`` sub-folders that both hold class sub-folders, if there are."""
+    train = root / "train"
+    val = next((root / name for name in VALIDATION_FOLDERS if (root / name).is_dir()), None)
+    if val is None or not train.is_dir() or not class_folders(train) or not class_folders(val):
+        return None
+    return train, val
+
+
+def index(folder: Path, classes: list[str], shape: tuple[int, int, int], root: Path, spec: str) -> FileSource:
+    """Every image file of ``folder``'s class sub-folders, labelled by the class's place in ``classes``."""
+    paths, labels, others = [], [], []
+    for name in class_folders(folder):
+        if name not in classes:
+            raise TrainingError(f"{spec}: {folder.relative_to(root) / name} is a class that train/ does not have; "
+                                f"the classes are {', '.join(classes)}")
+        found, rest = list_images(folder / name)
+        paths += [p.relative_to(root).as_posix() for p in found]
+        labels += [classes.index(name)] * len(found)
+        others += [p.relative_to(root).as_posix() for p in rest]
+    if not paths:
+        raise TrainingError(f"{spec}: no image file in {', '.join(class_folders(folder))}")
+    return FileSource(root, paths, torch.tensor(labels, dtype=torch.int64), classes, shape, unlisted=others)
+
+
+def open_folder(path: str, request: OpenRequest) -> Dataset:
+    spec = f"folder:{path}"
+    root = Path(path).expanduser()
     if not root.is_dir():
-        raise TrainingError(f"folder:{folder}: no such folder")
-    channels, height, width = image_shape(shape, f"folder:{folder}")
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        raise TrainingError(f"{spec}: no such folder")
+    shape = image_shape(request.shape, spec)
+    split = own_split(root)
+    if split is not None:
+        train, val = split
+        classes = class_folders(train)
+        return Dataset(index(train, classes, shape, root, spec), index(val, classes, shape, root, spec),
+                       f"the {val.name}/ folder")
+    classes = class_folders(root)
     if not classes:
-        raise TrainingError(f"folder:{folder}: expected one sub-folder per class (e.g. cats/, dogs/), found none")
-    images, labels, skipped = [], [], []
-    for label, name in enumerate(classes):
-        for path in sorted(p for p in (root / name).rglob("*") if p.is_file() and not p.name.startswith(".")):
-            try:
-                with Image.open(path) as image:
-                    pixels = image.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
-            except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-                skipped.append(path.relative_to(root).as_posix())
-                continue
-            images.append(TF.pil_to_tensor(pixels))
-            labels.append(label)
-    if skipped:
-        names = ", ".join(skipped[:SHOWN_SKIPS]) + (f" and {len(skipped) - SHOWN_SKIPS} more" if len(skipped) > SHOWN_SKIPS else "")
-        warn(f"folder:{folder}: skipped {len(skipped)} file(s) that are not readable images: {names}")
-    if not images:
-        raise TrainingError(f"folder:{folder}: no readable image in {', '.join(classes)}")
-    return TensorData(torch.stack(images), torch.tensor(labels), classes)
+        raise TrainingError(f"{spec}: expected one sub-folder per class (e.g. cats/, dogs/), found none")
+    return Dataset(index(root, classes, shape, root, spec))
+
+
+register(SourceKind("folder", "folder:PATH", "one sub-folder per class, images of any size (ImageFolder layout); "
+                    "train/ and val/ sub-folders, if present, are the training and validation samples",
+                    open_folder))

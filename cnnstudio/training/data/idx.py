@@ -1,7 +1,10 @@
 """idx:PATH: MNIST-format IDX files (optionally gzipped) in a folder, such as MNIST's own files.
 
 Every images/labels pair in the folder (``*-images-idx3-ubyte[.gz]`` with its
-``*-labels-idx1-ubyte[.gz]``) is read and joined; the train/validation split is the common one.
+``*-labels-idx1-ubyte[.gz]``) is read. Pairs named ``t10k-*`` or ``test-*`` are the source's own
+validation samples when other pairs (MNIST's ``train-*``) are there too: given both of MNIST's
+files, a run trains on the 60,000 and validates on the official 10,000, as papers report. With one
+pair only, the validation samples are drawn from it (see ``validation`` in docs/training.md).
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ import torch
 
 from cnnstudio.training.data.base import TensorData
 from cnnstudio.training.data.convert import fit_images, image_shape
+from cnnstudio.training.data.registry import OpenRequest, SourceKind, register
+from cnnstudio.training.data.source import Dataset
 from cnnstudio.training.errors import TrainingError
 
+TEST_PREFIXES = ("t10k", "test")
 DTYPES = {0x08: torch.uint8, 0x09: torch.int8, 0x0B: torch.int16, 0x0C: torch.int32, 0x0D: torch.float32, 0x0E: torch.float64}
 
 
@@ -40,7 +46,8 @@ def read_idx(path: Path) -> torch.Tensor:
     return data.reshape(shape)
 
 
-def load(folder: str, shape: tuple[int, ...]) -> TensorData:
+def read_pairs(folder: str) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+    """(name prefix, images [N, H, W], labels [N]) of every pair of files in ``folder``."""
     root = Path(folder).expanduser()
     if not root.is_dir():
         raise TrainingError(f"idx:{folder}: no such folder")
@@ -53,11 +60,31 @@ def load(folder: str, shape: tuple[int, ...]) -> TensorData:
         images, labels = read_idx(images_path), read_idx(labels_path)
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             raise TrainingError(f"{images_path}: expected N images of H x W and N labels; got shapes {list(images.shape)} and {list(labels.shape)}")
-        pairs.append((images, labels))
+        pairs.append((images_path.name.split("-images-")[0], images, labels))
     if not pairs:
         raise TrainingError(f"idx:{folder}: the folder holds no *-images-idx3-ubyte[.gz] file")
-    images = torch.cat([p[0] for p in pairs]).unsqueeze(1)
-    labels = torch.cat([p[1] for p in pairs]).long()
-    images = fit_images(images.to(torch.uint8), image_shape(shape, f"idx:{folder}"))
-    classes = [str(c) for c in range(int(labels.max()) + 1)]
-    return TensorData(images, labels, classes)
+    return pairs
+
+
+def open_idx(folder: str, request: OpenRequest) -> Dataset:
+    pairs = read_pairs(folder)
+    shape = image_shape(request.shape, f"idx:{folder}")
+    held_out = [p for p in pairs if p[0] in TEST_PREFIXES]
+    training = [p for p in pairs if p[0] not in TEST_PREFIXES]
+    if not training:  # only a test set: it is all there is to train on
+        training, held_out = held_out, []
+    classes = [str(c) for c in range(int(max(p[2].max() for p in pairs)) + 1)]
+    train = _joined(training, shape, classes)
+    if not held_out:
+        return Dataset(train)
+    names = " and ".join(f"{p[0]}-* files" for p in held_out)
+    return Dataset(train, _joined(held_out, shape, classes), f"the {names}")
+
+
+def _joined(pairs: list[tuple[str, torch.Tensor, torch.Tensor]], shape: tuple[int, int, int], classes: list[str]) -> TensorData:
+    images = torch.cat([p[1] for p in pairs]).unsqueeze(1).to(torch.uint8)
+    return TensorData(fit_images(images, shape), torch.cat([p[2] for p in pairs]).long(), classes)
+
+
+register(SourceKind("idx", "idx:PATH", "MNIST-format IDX files (*-images-idx3-ubyte[.gz] with *-labels-idx1-ubyte[.gz]) "
+                    "in a folder; t10k-* or test-* files beside train-* ones are the validation samples", open_idx))

@@ -13,6 +13,7 @@ from torch import Tensor
 
 from cnnstudio.training import fields
 from cnnstudio.training.data.base import TensorData
+from cnnstudio.training.data.registry import SourceKind, generated, register
 from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.fields import option
 
@@ -57,3 +58,6 @@ def _occurrences(bits: Tensor, pattern: Tensor) -> Tensor:
     """[N, L - P + 1]: True where the pattern starts."""
     windows = bits.unfold(1, len(pattern), 1)
     return (windows == pattern).all(-1)
+
+
+register(SourceKind("synthetic-sequences", "synthetic-sequences", "generated offline: 1D bit strings, labelled by whether they contain a pattern (1011); Input [1, L]", generated(load), "label", SequenceOptions))

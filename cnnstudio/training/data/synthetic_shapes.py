@@ -17,6 +17,7 @@ from torch import Tensor
 from cnnstudio.training import fields
 from cnnstudio.training.data.base import TensorData
 from cnnstudio.training.data.convert import image_shape
+from cnnstudio.training.data.registry import SourceKind, generated, register
 from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.fields import option
 
@@ -129,3 +130,6 @@ def _colours(n: int, slots: int, channels: int, gen: torch.Generator) -> Tensor:
         return 0.6 + 0.4 * torch.rand(n, slots, 1, generator=gen)
     colour = 0.15 + 0.85 * torch.rand(n, slots, channels, generator=gen)
     return colour / colour.amax(dim=-1, keepdim=True)
+
+
+register(SourceKind("synthetic-shapes", "synthetic-shapes", "generated offline: circle, square, triangle, cross, diamond, ring, on a noisy background", generated(load), "label, boxes, masks", ShapesOptions))

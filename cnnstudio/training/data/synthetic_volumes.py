@@ -15,6 +15,7 @@ from torch import Tensor
 
 from cnnstudio.training import fields
 from cnnstudio.training.data.base import TensorData
+from cnnstudio.training.data.registry import SourceKind, generated, register
 from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.fields import option
 
@@ -100,3 +101,6 @@ def _offsets(size: tuple[int, ...], centre: Tensor, radius: Tensor) -> tuple[Ten
     grids = torch.meshgrid(*(torch.arange(length, dtype=torch.float32) + 0.5 for length in size), indexing="ij")
     dz, dy, dx = ((grid.unsqueeze(0) - centre[:, k].view(n, 1, 1, 1)) / radius.view(n, 1, 1, 1) for k, grid in enumerate(grids))
     return dx, dy, dz
+
+
+register(SourceKind("synthetic-volumes", "synthetic-volumes", "generated offline: 3D volumes of one solid each (sphere, cube, cross, shell) on a noisy background, for Conv3d designs; Input [1, D, H, W]", generated(load), "label", VolumeOptions))

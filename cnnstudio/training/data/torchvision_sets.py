@@ -15,6 +15,8 @@ import torch
 
 from cnnstudio.training.data.base import TensorData
 from cnnstudio.training.data.convert import fit_images, image_shape
+from cnnstudio.training.data.registry import OpenRequest, SourceKind, register
+from cnnstudio.training.data.source import Dataset
 from cnnstudio.training.errors import TrainingError
 
 DOWNLOAD_TIMEOUT_S = 20
@@ -35,7 +37,13 @@ def cache_dir() -> Path:
     return base / "cnnstudio" / "datasets"
 
 
-def load(name: str, shape: tuple[int, ...]) -> TensorData:
+def open_set(name: str, request: OpenRequest) -> Dataset:
+    """The training set, with the official test set as the source's own validation samples."""
+    shape = image_shape(request.shape, name)
+    return Dataset(load(name, shape, train=True), load(name, shape, train=False), f"{name}'s official test set")
+
+
+def load(name: str, shape: tuple[int, int, int], train: bool) -> TensorData:
     from torchvision import datasets
 
     root = cache_dir() / name
@@ -43,7 +51,7 @@ def load(name: str, shape: tuple[int, ...]) -> TensorData:
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # never hang on a dead connection
     try:
         root.mkdir(parents=True, exist_ok=True)
-        dataset = getattr(datasets, SETS[name])(str(root), train=True, download=True)
+        dataset = getattr(datasets, SETS[name])(str(root), train=train, download=True)
     except Exception as error:  # urllib, socket and torchvision raise many kinds; all mean "no data"
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(":")
         raise TrainingError(
@@ -54,5 +62,10 @@ def load(name: str, shape: tuple[int, ...]) -> TensorData:
         socket.setdefaulttimeout(previous)
     images = torch.as_tensor(dataset.data)
     images = images.unsqueeze(1) if images.ndim == 3 else images.permute(0, 3, 1, 2)  # CIFAR is N, H, W, C
-    images = fit_images(images.contiguous(), image_shape(shape, name))
+    images = fit_images(images.contiguous(), shape)
     return TensorData(images, torch.as_tensor(dataset.targets).long(), list(dataset.classes))
+
+
+for _name in SETS:
+    register(SourceKind(_name, _name, "torchvision's download, kept in the user's cache folder; its test set "
+                        "is the validation samples", lambda _path, request, name=_name: open_set(name, request)))
