@@ -60,10 +60,12 @@ def test_two_runs_are_kept_listed_and_stay_listed_after_save_as(studio: MainWind
     assert [run.folder for run in panel.runs] == [first.folder, second.folder]
     assert panel.directory == moved and len(list_runs(moved)) == 2
     assert studio.training.dock.folder.text() == str(moved)
-    studio.open_path(tmp_path / "elsewhere" / "renamed.json", ask=False)  # reopened later: found again
+    with qtbot.waitSignal(studio.training.weights_loaded, timeout=30_000) as loaded:
+        studio.open_path(tmp_path / "elsewhere" / "renamed.json", ask=False)  # reopened later: found again
     assert len(studio.training.runs.runs) == 2
-    assert [run.folder for run in panel.selected()] == [second.folder]  # its latest run's curves on show
-    assert len(studio.training.curves.curves.overlays) == 3
+    assert [run.folder for run in panel.selected()] == [second.folder]  # its latest run on show:
+    assert len(studio.training.curves.curves.overlays) == 3  # its curves,
+    assert loaded.args[0].path == str(moved / second.folder / "best.pt")  # its best weights
 
     panel.select([first.folder, second.folder])  # two: overlay and design diff
     curves = studio.training.curves.curves
@@ -111,11 +113,13 @@ def test_loading_a_run_shows_its_weights_curves_and_timeline(studio: MainWindow,
     train(qtbot, studio)
     run = studio.training.runs.runs[-1]
     studio.show_design(Design(), None)
-    studio.open_path(studio.doc.path or run.path.parents[2] / "tiny.json", ask=False)
     assert len(views.timeline) == 0
     with qtbot.waitSignal(studio.training.weights_loaded, timeout=30_000) as loaded:
-        studio.training.load_run(studio.training.runs.runs[-1])
+        studio.open_path(run.path.parents[2] / "tiny.json", ask=False)  # its latest run is loaded
     assert loaded.args[0].path == str(run.path / "best.pt")
+    with qtbot.waitSignal(studio.training.weights_loaded, timeout=30_000) as loaded:
+        studio.training.load_run(studio.training.runs.runs[-1], "last")
+    assert loaded.args[0].path == str(run.path / "last.pt")
     qtbot.waitUntil(lambda: len(views.timeline) == len(snapshots.stored(run.path)), timeout=30_000)
     assert studio.training.curves.curves.overlays
 

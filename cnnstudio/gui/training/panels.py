@@ -81,6 +81,7 @@ class TrainingPanels(QObject):
         self.runs_directory = self.dock.runs_directory()
         self.pending_move: tuple[Path, Path] | None = None
         self._opening = False  # a design is being opened
+        self._designs_opened = 0
         run_tabs = QTabWidget()
         run_tabs.setDocumentMode(True)
         run_tabs.addTab(self.log, "Log")
@@ -188,18 +189,20 @@ class TrainingPanels(QObject):
         self.checkpoints.set_folder(self.runs.runs[-1].path if self.runs.runs else None)
 
     def _design_replaced(self) -> None:
-        """Another design (New, Open, template): nothing of the previous design's runs stays on show;
-        its own latest run's curves are shown, if it has runs."""
+        """Another design (New, Open, template): nothing of the previous design's runs stays on show.
+        If it has runs, its latest run is shown: its curves, and its best weights for the views and
+        for export (trained weights by default)."""
         self.pending_move = None
+        self._designs_opened += 1  # weights still loading for the previous design are dropped
         self.log.clear()
         if self.curves.curves is not None:
             self.curves.curves.clear()
             self.curves.curves.overlay([])
         self.loaded_weights = None
         self._show_runs()
-        if self.runs.runs:
+        if self.runs.runs and self.runs.runs[-1].weights() is not None:
             self._opening = True  # shown in the Curves dock, which is not brought forward for it
-            self.runs.select([self.runs.runs[-1].folder])
+            self.load_run(self.runs.runs[-1])
             self._opening = False
 
     def _path_changed(self) -> None:
@@ -267,9 +270,9 @@ class TrainingPanels(QObject):
         from cnnstudio.core.compiler import CompileError
         from cnnstudio.core.weights import WeightsError
 
-        design = self.doc.design.copy()
+        design, shown = self.doc.design.copy(), self._designs_opened
         job = BackgroundJob(lambda: load_weights(design, path), (WeightsError, CompileError), self)
-        job.done.connect(self._weights_done)
+        job.done.connect(lambda loaded: shown == self._designs_opened and self._weights_done(loaded))
         job.failed.connect(lambda message: self.log.add("error", f"Weights not loaded: {message}"))
         self.log.add("info", f"Loading weights from {path}…")
         self._weights_job = job.start()
