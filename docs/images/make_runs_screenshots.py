@@ -89,8 +89,12 @@ def main() -> None:
             QTimer.singleShot(800, lambda: grab("studio-runs.png", second))
 
         def second() -> None:
-            panels.curves_dock.show()
+            for dock in (panels.runs_dock, panels.curves_dock):  # out of their tab groups, side by side
+                win.removeDockWidget(dock)
+            win.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, panels.runs_dock)
             win.splitDockWidget(panels.runs_dock, panels.curves_dock, Qt.Orientation.Horizontal)
+            for dock in (panels.runs_dock, panels.curves_dock):
+                dock.show()
             win.resizeDocks([panels.runs_dock, panels.curves_dock], [700, 900], Qt.Orientation.Horizontal)
             win.resizeDocks([panels.runs_dock], [420], Qt.Orientation.Vertical)
             runs.select([run.folder for run in runs.runs])  # all three: curves overlaid

@@ -92,11 +92,11 @@ class TrainingPanels(QObject):
         self.curves_dock = window.add_dock("curves", "Curves", self.curves, bottom)
         self.log_dock = window.add_dock("run-log", "Run Log", run_tabs, bottom)
         self.runs_dock = window.add_dock("runs", "Runs", self.runs, bottom)
-        window.tabifyDockWidget(self.log_dock, self.runs_dock)
-        self.log_dock.raise_()
         inspector, summary = (window.findChild(QDockWidget, f"dock-{name}") for name in ("inspector", "summary"))
         window.tabifyDockWidget(inspector, self.training_dock)
         window.splitDockWidget(self.curves_dock, self.log_dock, Qt.Orientation.Horizontal)
+        window.tabifyDockWidget(self.log_dock, self.runs_dock)  # a tab: side by side, the window would outgrow a laptop
+        self.log_dock.raise_()
         window.tabifyDockWidget(summary, self.curves_dock)
         summary.raise_()
         inspector.raise_()

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -80,9 +81,10 @@ class RunsPanel(QWidget):
         self.tree.itemSelectionChanged.connect(self._selection_changed)
         self.tree.itemDoubleClicked.connect(lambda *_: self._load("best"))
         self.summary = QLabel(wordWrap=True)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long paths
         self.buttons: dict[str, QPushButton] = {}
-        bar = QHBoxLayout()
-        for key, text, tip, slot in (
+        bars = (QHBoxLayout(), QHBoxLayout())  # two rows: the panel stays narrow enough to sit in a tab
+        for index, (key, text, tip, slot) in enumerate((
             ("load", "Load Weights", "Load the run's best checkpoint (or its last) into the design: every view shows "
              "that run (double-click does the same)", lambda: self._load("best")),
             ("last", "Load Last", "Load the run's last checkpoint into the design", lambda: self._load("last")),
@@ -90,18 +92,20 @@ class RunsPanel(QWidget):
             ("note", "Note…", "Write a note on the run", self._note),
             ("open", "Open Folder", "Show the run's files", self._open_folder),
             ("delete", "Delete…", "Delete the run's folder (asks first)", self._delete),
-        ):
+        )):
             button = QPushButton(text)
             button.setToolTip(tip)
             button.clicked.connect(slot)
-            bar.addWidget(button)
+            bars[index // 3].addWidget(button)
             self.buttons[key] = button
-        bar.addStretch(1)
+        for bar in bars:
+            bar.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.summary)
-        layout.addLayout(bar)
+        for bar in bars:
+            layout.addLayout(bar)
         self._timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
         self._update_buttons()
