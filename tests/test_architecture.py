@@ -17,7 +17,8 @@ import textwrap
 
 from corehelpers import FIGURE21, ROOT
 
-HEADLESS_PACKAGES = ["cnnstudio.core", "cnnstudio.training", "cnnstudio.export", "cnnstudio.commands", "cnnstudio.importers"]
+HEADLESS_PACKAGES = ["cnnstudio.core", "cnnstudio.training", "cnnstudio.export", "cnnstudio.commands",
+                     "cnnstudio.importers", "cnnstudio.runs"]
 
 
 def run_python(code: str) -> dict:
@@ -84,3 +85,19 @@ def test_analysis_and_check_do_not_import_torch():
     assert not found["after_analysis"], "analysing a design imports torch"
     assert not found["after_check"], "cnnstudio check imports torch"
     assert not found["qt"]
+
+
+def test_events_and_the_run_store_do_not_import_torch():
+    """The studio matches events by class and lists runs with its window up, before torch loads."""
+    found = run_python(
+        """
+        import contextlib, io, json, sys
+        from cnnstudio.training import events, listeners
+        from cnnstudio.runs import store, diff, recorder, snapshots
+        from cnnstudio.cli import main
+        with contextlib.redirect_stdout(io.StringIO()):
+            status = main(["runs", "resources/templates/figure21.json", "--json"])
+        print(json.dumps({"torch": "torch" in sys.modules, "status": status}))
+        """
+    )
+    assert found == {"torch": False, "status": 0}

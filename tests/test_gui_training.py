@@ -74,7 +74,9 @@ def test_a_run_reports_fills_the_curves_and_moves_the_progress_bar(studio: MainW
     assert studio.training.log.entries[-1].message.startswith("Training completed")
     tree = studio.training.checkpoints.tree
     assert tree.topLevelItem(0).text(0) == "last.pt" and tree.topLevelItem(0).text(1) == "2"
-    assert (Path(studio.training.dock.run_folder()) / "metrics.jsonl").read_text().count("\n") == 2
+    run = studio.training.runs.runs[-1]
+    assert (run.path / "metrics.jsonl").read_text().count("\n") == 2 and run.manifest.status == "completed"
+    assert studio.training.runs.tree.topLevelItemCount() == len(studio.training.runs.runs)
 
 
 def test_pause_resume_stop_and_resume_from_the_checkpoint(studio: MainWindow, qtbot) -> None:  # noqa: ANN001
@@ -89,7 +91,7 @@ def test_pause_resume_stop_and_resume_from_the_checkpoint(studio: MainWindow, qt
     paused_at = [e for e in seen if isinstance(e, events.StepMetrics)][-1].global_step
     qtbot.wait(400)
     assert [e for e in seen if isinstance(e, events.StepMetrics)][-1].global_step == paused_at
-    assert dock.status.text() == "Paused" and dock.pause.text() == "Resume"
+    assert dock.status.text().startswith("Paused") and dock.pause.text() == "Resume"
     dock.pause.click()
     wait_for_steps(qtbot, seen, kinds(seen).count("StepMetrics") + 2)
     with qtbot.waitSignal(studio.training_runner.running_changed, timeout=RUN_S):

@@ -67,7 +67,8 @@ def test_two_processes_match_one_on_the_same_global_batch(tmp_path: Path) -> Non
         assert b["val_loss"] == pytest.approx(a["val_loss"], abs=1e-5)
         assert b["val_accuracy"] == a["val_accuracy"]
     assert double.stderr.count("training on cpu") == 1  # rank 0 alone reports
-    assert sorted(p.name for p in (tmp_path / "double").iterdir()) == ["last.pt", "metrics.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "double").iterdir()) == [  # rank 0 alone writes the run folder
+        "best.pt", "design.json", "last.pt", "metrics.jsonl", "run.json", "settings.json"]
 
 
 def test_a_batch_that_does_not_split_evenly_is_explained(tmp_path: Path) -> None:

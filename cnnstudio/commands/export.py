@@ -1,4 +1,8 @@
-"""``cnnstudio export DESIGN --format F [--weights CKPT] -o PATH``."""
+"""``cnnstudio export DESIGN --format F [--run NAME|latest|best | --weights CKPT | --random-weights] -o PATH``.
+
+Trained weights by default: without ``--weights``, the latest run's best checkpoint (see
+:mod:`cnnstudio.runs`), saying so; ``--random-weights`` exports freshly initialised ones.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import sys
 from pathlib import Path
 
 from cnnstudio.core.compiler import CompileError
+from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, load_design
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -17,7 +22,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("design", help="design file (.json)")
     parser.add_argument("--format", "-f", choices=list(FORMATS), default="code", help="what to write (default: code)")
-    parser.add_argument("--weights", type=Path, help="trained weights: a checkpoint, state dict or .safetensors")
+    chosen = parser.add_mutually_exclusive_group()
+    chosen.add_argument("--run", help="take the weights of this run: its name, latest or best "
+                        "(default: the latest run's best checkpoint, when the design has runs)")
+    chosen.add_argument("--weights", type=Path, help="trained weights: a checkpoint, state dict or .safetensors")
+    chosen.add_argument("--random-weights", action="store_true", help="export freshly initialised (random) weights")
     parser.add_argument("-o", "--output", type=Path, help="output file (default: the design's name + the format's suffix)")
 
 
@@ -26,14 +35,37 @@ def run(args: argparse.Namespace) -> int:
     from cnnstudio.export.code import CodeExportError
     from cnnstudio.core.weights import WeightsError
 
+    from cnnstudio.runs import RunError
+
     try:
         design = load_design(args.design)
         target = args.output or Path(args.design).with_suffix(FORMATS[args.format])
-        report = export_design(design, args.format, target, args.weights)
-    except (DesignFileError, CompileError, ExportError, CodeExportError, WeightsError) as error:
+        weights = args.weights or (None if args.random_weights else default_weights(args.design, design, args.run))
+        report = export_design(design, args.format, target, weights)
+    except (DesignFileError, CompileError, ExportError, CodeExportError, WeightsError, RunError) as error:
         print(f"cnnstudio export: {error}", file=sys.stderr)
         return EXIT_FAILED
     if report:
         print(report.summary())
     print(f"wrote {target}")
     return EXIT_OK
+
+
+def default_weights(design_path: str, design: Design, which: str | None) -> Path | str | None:
+    """The checkpoint of run ``which`` (default: the latest run, if any), else the design's own
+    weights file, else none (random); said on stderr."""
+    from cnnstudio.runs import RunError, list_runs, pick_run, runs_dir
+
+    folder = runs_dir(design_path, design.name)
+    if which is None and not list_runs(folder):
+        if design.weights:
+            print(f"no runs: exporting the design's own weights ({design.weights})", file=sys.stderr)
+            return design.weights
+        print("no runs: exporting freshly initialised (random) weights", file=sys.stderr)
+        return None
+    run = pick_run(folder, which or "latest")
+    weights = run.weights("best")
+    if weights is None:
+        raise RunError(f"the run {run.name} has no checkpoint")
+    print(f"weights: run {run.name}, {weights.name} ({weights})", file=sys.stderr)
+    return weights

@@ -1,5 +1,8 @@
 """``cnnstudio train DESIGN``: train headless, with a progress line, metrics.jsonl and checkpoints.
 
+Each start makes a new run folder under the design's runs directory (``runs/<design>/<time>_...``,
+see :mod:`cnnstudio.runs`); ``--resume`` continues in the checkpoint's own folder, ``--out`` names one.
+
 Under ``torchrun`` it trains with DistributedDataParallel (see :mod:`cnnstudio.training.distributed`);
 only rank 0 prints progress and writes files.
 
@@ -15,7 +18,6 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 from typing import Any, TextIO
 
 from cnnstudio.core.design import Design
@@ -37,11 +39,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, help="samples per step")
     parser.add_argument("--lr", type=float, help="learning rate")
     parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
-    parser.add_argument("--out", help="folder for metrics.jsonl and checkpoints (default: runs/DESIGN-NAME)")
+    parser.add_argument("--out", help="the run's folder (default: a new one in runs/DESIGN beside the design file)")
     parser.add_argument("--resume", metavar="CKPT", help="continue the run saved in this checkpoint")
 
 
 def run(args: argparse.Namespace) -> int:
+    from cnnstudio.runs import run_folder, runs_dir
     from cnnstudio.training import distributed, threads
     from cnnstudio.training.engine import Trainer
     from cnnstudio.training.settings import parse_settings
@@ -61,14 +64,15 @@ def run(args: argparse.Namespace) -> int:
     threads.configure(processes=int(os.environ.get("LOCAL_WORLD_SIZE", 1)))  # torchrun's processes on this machine
     progress = Progress(sys.stderr, rank=None if world.is_main else world.rank)
     try:
+        settings = None if args.resume else parse_settings(design.training, overrides)
+        # Only rank 0 writes: the other processes of a torchrun job make no folder of their own.
+        out = run_folder(runs_dir(args.design, design.name), settings.to_dict() if settings else {},
+                         design=to_dict(design), out=args.out, resume=args.resume) if world.is_main else None
         if args.resume:
-            out = Path(args.out) if args.out else Path(args.resume).parent
             trainer = Trainer.from_checkpoint(args.resume, overrides, out_dir=out, on_event=progress, world=world)
             _check_same_network(design, trainer.design, args.resume)
         else:
-            out = Path(args.out) if args.out else Path("runs") / Path(args.design).stem
-            trainer = Trainer(design, parse_settings(design.training, overrides), out_dir=out, on_event=progress,
-                              world=world)
+            trainer = Trainer(design, settings, out_dir=out, on_event=progress, world=world)
     except TrainingError as error:
         print(f"cnnstudio train: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
@@ -76,10 +80,9 @@ def run(args: argparse.Namespace) -> int:
     with _stop_on_signals(trainer):
         finished = trainer.run()
     if world.is_main and finished.status == "completed":
-        print(f"done: metrics in {out / 'metrics.jsonl'}, checkpoint {finished.checkpoint}", file=sys.stderr)
+        print(f"done: run {out.name} in {out} (metrics.jsonl, last.pt, best.pt)", file=sys.stderr)
     elif world.is_main and finished.status == "stopped":
-        print(f"stopped in epoch {finished.epoch + 1}, after step {finished.global_step} of the run; continue with "
-              f"--resume {finished.checkpoint}", file=sys.stderr)
+        print(f"stopped at {finished.where()}; continue with --resume {finished.checkpoint}", file=sys.stderr)
     return {"completed": EXIT_TRAINED, "stopped": EXIT_STOPPED}.get(finished.status, EXIT_FAILED)
 
 

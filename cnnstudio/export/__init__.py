@@ -43,14 +43,14 @@ class ExportError(RuntimeError):
 
 
 def export_design(design: Design, fmt: str, target: Path, weights: Path | str | None = None) -> WeightsReport | None:
-    """Write ``design`` (with ``weights`` if given, else the design's own weights file if it has
-    one) to ``target`` in ``fmt``; returns the weights report."""
+    """Write ``design`` to ``target`` in ``fmt``, with ``weights`` (a file, or ``torchvision:NAME``)
+    or, without, its freshly initialised ones; returns the weights report. Which trained weights
+    to take by default (a run's, the design's own file) is the front end's choice."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format '{fmt}'; choose one of {', '.join(FORMATS)}")
     analysis = analyze(design)
     _check_fits(analysis)
     model = build_model(design, analysis).eval()
-    weights = weights or design.weights
     report = load_weights_file(model, weights) if weights else None
     inputs = example_inputs(design, analysis, EXAMPLE_BATCH)
     serialisers: dict[str, Callable[[], bytes]] = {

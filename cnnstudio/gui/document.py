@@ -50,6 +50,7 @@ class Document(QObject):
     groups_changed = Signal()  # groups added, removed, renamed, opened or closed
     analyzed = Signal()
     path_changed = Signal()
+    training_changed = Signal()  # the design's "training" object
 
     def __init__(self, design: Design | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -165,6 +166,11 @@ class Document(QObject):
     def set_label(self, node_id: str, label: str | None) -> None:
         self.design.node(node_id).label = label or None
         self.node_changed.emit(node_id)
+
+    def set_training(self, training: Mapping[str, Any]) -> None:
+        """Replace the design's "training" object (the training form's edits)."""
+        self.design.training = dict(training)
+        self.training_changed.emit()
 
     def move(self, node_id: str, pos: tuple[float, float]) -> None:
         self.design.node(node_id).pos = pos

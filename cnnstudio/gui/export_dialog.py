@@ -5,11 +5,16 @@ Exporting compiles the design and may trace it (TorchScript, torch.export, ONNX)
 seconds, so it runs in the background with a busy bar; failures are shown as the exporter's
 sentence. ``cnnstudio.export`` imports torch, so it is imported when the dialog opens, not with
 the window.
+
+The weights are trained ones by default: weights loaded into the design, else the latest run's
+best checkpoint, and the dialog says which. Any run's best or last checkpoint, another file, or
+the design's freshly initialised (random) weights can be chosen instead.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import (
@@ -65,9 +70,10 @@ def _base_folder(doc: Document) -> Path:
 
 
 class ExportDialog(QDialog):
-    """Format, optional weights file, target path; Export writes it in the background."""
+    """Format, weights (a run's, loaded, a file or random), target path; Export writes it in the background."""
 
-    def __init__(self, doc: Document, weights: str | None = None, parent: QWidget | None = None):
+    def __init__(self, doc: Document, weights: str | None = None, parent: QWidget | None = None,
+                 runs: list[Any] = ()):
         super().__init__(parent)
         from cnnstudio.export import FORMATS
 
@@ -78,9 +84,26 @@ class ExportDialog(QDialog):
         for key, suffix in FORMATS.items():
             self.format.addItem(f"{FORMAT_NAMES.get(key, key)} ({suffix})", key)
         self.format.currentIndexChanged.connect(self._format_changed)
-        self.weights = QLineEdit(weights or "")
-        self.weights.setPlaceholderText("none: the design's fresh (random) weights")
+        self.weights = QLineEdit()
+        self.weights.setPlaceholderText("none: the design's freshly initialised (random) weights")
         self.weights.setToolTip("A checkpoint or weights file; tensors load into the layers with the same id and shape")
+        self.source = QComboBox()
+        if weights:
+            self.source.addItem(f"Weights loaded in the design ({Path(weights).name})", weights)
+        for run in reversed(list(runs)):  # newest first
+            for which in ("best", "last"):
+                path = run.weights(which)
+                if path is not None and path.name == f"{which}.pt":
+                    self.source.addItem(f"Run {run.name}: {which} checkpoint", str(path))
+        self.source.addItem("Random weights (freshly initialised, untrained)", "")
+        self.source.addItem("Another file…", None)
+        self.source.currentIndexChanged.connect(self._source_chosen)
+        self.source_note = QLabel(wordWrap=True)
+        default = ("the weights loaded in the design" if weights else
+                   f"the latest run's best checkpoint ({runs[-1].name})" if self.source.count() > 2 else
+                   "random weights: the design has no runs yet")
+        _message(self.source_note, f"Default: {default}.")
+        self._source_chosen()
         self.target = QLineEdit(str(_base_folder(doc) / f"{file_stem(doc.design.name)}{FORMATS[self.chosen_format]}"))
         weights_browse, target_browse = QToolButton(text="…"), QToolButton(text="…")
         weights_browse.clicked.connect(self._browse_weights)
@@ -88,7 +111,9 @@ class ExportDialog(QDialog):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Format", self.format)
-        form.addRow("Weights", _path_row(self.weights, weights_browse))
+        form.addRow("Weights", self.source)
+        form.addRow("", self.source_note)
+        form.addRow("File", _path_row(self.weights, weights_browse))
         form.addRow("Save to", _path_row(self.target, target_browse))
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
@@ -106,6 +131,12 @@ class ExportDialog(QDialog):
         layout.addWidget(self.result)
         layout.addWidget(self.buttons)
 
+    def _source_chosen(self) -> None:
+        data = self.source.currentData()
+        self.weights.setReadOnly(data is not None)
+        if data is not None:
+            self.weights.setText(data)
+
     @property
     def chosen_format(self) -> str:
         return str(self.format.currentData())
@@ -122,6 +153,7 @@ class ExportDialog(QDialog):
     def _browse_weights(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Weights", self.weights.text(), "Weights (*.pt *.pth *.safetensors);;All files (*)")
         if path:
+            self.source.setCurrentIndex(self.source.count() - 1)
             self.weights.setText(path)
 
     def _browse_target(self) -> None:

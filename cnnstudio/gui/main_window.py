@@ -477,7 +477,7 @@ class MainWindow(QMainWindow):
 
     def export_design(self) -> None:
         loaded = self.training.loaded_weights
-        dialog = ExportDialog(self.doc, loaded.path if loaded else self.training_runner.last_checkpoint, self)
+        dialog = ExportDialog(self.doc, loaded.path if loaded else None, self, self.training.runs.runs)
         dialog.exec()
         dialog.deleteLater()
 

@@ -6,12 +6,16 @@ a worker thread to keep a window responsive. ``pause()``, ``resume()`` and ``sto
 from any thread: the loop checks them before every step, and a stop writes a checkpoint first.
 
 The design is copied at construction, so editing it while training runs changes nothing here.
+
+With ``out_dir`` (a run folder, see :func:`cnnstudio.runs.run_folder`) the run's files are written
+by listeners of its events (:mod:`cnnstudio.training.listeners`): metrics.jsonl, the run's
+manifest and best.pt (:mod:`cnnstudio.runs.recorder`), the views' snapshots and TensorBoard.
+The loop itself writes only ``last.pt``, which stopping needs at any step.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import threading
@@ -25,7 +29,6 @@ from torch import Tensor, fx
 
 from cnnstudio.core import memory
 from cnnstudio.core.analysis import analyze
-from cnnstudio.core.atomic import explain
 from cnnstudio.core.compiler import CompileError, build_model
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, from_dict, to_dict
@@ -35,6 +38,7 @@ from cnnstudio.training.data.images import report_skipped
 from cnnstudio.training.data.prepare import Prepared, prepare
 from cnnstudio.training.device import is_out_of_memory, pick_device
 from cnnstudio.training.errors import TrainingError, first_line
+from cnnstudio.training.listeners import METRICS_NAME, Callback, MetricsWriter
 from cnnstudio.training.loader import Loader
 from cnnstudio.training.optim import make_optimizer, make_schedule
 from cnnstudio.training.sampler import EpochSampler
@@ -43,7 +47,6 @@ from cnnstudio.training.tensorboard import Board
 from cnnstudio.training.tasks import TASKS, Batch, Task
 
 CHECKPOINT_NAME = "last.pt"
-METRICS_NAME = "metrics.jsonl"
 SAMPLES_SHOWN = 8
 
 
@@ -96,6 +99,7 @@ class Trainer:
         self.settings = settings or parse_settings(design.training)
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.on_event = on_event or (lambda event: None)
+        self.listeners: list[Callback] = []  # before the front end: the run folder's writers
         self.throttle = events.Throttle(step_rate)
         self.resume_from = resume_from
         self.world = world or distributed.World()
@@ -148,44 +152,70 @@ class Trainer:
         """Load the data and compile the model without training, for :meth:`snapshot`."""
         self._setup()
 
-    def snapshot(self, request: probes.ProbeRequest) -> events.Snapshot:
-        """Capture ``request`` now, from the model as it is (after :meth:`prepare` or a run)."""
+    def snapshot(self, request: probes.ProbeRequest, step: int | None = None, epoch: int | None = None) -> events.Snapshot:
+        """Capture ``request`` now, from the model as it is (after :meth:`prepare` or a run);
+        ``step`` and ``epoch`` name a finished model's place (default: the run's position)."""
         if self._prober is None:
             self._prober = probes.Prober(self.model, self.design, self.task,
                                          lambda inputs: self._forward(self.model, Batch(inputs, torch.empty(0)))[0],
                                          self.val_data)
-        return self._prober.capture(request, self.position.global_step, self.position.epoch + 1)
+        step = self.position.global_step if step is None else step
+        return self._prober.capture(request, step, self.position.epoch + 1 if epoch is None else epoch)
 
     # -- the run -----------------------------------------------------------------------------------
     def run(self) -> events.Finished:
-        status = "completed"
+        status, message = "completed", ""
         try:
+            self._open_run_folder()
             self._setup()
             self._loop()
         except _Stopped:
             status = "stopped"
         except TrainingError as error:
-            status = "failed"
-            self.on_event(events.Error(str(error)))
+            status, message = "failed", str(error)
         except Exception as error:  # a bug of ours: reported, never a traceback in the user's face
             if os.environ.get("CNNSTUDIO_DEBUG"):
                 raise
-            status = "failed"
-            self.on_event(events.Error(f"internal error: {type(error).__name__}: {error}"))
+            status, message = "failed", f"internal error: {type(error).__name__}: {error}"
         finally:
             for loader in (getattr(self, "train_data", None), getattr(self, "val_data", None)):
                 if loader is not None:
                     loader.close()
             distributed.finish()
-        finished = events.Finished(status, self.position.epoch, self.position.global_step, self.last_checkpoint)
-        self.on_event(finished)
+        if status == "failed":
+            self._emit(events.Error(message))
+        pos = self.position
+        steps = len(self.train_data) if hasattr(self, "train_data") else 0
+        finished = events.Finished(status, pos.epoch, pos.global_step, self.last_checkpoint, pos.step, steps,
+                                   message if status == "failed" else None)
+        self._emit(finished)
         return finished
+
+    def _emit(self, event: events.Event) -> None:
+        for listener in self.listeners:
+            listener(event)
+        self.on_event(event)
+
+    def _open_run_folder(self) -> None:
+        """The listeners that write the run folder (rank 0 only). First the folder is repaired after
+        a crash (stray temporary files removed, metrics cut back to the checkpoint's epochs; a fresh
+        run starts its metrics afresh), which also fails now if the folder cannot be written."""
+        if self.out_dir is None or not self.world.is_main:
+            return
+        from cnnstudio.runs.recorder import RunRecorder
+        from cnnstudio.runs.snapshots import SnapshotStore
+
+        epochs_done = self.resume_from["epoch"] if self.resume_from is not None else None
+        runfiles.repair(self.out_dir, METRICS_NAME, epochs_done)
+        metrics = MetricsWriter(self.out_dir)
+        try:
+            recorder = RunRecorder(self.out_dir, to_dict(self.design), self.settings.to_dict(), self.resume_from is not None)
+        except OSError as error:
+            raise TrainingError(f"{self.out_dir}: the run folder cannot be written ({error.strerror or error})") from None
+        self.listeners += [metrics, recorder, SnapshotStore(self.out_dir)]
 
     def _setup(self) -> None:
         s, world = self.settings, self.world
-        if self.out_dir is not None and world.is_main:  # first: a folder that cannot be written fails now
-            epochs_done = self.resume_from["epoch"] if self.resume_from is not None else None
-            runfiles.repair(self.out_dir, METRICS_NAME, epochs_done)
         self.device = pick_device(s.device)
         if world.distributed:
             if s.batch_size % world.size:
@@ -226,14 +256,14 @@ class Trainer:
         if self.resume_from is not None:
             self._restore(self.resume_from)
         if s.tensorboard and self.out_dir is not None and world.is_main:
-            self._listen(Board(self.out_dir))
+            self.listeners.append(Board(self.out_dir))
         # Training steps go through DDP, which averages gradients over the processes; validation and
         # checkpoints use the plain model, on rank 0 alone.
         self.train_model = distributed.wrap(self.model, self.device) if world.distributed else self.model
         steps = len(self.train_data)
-        self.on_event(events.Started(str(self.device), len(train), len(val), steps, steps * s.epochs,
-                                     self.position.global_step, data.classes, outputs, data.split.description,
-                                     data.streaming))
+        self._emit(events.Started(str(self.device), len(train), len(val), steps, steps * s.epochs,
+                                  self.position.global_step, data.classes, outputs, data.split.description,
+                                  data.streaming))
 
     def _augmentation(self, input_shapes: list[tuple[int, ...]]) -> Any:
         """The training images' augmentation (torchvision is imported only when there is one)."""
@@ -275,16 +305,6 @@ class Trainer:
         self.tap_index = [design.output_order.index(node) for node in nodes]
         return model.to(self.device)
 
-    def _listen(self, listener: events.Callback) -> None:
-        """Send every later event to ``listener`` too, before the front-end sees it."""
-        front_end = self.on_event
-
-        def both(event: events.Event) -> None:
-            listener(event)
-            front_end(event)
-
-        self.on_event = both
-
     def _init_weights(self, path: str) -> None:
         """The start point: the settings' init_weights (transfer learning), else the design's own
         weights; every tensor whose node id and shape match loads, and the rest is reported."""
@@ -296,17 +316,17 @@ class Trainer:
                 self._warn(f"{error} Training starts from random weights.")
                 return
             raise TrainingError(f"{key}: {error}") from None
-        self.on_event(events.Warning(f"started from {path}: " + report.summary().replace("\n", "; ")))
+        self._emit(events.Warning(f"started from {path}: " + report.summary().replace("\n", "; ")))
 
     # -- the loop ----------------------------------------------------------------------------------
     def _loop(self) -> None:
         s, pos = self.settings, self.position
         steps = len(self.train_data)
         total = steps * s.epochs
+        self.pace = events.Pace()
         while pos.epoch < s.epochs:
             started = time.perf_counter()
             self.model.train()
-            window_start, window_samples, run_start, run_steps = started, 0, started, 0
             for raw in self.train_data.epoch(pos.epoch, pos.step):
                 self._check_controls()  # before the batch is made: augmentation draws random numbers
                 batch = self.train_data.prepare(raw)
@@ -320,15 +340,11 @@ class Trainer:
                 pos.samples += samples
                 pos.step += 1
                 pos.global_step += 1
-                run_steps += 1
-                window_samples += samples
+                self.pace.add(samples)
                 if self.throttle.ready() or pos.step == steps:
-                    now = time.perf_counter()
-                    rate = window_samples / max(now - window_start, 1e-9)
-                    eta = (total - pos.global_step) * (now - run_start) / run_steps
-                    self.on_event(events.StepMetrics(pos.epoch + 1, pos.step, steps, pos.global_step, total, loss,
-                                                     self._lr(), rate, eta, stats))
-                    window_start, window_samples = now, 0
+                    self._emit(events.StepMetrics(pos.epoch + 1, pos.step, steps, pos.global_step, total, loss,
+                                                  self._lr(), self.pace.rate(), self.pace.eta(total - pos.global_step),
+                                                  stats))
                 if self._probe is not None and self.world.is_main:
                     self._capture(pos.step == steps)
             train_loss = pos.loss_sum / max(pos.samples, 1)
@@ -338,8 +354,7 @@ class Trainer:
                 self._report_skipped()
                 record = events.EpochMetrics(pos.epoch, train_loss, val_loss, metrics, self._lr(),
                                              time.perf_counter() - started)
-                self._write_metrics(record)
-                self.on_event(record)
+                self._emit(record)
                 self._save_checkpoint()
 
     def _capture(self, epoch_end: bool) -> None:
@@ -354,12 +369,21 @@ class Trainer:
             self.set_probe(None)
             self._warn(f"the views stopped updating: {type(error).__name__}: {error}")
             return
-        self.on_event(snapshot)
+        self._emit(snapshot)
 
     def _check_controls(self) -> None:
-        """Wait while paused; on stop (asked for in any process), save where we are and leave."""
-        while not self._running.wait(0.1):
-            pass
+        """Wait while paused (saying so, and keeping the pause out of the pace); on stop (asked for in
+        any process), save where we are and leave."""
+        if not self._running.is_set():
+            pos = self.position
+            self._emit(events.Paused(pos.epoch + 1, pos.step, pos.global_step))
+            began = time.perf_counter()
+            while not self._running.wait(0.1):
+                pass
+            paused = time.perf_counter() - began
+            self.pace.exclude(paused)
+            if not self._stop.is_set():
+                self._emit(events.Resumed(pos.epoch + 1, pos.step, pos.global_step, paused))
         stop = self._stop.is_set()
         if self.world.distributed:
             stop = distributed.any_true(stop, self.device)
@@ -447,7 +471,7 @@ class Trainer:
             raise TrainingError("no validation image could be read; see the skipped files above")
         batch, outputs = shown
         first = slice(0, SAMPLES_SHOWN)
-        self.on_event(events.Samples(self.position.epoch + 1, batch.inputs[0][first].cpu(), batch.labels[first].cpu(),
+        self._emit(events.Samples(self.position.epoch + 1, batch.inputs[0][first].cpu(), batch.labels[first].cpu(),
                                      self.task.predict([out[first] for out in outputs]).cpu()))
         return float(loss_sum) / count, {f"val_{key}": value for key, value in meter.compute().items()}
 
@@ -455,7 +479,7 @@ class Trainer:
         return float(self.optimizer.param_groups[0]["lr"])
 
     def _warn(self, message: str) -> None:
-        self.on_event(events.Warning(message))
+        self._emit(events.Warning(message))
 
     def _report_skipped(self) -> None:
         """Unreadable images met while streaming, once each, with the first few names."""
@@ -465,16 +489,6 @@ class Trainer:
         report_skipped(self.settings.data, new, self._warn)
 
     # -- files -------------------------------------------------------------------------------------
-    def _write_metrics(self, record: events.EpochMetrics) -> None:
-        if self.out_dir is None:
-            return
-        try:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            with open(self.out_dir / METRICS_NAME, "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record.record()) + "\n")
-        except OSError as error:
-            raise TrainingError(f"{METRICS_NAME} was not written: {explain(error, self.out_dir / METRICS_NAME)}") from None
-
     def _save_checkpoint(self) -> None:
         if self.out_dir is None or not self.world.is_main:
             return
@@ -497,7 +511,7 @@ class Trainer:
             "validation": self.data.split.record(),
         }, path)
         self.last_checkpoint = str(path)
-        self.on_event(events.CheckpointWritten(str(path), pos.epoch, pos.global_step))
+        self._emit(events.CheckpointWritten(str(path), pos.epoch, pos.global_step))
 
     def _restore(self, state: dict[str, Any]) -> None:
         try:

@@ -3,16 +3,24 @@
 The callback runs on the training thread: the studio forwards events to its window through a
 queued signal, the command line prints them. Step metrics are throttled (:class:`Throttle`) so a
 fast run cannot flood a window with more updates than it can draw.
+
+Torch is imported for type checking only, so the studio can import this module (and match events
+by class) without loading torch with its window.
+
+Epochs and steps are counted from 1 wherever they are shown: "epoch 2, step 94/125" is the 94th
+step of the second epoch (:func:`where` writes it, for the dock, the log and the command line).
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from torch import Tensor
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 @dataclass(frozen=True)
@@ -86,11 +94,43 @@ class Error:
 
 
 @dataclass(frozen=True)
+class Paused:
+    """The loop has stopped before a step, waiting to be resumed."""
+
+    epoch: int  # from 1
+    step: int  # steps done in the epoch
+    global_step: int
+
+
+@dataclass(frozen=True)
+class Resumed:
+    epoch: int
+    step: int
+    global_step: int
+    paused_s: float
+
+
+@dataclass(frozen=True)
 class Finished:
     status: Literal["completed", "stopped", "failed"]
-    epoch: int
+    epoch: int  # epochs completed
     global_step: int
     checkpoint: str | None  # the latest checkpoint, if any
+    step: int = 0  # steps done in the epoch in progress (0: it ended at an epoch's end)
+    steps_per_epoch: int = 0
+    message: str | None = None  # why it failed
+
+    def where(self) -> str:
+        """Where the run ended, counted as :func:`where` counts."""
+        if self.step or not self.epoch:
+            return where(self.epoch + 1, self.step, self.steps_per_epoch, self.global_step)
+        return where(self.epoch, self.steps_per_epoch, self.steps_per_epoch, self.global_step)
+
+
+def where(epoch: int, step: int, steps_per_epoch: int, global_step: int) -> str:
+    """``epoch 2, step 94/125 (step 219 of the run)``: epoch and step from 1, as everywhere."""
+    of = f"/{steps_per_epoch:,}" if steps_per_epoch else ""
+    return f"epoch {epoch}, step {step:,}{of} (step {global_step:,} of the run)"
 
 
 @dataclass(frozen=True)
@@ -141,7 +181,7 @@ class Snapshot:
 
 
 Event = (Started | StepMetrics | EpochMetrics | CheckpointWritten | Samples | Snapshot | Warning | Error
-         | Finished)
+         | Paused | Resumed | Finished)
 Callback = Callable[[Event], None]
 
 
@@ -159,3 +199,44 @@ class Throttle:
             return False
         self.last = now
         return True
+
+
+class Pace:
+    """Images per second and time left over the last ``window_s`` seconds of training, on a clock
+    that stops while the run is paused: a pause neither lowers the rate nor inflates the ETA."""
+
+    def __init__(self, window_s: float = 10.0, clock: Callable[[], float] = time.perf_counter):
+        self.window_s = window_s
+        self.clock = clock
+        self.paused_total = 0.0
+        self.samples = self.steps = 0
+        self.points: deque[tuple[float, int, int]] = deque([(self.now(), 0, 0)])  # (active time, samples, steps)
+
+    def now(self) -> float:
+        return self.clock() - self.paused_total
+
+    def exclude(self, seconds: float) -> None:
+        """Take ``seconds`` (a pause, say) out of the clock."""
+        self.paused_total += seconds
+
+    def add(self, samples: int) -> None:
+        self.samples += samples
+        self.steps += 1
+        now = self.now()
+        self.points.append((now, self.samples, self.steps))
+        while len(self.points) > 2 and now - self.points[1][0] > self.window_s:
+            self.points.popleft()
+
+    def rate(self) -> float:
+        """Samples per second over the window."""
+        if len(self.points) < 2:
+            return 0.0
+        (t0, s0, _), (t1, s1, _) = self.points[0], self.points[-1]
+        return (s1 - s0) / max(t1 - t0, 1e-9)
+
+    def eta(self, steps_left: int) -> float:
+        """Seconds for ``steps_left`` more steps at the window's pace."""
+        if len(self.points) < 2:
+            return 0.0
+        (t0, _, n0), (t1, _, n1) = self.points[0], self.points[-1]
+        return steps_left * (t1 - t0) / max(n1 - n0, 1)

@@ -10,11 +10,12 @@ from pathlib import Path
 
 from cnnstudio.training import events
 from cnnstudio.training.errors import TrainingError
+from cnnstudio.training.listeners import Callback
 
 FOLDER = "tensorboard"
 
 
-class Board:
+class Board(Callback):
     """Writes the scalars of step and epoch events; closes on ``Finished``."""
 
     def __init__(self, out_dir: Path):
@@ -25,14 +26,15 @@ class Board:
                                 "pip install 'cnnstudio[tensorboard]' (or set it to false)") from None
         self.writer = SummaryWriter(str(out_dir / FOLDER))
 
-    def __call__(self, event: events.Event) -> None:
-        if isinstance(event, events.StepMetrics):
-            for tag, value in (("loss", event.loss), ("lr", event.lr), ("images_per_s", event.samples_per_s),
-                               *event.stats.items()):
-                self.writer.add_scalar(f"step/{tag}", value, event.global_step)
-        elif isinstance(event, events.EpochMetrics):
-            for tag, value in event.record().items():
-                if isinstance(value, (int, float)) and tag != "epoch":
-                    self.writer.add_scalar(f"epoch/{tag}", value, event.epoch)
-        elif isinstance(event, events.Finished):
-            self.writer.close()
+    def on_step(self, event: events.StepMetrics) -> None:
+        for tag, value in (("loss", event.loss), ("lr", event.lr), ("images_per_s", event.samples_per_s),
+                           *event.stats.items()):
+            self.writer.add_scalar(f"step/{tag}", value, event.global_step)
+
+    def on_epoch(self, event: events.EpochMetrics) -> None:
+        for tag, value in event.record().items():
+            if isinstance(value, (int, float)) and tag != "epoch":
+                self.writer.add_scalar(f"epoch/{tag}", value, event.epoch)
+
+    def on_finished(self, event: events.Finished) -> None:
+        self.writer.close()

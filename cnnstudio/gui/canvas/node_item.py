@@ -68,6 +68,9 @@ def _fonts(application_font: str) -> tuple[QFont, QFont, QFont]:
     return title, base, small
 
 
+DIFF_COLORS = {"added": "#2e9e4f", "removed": "#d0342c", "changed": "#d08a1a"}
+
+
 class NodeItem(QGraphicsObject):
     def __init__(self, node: Node):
         super().__init__()
@@ -78,6 +81,7 @@ class NodeItem(QGraphicsObject):
         self._shown: tuple | None = None  # what the card was built from, to skip unchanged nodes
         self.input_count = -1  # unknown until the scene syncs the inputs
         self.marks: tuple[str, ...] = ()  # tags such as "content" and "style" (the scene's set_marks)
+        self.diff: str | None = None  # "added", "removed" or "changed" when two runs are compared
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
             | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
@@ -147,7 +151,7 @@ class NodeItem(QGraphicsObject):
 
     # -- geometry --------------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
-        return QRectF(-24, -8, WIDTH + 28, HEIGHT + 10)  # slot numbers left, badge on top
+        return QRectF(-24, -8, WIDTH + 28, HEIGHT + 16)  # slot numbers left, badge on top, diff tag below
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -234,6 +238,8 @@ class NodeItem(QGraphicsObject):
         self._text(painter, small_font, colors.muted, QRectF(left, top, inner, line), card.params)
         if self.marks:
             self._marks(painter, small_font)
+        if self.diff is not None:
+            self._diff_outline(painter, small_font)
         if alert is not None:
             self._badge(painter, alert, small_font)
         if self.max_inputs is None and self.input_count > 1:
@@ -246,6 +252,23 @@ class NodeItem(QGraphicsObject):
         painter.setPen(color)
         elided = QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, rect.width())
         painter.drawText(rect, int(align | Qt.AlignmentFlag.AlignVCenter), elided)
+
+    def set_diff(self, kind: str | None, how: str = "") -> None:
+        """Mark the node as added, removed or changed between two compared runs (None: unmark)."""
+        self.diff = kind
+        self.setToolTip(self.card.tooltip + (f"\n{kind.capitalize()} between the compared runs{how}" if kind else "")
+                        if self.card else "")
+        self.update()
+
+    def _diff_outline(self, painter: QPainter, font: QFont) -> None:
+        color = QColor(DIFF_COLORS[self.diff])
+        painter.setPen(QPen(color, 3.0, Qt.PenStyle.DashLine))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(QRectF(-3, -3, WIDTH + 6, HEIGHT + 6), RADIUS + 2, RADIUS + 2)
+        tag = {"added": "+ added", "removed": "− removed", "changed": "~ changed"}[self.diff]
+        painter.setFont(font)
+        painter.setPen(color)
+        painter.drawText(QRectF(4, HEIGHT + 3, WIDTH, 12), int(Qt.AlignmentFlag.AlignLeft), tag)
 
     @staticmethod
     def _badge(painter: QPainter, color: QColor, font: QFont) -> None:

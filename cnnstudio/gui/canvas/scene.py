@@ -81,20 +81,23 @@ class DesignScene(QGraphicsScene):
         self.groups.clear()
         self.drop_edge = None
         self.addItem(self.hint)
-        for node_id in self.doc.design.graph:
-            self._add_node(node_id)
+        for node_id in self.doc.design.graph:  # every card first: a node's input may come later in the file
+            self._add_item(node_id)
         for node_id in self.doc.design.graph:
             self._sync_inputs(node_id)
         self.emptied.emit(not self.nodes)
 
     def _add_node(self, node_id: str) -> None:
+        self._add_item(node_id)
+        self._sync_inputs(node_id)
+        if len(self.nodes) == 1:
+            self.emptied.emit(False)
+
+    def _add_item(self, node_id: str) -> None:
         item = NodeItem(self.doc.design.node(node_id))
         self.nodes[node_id] = item
         self.addItem(item)
         item.set_marks(self.marks.get(node_id, ()))
-        self._sync_inputs(node_id)
-        if len(self.nodes) == 1:
-            self.emptied.emit(False)
 
     def set_marks(self, marks: dict[str, tuple[str, ...]]) -> None:
         """Tags on cards ("content", "style": the style transfer's layers); an empty dict clears them.
@@ -231,6 +234,13 @@ class DesignScene(QGraphicsScene):
             self._place_groups([group_id, *grouping.ancestors(groups, group_id)])
 
     # -- selection -------------------------------------------------------------------------------
+    def show_diff(self, marks: dict[str, tuple[str, str]]) -> None:
+        """Mark nodes as added, removed or changed (node id -> (kind, how)); the rest unmarked."""
+        for node_id, item in self.nodes.items():
+            kind, how = marks.get(node_id, (None, ""))
+            if item.diff != kind or kind:
+                item.set_diff(kind, how)
+
     def selected_node_ids(self) -> list[str]:
         return [item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)]
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLa
 from cnnstudio.core.design import Design
 from cnnstudio.gui.background import BackgroundJob
 from cnnstudio.gui.flow_layout import FlowLayout
+from cnnstudio.training import events
 from cnnstudio.training.errors import TrainingError
 
 
@@ -84,19 +85,19 @@ class Checkpoints(QWidget):
         layout.addLayout(buttons)
         self._update_buttons()
 
-    def set_folder(self, folder: Path) -> None:
+    def set_folder(self, folder: Path | None) -> None:
         self.folder = folder
         self.refresh()
 
     def on_event(self, event: Any) -> None:
-        if type(event).__name__ == "CheckpointWritten":
+        if isinstance(event, events.CheckpointWritten):
             self.known[str(Path(event.path))] = (event.epoch, event.global_step)
             if self.folder is None or Path(event.path).parent != self.folder:
                 self.folder = Path(event.path).parent
             self.refresh()
 
     def _files(self) -> list[tuple[Path, float]]:
-        """The folder's checkpoints, newest first. Hidden files are checkpoints still being written
+        """The folder's checkpoints: last.pt (where a run resumes), then the others newest first. Hidden files are checkpoints still being written
         (core/atomic.py), and a file may vanish between listing and reading its date."""
         found = []
         for path in self.folder.glob("*.pt") if self.folder else ():
@@ -106,7 +107,7 @@ class Checkpoints(QWidget):
                 found.append((path, path.stat().st_mtime))
             except OSError:
                 continue
-        return sorted(found, key=lambda item: item[1], reverse=True)
+        return sorted(found, key=lambda item: (item[0].name != "last.pt", -item[1]))
 
     def refresh(self) -> None:
         selected = self.selected()

@@ -6,6 +6,10 @@ epoch; the metrics plot has the task's scalar validation metrics per epoch. The 
 for both. Curves downsample to the pixels they cover (peak mode keeps spikes) and clip to the
 view, and redraws are batched on a timer: a plot that redrew 100k points per event would freeze
 the window.
+
+:meth:`overlay` draws finished runs from the run store over the plots instead: each run's
+validation loss (solid) and training loss (dashed) per epoch, and its main metric, in the run's
+colour and named in the legends.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from PySide6.QtWidgets import QBoxLayout, QCheckBox, QHBoxLayout, QLabel, QSlide
 
 from cnnstudio.gui import theme
 from cnnstudio.gui.flow_layout import reflow
+from cnnstudio.training import events
 
 WIDE = 600  # from this width the loss and metric plots sit side by side
 REDRAW_MS = 250  # 4 redraws a second look live and leave the CPU to training
 TRAIN, VAL = ("#2f63c8", "#6b9cf5"), ("#d0662a", "#f2995e")  # (light scheme, dark scheme)
+LEGEND_ALPHA = 170
 METRIC_COLORS = ["#2e8f4f", "#7446c2", "#b83c8f", "#0f8f7e", "#946024", "#5a6b82"]
 
 
@@ -89,6 +95,7 @@ class Curves(QWidget):
         self.smoothing.valueChanged.connect(self._smoothing_changed)
         self.steps_per_epoch = 1
         self.ema = Ema()
+        self.overlays: list[tuple[pg.PlotWidget, pg.PlotDataItem]] = []
         self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._timer.timeout.connect(self.redraw)
 
@@ -128,7 +135,9 @@ class Curves(QWidget):
             axis.setPen(pg.mkPen(colors.muted))
             axis.setTickFont(font)
         item.showGrid(x=True, y=True, alpha=0.15)
-        item.addLegend(offset=legend_corner, labelTextColor=text, brush=pg.mkBrush(palette.color(QPalette.ColorRole.Base)))
+        backdrop = QColor(palette.color(QPalette.ColorRole.Base))
+        backdrop.setAlpha(LEGEND_ALPHA)  # curves under a wide legend (long run names) still show
+        item.addLegend(offset=legend_corner, labelTextColor=text, brush=pg.mkBrush(backdrop))
         plot.setMinimumSize(200, 120)
         return plot
 
@@ -144,23 +153,48 @@ class Curves(QWidget):
 
     # -- events ------------------------------------------------------------------------------------
     def on_event(self, event: Any) -> None:
-        kind = type(event).__name__
-        if kind == "Started":
+        if isinstance(event, events.Started):
             if not event.start_step:
                 self.clear()
             self.steps_per_epoch = max(event.steps_per_epoch, 1)
-        elif kind == "StepMetrics":
+        elif isinstance(event, events.StepMetrics):
             x = event.global_step / self.steps_per_epoch
             self.series["step"].append(x, event.loss)
             self.series["smooth"].append(x, self.ema.add(event.loss))
             self._schedule()
-        elif kind == "EpochMetrics":
+        elif isinstance(event, events.EpochMetrics):
             self.series["train"].append(event.epoch, event.train_loss)
             self.series["val"].append(event.epoch, event.val_loss)
             for name, value in event.metrics.items():
                 if isinstance(value, (int, float)) and math.isfinite(value):
                     self._metric(name).append(event.epoch, float(value))
             self._schedule()
+
+    def overlay(self, runs: list[tuple[str, str, list[dict[str, Any]], str]]) -> None:
+        """Show ``(name, colour, metrics records, main metric)`` for each run; [] returns to the live run."""
+        for plot, item in self.overlays:
+            plot.getPlotItem().removeItem(item)
+        self.overlays.clear()
+        for key, series in self.series.items():  # the live run's curves step aside, legend entries too
+            legend = (self.metric_plot if key.startswith("metric:") else self.loss_plot).getPlotItem().legend
+            legend.removeItem(series.item)
+            if not runs:
+                legend.addItem(series.item, series.item.name())
+            series.item.setVisible(not runs)
+        for name, color, records, metric in runs:
+            epochs = [r["epoch"] for r in records]
+            for plot, key, label, style in ((self.loss_plot, "val_loss", f"{name} (validation)", Qt.PenStyle.SolidLine),
+                                            (self.loss_plot, "train_loss", None, Qt.PenStyle.DashLine),
+                                            (self.metric_plot, metric, name, Qt.PenStyle.SolidLine)):
+                points = [(e, r[key]) for e, r in zip(epochs, records) if isinstance(r.get(key), (int, float))]
+                item = plot.plot([p[0] for p in points], [p[1] for p in points], name=label,
+                                 pen=pg.mkPen(QColor(color), width=2, style=style),
+                                 symbol="o" if style == Qt.PenStyle.SolidLine else None, symbolSize=5,
+                                 symbolBrush=QColor(color), symbolPen=None)
+                self.overlays.append((plot, item))
+        self.metric_plot.getPlotItem().setTitle(
+            f"Validation {runs[0][3].removeprefix('val_')}" if runs else "Validation metrics", color=theme.colors().text.name(),
+            size="10pt")
 
     def _metric(self, name: str) -> Series:
         key = f"metric:{name}"

@@ -3,6 +3,10 @@
 The dock does not train: it asks (``start_requested``) and shows what the runner reports. While a
 run goes, a note says it trains a snapshot of the design taken at Start, so edits made meanwhile
 (which the form and canvas still allow) apply to the next run.
+
+"Runs in" names the design's runs directory (:func:`cnnstudio.runs.runs_dir`, or a folder the
+user chose); each start makes a new run folder in it (:func:`cnnstudio.runs.run_folder`). Epoch and
+step are shown from 1, as in the log and the command line (:func:`cnnstudio.training.events.where`).
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnstudio.core.display import file_stem
 from cnnstudio.gui import theme
 from cnnstudio.gui.document import Document
 from cnnstudio.gui.training.form import SettingsForm
 from cnnstudio.gui.training.runner import MODES
+from cnnstudio.runs import runs_dir
+from cnnstudio.training import events
 
 SHOW_EVERY_S = 0.2
 
@@ -64,10 +69,11 @@ class TrainingDock(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # the form wraps instead
 
         self.folder = QLineEdit()
-        self.folder.setToolTip("Where the run writes metrics.jsonl and its checkpoint (last.pt)")
+        self.folder.setToolTip("The design's runs: each start makes a new run folder here (metrics.jsonl, "
+                               "last.pt, best.pt, the design and settings as trained)")
         self.folder.editingFinished.connect(self._folder_edited)
         browse = QToolButton(text="…")
-        browse.setToolTip("Choose the run folder")
+        browse.setToolTip("Choose the folder for this design's runs")
         browse.clicked.connect(self._browse_folder)
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder, 1)
@@ -80,7 +86,7 @@ class TrainingDock(QWidget):
                              "a studio thread starts faster. bench/bench_studio_training.py compares them.")
         run_form = QFormLayout()
         run_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        run_form.addRow("Run folder", folder_row)
+        run_form.addRow("Runs in", folder_row)
         run_form.addRow("Train in", self.mode)
 
         self.start = QPushButton("Start")
@@ -126,12 +132,12 @@ class TrainingDock(QWidget):
         self._show_folder()
         self.set_running(False)
 
-    # -- the run folder ----------------------------------------------------------------------------
-    def run_folder(self) -> Path:
-        return self.custom_folder or default_run_folder(self.doc)
+    # -- the runs directory -------------------------------------------------------------------------
+    def runs_directory(self) -> Path:
+        return self.custom_folder or default_runs_dir(self.doc)
 
     def _show_folder(self) -> None:
-        self.folder.setText(str(self.run_folder()))
+        self.folder.setText(str(self.runs_directory()))
 
     def _folder_edited(self) -> None:
         text = self.folder.text().strip()
@@ -139,14 +145,19 @@ class TrainingDock(QWidget):
         self._show_folder()
 
     def _browse_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Run Folder", str(self.run_folder()))
+        folder = QFileDialog.getExistingDirectory(self, "Runs Folder", str(self.runs_directory()))
         if folder:
             self.custom_folder = Path(folder)
             self._show_folder()
 
     def _design_replaced(self) -> None:
+        """Another design: its own runs folder, and nothing left of the previous design's run."""
         self.custom_folder = None
         self._show_folder()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self._failed(False)
+        self.status.setText("Ready")
 
     # -- state -------------------------------------------------------------------------------------
     @property
@@ -199,12 +210,11 @@ class TrainingDock(QWidget):
         self.pause_toggled.emit(paused)
 
     def on_event(self, event: Any) -> None:
-        kind = type(event).__name__
-        if kind == "Started":
+        if isinstance(event, events.Started):
             self.progress.setRange(0, max(event.total_steps, 1))
             self.progress.setValue(event.start_step)
             self.status.setText(f"Training on {event.device}…")
-        elif kind == "StepMetrics":
+        elif isinstance(event, events.StepMetrics):
             now = time.monotonic()
             if now - self._shown_at < SHOW_EVERY_S and event.step < event.steps_per_epoch:
                 return  # the engine sends ~20 a second; a few redraws of the bar and line are enough
@@ -215,20 +225,35 @@ class TrainingDock(QWidget):
                 self.status.setText(
                     f"Epoch {event.epoch} · step {event.step:,}/{event.steps_per_epoch:,} · loss {event.loss:.4g} · "
                     f"{event.samples_per_s:,.0f} images/s · ETA {duration(event.eta_s)}")
-        elif kind == "Finished":
-            done = {"completed": "Completed", "stopped": "Stopped", "failed": "Failed"}[event.status]
-            self.status.setText(f"{done} at epoch {event.epoch}, step {event.global_step:,}")
+        elif isinstance(event, events.Paused):
+            self.status.setText(f"Paused at {events.where(event.epoch, event.step, 0, event.global_step)}")
+        elif isinstance(event, events.Finished):
+            if self.progress.maximum() == 0:  # still "busy" (failed while starting): stop the animation
+                self.progress.setRange(0, 1)
+                self.progress.setValue(0)
+            if event.status == "failed":
+                self._failed(True)
+                self.status.setText(f"Failed: {event.message or 'see the Run Log'}")
+                return
+            done = {"completed": "Completed", "stopped": "Stopped"}[event.status]
+            self.status.setText(f"{done} at {event.where()}")
             if event.status == "completed":
                 self.progress.setValue(self.progress.maximum())
 
+    def _failed(self, failed: bool) -> None:
+        """A failed run's bar stands still in the error colour and says so."""
+        self.progress.setFormat("Failed at %p%" if failed else "%p%")
+        self.progress.setStyleSheet(f"QProgressBar::chunk {{ background: {theme.colors().error.name()}; }}"
+                                    if failed else "")
+
     def starting(self) -> None:
         """Between Start and the engine's Started event: data loading and compiling."""
+        self._failed(False)
         self.progress.setRange(0, 0)
         self.status.setText("Starting: loading the data and compiling the design…")
 
 
-def default_run_folder(doc: Document) -> Path:
+def default_runs_dir(doc: Document) -> Path:
     """``runs/<design>`` beside the design file; for an unsaved design, in the application's data folder."""
-    stem = file_stem(doc.path.stem if doc.path else doc.design.name)
-    base = doc.path.parent if doc.path else Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
-    return base / "runs" / stem
+    app_data = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
+    return runs_dir(doc.path, doc.design.name, app_data)

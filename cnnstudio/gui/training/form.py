@@ -87,10 +87,12 @@ class SetTraining(QUndoCommand):
         return True
 
     def redo(self) -> None:
-        self.doc.design.training = dict(self.new)
+        with self.doc.editing():  # the views read the task from it
+            self.doc.set_training(self.new)
 
     def undo(self) -> None:
-        self.doc.design.training = dict(self.old)
+        with self.doc.editing():
+            self.doc.set_training(self.old)
 
 
 @dataclasses.dataclass
@@ -219,7 +221,7 @@ class SettingsForm(QWidget):
                 self._add_row(form, specs[name], hints[name])
             layout.addWidget(box)
         layout.addStretch(1)
-        doc.undo_stack.indexChanged.connect(self.refresh)
+        doc.training_changed.connect(self.refresh)
         doc.reset.connect(self.refresh)
         doc.analyzed.connect(self._check)  # an edit of the design (its Input shape...) may matter
         self.refresh()

@@ -1,7 +1,7 @@
 """The run's log: when it started, warnings, errors, checkpoints and how it ended, timestamped.
 
 Errors stand out in the error colour and bold; they are the engine's sentences, never tracebacks.
-Events are matched by class name so the window can show the log before torch is imported.
+Pause and resume are logged with where the run stood (epoch and step from 1, as everywhere).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
 
 from cnnstudio.gui import theme
 from cnnstudio.gui.describe import plural
+from cnnstudio.training import events
 
 Kind = Literal["info", "warning", "error"]
 
@@ -29,25 +30,27 @@ class LogEntry:
 
 def describe(event: Any) -> tuple[Kind, str] | None:
     """What the log says about an engine event (None: nothing, e.g. step metrics)."""
-    kind = type(event).__name__
-    if kind == "Started":
+    if isinstance(event, events.Started):
         resumed = f", resuming at step {event.start_step:,}" if event.start_step else ""
         streamed = " (streamed from disk)" if event.streaming else ""
         return "info", (f"Started on {event.device}: {event.train_samples:,} training samples{streamed}, validating on "
                         f"{event.validation}, {event.steps_per_epoch:,} steps per epoch{resumed}")
-    if kind == "EpochMetrics":
+    if isinstance(event, events.EpochMetrics):
         metrics = "".join(f", {k.removeprefix('val_')} {v:.4g}" for k, v in event.metrics.items() if isinstance(v, float))
         return "info", f"Epoch {event.epoch}: train loss {event.train_loss:.4g}, validation loss {event.val_loss:.4g}{metrics}"
-    if kind == "CheckpointWritten":
-        return "info", f"Checkpoint {Path(event.path).name} written (epoch {event.epoch}, step {event.global_step:,})"
-    if kind == "Warning":
+    if isinstance(event, events.CheckpointWritten):
+        return "info", f"Checkpoint {Path(event.path).name} written (after epoch {event.epoch}, step {event.global_step:,} of the run)"
+    if isinstance(event, events.Paused):
+        return "info", f"Paused at {events.where(event.epoch, event.step, 0, event.global_step)}"
+    if isinstance(event, events.Resumed):
+        return "info", f"Resumed after a pause of {event.paused_s:.0f} s"
+    if isinstance(event, events.Warning):
         return "warning", event.message
-    if kind == "Error":
+    if isinstance(event, events.Error):
         return "error", event.message
-    if kind == "Finished":
-        where = f"at epoch {event.epoch}, step {event.global_step:,}"
+    if isinstance(event, events.Finished):
         text = {"completed": f"Training completed ({plural(event.epoch, 'epoch')}, {plural(event.global_step, 'step')})",
-                "stopped": f"Training stopped {where}; the checkpoint lets it resume",
+                "stopped": f"Training stopped at {event.where()}; the checkpoint lets it resume",
                 "failed": "Training failed (see the error above)"}[event.status]
         return ("error" if event.status == "failed" else "info"), text
     return None

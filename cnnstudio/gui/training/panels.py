@@ -1,13 +1,18 @@
 """Puts the training panels into the main window and connects them to one TrainingRunner.
 
-``TrainingPanels(window)`` adds three docks (Training; Curves; Run Log with the checkpoints) and
-F5 to start; the window keeps it as ``window.training`` and its runner as ``window.training_runner``. The curves import pyqtgraph, which takes about
+``TrainingPanels(window)`` adds four docks (Training; Curves; Run Log with the checkpoints; Runs)
+and F5 to start; the window keeps it as ``window.training`` and its runner as ``window.training_runner``. The curves import pyqtgraph, which takes about
 half a second, so they are built after the window's first paint (or at the first run), keeping
 start-up fast. The mode (thread or process) is a studio preference (QSettings ``training/mode``).
+
+Opening or creating another design resets the dock, curves and log, and shows that design's runs.
+Save As moves the design's runs directory along (after the run in progress, if any), so a design's
+runs stay listed under its new name.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -19,6 +24,11 @@ from cnnstudio.gui.training.checkpoints import Checkpoints, LoadedWeights, load_
 from cnnstudio.gui.training.dock import TrainingDock
 from cnnstudio.gui.training.log import EventLog
 from cnnstudio.gui.training.runner import TrainingRunner
+from cnnstudio.gui.training.runs_panel import RunsPanel
+from cnnstudio.core.designfile import to_dict
+from cnnstudio.runs import Run, run_folder
+from cnnstudio.runs.diff import design_diff
+from cnnstudio.runs.folders import move_runs
 from cnnstudio.training.errors import TrainingError
 
 if TYPE_CHECKING:
@@ -54,6 +64,7 @@ class TrainingPanels(QObject):
     loaded into the design (also kept in ``loaded_weights`` for views created later)."""
 
     weights_loaded = Signal(object)
+    run_shown = Signal(object)  # a Run loaded from the Runs panel: the views show its timeline
 
     def __init__(self, window: MainWindow):
         super().__init__(window)
@@ -66,6 +77,11 @@ class TrainingPanels(QObject):
         self.curves = LazyCurves()
         self.log = EventLog()
         self.checkpoints = Checkpoints()
+        self.runs = RunsPanel()
+        self.runs_directory = self.dock.runs_directory()
+        self.pending_move: tuple[Path, Path] | None = None
+        self._opening = False  # a design is being opened
+        self._designs_opened = 0
         run_tabs = QTabWidget()
         run_tabs.setDocumentMode(True)
         run_tabs.addTab(self.log, "Log")
@@ -75,9 +91,12 @@ class TrainingPanels(QObject):
         self.training_dock = window.add_dock("training", "Training", self.dock, right)
         self.curves_dock = window.add_dock("curves", "Curves", self.curves, bottom)
         self.log_dock = window.add_dock("run-log", "Run Log", run_tabs, bottom)
+        self.runs_dock = window.add_dock("runs", "Runs", self.runs, bottom)
         inspector, summary = (window.findChild(QDockWidget, f"dock-{name}") for name in ("inspector", "summary"))
         window.tabifyDockWidget(inspector, self.training_dock)
         window.splitDockWidget(self.curves_dock, self.log_dock, Qt.Orientation.Horizontal)
+        window.tabifyDockWidget(self.log_dock, self.runs_dock)  # a tab: side by side, the window would outgrow a laptop
+        self.log_dock.raise_()
         window.tabifyDockWidget(summary, self.curves_dock)
         summary.raise_()
         inspector.raise_()
@@ -93,12 +112,16 @@ class TrainingPanels(QObject):
         self.dock.stop_requested.connect(self.runner.stop)
         self.dock.mode.currentIndexChanged.connect(self._mode_chosen)
         self.dock.form.error.connect(lambda message: self.log.add("error", message))
-        self.dock.folder.editingFinished.connect(self._show_checkpoints)
-        self.doc.reset.connect(self._show_checkpoints)
+        self.dock.folder.editingFinished.connect(self._show_runs)
+        self.doc.reset.connect(self._design_replaced)
+        self.doc.path_changed.connect(self._path_changed)
         self.checkpoints.resume_requested.connect(lambda path: self.start(resume=path))
         self.checkpoints.load_requested.connect(self.load_weights)
+        self.runs.overlay_requested.connect(self._overlay)
+        self.runs.load_requested.connect(self.load_run)
+        self.runs.diff_requested.connect(self.show_diff)
         window.first_painted.connect(lambda: QTimer.singleShot(500, self.curves.build))
-        self._show_checkpoints()
+        self._show_runs()
 
     # -- running -----------------------------------------------------------------------------------
     def start(self, resume: str | None = None) -> bool:
@@ -120,12 +143,22 @@ class TrainingPanels(QObject):
             return False
         self.curves.build()
         self.runner.mode = self.dock.chosen_mode  # type: ignore[assignment]
-        folder = self.dock.run_folder()
+        try:
+            folder = run_folder(self.dock.runs_directory(), settings.to_dict(), design=to_dict(self.doc.design),
+                                resume=resume)
+        except OSError as error:
+            self._refuse(f"The run folder cannot be made in {self.dock.runs_directory()}: {error.strerror or error}")
+            return False
         source = f" from {resume}" if resume else ""
-        self.log.add("info", f"Starting{source} in {self.dock.mode.currentText().lower()}, writing to {folder}")
+        self.log.add("info", f"Starting run {folder.name}{source} in {self.dock.mode.currentText().lower()}, "
+                             f"writing to {folder}")
+        self.runs.tree.clearSelection()  # the curves follow the new run
+        self.runs.active = folder
         self.runner.start(self.doc.design, settings, str(folder), resume)
         self.dock.starting()
         self.checkpoints.set_folder(folder)
+        self.runs_directory = folder.parent if resume is None else self.runs_directory
+        self.runs.set_directory(self.runs_directory)
         return True
 
     def _refuse(self, message: str) -> None:
@@ -138,16 +171,101 @@ class TrainingPanels(QObject):
         self.curves.on_event(event)
         self.log.on_event(event)
         self.checkpoints.on_event(event)
+        self.runs.on_event(event)
 
     def _running_changed(self, running: bool) -> None:
         self.dock.set_running(running)
         self.checkpoints.set_busy(running)
+        if not running:
+            self.runs.active = None
+            if self.pending_move is not None:
+                self._move_runs(*self.pending_move)
 
     def _mode_chosen(self) -> None:
         self.window.settings.store.setValue(MODE_KEY, self.dock.chosen_mode)
 
-    def _show_checkpoints(self) -> None:
-        self.checkpoints.set_folder(self.dock.run_folder())
+    # -- the design's runs -------------------------------------------------------------------------
+    def _show_runs(self) -> None:
+        """The Runs panel and the Checkpoints list follow the runs directory (the latest run's files)."""
+        self.runs_directory = self.dock.runs_directory()
+        self.runs.set_directory(self.runs_directory)
+        self.checkpoints.set_folder(self.runs.runs[-1].path if self.runs.runs else None)
+
+    def _design_replaced(self) -> None:
+        """Another design (New, Open, template): nothing of the previous design's runs stays on show.
+        If it has runs, its latest run is shown: its curves, and its best weights for the views and
+        for export (trained weights by default)."""
+        self.pending_move = None
+        self._designs_opened += 1  # weights still loading for the previous design are dropped
+        self.log.clear()
+        if self.curves.curves is not None:
+            self.curves.curves.clear()
+            self.curves.curves.overlay([])
+        self.loaded_weights = None
+        self._show_runs()
+        if self.runs.runs and self.runs.runs[-1].weights() is not None:
+            self._opening = True  # shown in the Curves dock, which is not brought forward for it
+            self.load_run(self.runs.runs[-1])
+            self._opening = False
+
+    def _path_changed(self) -> None:
+        """Save As (or a first Save): the design's runs move along to its new runs directory."""
+        old, new = self.runs_directory, self.dock.runs_directory()
+        if old == new:
+            return
+        if self.runner.is_running():
+            self.pending_move = (old, new)  # the run writes there until it ends
+            self.log.add("info", f"The runs move to {new} when the run in progress ends")
+        else:
+            self._move_runs(old, new)
+
+    def _move_runs(self, old: Path, new: Path) -> None:
+        self.pending_move = None
+        try:
+            moved = move_runs(old, new)
+        except OSError as error:
+            self.log.add("warning", f"The runs could not move from {old} to {new} ({error.strerror or error}); "
+                                    f"they stay in {old}")
+            return
+        if moved:
+            self.log.add("info", f"The design's runs moved with it: {old} → {new}")
+        self._show_runs()
+
+    def _overlay(self, chosen: list[tuple[Run, str]]) -> None:
+        curves = self.curves.build()
+        curves.overlay([(run.name, color, run.metrics(), run.manifest.metric) for run, color in chosen])
+        if chosen and not self._opening:
+            self.curves_dock.raise_()
+
+    def show_diff(self, pair: tuple[Run, Run] | None) -> None:
+        """Two runs' designs compared on the canvas: nodes added, removed or changed from the older
+        to the newer are outlined; nodes the canvas does not have are named under the table."""
+        if pair is None:
+            self.window.scene.show_diff({})
+            self.runs.refresh_summary()
+            return
+        older, newer = pair
+        diff = design_diff(older.design, newer.design)
+        marks = {node: ("added", "") for node in diff.added}
+        marks |= {node: ("removed", "") for node in diff.removed}
+        marks |= {node: ("changed", ": " + ", ".join(how)) for node, how in diff.changed.items()}
+        self.window.scene.show_diff(marks)
+        absent = [node for node in marks if node not in self.window.scene.nodes]
+        text = "; ".join(diff.describe()) or "the same design"
+        elsewhere = f" (not on the canvas: {', '.join(absent)})" if absent else ""
+        self.runs.summary.setText(f"Design of {newer.name} against {older.name}: {text}{elsewhere}")
+
+    def load_run(self, run: Run, which: str = "best") -> None:
+        """Show a past run: its weights in the design (so every view looks at them), its curves and
+        its timeline of snapshots."""
+        weights = run.weights(which)
+        if weights is None:
+            self.log.add("error", f"The run {run.name} has no checkpoint to load")
+            return
+        self.runs.select([run.folder])
+        self.checkpoints.set_folder(run.path)
+        self.load_weights(str(weights))
+        self.run_shown.emit(run)
 
     # -- weights -----------------------------------------------------------------------------------
     def load_weights(self, path: str) -> None:
@@ -155,9 +273,9 @@ class TrainingPanels(QObject):
         from cnnstudio.core.compiler import CompileError
         from cnnstudio.core.weights import WeightsError
 
-        design = self.doc.design.copy()
+        design, shown = self.doc.design.copy(), self._designs_opened
         job = BackgroundJob(lambda: load_weights(design, path), (WeightsError, CompileError), self)
-        job.done.connect(self._weights_done)
+        job.done.connect(lambda loaded: shown == self._designs_opened and self._weights_done(loaded))
         job.failed.connect(lambda message: self.log.add("error", f"Weights not loaded: {message}"))
         self.log.add("info", f"Loading weights from {path}…")
         self._weights_job = job.start()

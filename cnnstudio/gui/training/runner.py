@@ -32,9 +32,10 @@ from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import to_dict
 from cnnstudio.gui.training.worker import Controls, Emit, Job, process_main, train
+from cnnstudio.training import events
+from cnnstudio.training.settings import TrainingSettings
 
 Target = Callable[[Any, Emit, Controls], None]  # a module-level function, so a spawned process finds it
-from cnnstudio.training.settings import TrainingSettings
 
 Mode = Literal["thread", "process"]
 MODES: dict[str, str] = {"process": "a separate process", "thread": "a studio thread"}
@@ -99,8 +100,6 @@ class _ProcessBackend:
         return True
 
     def _read(self, emit: Emit) -> None:
-        from cnnstudio.training import events
-
         last: Any = None
         while not isinstance(last, events.Finished):
             try:
@@ -200,11 +199,9 @@ class TrainingRunner(QObject):
             self._backend = None
 
     def _deliver(self, event: object) -> None:
-        # Matched by class name: importing the event classes here would import torch with the window.
-        kind = type(event).__name__
-        if kind == "CheckpointWritten":
-            self.last_checkpoint = event.path  # type: ignore[attr-defined]
+        if isinstance(event, events.CheckpointWritten):
+            self.last_checkpoint = event.path
         self.event.emit(event)
-        if kind == "Finished" and self._running:
+        if isinstance(event, events.Finished) and self._running:
             self._running = False
             self.running_changed.emit(False)

@@ -1,11 +1,15 @@
 """The views of what a network computes, as docks of the studio, and the one object that feeds them.
 
 ``Views`` puts the Probe dock and the view docks into the window, follows the canvas selection
-(as the inspector does), and keeps one capture request up to date with what the visible views
-need: ``request_changed(ProbeRequest | None)``. Engine events come in through :meth:`on_event`;
-each Snapshot goes on the timeline and to the visible views. Outside a run (after it ends, or
-with loaded weights) the same requests are captured in the background by :class:`OfflineProber`.
-Views hidden behind a tab or closed capture nothing and draw nothing.
+(as the inspector does), and keeps one capture request up to date: ``request_changed(ProbeRequest
+| None)``. While a run trains, the request covers every view, visible or not, so each snapshot
+holds what every view the design supports needs; the timeline keeps them (bounded, see
+``timeline.py``) and the run folder keeps a copy on disk (``cnnstudio.runs.snapshots``). A view
+opened during or after the run shows its whole timeline. Only visible views draw. Outside a run
+(after it ends, or with loaded weights) the visible views' requests are captured in the
+background by :class:`OfflineProber`, named by the checkpoint's real step and epoch. A past run
+loaded from the Runs panel brings its timeline back from its folder. Opening another design
+clears the timeline and every view.
 
 The docks are placed at once (so the saved layout restores them), but the views themselves, which
 import pyqtgraph (about 0.3 s), are built after the window's first paint or at first need.
@@ -28,6 +32,7 @@ from PySide6.QtWidgets import QDockWidget, QMessageBox, QWidget
 from cnnstudio.gui.views.context import Context
 from cnnstudio.gui.views.offline import OfflineProber
 from cnnstudio.gui.views.timeline import Timeline
+from cnnstudio.training import events
 
 if TYPE_CHECKING:
     from cnnstudio.gui.main_window import MainWindow
@@ -87,7 +92,9 @@ class Views(QObject):
             self.request_changed.connect(lambda request: runner.call("set_probe", request))
         training = getattr(window, "training", None)
         if training is not None:
-            training.weights_loaded.connect(lambda loaded: self.look_at(loaded.state))
+            training.weights_loaded.connect(lambda loaded: self.look_at(loaded.path))
+            training.run_shown.connect(self.show_run)
+        self.doc.reset.connect(self._design_replaced)
 
     @property
     def built(self) -> bool:
@@ -138,8 +145,9 @@ class Views(QObject):
         return [view for view, dock in self.docks.items() if dock.isVisible() and not view.visibleRegion().isEmpty()]
 
     def request(self) -> Any:
-        """The capture request for the visible views, or None when none is visible."""
-        views = self.visible_views()
+        """What to capture: for every view while a run trains (hidden ones too, so their timeline
+        is whole), for the visible views otherwise; None when there is nothing to capture."""
+        views = self.views if self.running else self.visible_views()
         if not views or self.context is None or not self.context.analysis.valid:
             return None
         from cnnstudio.training.probes import ProbeRequest
@@ -214,32 +222,68 @@ class Views(QObject):
     def on_event(self, event: Any) -> None:
         """Every engine event, on the GUI thread (from the training runner)."""
         self.build()
-        kind = type(event).__name__
-        if kind == "Started":
+        if isinstance(event, events.Started):
             self.running = True
             self.offline.release()
             self.classes = list(event.classes)
             self._design_changed()
             if not event.start_step:
-                self.timeline.clear()
-                self.shown = None
-                for view in self.views:
-                    view.clear()
-                self.probe.timeline.update_range(self.timeline)
+                self._forget()
             self.schedule_request()
-        elif kind == "Snapshot":
+        elif isinstance(event, events.Snapshot):
             self.timeline.add(event)
             self.gradients.record(event)
             self.probe.timeline.update_range(self.timeline)
             if self.probe.timeline.live.isChecked():
                 self._show(event)
-        elif kind in ("StepMetrics", "EpochMetrics"):
+        elif isinstance(event, (events.StepMetrics, events.EpochMetrics)):
             self.embeddings.on_metrics(event)
             self.predictions.on_metrics(event, self.context)
-        elif kind == "Finished":
+        elif isinstance(event, events.Finished):
             self.running = False
             if event.checkpoint:
                 self.look_at(event.checkpoint)
+
+    def _forget(self) -> None:
+        """Empty the timeline and every view (a new run, another design)."""
+        self.timeline.clear()
+        self.shown = None
+        for view in self.views:
+            view.clear()
+        if self.built:
+            self.probe.timeline.update_range(self.timeline)
+            self.probe.timeline.where.setText("no snapshots yet")
+
+    def _design_replaced(self) -> None:
+        if not self.running:
+            self.offline.release()
+        self.classes = []
+        self._forget()
+
+    def show_run(self, run: Any) -> None:
+        """A past run: its snapshots, read back from its folder in the background, become the timeline."""
+        from cnnstudio.gui.background import BackgroundJob
+        from cnnstudio.runs import snapshots
+
+        files = snapshots.stored(run.path)
+        if not files or self.running:
+            return
+        self.build()
+        job = BackgroundJob(lambda: [snapshots.load(f) for f in files], (OSError, RuntimeError, KeyError, ValueError), self)
+        job.done.connect(self._run_timeline)
+        job.failed.connect(lambda message: self.window.statusBar().showMessage(
+            f"The run's snapshots cannot be read: {message}", 8000))
+        self._timeline_job = job.start()
+
+    def _run_timeline(self, loaded: list[Any]) -> None:
+        if self.running:
+            return
+        self._forget()
+        for snapshot in loaded:
+            self.timeline.add(snapshot)
+            self.gradients.record(snapshot)
+        self.probe.timeline.live.setChecked(True)
+        self.probe.timeline.update_range(self.timeline)
 
     def _runner_running(self, running: bool) -> None:
         """A run starts (before its Started event): the views follow it from now on, and no offline
@@ -247,6 +291,7 @@ class Views(QObject):
         if running:
             self.running = True
             self.offline.release()
+            self._send_request()  # now, so the trainer has it before its first step
 
     def look_at(self, weights: str | dict[str, Any]) -> None:
         """Show the design with these weights (a checkpoint or weights file, or a state dict)."""
@@ -274,8 +319,11 @@ class Views(QObject):
         snapshot, context = self.shown, self.context
         if snapshot is None or context is None:
             return
-        if snapshot in self.timeline.snapshots:
-            self.probe.timeline.describe(snapshot, self.timeline.snapshots.index(snapshot), len(self.timeline))
+        index = next((i for i, s in enumerate(self.timeline.snapshots) if s is snapshot), None)
+        if index is not None:
+            self.probe.timeline.describe(snapshot, index, len(self.timeline))
+        else:
+            self.probe.timeline.describe_weights(snapshot, "Trained weights")
         truth = f"true class: {context.class_name(snapshot.label)}" if snapshot.label is not None else ""
         self.probe.show_probe(snapshot.probe[0], truth)
         for view in self.visible_views():

@@ -23,6 +23,7 @@ class OfflineProber(QObject):
         super().__init__(parent)
         self.design: Design | None = None
         self.weights: str | dict[str, Any] | None = None
+        self.place: tuple[int, int] | None = None  # (global step, epoch from 1) of a checkpoint's weights
         self.trainer: Any = None  # built in the background on first use
         self.busy = False
         self.pending: Any = None
@@ -34,7 +35,7 @@ class OfflineProber(QObject):
 
     def set_weights(self, design: Design, weights: str | dict[str, Any]) -> None:
         """Look at ``design`` with ``weights`` (a weights or checkpoint file, or a state dict)."""
-        self.design, self.weights, self.trainer = design.copy(), weights, None
+        self.design, self.weights, self.trainer, self.place = design.copy(), weights, None, None
 
     def release(self) -> None:
         """A new run or design: forget the model."""
@@ -60,10 +61,11 @@ class OfflineProber(QObject):
     def _capture(self, request: Any) -> tuple[Any, list[str]]:
         if self.trainer is None:
             self.trainer = self._build()
-        return self.trainer.snapshot(request), self.trainer.task.classes
+        step, epoch = self.place or (None, None)
+        return self.trainer.snapshot(request, step, epoch), self.trainer.task.classes
 
     def _build(self) -> Any:
-        from cnnstudio.core.weights import load_matching, read_state_dict
+        from cnnstudio.core.weights import load_matching
         from cnnstudio.training.engine import Trainer
         from cnnstudio.training.errors import TrainingError
         from cnnstudio.training.settings import parse_settings
@@ -71,10 +73,25 @@ class OfflineProber(QObject):
         # workers 0: streamed images are decoded here; no process forked from the studio (Qt's threads)
         trainer = Trainer(self.design, parse_settings(self.design.training, {"workers": 0}), step_rate=None)
         trainer.prepare()
-        state = read_state_dict(self.weights) if isinstance(self.weights, str) else self.weights
+        state = self._read(self.weights) if isinstance(self.weights, str) else self.weights
         if not load_matching(trainer.model, state).loaded:
             raise TrainingError("none of the weights matches a layer of this design by id and shape")
         return trainer
+
+    def _read(self, path: str) -> dict[str, Any]:
+        """A checkpoint's model, remembering where in its run it was saved (the snapshots name that
+        step and epoch, counted from 1); any other weights file as it is."""
+        from cnnstudio.core.weights import read_state_dict
+        from cnnstudio.training import checkpoint
+        from cnnstudio.training.errors import TrainingError
+
+        try:
+            state = checkpoint.load(path)
+        except TrainingError:
+            return read_state_dict(path)
+        epoch, step = int(state.get("epoch", 0)), int(state.get("step", 0))
+        self.place = (int(state.get("global_step", 0)), epoch + 1 if step or not epoch else epoch)
+        return state["model"]
 
     def _done(self, result: tuple[Any, list[str]]) -> None:
         self.busy = False

@@ -1,6 +1,8 @@
 """The timeline: every snapshot of the run, to scrub back through training and watch the features
 form. Memory stays bounded: past 200 snapshots (or 256 MB of tensors), every other one of the
-older half is dropped, so the whole run stays covered, more coarsely further back."""
+older half is dropped (:func:`cnnstudio.runs.snapshots.thin`, the rule the run folder's copy on
+disk follows too), so the whole run stays covered, more coarsely further back. A view pinned to
+a past snapshot says so and offers Live."""
 
 from __future__ import annotations
 
@@ -9,10 +11,9 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget
 
+from cnnstudio.gui import theme
 from cnnstudio.gui.flow_layout import FlowLayout
-
-MAX_SNAPSHOTS = 200
-MAX_BYTES = 256 * 2**20
+from cnnstudio.runs.snapshots import MAX_BYTES, MAX_SNAPSHOTS, thin
 
 
 def snapshot_bytes(snapshot: Any) -> int:
@@ -46,10 +47,7 @@ class Timeline:
 
     def _thin(self) -> None:
         """Drop every other snapshot of the older half; the newest half stays at full detail."""
-        half = len(self.snapshots) // 2
-        keep = [i for i in range(len(self.snapshots)) if i >= half or i % 2 == 0]
-        if len(keep) == len(self.snapshots):
-            keep = keep[1:]
+        keep = thin(len(self.snapshots))
         self.snapshots = [self.snapshots[i] for i in keep]
         self.sizes = [self.sizes[i] for i in keep]
 
@@ -106,7 +104,19 @@ class TimelineBar(QWidget):
         self.slider.blockSignals(False)
 
     def describe(self, snapshot: Any, index: int, count: int) -> None:
-        self.where.setText(f"step {snapshot.step} · epoch {snapshot.epoch}  ({index + 1}/{count})")
+        """Where the shown snapshot is; pinned to a past one, say so and point at Live."""
+        pinned = not self.live.isChecked()
+        text = f"step {snapshot.step:,} · epoch {snapshot.epoch}  ({index + 1}/{count})"
+        if pinned:
+            text = f"<b>Pinned</b> to {text}: press Live to follow training"
+        self.where.setText(text)
+        self.live.setStyleSheet(f"QPushButton {{ color: {theme.colors().warning.name()}; font-weight: bold; }}"
+                                if pinned else "")
+
+    def describe_weights(self, snapshot: Any, source: str) -> None:
+        """A snapshot of loaded or final weights, outside the timeline."""
+        self.where.setText(f"{source}: step {snapshot.step:,} · epoch {snapshot.epoch}")
+        self.live.setStyleSheet("")
 
     def _moved(self, index: int) -> None:
         live = index == self.slider.maximum()

@@ -1,0 +1,61 @@
+"""``cnnstudio runs DESIGN``: the design's runs as a table (or ``--json``), with what each changed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from cnnstudio.core.designfile import DesignFileError, load_design
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("design", help="design file (.json)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per run, oldest first")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnstudio.runs import list_runs, runs_dir
+    from cnnstudio.runs.diff import changes
+
+    try:
+        design = load_design(args.design)
+    except DesignFileError as error:
+        print(f"cnnstudio runs: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    folder = runs_dir(args.design, design.name)
+    found = list_runs(folder)
+    rows = []
+    for previous, current in zip([None, *found], found):
+        row = current.to_json()
+        row["changes"] = changes(previous.settings, current.settings, previous.design, current.design) if previous else ""
+        rows.append(row)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return EXIT_OK
+    if not rows:
+        print(f"no runs yet in {folder}")
+        return EXIT_OK
+    print(table(rows))
+    return EXIT_OK
+
+
+def table(rows: list[dict]) -> str:
+    header = ["name", "started", "status", "epochs", "best", "final", "time", "changes"]
+    lines = [[r["name"], r["started"].replace("T", " "), r["status"], f"{r['epochs']}/{r['planned_epochs']}",
+              _metric(r, "best"), _metric(r, "final"), duration(r["seconds"]), r["changes"]] for r in rows]
+    widths = [max(len(str(row[i])) for row in [header, *lines]) for i in range(len(header) - 1)]
+    return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(row, widths)) + "  " + row[-1]
+                     for row in [header, *lines])
+
+
+def _metric(row: dict, which: str) -> str:
+    value = (row[which] or {}).get(row["metric"])
+    return f"{row['metric'].removeprefix('val_')} {value:.4g}" if isinstance(value, (int, float)) else "-"
+
+
+def duration(seconds: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(seconds)) if seconds >= 3600 else f"{int(seconds) // 60}:{int(seconds) % 60:02d}"

@@ -1,0 +1,229 @@
+"""The Runs panel: the design's runs as a sortable table, read from the run store (never from live
+events), with what each run changed from the one before it.
+
+Select several to overlay their curves (``overlay_requested``), two to see their design diff on the
+canvas (``diff_requested``); double-click (or Load Weights) loads a run's best or last checkpoint
+(``load_requested``). Rename and Note edit the run's manifest; Delete asks first; Open Folder shows
+the run's files. The table is re-read when a run writes its manifest (each epoch and at the end).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSizePolicy,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnstudio.gui.training.dock import duration
+from cnnstudio.runs import Run, list_runs, store
+from cnnstudio.runs.diff import changes
+from cnnstudio.training import events
+
+COLUMNS = ["Run", "Started", "Status", "Epochs", "Best", "Final", "Duration", "Changes from the previous run", "Note"]
+RUN_COLORS = ["#2f63c8", "#d0662a", "#2e8f4f", "#b83c8f", "#7446c2", "#0f8f7e", "#946024", "#c8342f"]
+SORT_KEY = Qt.ItemDataRole.UserRole + 1
+REFRESH_MS = 300
+CHANGES_WIDTH = 360  # the whole line is in the tooltip
+
+
+def run_color(index: int) -> str:
+    """A run's colour, by its place among the design's runs, so it keeps it across selections."""
+    return RUN_COLORS[index % len(RUN_COLORS)]
+
+
+class _Row(QTreeWidgetItem):
+    """Sorts by the value behind each cell (times, numbers), not by its text."""
+
+    def __lt__(self, other: QTreeWidgetItem) -> bool:
+        column = self.treeWidget().sortColumn() if self.treeWidget() else 0
+        mine, theirs = self.data(column, SORT_KEY), other.data(column, SORT_KEY)
+        if mine is None or theirs is None:
+            return (mine is None) > (theirs is None)
+        return mine < theirs
+
+
+def _metric(run: Run, value: float | None) -> str:
+    return "–" if value is None else f"{run.manifest.metric.removeprefix('val_')} {value:.4g}"
+
+
+class RunsPanel(QWidget):
+    overlay_requested = Signal(list)  # [(Run, colour)], empty: no overlay
+    diff_requested = Signal(object)  # (older Run, newer Run), or None to clear
+    load_requested = Signal(object, str)  # Run, "best" or "last"
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.directory: Path | None = None
+        self.active: Path | None = None  # the folder of the run in progress, which cannot be deleted
+        self.runs: list[Run] = []
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(COLUMNS)
+        self.tree.setRootIsDecorated(False)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setSortingEnabled(True)
+        self.tree.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.itemSelectionChanged.connect(self._selection_changed)
+        self.tree.itemDoubleClicked.connect(lambda *_: self._load("best"))
+        self.summary = QLabel(wordWrap=True)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long paths
+        self.buttons: dict[str, QPushButton] = {}
+        bars = (QHBoxLayout(), QHBoxLayout())  # two rows: the panel stays narrow enough to sit in a tab
+        for index, (key, text, tip, slot) in enumerate((
+            ("load", "Load Weights", "Load the run's best checkpoint (or its last) into the design: every view shows "
+             "that run (double-click does the same)", lambda: self._load("best")),
+            ("last", "Load Last", "Load the run's last checkpoint into the design", lambda: self._load("last")),
+            ("rename", "Rename…", "Give the run a name of its own (its folder keeps its name)", self._rename),
+            ("note", "Note…", "Write a note on the run", self._note),
+            ("open", "Open Folder", "Show the run's files", self._open_folder),
+            ("delete", "Delete…", "Delete the run's folder (asks first)", self._delete),
+        )):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            bars[index // 3].addWidget(button)
+            self.buttons[key] = button
+        for bar in bars:
+            bar.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.summary)
+        for bar in bars:
+            layout.addLayout(bar)
+        self._timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        self._update_buttons()
+
+    # -- contents ----------------------------------------------------------------------------------
+    def set_directory(self, directory: Path) -> None:
+        self.directory = directory
+        self.refresh()
+
+    def on_event(self, event: Any) -> None:
+        """The manifest changes at the start, after every epoch and at the end of a run."""
+        if isinstance(event, events.Finished):
+            self.refresh()
+        elif isinstance(event, (events.Started, events.CheckpointWritten)):
+            self._timer.start()
+
+    def refresh(self) -> None:
+        selected = {run.path for run in self.selected()}
+        self.runs = list_runs(self.directory) if self.directory else []
+        self.tree.setSortingEnabled(False)
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        for index, (previous, run) in enumerate(zip([None, *self.runs], self.runs)):
+            item = self._row(run, previous, index)
+            self.tree.addTopLevelItem(item)
+            item.setSelected(run.path in selected)
+        self.tree.blockSignals(False)
+        self.tree.setSortingEnabled(True)
+        for column in range(len(COLUMNS) - 2):
+            self.tree.resizeColumnToContents(column)
+        self.tree.setColumnWidth(len(COLUMNS) - 2, CHANGES_WIDTH)
+        if len(self.selected()) != 2:  # two selected: the summary holds their design diff
+            self.refresh_summary()
+        self._update_buttons()
+
+    def refresh_summary(self) -> None:
+        self.summary.setText(f"{len(self.runs)} run(s) in {self.directory}" if self.directory else "")
+
+    def _row(self, run: Run, previous: Run | None, index: int) -> _Row:
+        m = run.manifest
+        changed = changes(previous.settings, run.settings, previous.design, run.design) if previous else "first run"
+        status = m.status if m.status != "failed" else f"failed: {m.message or ''}"
+        cells = [(run.name, run.name.lower()),
+                 (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(m.started)), m.started),
+                 (status.split("\n")[0][:60], m.status),
+                 (f"{m.epochs}/{m.planned_epochs}", m.epochs),
+                 (_metric(run, run.best_value()), run.best_value()),
+                 (_metric(run, run.final_value()), run.final_value()),
+                 (duration(m.seconds), m.seconds),
+                 (changed, changed),
+                 (m.note, m.note)]
+        item = _Row([text for text, _ in cells])
+        for column, (_, key) in enumerate(cells):
+            item.setData(column, SORT_KEY, key)
+        item.setData(0, Qt.ItemDataRole.UserRole, str(run.path))
+        item.setForeground(0, QColor(run_color(index)))
+        item.setToolTip(0, str(run.path))
+        item.setToolTip(2, m.message or m.status)
+        item.setToolTip(7, changed.replace("; ", "\n"))
+        return item
+
+    # -- selection ---------------------------------------------------------------------------------
+    def selected(self) -> list[Run]:
+        paths = {item.data(0, Qt.ItemDataRole.UserRole) for item in self.tree.selectedItems()}
+        return [run for run in self.runs if str(run.path) in paths]  # oldest first
+
+    def select(self, names: list[str]) -> None:
+        for index in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(index)
+            item.setSelected(Path(item.data(0, Qt.ItemDataRole.UserRole)).name in names)
+
+    def _selection_changed(self) -> None:
+        chosen = self.selected()
+        self.overlay_requested.emit([(run, run_color(self.runs.index(run))) for run in chosen])
+        self.diff_requested.emit(tuple(chosen) if len(chosen) == 2 else None)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        count = len(self.selected())
+        for key, button in self.buttons.items():
+            button.setEnabled(count == 1 or (key == "delete" and count > 1))
+
+    # -- actions -----------------------------------------------------------------------------------
+    def _load(self, which: str) -> None:
+        chosen = self.selected()
+        if len(chosen) == 1:
+            self.load_requested.emit(chosen[0], which)
+
+    def _rename(self) -> None:
+        run = self.selected()[0]
+        title, ok = QInputDialog.getText(self, "Rename Run", "Name:", text=run.name)
+        if ok:
+            store.rename(run, title)
+            self.refresh()
+
+    def _note(self) -> None:
+        run = self.selected()[0]
+        note, ok = QInputDialog.getMultiLineText(self, "Note on the Run", f"Note on {run.name}:", run.manifest.note)
+        if ok:
+            store.set_note(run, note)
+            self.refresh()
+
+    def _open_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.selected()[0].path)))
+
+    def _delete(self) -> None:
+        chosen = self.selected()
+        running = [run.name for run in chosen if run.path == self.active]
+        if running:
+            QMessageBox.information(self, "Run in Progress", f"{running[0]} is still training; stop it first.")
+            return
+        names = ", ".join(run.name for run in chosen)
+        answer = QMessageBox.question(self, "Delete Runs?", f"Delete {names} with its checkpoints and metrics? "
+                                      "This cannot be undone.",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                                      QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Yes:
+            for run in chosen:
+                store.delete(run)
+            self.refresh()
+            self._selection_changed()

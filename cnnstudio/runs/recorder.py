@@ -1,0 +1,77 @@
+"""The run folder's files, written as listeners of the engine's events (never by a front end):
+the design and settings as trained, the manifest kept up to date, and ``best.pt``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from cnnstudio.runs.files import write_bytes, write_text
+from cnnstudio.runs.manifest import BEST, DESIGN, SETTINGS, Manifest, main_metric
+from cnnstudio.training import events
+from cnnstudio.training.errors import TrainingError
+from cnnstudio.training.listeners import Callback
+
+
+def scalars(record: dict[str, Any]) -> dict[str, Any]:
+    """A metrics record without its large values (a confusion matrix), for the manifest."""
+    return {k: v for k, v in record.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+
+
+class RunRecorder(Callback):
+    """Keeps ``run.json`` true from the start (``running``) to the end (completed, stopped or failed
+    with its message), and copies the epoch-end checkpoint to ``best.pt`` whenever the task's main
+    validation metric improves. A resumed run continues its own manifest."""
+
+    def __init__(self, folder: Path, design: dict[str, Any], settings: dict[str, Any], resumed: bool,
+                 clock: Any = time.time):
+        self.folder, self.clock = folder, clock
+        folder.mkdir(parents=True, exist_ok=True)
+        previous = Manifest.load(folder) if resumed else None
+        metric, mode = main_metric(str(settings.get("task", "classification")))
+        self.manifest = previous or Manifest(started=clock(), task=str(settings.get("task")), metric=metric, mode=mode)
+        self.manifest.status, self.manifest.message = "running", None
+        self.manifest.planned_epochs = int(settings.get("epochs", 0))
+        self.manifest.resumed += previous is not None
+        self.began, self.seconds_before, self.paused = clock(), self.manifest.seconds, 0.0
+        self.best_pending: int | None = None  # the epoch whose checkpoint becomes best.pt
+        for name, data in ((DESIGN, design), (SETTINGS, settings)):
+            write_text(folder / name, json.dumps(data, indent=1))
+        self._save()
+
+    def _save(self) -> None:
+        """The manifest is the run's record, not its work: a full disk must neither end a run nor hide
+        how it ended (the checkpoint and metrics writes say so with a sentence)."""
+        self.manifest.seconds = self.seconds_before + self.clock() - self.began - self.paused
+        try:
+            self.manifest.save(self.folder)
+        except (OSError, TrainingError):
+            pass
+
+    def on_epoch(self, event: events.EpochMetrics) -> None:
+        record = scalars(event.record())
+        self.manifest.epochs, self.manifest.final = event.epoch, record
+        if self.manifest.better(record):
+            self.manifest.best, self.best_pending = record, event.epoch
+        self._save()
+
+    def on_checkpoint(self, event: events.CheckpointWritten) -> None:
+        self.manifest.global_step = event.global_step
+        if self.best_pending is not None and event.epoch == self.best_pending:
+            write_bytes(self.folder / BEST, Path(event.path).read_bytes())
+            self.best_pending = None
+        self._save()
+
+    def on_resumed(self, event: events.Resumed) -> None:
+        self.paused += event.paused_s
+
+    def on_error(self, event: events.Error) -> None:
+        self.manifest.message = event.message
+
+    def on_finished(self, event: events.Finished) -> None:
+        self.manifest.status = event.status
+        self.manifest.global_step = event.global_step
+        self.manifest.message = event.message or (self.manifest.message if event.status == "failed" else None)
+        self._save()

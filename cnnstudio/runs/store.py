@@ -1,0 +1,121 @@
+"""Reading a design's runs back: list them, pick one (``latest``, ``best`` or by name), and the
+user's edits (rename, note, delete). Every function takes the runs directory."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from cnnstudio.runs.manifest import BEST, DESIGN, LAST, SETTINGS, Manifest
+from cnnstudio.training.listeners import read_metrics
+
+
+class RunError(ValueError):
+    """A run that cannot be found or used; the message says which runs exist."""
+
+
+@dataclass
+class Run:
+    path: Path
+    manifest: Manifest
+
+    @property
+    def folder(self) -> str:
+        return self.path.name
+
+    @property
+    def name(self) -> str:
+        return self.manifest.title or self.path.name
+
+    @cached_property
+    def settings(self) -> dict[str, Any]:
+        return _read_json(self.path / SETTINGS) or {}
+
+    @cached_property
+    def design(self) -> dict[str, Any] | None:
+        return _read_json(self.path / DESIGN)
+
+    def metrics(self) -> list[dict[str, Any]]:
+        return read_metrics(self.path)
+
+    def weights(self, prefer: str = "best") -> Path | None:
+        """The run's best checkpoint (or ``prefer="last"``), falling back to the other one."""
+        order = (BEST, LAST) if prefer == "best" else (LAST, BEST)
+        return next((self.path / name for name in order if (self.path / name).is_file()), None)
+
+    def best_value(self) -> float | None:
+        value = (self.manifest.best or {}).get(self.manifest.metric)
+        return float(value) if isinstance(value, (int, float)) else None
+
+    def final_value(self) -> float | None:
+        value = (self.manifest.final or {}).get(self.manifest.metric)
+        return float(value) if isinstance(value, (int, float)) else None
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``cnnstudio runs --json`` prints for one run."""
+        m = self.manifest
+        return {"name": self.name, "folder": self.folder, "path": str(self.path), "status": m.status,
+                "message": m.message, "epochs": m.epochs, "planned_epochs": m.planned_epochs, "steps": m.global_step,
+                "metric": m.metric, "best": m.best, "final": m.final,
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(m.started)),
+                "seconds": round(m.seconds, 3), "note": m.note, "settings": self.settings,
+                "weights": str(self.weights()) if self.weights() else None}
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def list_runs(runs: Path) -> list[Run]:
+    """The runs in ``runs``, oldest first (folders without a readable manifest are skipped)."""
+    found = []
+    for folder in sorted(runs.iterdir()) if runs.is_dir() else ():
+        manifest = Manifest.load(folder) if folder.is_dir() else None
+        if manifest is not None:
+            found.append(Run(folder, manifest))
+    return sorted(found, key=lambda run: (run.manifest.started, run.folder))
+
+
+def pick_run(runs: Path, which: str) -> Run:
+    """``latest``; ``best`` (the best main metric among runs that have one); or a run's folder name,
+    its given name, or a unique start of either."""
+    found = list_runs(runs)
+    if not found:
+        raise RunError(f"no runs in {runs}: train the design first (cnnstudio train)")
+    if which == "latest":
+        return found[-1]
+    if which == "best":
+        scored = [run for run in found if run.best_value() is not None]
+        if not scored:
+            raise RunError("no run has a validation metric yet; use --run latest")
+        maximize = scored[-1].manifest.mode == "max"
+        return (max if maximize else min)(scored, key=lambda run: run.best_value())
+    exact = [run for run in found if which in (run.folder, run.name)]
+    matches = exact or [run for run in found if run.folder.startswith(which) or run.name.startswith(which)]
+    if len(matches) == 1:
+        return matches[0]
+    names = ", ".join(run.name for run in found[-5:])
+    reason = "is ambiguous" if matches else "matches no run"
+    raise RunError(f"'{which}' {reason}; the runs are: {names} (or say latest or best)")
+
+
+def rename(run: Run, title: str) -> None:
+    run.manifest.title = title.strip() or None
+    run.manifest.save(run.path)
+
+
+def set_note(run: Run, note: str) -> None:
+    run.manifest.note = note
+    run.manifest.save(run.path)
+
+
+def delete(run: Run) -> None:
+    shutil.rmtree(run.path)

@@ -1,0 +1,81 @@
+"""Typed listeners of a run's events (Lightning-style callbacks), and the metrics.jsonl writer.
+
+A :class:`Callback` has one method per event class; calling it with any event runs the method
+for that event's class and ignores the rest. The engine gives every event to its listeners (the
+files of the run folder: metrics, the run's manifest and best checkpoint, TensorBoard) before the
+front end sees it, so a front end never writes files itself.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cnnstudio.core.atomic import explain
+from cnnstudio.training import events
+from cnnstudio.training.errors import TrainingError
+
+METRICS_NAME = "metrics.jsonl"
+
+
+class Callback:
+    """Override the hooks you need; each gets its own event class."""
+
+    def on_started(self, event: events.Started) -> None: ...
+    def on_step(self, event: events.StepMetrics) -> None: ...
+    def on_epoch(self, event: events.EpochMetrics) -> None: ...
+    def on_checkpoint(self, event: events.CheckpointWritten) -> None: ...
+    def on_samples(self, event: events.Samples) -> None: ...
+    def on_snapshot(self, event: events.Snapshot) -> None: ...
+    def on_warning(self, event: events.Warning) -> None: ...
+    def on_error(self, event: events.Error) -> None: ...
+    def on_paused(self, event: events.Paused) -> None: ...
+    def on_resumed(self, event: events.Resumed) -> None: ...
+    def on_finished(self, event: events.Finished) -> None: ...
+
+    def __call__(self, event: events.Event) -> None:
+        hook = HOOKS.get(type(event))
+        if hook is not None:
+            getattr(self, hook)(event)
+
+
+HOOKS: dict[type, str] = {
+    events.Started: "on_started", events.StepMetrics: "on_step", events.EpochMetrics: "on_epoch",
+    events.CheckpointWritten: "on_checkpoint", events.Samples: "on_samples", events.Snapshot: "on_snapshot",
+    events.Warning: "on_warning", events.Error: "on_error", events.Paused: "on_paused",
+    events.Resumed: "on_resumed", events.Finished: "on_finished",
+}
+
+
+class MetricsWriter(Callback):
+    """One JSON line per epoch in ``folder/metrics.jsonl``, appended. The engine repairs the file
+    first (training/runfiles.py): a fresh run starts it afresh, a resumed one keeps the epochs its
+    checkpoint holds."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / METRICS_NAME
+
+    def on_epoch(self, event: events.EpochMetrics) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(event.record()) + "\n")
+        except OSError as error:
+            raise TrainingError(f"{METRICS_NAME} was not written: {explain(error, self.path)}") from None
+
+
+def read_metrics(folder: Path) -> list[dict]:
+    """The epoch records of a run folder's metrics.jsonl (a half-written last line is skipped)."""
+    records = []
+    try:
+        lines = (folder / METRICS_NAME).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records

@@ -1,0 +1,174 @@
+"""Runs kept for good: each start its own complete folder, listed by ``cnnstudio runs``, picked
+by export, diffed, renamed and resumed in place."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from training_helpers import classifier
+
+from cnnstudio.cli import main
+from cnnstudio.core.compiler import build_model
+from cnnstudio.core.designfile import load_design, save_design
+from cnnstudio.runs import list_runs, pick_run, run_folder, runs_dir
+from cnnstudio.runs import store
+from cnnstudio.runs.diff import changes, design_diff
+from cnnstudio.runs.manifest import Manifest
+from cnnstudio.runs.snapshots import thin
+from cnnstudio.training import checkpoint, events
+
+
+@pytest.fixture
+def design_file(tmp_path: Path) -> Path:
+    design = classifier()
+    design.training = {"epochs": 2, "batch_size": 32, "data_options": {"count": 200}, "device": "cpu"}
+    path = tmp_path / "tiny.json"
+    save_design(design, path)
+    return path
+
+
+def test_two_runs_leave_two_complete_run_folders(design_file: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["train", str(design_file), "--lr", "0.01"]) == 0
+    assert main(["train", str(design_file), "--lr", "0.05", "--epochs", "1"]) == 0
+    runs = list_runs(runs_dir(design_file, "tiny"))
+    assert len(runs) == 2
+    first, second = runs
+    assert first.folder.endswith("_lr0.01") and "lr0.05" in second.folder and first.folder < second.folder
+    for run, epochs in ((first, 2), (second, 1)):
+        files = {p.name for p in run.path.iterdir()}
+        assert {"design.json", "settings.json", "metrics.jsonl", "last.pt", "best.pt", "run.json"} <= files
+        assert run.manifest.status == "completed" and run.manifest.epochs == epochs
+        assert run.manifest.metric == "val_accuracy" and run.final_value() is not None
+        assert run.best_value() == max(r["val_accuracy"] for r in run.metrics())
+        assert run.design["nodes"] == json.loads(design_file.read_text())["nodes"]
+        assert run.settings["lr"] in (0.01, 0.05)
+    best_epoch = first.manifest.best["epoch"]
+    assert checkpoint.load(first.path / "best.pt")["epoch"] == best_epoch
+
+    capsys.readouterr()
+    assert main(["runs", str(design_file), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == [first.folder, second.folder]
+    for row in rows:
+        assert {"name", "path", "status", "epochs", "best", "final", "started", "seconds"} <= set(row)
+        assert isinstance(row["best"], dict) and "val_accuracy" in row["final"] and row["seconds"] > 0
+    assert "lr 0.01 → 0.05" in rows[1]["changes"] and "epochs 2 → 1" in rows[1]["changes"]
+    design = load_design(design_file)
+    design.set_param("conv2d1", "out_channels", 4)
+    save_design(design, design_file)
+    assert main(["train", str(design_file), "--lr", "0.05", "--epochs", "1"]) == 0  # only the design changed
+    assert list_runs(runs_dir(design_file, "tiny"))[-1].folder.endswith("_conv2d1")
+    assert main(["runs", str(design_file)]) == 0
+    table = capsys.readouterr().out
+    assert first.folder in table and "accuracy" in table and "completed" in table
+
+
+def test_export_takes_the_runs_weights(design_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["train", str(design_file), "--epochs", "1"]) == 0
+    run = pick_run(runs_dir(design_file, "tiny"), "latest")
+    target = tmp_path / "model.safetensors"
+    assert main(["export", str(design_file), "--format", "safetensors", "-o", str(target)]) == 0
+    assert f"run {run.name}, best.pt" in capsys.readouterr().err
+    from safetensors.torch import load_file
+
+    exported = load_file(target)
+    trained = checkpoint.load(run.path / "best.pt")["model"]
+    model = build_model(load_design(design_file)).eval()
+    model.load_state_dict({k: v for k, v in exported.items()}, strict=False)
+    assert exported and all(torch.equal(exported[k], trained[k]) for k in exported)
+    x = torch.randn(2, 1, 16, 16)
+    reference = build_model(load_design(design_file)).eval()
+    reference.load_state_dict(trained, strict=False)
+    assert torch.allclose(model(x), reference(x))
+    assert main(["export", str(design_file), "--format", "safetensors", "--random-weights", "-o", str(target)]) == 0
+    assert not all(torch.equal(load_file(target)[k], trained[k]) for k in exported)
+    assert main(["export", str(design_file), "--run", "nonesuch", "-o", str(target)]) == 1
+    assert "matches no run" in capsys.readouterr().err
+
+
+def test_stopped_run_resumes_in_its_own_folder(design_file: Path) -> None:
+    from cnnstudio.training.engine import Trainer
+    from cnnstudio.training.settings import parse_settings
+
+    design = load_design(design_file)
+    settings = parse_settings(design.training)
+    folder = run_folder(runs_dir(design_file, design.name), settings.to_dict())
+    trainer = Trainer(design, settings, out_dir=folder, step_rate=None)
+    trainer.on_event = lambda e: isinstance(e, events.StepMetrics) and e.global_step == 3 and trainer.stop()
+    finished = trainer.run()
+    assert finished.status == "stopped" and finished.where() == "epoch 1, step 3/5 (step 3 of the run)"
+    assert Manifest.load(folder).status == "stopped"
+    assert main(["train", str(design_file), "--resume", str(folder / "last.pt")]) == 0
+    runs = list_runs(folder.parent)
+    assert len(runs) == 1 and runs[0].manifest.status == "completed" and runs[0].manifest.resumed == 1
+    assert [r["epoch"] for r in runs[0].metrics()] == [1, 2]
+
+
+def test_a_failed_run_keeps_its_message(design_file: Path) -> None:
+    design = load_design(design_file)
+    design.training = {**design.training, "data": "idx:/nonexistent"}
+    save_design(design, design_file)
+    assert main(["train", str(design_file)]) == 1
+    run = pick_run(runs_dir(design_file, design.name), "latest")
+    assert run.manifest.status == "failed" and "nonexistent" in run.manifest.message
+
+
+def test_pick_rename_note_delete(tmp_path: Path) -> None:
+    runs = tmp_path / "runs" / "d"
+    for i, (accuracy, started) in enumerate(((0.5, 1.0), (0.9, 2.0), (0.7, 3.0))):
+        folder = runs / f"2026-01-0{i + 1}_00-00-00"
+        folder.mkdir(parents=True)
+        Manifest(started=started, metric="val_accuracy", mode="max", status="completed", best={"val_accuracy": accuracy}).save(folder)
+    assert pick_run(runs, "latest").folder.startswith("2026-01-03")
+    assert pick_run(runs, "best").folder.startswith("2026-01-02")
+    run = pick_run(runs, "2026-01-01")
+    store.rename(run, "baseline")
+    store.set_note(run, "first try")
+    assert pick_run(runs, "baseline").manifest.note == "first try"
+    with pytest.raises(store.RunError, match="ambiguous"):
+        pick_run(runs, "2026")
+    store.delete(pick_run(runs, "baseline"))
+    assert len(list_runs(runs)) == 2
+
+
+def test_design_diff_names_added_removed_and_changed_nodes() -> None:
+    old, new = classifier(), classifier()
+    new.set_param("conv2d1", "kernel_size", 5)
+    new.remove_node("softmax1")
+    node = new.add_node("ReLU", {}, "relu9")
+    new.connect("linear1", node.id)
+    diff = design_diff(_dict(old), _dict(new))
+    assert diff.added == ["relu9"] and diff.removed == ["softmax1"]
+    assert diff.changed == {"conv2d1": ["kernel_size 3 → 5"]}
+    assert changes({"lr": 0.1}, {"lr": 0.01}, _dict(old), _dict(old)) == "lr 0.1 → 0.01"
+
+
+def test_thinning_keeps_the_newest_half_whole() -> None:
+    assert thin(8) == [0, 2, 4, 5, 6, 7]
+    assert thin(1) == []
+
+
+def _dict(design):
+    from cnnstudio.core.designfile import to_dict
+
+    return to_dict(design)
+
+
+def test_pace_measures_a_recent_window_and_leaves_pauses_out() -> None:
+    now = [0.0]
+    pace = events.Pace(window_s=10.0, clock=lambda: now[0])
+    for _ in range(20):  # 1 s per step of 64 images: 64 images/s
+        now[0] += 1.0
+        pace.add(64)
+    now[0] += 30.0  # a 30 s pause
+    pace.exclude(30.0)
+    now[0] += 1.0
+    pace.add(64)
+    assert pace.rate() == pytest.approx(64.0) and pace.eta(12) == pytest.approx(12.0)
+    for _ in range(25):  # twice as fast now: the 10 s window forgets the old pace
+        now[0] += 0.5
+        pace.add(64)
+    assert pace.rate() == pytest.approx(128.0) and pace.eta(10) == pytest.approx(5.0)
