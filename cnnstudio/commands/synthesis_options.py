@@ -25,9 +25,9 @@ PROGRESS_INTERVAL_S = 1.0
 def add_network_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("design", help="design file (.json)")
     parser.add_argument("--weights", metavar="SOURCE",
-                        help="a checkpoint (runs/NAME/last.pt), state dict or .safetensors file, or torchvision:vgg16 "
-                             "for torchvision's ImageNet weights (downloaded once into torch's cache); default: the "
-                             "design's own weights, else runs/DESIGN/last.pt")
+                        help="a checkpoint (a run's best.pt or last.pt), state dict or .safetensors file, or "
+                             "torchvision:vgg16 for torchvision's ImageNet weights (downloaded once into torch's cache); "
+                             "default: the latest run's best checkpoint, else the design's own weights")
     parser.add_argument("--random-weights", action="store_true",
                         help="go ahead with untrained weights (the images then show random filters' patterns)")
     parser.add_argument("--normalize", choices=("auto", "none", "imagenet"), default="auto",
@@ -38,13 +38,17 @@ def add_network_options(parser: argparse.ArgumentParser) -> None:
 
 
 def weights_source(design: Design, design_path: str, given: str | None) -> str | None:
-    """The weights to use: given, the design's own (``"weights"``), or the latest run of ``cnnstudio train``."""
+    """The weights to use: given, else the latest run's best checkpoint (as export takes), else the
+    design's own (``"weights"``)."""
+    from cnnstudio.runs import list_runs, runs_dir
+
     if given:
         return given
-    if design.weights:
-        return design.weights
-    run = Path("runs") / Path(design_path).stem / "last.pt"
-    return str(run) if run.is_file() else None
+    runs = list_runs(runs_dir(design_path, design.name))
+    trained = next((w for run in reversed(runs) if (w := run.weights("best")) is not None), None)
+    if trained is not None:
+        return str(trained)
+    return design.weights
 
 
 def load(args: argparse.Namespace, command: str) -> FeatureNetwork:
