@@ -9,6 +9,7 @@ from cnnstudio.core.analysis import analyze
 from cnnstudio.core.design import Design, DesignError
 from cnnstudio.core.designfile import from_dict, to_dict
 from cnnstudio.core.groups import Group
+from cnnstudio.core.repeat import plan_repeat, repeat_group
 from corehelpers import chain
 
 
@@ -178,8 +179,6 @@ def test_boundary_and_summary_see_the_group_from_outside():
 
 
 def test_repeat_makes_a_chained_stage():
-    from cnnstudio.core.repeat import repeat_group
-
     design = residual()
     single = analyze(design).nodes["block1.a"].params + analyze(design).nodes["block1.add"].params
     plan = repeat_group(design, "block1", 2)
@@ -202,8 +201,6 @@ def test_repeat_makes_a_chained_stage():
 
 
 def test_repeat_of_an_open_group_places_copies_past_its_members():
-    from cnnstudio.core.repeat import repeat_group
-
     design = residual()
     design.groups["block1"].collapsed = False
     repeat_group(design, "block1", 1)
@@ -213,8 +210,6 @@ def test_repeat_of_an_open_group_places_copies_past_its_members():
 
 
 def test_repeat_without_group_prefix_keeps_ids_unique_and_updates_outputs():
-    from cnnstudio.core.repeat import repeat_group
-
     design = six()
     design.output_order = ["relu2"]
     design.add_group("tail", ["conv2d2", "relu2"])
@@ -232,8 +227,6 @@ def test_repeat_without_group_prefix_keeps_ids_unique_and_updates_outputs():
     ],
 )
 def test_repeat_refuses_what_cannot_chain(nodes, times, words):
-    from cnnstudio.core.repeat import plan_repeat
-
     design = residual()
     design.groups.clear()
     design.add_group("g", nodes)
@@ -258,3 +251,73 @@ def test_a_grouped_design_compiles_to_the_same_model():
     assert a.state_dict().keys() == b.state_dict().keys()
     x = torch.randn(2, 4, 8, 8)
     assert torch.equal(a(x), b(x))
+
+
+# -- a real network built with Repeat ---------------------------------------------------------------
+
+
+def _conv(design: Design, node_id: str, src: str, channels: int, kernel: int, stride: int = 1) -> str:
+    """Conv2d without bias, then BatchNorm2d (``node_id`` and its ``bn`` twin); returns the norm."""
+    design.add_node("Conv2d", {"out_channels": channels, "kernel_size": kernel, "stride": stride,
+                               "padding": kernel // 2, "bias": False}, node_id)
+    norm = node_id.replace("conv", "bn").replace("downsample.0", "downsample.1")
+    design.add_node("BatchNorm2d", {}, norm)
+    design.connect(src, node_id)
+    design.connect(node_id, norm)
+    return norm
+
+
+def _bottleneck(design: Design, name: str, src: str, width: int, stride: int, project: bool) -> str:
+    """torchvision's Bottleneck as group ``name``; returns its output node."""
+    before = set(design.graph)
+    out = src
+    for index, (channels, kernel) in enumerate([(width, 1), (width, 3), (4 * width, 1)], start=1):
+        out = _conv(design, f"{name}.conv{index}", out, channels, kernel, stride if kernel == 3 else 1)
+        if index < 3:
+            design.add_node("ReLU", {}, f"{name}.relu{index}")
+            design.connect(out, f"{name}.relu{index}")
+            out = f"{name}.relu{index}"
+    skip = _conv(design, f"{name}.downsample.0", src, 4 * width, 1, stride) if project else src
+    design.add_node("Add", {}, f"{name}.add")
+    design.connect(out, f"{name}.add")
+    design.connect(skip, f"{name}.add")
+    design.add_node("ReLU", {}, f"{name}.relu")
+    design.connect(f"{name}.add", f"{name}.relu")
+    design.add_group(name, [n for n in design.graph if n not in before])
+    return f"{name}.relu"
+
+
+def _resnet50() -> Design:
+    design = Design("ResNet-50")
+    design.add_node("Input", {"shape": [3, 224, 224]}, "x")
+    out = _conv(design, "conv1", "x", 64, 7, 2)
+    design.add_node("ReLU", {}, "relu")
+    design.add_node("MaxPool2d", {"kernel_size": 3, "stride": 2, "padding": 1}, "maxpool")
+    design.connect(out, "relu")
+    design.connect("relu", "maxpool")
+    out = "maxpool"
+    for stage, (width, blocks, stride) in enumerate([(64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)], start=1):
+        out = _bottleneck(design, f"layer{stage}.0", out, width, stride, project=True)
+        out = _bottleneck(design, f"layer{stage}.1", out, width, 1, project=False)
+        if blocks > 2:
+            plan = repeat_group(design, f"layer{stage}.1", blocks - 2)
+            out = f"{plan.copies[-1]}.relu"
+        blocks_of_stage = [g for g in design.groups if g.startswith(f"layer{stage}.")]
+        design.add_group(f"layer{stage}", [], children=blocks_of_stage)
+    design.add_node("AdaptiveAvgPool2d", {"output_size": 1}, "avgpool")
+    design.add_node("Flatten", {}, "flatten")
+    design.add_node("Linear", {"out_features": 1000}, "fc")
+    for src, dst in [(out, "avgpool"), ("avgpool", "flatten"), ("flatten", "fc")]:
+        design.connect(src, dst)
+    return design
+
+
+def test_resnet50_built_with_repeat_has_torchvisions_parameters_and_stages():
+    """One bottleneck drawn per stage, the rest made with Repeat, as a user builds ResNet-50."""
+    design = _resnet50()
+    analysis = analyze(design)
+    assert analysis.valid and analysis.total_params == 25_557_032  # torchvision.models.resnet50()
+    assert analysis.nodes["fc"].shape == (1000,)
+    assert grouping.children(design.groups, "layer3") == [f"layer3.{i}" for i in range(6)]
+    assert design.inputs_of("layer3.5.conv1") == ["layer3.4.relu"]  # copies chain, ids follow torchvision's
+    assert grouping.problems(design.groups, design.graph) == []

@@ -4,11 +4,9 @@ of that stage open too; and Figure 21 in two closed stages with an error inside 
     Xvfb :12 -screen 0 1440x900x24 &
     DISPLAY=:12 .venv/bin/python docs/images/make_group_screenshots.py
 
-ResNet-50 comes from ``cnnstudio import torchvision:resnet50`` (one group per module, collapsed)
-when the importers are there. Without them it is built here layer by layer, the way a user
-builds it in the studio: the stem, one bottleneck block per stage drawn by hand and grouped, the
-rest of each stage made with Repeat, and each stage grouped around its blocks. Either way it has
-torchvision's 25,557,032 parameters and is saved without positions, so the studio lays it out.
+ResNet-50 comes from the importer (``cnnstudio import torchvision:resnet50``): one group per module
+of torchvision's model, collapsed, laid out with its groups. (tests/test_groups.py builds the same
+network by hand with Repeat.)
 """
 
 from __future__ import annotations
@@ -21,10 +19,9 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QDockWidget
 
 from cnnstudio.core.analysis import analyze
-from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import save_design
-from cnnstudio.core.repeat import repeat_group
 from cnnstudio.gui import theme
+from cnnstudio.importers import import_model
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.settings import Settings
 
@@ -33,70 +30,16 @@ SIZE = (1440, 900)
 RESNET50_PARAMS = 25_557_032  # torchvision.models.resnet50()
 
 
-def conv(design: Design, node_id: str, src: str, channels: int, kernel: int, stride: int = 1) -> str:
-    """Conv2d without bias, then BatchNorm2d (``node_id`` and its ``bn`` twin); returns the norm."""
-    design.add_node("Conv2d", {"out_channels": channels, "kernel_size": kernel, "stride": stride,
-                               "padding": kernel // 2, "bias": False}, node_id)
-    norm = node_id.replace("conv", "bn").replace("downsample.0", "downsample.1")
-    design.add_node("BatchNorm2d", {}, norm)
-    design.connect(src, node_id)
-    design.connect(node_id, norm)
-    return norm
-
-
-def bottleneck(design: Design, name: str, src: str, width: int, stride: int, project: bool) -> str:
-    """torchvision's Bottleneck as group ``name``; returns its output node."""
-    before = set(design.graph)
-    out = src
-    for index, (channels, kernel) in enumerate([(width, 1), (width, 3), (4 * width, 1)], start=1):
-        out = conv(design, f"{name}.conv{index}", out, channels, kernel, stride if kernel == 3 else 1)
-        if index < 3:
-            design.add_node("ReLU", {}, f"{name}.relu{index}")
-            design.connect(out, f"{name}.relu{index}")
-            out = f"{name}.relu{index}"
-    skip = conv(design, f"{name}.downsample.0", src, 4 * width, 1, stride) if project else src
-    design.add_node("Add", {}, f"{name}.add")
-    design.connect(out, f"{name}.add")
-    design.connect(skip, f"{name}.add")
-    design.add_node("ReLU", {}, f"{name}.relu")
-    design.connect(f"{name}.add", f"{name}.relu")
-    design.add_group(name, [n for n in design.graph if n not in before])
-    return f"{name}.relu"
-
-
-def resnet50() -> Design:
-    design = Design("ResNet-50")
-    design.add_node("Input", {"shape": [3, 224, 224]}, "x")
-    out = conv(design, "conv1", "x", 64, 7, 2)
-    design.add_node("ReLU", {}, "relu")
-    design.add_node("MaxPool2d", {"kernel_size": 3, "stride": 2, "padding": 1}, "maxpool")
-    design.connect(out, "relu")
-    design.connect("relu", "maxpool")
-    out = "maxpool"
-    for stage, (width, blocks, stride) in enumerate([(64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)], start=1):
-        out = bottleneck(design, f"layer{stage}.0", out, width, stride, project=True)
-        out = bottleneck(design, f"layer{stage}.1", out, width, 1, project=False)
-        if blocks > 2:
-            plan = repeat_group(design, f"layer{stage}.1", blocks - 2)
-            out = f"{plan.copies[-1]}.relu"
-        blocks_of_stage = [g for g in design.groups if g.startswith(f"layer{stage}.")]
-        design.add_group(f"layer{stage}", [], children=blocks_of_stage)
-    design.add_node("AdaptiveAvgPool2d", {"output_size": 1}, "avgpool")
-    design.add_node("Flatten", {}, "flatten")
-    design.add_node("Linear", {"out_features": 1000}, "fc")
-    for src, dst in [(out, "avgpool"), ("avgpool", "flatten"), ("flatten", "fc")]:
-        design.connect(src, dst)
-    return design
-
-
 def figure21_error(app: QApplication, out: Path) -> None:
     """Figure 21 in two closed stages, a wrong kernel inside the second: the error shows on its
-    card, and the inspector shows the selected group. The window as it opens, docks and all."""
+    card, and the inspector shows the selected group (the other docks hidden)."""
     from cnnstudio.core.resources import TEMPLATES
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat))
         win = MainWindow(settings, recovery_dir=Path(tmp) / "recovery")
+        for dock in win.findChildren(QDockWidget):
+            dock.setVisible(dock.objectName() == "dock-inspector")
         win.move(0, 0)
         win.resize(*SIZE)
         win.show()
@@ -151,19 +94,8 @@ def shoot(app: QApplication, path: Path, out: Path, opened: list[str], zoom: flo
         _grab_when_ready(app, win, out)
 
 
-def imported_or_built() -> Design:
-    try:
-        from cnnstudio.importers import import_model
-    except ImportError:
-        return resnet50()
-    design = import_model("torchvision:resnet50").design
-    for node in design.nodes:
-        node.pos = None  # the studio lays it out with its groups, as it opens any design without positions
-    return design
-
-
 def main() -> None:
-    design = imported_or_built()
+    design = import_model("torchvision:resnet50").design
     analysis = analyze(design)
     assert analysis.valid and analysis.total_params == RESNET50_PARAMS, analysis.total_params
     app = QApplication(sys.argv[:1])
