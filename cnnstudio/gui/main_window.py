@@ -599,7 +599,6 @@ class MainWindow(QMainWindow):
         if not self.maybe_save() or not self.training.confirm_close():
             event.ignore()
             return
-        self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.style_transfer.shutdown()
         if self.views.built:
             self.views.look_for.shutdown()
