@@ -44,6 +44,10 @@ def fill(folder: Path) -> None:
                 assert error.errno == errno.ENOSPC
 
 
+# What a finished run folder holds (cnnstudio/runs): no temporary file beside these.
+RUN_FILES = ["best.pt", "design.json", "last.pt", "metrics.jsonl", "run.json", "settings.json"]
+
+
 def entries(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 

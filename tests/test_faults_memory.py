@@ -14,7 +14,7 @@ from cnnstudio.core.designfile import loads
 from cnnstudio.core.memory import available_ram, estimate
 
 HUGE = {"format": "cnnstudio-design", "version": 1, "name": "huge",
-        "nodes": [{"id": "x", "type": "Input", "params": {"shape": [1_000_000]}},
+        "nodes": [{"id": "x", "type": "Input", "params": {"shape": [1, 1_000_000]}},
                   {"id": "fc", "type": "Linear", "params": {"out_features": 1_000_000}}],
         "edges": [["x", "fc"]],
         "training": {"data": "synthetic-sequences", "task": "reconstruction", "device": "cpu", "batch_size": 8}}

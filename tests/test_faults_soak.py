@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fault_helpers import REPO
+from fault_helpers import REPO, RUN_FILES
 from training_helpers import classifier
 
 from cnnstudio.core.designfile import save_design
@@ -32,7 +32,15 @@ ZYGOTE = r"""
 import json, os, sys
 import torch  # imported once, with everything a run imports; the children inherit them
 import cnnstudio.commands.train, cnnstudio.training.engine, cnnstudio.training.tasks  # noqa: E401
+import cnnstudio.runs.recorder, cnnstudio.runs.snapshots  # noqa: E401  the run folder's writers
 from cnnstudio.cli import main
+from cnnstudio.training.data.registry import kinds
+kinds()  # the data sources register on first use
+# What torch imports at its first optimizer step (its compiler's modules: about a second).
+_layer = torch.nn.Linear(2, 2)
+_optimizer = torch.optim.SGD(_layer.parameters(), lr=0.1)
+_layer(torch.ones(1, 2)).sum().backward()
+_optimizer.step()
 for line in sys.stdin:
     command, *args = json.loads(line)
     if command == "run":
@@ -122,7 +130,7 @@ def test_kill_9_at_random_moments_always_resumes_consistently(tmp_path: Path) ->
         zygote.close()
     print(f"clean run {clean_seconds:.1f} s; {KILLS} kills, {elapsed:.0f} s, {len(seen)} distinct checkpoint epochs: {sorted(seen)}")
     assert len(seen) > 3  # progress was made between kills, and kept (time is bounded: 32 x 0.6 s at most)
-    assert sorted(p.name for p in killed.iterdir()) == ["last.pt", "metrics.jsonl"]
+    assert sorted(p.name for p in killed.iterdir()) == RUN_FILES
     expected = _comparable(_metrics(clean))
     assert [r["epoch"] for r in expected] == list(range(1, epochs + 1))
     assert _comparable(_metrics(killed)) == expected
