@@ -19,11 +19,13 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QFrame,
     QGraphicsItem,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
+    QScrollArea,
     QToolBar,
     QWidget,
 )
@@ -108,9 +110,13 @@ class MainWindow(QMainWindow):
         self.training_runner = self.training.runner
         self.views = Views(self)  # the Probe dock and the views inside the network, fed by the runner
         self.style_transfer = StylePanel(self)  # its own runner; marks its layers on the canvas
-        style_dock = self.add_dock("style", "Style Transfer", self.style_transfer, Qt.DockWidgetArea.RightDockWidgetArea)
+        scroller = QScrollArea()  # the panel is taller and wider than the right column: it scrolls there
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setWidget(self.style_transfer)
+        style_dock = self.add_dock("style", "Style Transfer", scroller, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.findChild(QDockWidget, "dock-inspector"), style_dock)
-        style_dock.hide()  # View > Panels > Style Transfer
+        style_dock.hide()  # View > Style Transfer… (window_layout.HIDDEN_AT_START)
         self.dataset_browser: QWidget | None = None  # made on first use (View › Dataset Browser…)
 
         self._docs: DocsViewer | None = None

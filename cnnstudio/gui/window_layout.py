@@ -18,6 +18,7 @@ RIGHT_WIDTH = 300
 RIGHT_TOP_SHARE = 0.5  # the Inspector group's share of the right column (Training is there too)
 # The docks of the right column, by name (``add_dock``'s); names not in the window are skipped.
 RIGHT_TOP = ("inspector", "training", "probe", "style")
+HIDDEN_AT_START = ("style",)  # opened on demand (View › Style Transfer…)
 RIGHT_BOTTOM = ("summary", "curves", "run-log", "runs", "activations", "filters", "predictions", "gradients",
                 "embeddings")
 
@@ -64,7 +65,7 @@ def arrange_default(window: QMainWindow, palette_width: int) -> None:
             for dock in group[1:]:
                 window.tabifyDockWidget(group[0], dock)
     for dock in ours:
-        dock.show()
+        dock.setVisible(dock.objectName().removeprefix("dock-") not in HIDDEN_AT_START)
     for group in (top, bottom):
         if group:
             group[0].raise_()
