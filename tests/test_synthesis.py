@@ -20,7 +20,7 @@ from cnnstudio.core.resources import TEMPLATES
 from cnnstudio.training.engine import Trainer
 from cnnstudio.training.settings import parse_settings
 from cnnstudio.training.synthesis import pretrained
-from cnnstudio.training.synthesis.control import RunControl
+from cnnstudio.training.control import RunControl
 from cnnstudio.training.synthesis.images import read_image, write_png
 from cnnstudio.training.synthesis.network import NoWeightsError, SynthesisError, load_network
 from cnnstudio.training.synthesis.progress import SynthesisProgress

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, load_design

@@ -33,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cnnstudio.commands.train import _stop_on_signals
     from cnnstudio.core.designfile import DesignFileError
-    from cnnstudio.training.synthesis.control import RunControl
+    from cnnstudio.training.control import RunControl
     from cnnstudio.training.synthesis.images import write_png
     from cnnstudio.training.synthesis.visualize import FeatureVisualizer, VisualizeSettings
 

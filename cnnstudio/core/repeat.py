@@ -48,7 +48,7 @@ def plan_repeat(design: Design, group_id: str, times: int) -> RepeatPlan:
     if len(edge.exit_nodes) != 1:
         out = ", ".join(edge.exit_nodes) or "nothing"
         raise DesignError(f"'{group.name}' cannot repeat in a chain: it must hand on one output, not {out}")
-    source, out = edge.sources[0], edge.exit_nodes[0]
+    out = edge.exit_nodes[0]
     inside = grouping.members(design.groups, group_id)
     inner_groups = [group_id, *grouping.descendants(design.groups, group_id)]
     span = COLUMN_STEP if group.collapsed else _span(design, inside)

@@ -34,6 +34,7 @@ from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, from_dict, to_dict
 from cnnstudio.core.weights import PRETRAINED, WeightsError, load_weights_file
 from cnnstudio.training import checkpoint, distributed, events, fits, precision, probes, runfiles
+from cnnstudio.training.control import RunControl
 from cnnstudio.training.data.images import report_skipped
 from cnnstudio.training.data.prepare import Prepared, prepare
 from cnnstudio.training.device import is_out_of_memory, pick_device
@@ -80,7 +81,7 @@ def _check_tensors(design: Design, tensors: dict[str, Tensor], path: str | os.Pa
         raise TrainingError(f"{path}: the checkpoint's tensors do not fit its design: {shown}")
 
 
-class Trainer:
+class Trainer(RunControl):
     def __init__(
         self,
         design: Design,
@@ -103,9 +104,7 @@ class Trainer:
         self.throttle = events.Throttle(step_rate)
         self.resume_from = resume_from
         self.world = world or distributed.World()
-        self._stop = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
+        RunControl.__init__(self)
         self.position = _Position()
         self.last_checkpoint: str | None = None
         self._probe: probes.ProbeRequest | None = None
@@ -130,17 +129,7 @@ class Trainer:
         _check_tensors(design, state["model"], path)
         return cls(design, settings, resume_from=state, **kwargs)
 
-    # -- control, from any thread ----------------------------------------------------------------
-    def stop(self) -> None:
-        self._stop.set()
-        self._running.set()
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
+    # -- control, from any thread (stop, pause and resume: RunControl) ----------------------------
     def set_probe(self, request: probes.ProbeRequest | None) -> None:
         """What the studio's views want captured every ``request.every`` steps and at each epoch's
         end, emitted as a ``Snapshot``; None captures nothing and costs the loop nothing."""

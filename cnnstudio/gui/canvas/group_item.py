@@ -26,7 +26,7 @@ from cnnstudio.core.design import Design
 from cnnstudio.core.display import format_count, format_shapes
 from cnnstudio.core.layout import FRAME_HEADER, FRAME_PAD
 from cnnstudio.gui import theme
-from cnnstudio.gui.canvas.node_item import ACCENT, HEIGHT, PAD, RADIUS, WIDTH, NodeItem, fonts
+from cnnstudio.gui.canvas.node_item import ACCENT, HEIGHT, RADIUS, WIDTH, NodeItem, fonts, paint_accent, text_column
 from cnnstudio.gui.describe import plural
 
 if TYPE_CHECKING:
@@ -239,19 +239,9 @@ class GroupItem(QGraphicsObject):
         painter.setPen(QPen(border, 2.0 if self.isSelected() or alert else 1.2))
         painter.setBrush(fill)
         painter.drawRoundedRect(rect, RADIUS, RADIUS)
-        bar = QPainterPath()
-        bar.addRoundedRect(QRectF(0.5, 0.5, ACCENT + RADIUS, HEIGHT - 1), RADIUS, RADIUS)
-        clip = QPainterPath()
-        clip.addRect(QRectF(0, 0, ACCENT, HEIGHT))
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(accent)
-        painter.drawPath(bar.intersected(clip))
-
+        paint_accent(painter, accent)
         title_font, body_font, small_font = fonts()
-        left = ACCENT + PAD - 2
-        inner = WIDTH - left - PAD
-        line = QFontMetricsF(body_font).height() + 1
-        top = PAD - 3
+        left, inner, line, top = text_column(body_font)
         self._toggle(painter, colors.text)
         title = QRectF(left + TOGGLE - 2, top, inner - TOGGLE + 2, line)
         NodeItem._text(painter, title_font, colors.text, title, card.name)

@@ -209,19 +209,9 @@ class NodeItem(QGraphicsObject):
         painter.setBrush(fill)
         painter.drawRoundedRect(rect, RADIUS, RADIUS)
 
-        bar = QPainterPath()
-        bar.addRoundedRect(QRectF(0.5, 0.5, ACCENT + RADIUS, HEIGHT - 1), RADIUS, RADIUS)
-        clip = QPainterPath()
-        clip.addRect(QRectF(0, 0, ACCENT, HEIGHT))
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(accent)
-        painter.drawPath(bar.intersected(clip))
-
+        paint_accent(painter, accent)
         title_font, body_font, small_font = fonts()
-        left = ACCENT + PAD - 2
-        inner = WIDTH - left - PAD
-        line = QFontMetricsF(body_font).height() + 1
-        top = PAD - 3
+        left, inner, line, top = text_column(body_font)
         self._text(painter, title_font, colors.text, QRectF(left, top, inner, line),
                    ("⚙ " if card.opaque else "") + card.type_name)
         name = ("❄ " if card.frozen else "") + card.title
@@ -314,6 +304,23 @@ MARK_COLORS = {"content": "#1f77b4", "style": "#e8710a"}  # blue and orange tell
 
 def mark_color(tag: str) -> QColor:
     return QColor(MARK_COLORS.get(tag, "#7f7f7f"))
+
+
+def paint_accent(painter: QPainter, accent: QColor) -> None:
+    """The category colour down a card's left edge, inside its rounded corner."""
+    bar = QPainterPath()
+    bar.addRoundedRect(QRectF(0.5, 0.5, ACCENT + RADIUS, HEIGHT - 1), RADIUS, RADIUS)
+    clip = QPainterPath()
+    clip.addRect(QRectF(0, 0, ACCENT, HEIGHT))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(accent)
+    painter.drawPath(bar.intersected(clip))
+
+
+def text_column(body_font: QFont) -> tuple[float, float, float, float]:
+    """Where a card's text goes: left edge, width, line height and first line's top."""
+    left = ACCENT + PAD - 2
+    return left, WIDTH - left - PAD, QFontMetricsF(body_font).height() + 1, PAD - 3
 
 
 def severity_of(info: NodeInfo | None) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from torch import Tensor
 
-from cnnstudio.training.synthesis.control import RunControl
+from cnnstudio.training.control import RunControl
 from cnnstudio.training.synthesis.style import StyleSettings
 from cnnstudio.training.synthesis.visualize import VisualizeSettings
 

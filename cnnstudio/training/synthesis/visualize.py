@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from cnnstudio.training.synthesis.control import RunControl, Stopped
+from cnnstudio.training.control import RunControl, Stopped
 from cnnstudio.training.synthesis.images import grid
 from cnnstudio.training.synthesis.network import FeatureNetwork, SynthesisError
 from cnnstudio.training.synthesis.progress import PROGRESS_EVERY_S, SynthesisProgress

@@ -1,4 +1,5 @@
-"""Pause and stop for a synthesis run, callable from any thread (the studio's runner, Ctrl-C)."""
+"""Pause and stop for a run (training or a synthesis), callable from any thread (the studio's
+runner, Ctrl-C, SIGTERM)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ import threading
 
 
 class Stopped(Exception):
-    """Raised inside the optimisation loop when a stop was asked for; the run ends cleanly."""
+    """Raised inside a synthesis's optimisation loop when a stop was asked for; it ends cleanly."""
 
 
 class RunControl:
-    """The same controls as the Trainer's (``pause``, ``resume``, ``stop``), so the studio's
-    runner and worker drive a synthesis exactly as they drive training."""
+    """``pause``, ``resume`` and ``stop``: the Trainer has them, and so does a synthesis, so the
+    studio's runner and worker drive both alike."""
 
     def __init__(self) -> None:
         self._stop = threading.Event()
