@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import load_design
-from cnnstudio.core.layout import COLUMN_STEP, ROW_STEP, layered_positions
+from cnnstudio.core.layout import COLUMN_STEP, ROW_GAP, ROW_STEP, WRAP_COLUMNS, layered_positions
 from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR
 
 
-def test_a_chain_goes_left_to_right_on_one_row() -> None:
+def test_a_short_chain_goes_left_to_right_on_one_row() -> None:
     design = load_design(TEMPLATES_DIR / "figure21.json")
+    for node_id in list(design.graph)[WRAP_COLUMNS:]:
+        design.remove_node(node_id)
     positions = layered_positions(design)
     order = list(design.graph)
-    assert [positions[n] for n in order] == [(i * COLUMN_STEP, 0.0) for i in range(len(order))]
+    assert [positions[n] for n in order] == [(i * COLUMN_STEP, 0.0) for i in range(WRAP_COLUMNS)]
+
+
+def test_a_long_chain_reads_left_to_right_in_rows() -> None:
+    design = load_design(TEMPLATES_DIR / "figure21.json")  # 13 layers: rows of 5, 5 and 3
+    positions = layered_positions(design)
+    order = list(design.graph)
+    row = ROW_STEP + ROW_GAP
+    assert [positions[n] for n in order] == [((i % WRAP_COLUMNS) * COLUMN_STEP, (i // WRAP_COLUMNS) * row)
+                                             for i in range(len(order))]
 
 
 def test_branches_share_a_column_and_a_node_sits_right_of_all_its_inputs() -> None:

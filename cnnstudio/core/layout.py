@@ -9,6 +9,11 @@ Groups are laid out from the inside out. Each group's members get their own layo
 group takes part in its parent's layout as one block: one card's room when it is collapsed, the
 room of its members plus a frame (``FRAME_PAD``, ``FRAME_HEADER``) when it is open. A collapsed
 group's members keep their layout, at the card's place, ready for when the group opens.
+
+A long chain at the top level (an imported ResNet-50 with its stages closed, LeNet, Figure 21)
+is folded into rows of ``WRAP_COLUMNS`` that read left to right, top to bottom, so it fits a
+laptop screen at a readable zoom instead of one row at a third of its size; the connections from
+the end of one row to the start of the next run between the rows.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ COLUMN_STEP = 240.0  # a card and a shape label between cards, on the 20-unit gr
 ROW_STEP = 120.0
 FRAME_PAD = 20.0  # room between an open group's frame and its members
 FRAME_HEADER = 40.0  # room above an open group's members for its name
+WRAP_COLUMNS = 5  # a top-level chain longer than this is folded into rows of this many
+ROW_GAP = 60.0  # between folded rows, beyond the tallest block: room for the connection back
 
 Pos = tuple[float, float]
 Unit = str | tuple[str, str]  # a node id, or ("group", group id)
@@ -83,8 +90,11 @@ class _Level:
                     graph.add_edge(src, dst)
         blocks = {unit: self._block(unit) for unit in graph}
         columns = _columns(graph, first)
-        tops = self._tops(graph, blocks, columns)
-        lefts = self._lefts(blocks, columns)
+        if owner is None and len(columns) > WRAP_COLUMNS and all(len(column) == 1 for column in columns):
+            lefts, tops = _folded([column[0] for column in columns], blocks)
+        else:
+            tops = self._tops(graph, blocks, columns)
+            lefts = self._lefts(blocks, columns)
         positions: dict[str, Pos] = {}
         for unit, block in blocks.items():
             for node_id, (x, y) in block.positions.items():
@@ -136,6 +146,21 @@ class _Level:
                 lefts[unit] = x
             x += max(blocks[unit].width for unit in column)
         return lefts
+
+
+def _folded(chain: list[Unit], blocks: dict[Unit, _Block]) -> tuple[dict[Unit, float], dict[Unit, float]]:
+    """Lefts and tops of a chain folded into rows of :data:`WRAP_COLUMNS`, each row below the last."""
+    lefts: dict[Unit, float] = {}
+    tops: dict[Unit, float] = {}
+    y = 0.0
+    for start in range(0, len(chain), WRAP_COLUMNS):
+        row = chain[start:start + WRAP_COLUMNS]
+        x = 0.0
+        for unit in row:
+            lefts[unit], tops[unit] = x, y
+            x += blocks[unit].width
+        y += max(blocks[unit].height for unit in row) + ROW_GAP
+    return lefts, tops
 
 
 def _columns(graph: nx.DiGraph, first: dict[Unit, int]) -> list[list[Unit]]:

@@ -71,22 +71,36 @@ def footprint(design: Design, group_id: str, pos: PositionOf, tree: grouping.Tre
 
 
 def room_moves(design: Design, group_id: str, opening: bool) -> dict[str, tuple[Pos, Pos]]:
-    """The moves that open a group in place: the layers right of its card move right by the
-    frame's extra width (``opening``), or back left when it closes."""
+    """The moves that open a group in place (``opening``), or close it again: the layers right of
+    its card, on its row, move right by the frame's extra width; the layers below its row (the
+    next row of a folded chain, a branch underneath) move down by the frame's extra height."""
     pos = design_positions(design)
     card, frame = card_rect(design, group_id, pos), frame_rect(design, group_id, pos)
-    extra = frame.right() - card.right()
-    if extra <= 0:
+    wider, taller = max(frame.right() - card.right(), 0.0), max(frame.bottom() - card.bottom(), 0.0)
+    if not (wider or taller):
         return {}
-    # Closing moves back exactly what opening moved: what lay right of the card's left edge.
-    edge = card.left() if opening else card.left() + extra
-    shift = extra if opening else -extra
+    sign = 1 if opening else -1
+    # Closing moves back exactly what opening moved: what lay right of the card's left edge on its
+    # row, and what lay below its row (moved down, so still below it).
+    # A layer inside another closed group goes where that group's card is: a card moves whole.
+    edge = card.left() if opening else card.left() + wider
     inside = set(grouping.members(design.groups, group_id))
-    return {
-        node.id: (node.pos, (node.pos[0] + shift, node.pos[1]))
-        for node in design.nodes
-        if node.pos is not None and node.id not in inside and node.pos[0] > edge
-    }
+    tree, index = grouping.tree(design.groups), grouping.node_index(design.groups)
+    cards: dict[str, Pos] = {}
+    moves = {}
+    for node in design.nodes:
+        if node.pos is None or node.id in inside:
+            continue
+        shown = grouping.shown_as(design.groups, index.get(node.id))
+        if shown is not None and shown not in cards:
+            rect = card_rect(design, shown, pos, tree)
+            cards[shown] = (rect.left(), rect.top())
+        x, y = node.pos if shown is None else cards[shown]
+        if y >= card.bottom():
+            moves[node.id] = (node.pos, (node.pos[0], node.pos[1] + sign * taller))
+        elif x > edge and y > frame.top() - HEIGHT:
+            moves[node.id] = (node.pos, (node.pos[0] + sign * wider, node.pos[1]))
+    return {node_id: move for node_id, move in moves.items() if move[0] != move[1]}
 
 
 # -- the item ------------------------------------------------------------------------------------
