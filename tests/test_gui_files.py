@@ -67,8 +67,8 @@ def test_a_design_without_positions_is_laid_out(window, tmp_path: Path) -> None:
     path = tmp_path / "nopos.json"
     path.write_text(json.dumps(data))
     assert window.open_path(path)
-    xs = [window.doc.design.node(n).pos[0] for n in window.doc.analysis.order]
-    assert xs == sorted(xs) and len(set(xs)) == len(xs)
+    places = [window.doc.design.node(n).pos for n in window.doc.analysis.order]  # read in rows, as text is
+    assert places == sorted(places, key=lambda p: (p[1], p[0])) and len(set(places)) == len(places)
     assert not window.isWindowModified()
 
 

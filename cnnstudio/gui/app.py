@@ -23,6 +23,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from cnnstudio.gui import theme
+from cnnstudio.gui.gc_guard import MainThreadCollector
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.settings import APP_NAME
 
@@ -33,6 +34,7 @@ def run_studio(design_path: str | None = None) -> int:
     """Open the studio (with ``design_path`` if given) and run until it is closed; the exit status."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     name_application(app)
+    MainThreadCollector(app)  # no cycle collection in background threads (see gc_guard.py)
     theme.apply(app)
     timing = os.environ.get("CNNSTUDIO_EXIT_AFTER_PAINT") == "1"
     window = MainWindow(probe_device=not timing)
