@@ -140,3 +140,77 @@ def test_ids_that_name_module_attributes_still_train(node_id):
     model.train()
     model(torch.randn(2, 4)).sum().backward()
     assert getattr(model, f"{node_id}_").weight.grad is not None
+
+
+# -- models built again share their code, never their state ------------------------------------
+def test_a_design_built_twice_gets_new_layers_and_its_own_graph():
+    design = load_design(FIGURE21)
+    first, second = build_model(design), build_model(design)
+    assert first.code == second.code
+    assert first.conv1 is not second.conv1 and first.conv1.weight.data_ptr() != second.conv1.weight.data_ptr()
+    assert first.graph is not second.graph and first.graph.owning_module is first
+    images = torch.randn(2, 1, 28, 28)
+    second.load_state_dict(first.state_dict())
+    assert torch.equal(first(images), second(images))
+
+
+def test_recompiling_one_model_leaves_the_others_of_its_structure_alone():
+    design = load_design(FIGURE21)
+    first, second = build_model(design), build_model(design)
+    output = first.graph.find_nodes(op="output")[0]
+    output.args = (first.graph.find_nodes(op="call_module", target="conv1")[0],)
+    first.graph.eliminate_dead_code()
+    first.recompile()
+    images = torch.randn(2, 1, 28, 28)
+    assert first(images).shape == (2, 6, 24, 24)
+    assert second(images).shape == (2, 10)
+    assert build_model(design)(images).shape == (2, 10)
+    assert "conv2" in second.code and "conv2" not in first.code
+
+
+def test_a_parameter_change_rebuilds_the_layer_with_the_same_code():
+    design = load_design(FIGURE21)
+    before = build_model(design)
+    design.set_param("conv1", "out_channels", 8)
+    after = build_model(design)
+    assert after.conv1.out_channels == 8 and before.conv1.out_channels == 6
+    assert after.conv2.in_channels == 8
+    assert type(after) is type(before)  # one structure: the code was not generated again
+
+
+def test_a_renamed_or_rewired_design_gets_new_code():
+    design = load_design(FIGURE21)
+    before = build_model(design)
+    design.name = "Other Name"
+    renamed = build_model(design)
+    assert type(renamed).__name__ == "OtherName" and type(before).__name__ == "Figure21MnistCnn"
+    design.rename("conv1", "first")
+    assert "self.first(" in build_model(design).code
+
+
+def test_freezing_a_node_of_a_design_built_before_is_honoured():
+    design = load_design(FIGURE21)
+    assert all(p.requires_grad for p in build_model(design).conv1.parameters())
+    design.node("conv1").frozen = True
+    assert not any(p.requires_grad for p in build_model(design).conv1.parameters())
+
+
+def test_a_built_model_is_a_graph_module_like_any_other():
+    import copy
+    import io
+
+    model = build_model(load_design(FIGURE21))
+    reference = torch.fx.GraphModule(model, copy.deepcopy(model.graph), "Figure21MnistCnn")
+    assert set(vars(model)) == set(vars(reference)) | {"node_names"}
+    images = torch.randn(2, 1, 28, 28)
+    assert torch.equal(copy.deepcopy(model)(images), model(images))
+    buffer = io.BytesIO()
+    torch.save(model, buffer)
+    buffer.seek(0)
+    assert torch.equal(torch.load(buffer, weights_only=False)(images), model(images))
+
+
+def test_a_design_named_like_torch_fx_internal_class_still_builds():
+    design = load_design(FIGURE21)
+    design.name = "graph module impl"
+    assert build_model(design)(torch.randn(1, 1, 28, 28)).shape == (1, 10)

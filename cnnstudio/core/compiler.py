@@ -3,7 +3,8 @@
 Each node becomes a submodule named after its id and one ``call_module`` in the graph, so the
 generated ``forward`` reads like hand-written code (``c1 = self.c1(x)``), runs as fast, and can be
 exported with torch.export or ONNX. Inputs are the ``Input`` nodes in design order; one output is
-returned as a tensor, several as a tuple in output order.
+returned as a tensor, several as a tuple in output order. A design built again skips its analysis
+(the plan is kept by content) and the code generation (shared by structure: see ``compiled.py``).
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from __future__ import annotations
 import keyword
 import re
 import unicodedata
+from collections.abc import Hashable
+from dataclasses import dataclass
 
 import torch
 from torch import fx, nn
 
 from cnnstudio.core import catalogue
 from cnnstudio.core.analysis import Analysis, analyze
-from cnnstudio.core.catalogue import Ctx, ShapeError
+from cnnstudio.core.catalogue import Ctx, Shape, ShapeError
+from cnnstudio.core.compiled import Lru, Structure
 from cnnstudio.core.design import Design
 
 
@@ -60,39 +64,84 @@ def module_names(design: Design) -> dict[str, str]:
 def class_name(design: Design) -> str:
     """The model's class name, from the design's name (``"Figure 21"`` -> ``Figure21``)."""
     name = ascii_identifier(design.name.title()).replace("_", "")
-    return name if name[:1].isalpha() else f"Design{name}"
+    # torch.fx names each model's own class GraphModuleImpl and skips that name in the hierarchy
+    return name if name[:1].isalpha() and name != "GraphModuleImpl" else f"Design{name}"
 
 
-def build_model(design: Design, analysis: Analysis | None = None) -> fx.GraphModule:
-    """The design as a trainable module; raises :class:`CompileError` naming every problem."""
-    analysis = analysis or analyze(design)
+@dataclass(frozen=True)
+class _Plan:
+    """What a build needs from a valid design's analysis: each layer's module name and input
+    shapes in run order, and the structure that holds the generated code."""
+
+    layers: tuple[tuple[str, str, tuple[Shape, ...], tuple[str, ...]], ...]  # id, name, shapes, sources
+    node_names: dict[str, str]  # module name -> node id
+    structure: Structure
+
+
+# The same design is built again and again (each Start, each view, each export), so its plan is
+# kept by content; a structure is shared by every design with the same names and connections.
+_plans: Lru[Hashable, _Plan] = Lru(64)
+_structures: Lru[Hashable, Structure] = Lru(64)
+
+
+def _content_key(design: Design) -> Hashable:
+    """Everything an analysis reads: ids in order, types, parameters, input order, outputs."""
+    pred = design.graph.pred
+    return (design.name, design.output_order and tuple(design.output_order),
+            tuple((node_id, node.type, repr(node.params), tuple(pred[node_id]))
+                  for node_id, node in design.graph.nodes(data="node")))
+
+
+def _plan(design: Design, analysis: Analysis) -> _Plan:
     if not analysis.valid:
         lines = [str(issue) for issue in analysis.errors] or ["the design is incomplete"]
         raise CompileError(f"the design '{design.name}' has {len(lines)} error(s):\n" + "\n".join(lines))
     names = module_names(design)
-    root = nn.Module()
+    layers = tuple((node_id, names[node_id], tuple(analysis.nodes[s].shape for s in design.inputs_of(node_id)),
+                    tuple(design.inputs_of(node_id)))
+                   for node_id in analysis.order if node_id not in analysis.inputs)
+    inputs = tuple(names[n] for n in analysis.inputs)
+    wiring = tuple((name, tuple(names[s] for s in sources)) for _, name, _, sources in layers)
+    outputs = tuple(names[n] for n in analysis.outputs)
+    key = (class_name(design), inputs, wiring, outputs)
+    structure = _structures.get(key)
+    if structure is None:
+        structure = Structure.from_graph(_graph(inputs, wiring, outputs), key[0])
+        _structures.put(key, structure)
+    return _Plan(layers, {name: node_id for node_id, name in names.items()}, structure)
+
+
+def _graph(inputs: tuple[str, ...], wiring: tuple[tuple[str, tuple[str, ...]], ...],
+           outputs: tuple[str, ...]) -> fx.Graph:
+    """One placeholder per input, one ``call_module`` per layer, its outputs returned."""
     graph = fx.Graph()
-    values: dict[str, fx.Node] = {}
-    for node_id in analysis.inputs:
-        values[node_id] = graph.placeholder(names[node_id])
-    for node_id in analysis.order:
+    values = {name: graph.placeholder(name) for name in inputs}
+    for name, sources in wiring:
+        values[name] = graph.call_module(name, tuple(values[s] for s in sources))
+    results = [values[n] for n in outputs]
+    graph.output(results[0] if len(results) == 1 else tuple(results))
+    return graph
+
+
+def build_model(design: Design, analysis: Analysis | None = None) -> fx.GraphModule:
+    """The design as a trainable module; raises :class:`CompileError` naming every problem."""
+    key = _content_key(design)
+    plan = _plans.get(key)
+    if plan is None:
+        plan = _plan(design, analysis or analyze(design))
+        _plans.put(key, plan)
+    modules: dict[str, nn.Module] = {}
+    for node_id, name, shapes, sources in plan.layers:
         node = design.node(node_id)
-        if node_id in values:
-            continue
-        sources = design.inputs_of(node_id)
-        ctx = Ctx([analysis.nodes[s].shape for s in sources], node.params, sources)
         try:
-            module = catalogue.get(node.type).build(ctx)
+            module = catalogue.get(node.type).build(Ctx(list(shapes), node.params, list(sources)))
         except ShapeError as error:
             raise CompileError(f"{node_id}: {error.message}") from None
         if node.frozen:
             module.requires_grad_(False)
-        root.add_module(names[node_id], module)
-        values[node_id] = graph.call_module(names[node_id], tuple(values[s] for s in sources))
-    outputs = [values[n] for n in analysis.outputs]
-    graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
-    model = fx.GraphModule(root, graph, class_name=class_name(design))
-    model.node_names = {name: node_id for node_id, name in names.items()}  # module name -> node id
+        modules[name] = module
+    model = plan.structure.instantiate(modules)
+    model.node_names = dict(plan.node_names)  # module name -> node id
     return model
 
 

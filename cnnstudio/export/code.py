@@ -136,8 +136,38 @@ INPUT_SHAPES = {input_shapes}
 TRAINING = {training!r}
 
 
+class CsvImages(torch.utils.data.Dataset):
+    """csv:FILE as the studio reads it: columns path and label (or boxes, "CLASS x0 y0 x1 y1; ...",
+    whose first class is the label), paths relative to the file; a split column marks val rows."""
+
+    def __init__(self, file: str, train: bool, transform):
+        import csv
+
+        with open(file, newline="", encoding="utf-8-sig") as handle:
+            rows = [{{k.strip(): (v or "").strip() for k, v in row.items() if k}} for row in csv.DictReader(handle)]
+        names = [row.get("label") or row.get("boxes", "").split(" ", 1)[0] for row in rows]
+        digits = all(n.isdigit() for n in names)  # classes "0", "1"...: by number, else by name
+        index = {{n: int(n) if digits else i for i, n in enumerate(sorted(set(names)))}}
+        wanted = ("val", "validation") if not train else ("", "train", "training")
+        folder = os.path.dirname(os.path.abspath(file))
+        self.samples = [(os.path.join(folder, row["path"]), index[name]) for row, name in zip(rows, names)
+                        if row.get("split", "").lower() in wanted]
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int):
+        from PIL import Image
+
+        path, label = self.samples[i]
+        with Image.open(path) as image:
+            return self.transform(image), label
+
+
 def load_data(spec: str, train: bool):
-    """A torchvision dataset ("mnist", "fashion-mnist", "cifar10") or "folder:PATH" (ImageFolder)."""
+    """A torchvision dataset ("mnist", "fashion-mnist", "cifar10"), "folder:PATH" (one sub-folder
+    per class, or train/ and val/ holding them) or "csv:FILE" (see CsvImages)."""
     import torchvision
     from torchvision import transforms
 
@@ -148,7 +178,11 @@ def load_data(spec: str, train: bool):
     sets = {{"mnist": torchvision.datasets.MNIST, "fashion-mnist": torchvision.datasets.FashionMNIST,
              "cifar10": torchvision.datasets.CIFAR10}}
     if spec.startswith("folder:"):
-        return torchvision.datasets.ImageFolder(spec[len("folder:"):], transform=transform)
+        root = spec[len("folder:"):]
+        split = os.path.join(root, "train" if train else "val")
+        return torchvision.datasets.ImageFolder(split if os.path.isdir(split) else root, transform=transform)
+    if spec.startswith("csv:"):
+        return CsvImages(spec[len("csv:"):], train, transform)
     return sets[spec]("data", train=train, download=True, transform=transform)
 
 
@@ -206,7 +240,7 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="run one step on random data and exit")
-    parser.add_argument("--data", default="mnist", help='"mnist", "fashion-mnist", "cifar10" or "folder:PATH"')
+    parser.add_argument("--data", default="mnist", help='"mnist", "fashion-mnist", "cifar10", "folder:PATH" or "csv:FILE"')
     parser.add_argument("--epochs", type=int, default=TRAINING.get("epochs", 5))
     parser.add_argument("--batch-size", type=int, default=TRAINING.get("batch_size", 64))
     parser.add_argument("--lr", type=float, default=TRAINING.get("lr", 0.001))

@@ -80,6 +80,11 @@ def any_true(flag: bool, device: torch.device) -> bool:
     return bool(value.item())
 
 
-def finish() -> None:
+def finish(together: bool) -> None:
+    """Leave the process group. ``together``: every process got here (not after a failure in
+    one), so they wait for each other first; gloo aborts a process whose peer tears down while it
+    still talks to it (seen under load: "terminate called without an active exception")."""
     if dist.is_initialized():
+        if together:
+            dist.barrier()
         dist.destroy_process_group()

@@ -170,7 +170,7 @@ class Trainer(RunControl):
             for loader in (getattr(self, "train_data", None), getattr(self, "val_data", None)):
                 if loader is not None:
                     loader.close()
-            distributed.finish()
+            distributed.finish(together=status != "failed")
         if status == "failed":
             self._emit(events.Error(message))
         pos = self.position
