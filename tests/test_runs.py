@@ -116,6 +116,42 @@ def test_a_failed_run_keeps_its_message(design_file: Path) -> None:
     assert run.manifest.status == "failed" and "nonexistent" in run.manifest.message
 
 
+def test_a_start_that_fails_leaves_a_failed_record_never_an_empty_folder(design_file: Path, tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture) -> None:
+    """A missing dataset, a Trainer that cannot be built, a folder that cannot be opened: each start
+    leaves design, settings and a failed manifest with the sentence, and ``runs`` lists it."""
+    from cnnstudio.gui.training.worker import Job, train
+    from cnnstudio.training.settings import parse_settings
+
+    design = load_design(design_file)
+    design.training = {"epochs": 1, "device": "cpu"}  # no generated-data options: a folder is allowed
+    save_design(design, design_file)
+    missing = tmp_path / "no-such-data"
+    assert main(["train", str(design_file), "--data", f"folder:{missing}"]) == 1
+    assert capsys.readouterr().err.strip().endswith(f"cnnstudio train: folder:{missing}: no such folder")
+    runs = runs_dir(design_file, "tiny")
+    failed = tmp_path / "failed-before-training"
+    failed.mkdir()
+    (failed / "metrics.jsonl").mkdir()  # the engine cannot open this folder as a run's
+    assert main(["train", str(design_file), "--out", str(failed)]) == 1
+    assert "IsADirectoryError" in capsys.readouterr().err
+    unbuilt = run_folder(runs, {"lr": 0.5})
+    job = Job({"nodes": "not a list"}, parse_settings({"lr": 0.5}), str(unbuilt))
+    seen: list[events.Event] = []
+    train(job, seen.append, None)  # type: ignore[arg-type]
+    assert isinstance(seen[-1], events.Finished) and seen[-1].status == "failed"
+
+    for folder in (*runs.iterdir(), failed):
+        assert {"run.json", "settings.json", "design.json"} <= {p.name for p in folder.iterdir()}, folder
+    assert Manifest.load(failed).status == "failed" and "IsADirectoryError" in Manifest.load(failed).message
+    assert main(["runs", str(design_file), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["status"] for row in rows] == ["failed", "failed"]
+    assert rows[0]["message"] == f"folder:{missing}: no such folder" and rows[0]["settings"]["data"] == f"folder:{missing}"
+    assert rows[1]["folder"] == unbuilt.name and rows[1]["message"].startswith("internal error: ")
+    assert seen[0].message == rows[1]["message"]
+
+
 def test_pick_rename_note_delete(tmp_path: Path) -> None:
     runs = tmp_path / "runs" / "d"
     for i, (accuracy, started) in enumerate(((0.5, 1.0), (0.9, 2.0), (0.7, 3.0))):

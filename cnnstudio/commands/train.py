@@ -45,6 +45,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cnnstudio.runs import run_folder, runs_dir
+    from cnnstudio.runs.recorder import record_failed_start
     from cnnstudio.training import distributed, threads
     from cnnstudio.training.engine import Trainer
     from cnnstudio.training.settings import parse_settings
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_UNREADABLE
     threads.configure(processes=int(os.environ.get("LOCAL_WORLD_SIZE", 1)))  # torchrun's processes on this machine
     progress = Progress(sys.stderr, rank=None if world.is_main else world.rank)
+    out = None
     try:
         settings = None if args.resume else parse_settings(design.training, overrides)
         # Only rank 0 writes: the other processes of a torchrun job make no folder of their own.
@@ -74,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             trainer = Trainer(design, settings, out_dir=out, on_event=progress, world=world)
     except TrainingError as error:
+        if out is not None:  # a new run folder made for this start keeps the failure
+            record_failed_start(out, to_dict(design), settings.to_dict() if settings else {}, str(error))
         print(f"cnnstudio train: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
     progress.epochs = trainer.settings.epochs

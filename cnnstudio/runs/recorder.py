@@ -1,5 +1,6 @@
 """The run folder's files, written as listeners of the engine's events (never by a front end):
-the design and settings as trained, the manifest kept up to date, and ``best.pt``."""
+the design and settings as trained, the manifest kept up to date, and ``best.pt``; and the record
+of a start that failed before its engine could open the folder (:func:`record_failed_start`)."""
 
 from __future__ import annotations
 
@@ -75,3 +76,17 @@ class RunRecorder(Callback):
         self.manifest.global_step = event.global_step
         self.manifest.message = event.message or (self.manifest.message if event.status == "failed" else None)
         self._save()
+
+
+def record_failed_start(folder: Path, design: dict[str, Any], settings: dict[str, Any], message: str) -> None:
+    """A start that failed before the engine opened its folder (the Trainer could not be built, or
+    opening the folder itself failed) still leaves a complete record: design, settings and a
+    ``failed`` manifest with the sentence. Only a folder that exists and has no manifest yet is
+    written (a resumed run's record is its own); if even that fails, the folder stays as it was."""
+    if not folder.is_dir() or Manifest.load(folder) is not None:
+        return
+    try:
+        recorder = RunRecorder(folder, design, settings, resumed=False)
+    except (OSError, TrainingError):
+        return
+    recorder.on_finished(events.Finished("failed", 0, 0, None, message=message))

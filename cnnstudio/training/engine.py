@@ -172,6 +172,7 @@ class Trainer(RunControl):
                     loader.close()
             distributed.finish(together=status != "failed")
         if status == "failed":
+            self._record_failed_start(message)
             self._emit(events.Error(message))
         pos = self.position
         steps = len(self.train_data) if hasattr(self, "train_data") else 0
@@ -202,6 +203,13 @@ class Trainer(RunControl):
         except OSError as error:
             raise TrainingError(f"{self.out_dir}: the run folder cannot be written ({error.strerror or error})") from None
         self.listeners += [metrics, recorder, SnapshotStore(self.out_dir)]
+
+    def _record_failed_start(self, message: str) -> None:
+        """A failure while opening the run folder (before its recorder existed) is still recorded."""
+        from cnnstudio.runs.recorder import RunRecorder, record_failed_start
+
+        if self.out_dir is not None and self.world.is_main and not any(isinstance(l, RunRecorder) for l in self.listeners):
+            record_failed_start(self.out_dir, to_dict(self.design), self.settings.to_dict(), message)
 
     def _setup(self) -> None:
         s, world = self.settings, self.world

@@ -31,7 +31,7 @@ from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
 
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import to_dict
-from cnnstudio.gui.training.worker import Controls, Emit, Job, process_main, train
+from cnnstudio.gui.training.worker import Controls, Emit, Job, process_main, record_failure, train
 from cnnstudio.training import events
 from cnnstudio.training.settings import TrainingSettings
 
@@ -79,6 +79,7 @@ class _ProcessBackend:
         receive, self.control = context.Pipe(duplex=False)
         self.process = context.Process(target=process_main, args=(job, self.queue, receive, target),
                                        name="cnnstudio-training", daemon=True)
+        self.job = job
         self.process.start()
         receive.close()  # the worker holds the only reading end, so it sees EOF if the studio dies
         self.reader = threading.Thread(target=self._read, args=(emit,), name="training-events", daemon=True)
@@ -110,7 +111,9 @@ class _ProcessBackend:
                 try:  # the worker is gone: take what it sent before going, then give up
                     data = self.queue.get(timeout=POLL_S)
                 except queue.Empty:
-                    emit(events.Error(f"the training process ended unexpectedly (exit code {self.process.exitcode})"))
+                    message = f"the training process ended unexpectedly (exit code {self.process.exitcode})"
+                    record_failure(self.job, message)
+                    emit(events.Error(message))
                     emit(events.Finished("failed", 0, 0, None))
                     return
             last = pickle.loads(data)

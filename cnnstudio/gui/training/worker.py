@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from cnnstudio.core.designfile import from_dict
@@ -76,18 +77,28 @@ def train(job: Job, emit: Emit, controls: Controls) -> None:
         else:
             trainer = Trainer(from_dict(job.design), job.settings, out_dir=job.out_dir, on_event=emit)
     except TrainingError as error:
-        return _failed(emit, str(error))
+        return _failed(emit, str(error), job)
     except Exception as error:  # a bug of ours: a message in the log, never a traceback
-        return _failed(emit, f"internal error: {type(error).__name__}: {error}")
+        return _failed(emit, f"internal error: {type(error).__name__}: {error}", job)
     controls.attach(trainer)
     trainer.run()  # reports its own errors and ends with Finished
 
 
-def _failed(emit: Emit, message: str) -> None:
+def _failed(emit: Emit, message: str, job: Job) -> None:
     from cnnstudio.training import events
 
+    record_failure(job, message)
     emit(events.Error(message))
     emit(events.Finished("failed", 0, 0, None))
+
+
+def record_failure(job: Any, message: str) -> None:
+    """A training job that ended before its Trainer ran (it could not be built, or its process
+    died): the run folder made for it keeps the failure. Other jobs (syntheses) have no folder."""
+    from cnnstudio.runs.recorder import record_failed_start
+
+    if isinstance(job, Job):
+        record_failed_start(Path(job.out_dir), job.design, job.settings.to_dict(), message)
 
 
 def process_main(job: Any, queue: Any, control: Connection,
