@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from training_helpers import classifier
+from training_helpers import classifier, older_layout
 
 from cnnstudio.cli import main
 from cnnstudio.core.compiler import build_model
@@ -150,6 +150,80 @@ def test_a_start_that_fails_leaves_a_failed_record_never_an_empty_folder(design_
     assert rows[0]["message"] == f"folder:{missing}: no such folder" and rows[0]["settings"]["data"] == f"folder:{missing}"
     assert rows[1]["folder"] == unbuilt.name and rows[1]["message"].startswith("internal error: ")
     assert seen[0].message == rows[1]["message"]
+
+
+def _files(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_runs_from_before_the_run_store_are_listed_and_left_as_they_are(design_file: Path, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture) -> None:
+    runs = runs_dir(design_file, "tiny")
+    older_layout(design_file, runs, "--lr", "0.02")  # runs/tiny/last.pt: the old default
+    older_layout(design_file, runs / "exp1", "--epochs", "1")  # an --out folder inside it
+    (runs / "exp1" / "last.pt").unlink()  # only its metrics left: its settings are unknown
+    before = _files(runs)
+    assert main(["train", str(design_file), "--lr", "0.05", "--epochs", "1"]) == 0
+    capsys.readouterr()
+    assert main(["runs", str(design_file), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["folder"], r["older"], r["status"]) for r in rows] == [
+        ("tiny", True, "completed"), ("exp1", True, "unknown"), (list_runs(runs)[-1].folder, False, "completed")]
+    itself, exp1, new = rows  # older runs first, by when their files were written
+    records = [json.loads(line) for line in (runs / "metrics.jsonl").read_text().splitlines()]
+    assert itself["started"] is None and itself["epochs"] == 2 and itself["planned_epochs"] == 2
+    assert itself["settings"]["lr"] == 0.02 and itself["steps"] == checkpoint.load(runs / "last.pt")["global_step"]
+    assert itself["best"]["val_accuracy"] == max(r["val_accuracy"] for r in records)
+    assert itself["final"]["epoch"] == 2 and itself["seconds"] == pytest.approx(sum(r["seconds"] for r in records))
+    assert itself["weights"] == str(runs / "last.pt")
+    assert exp1["epochs"] == 1 and exp1["planned_epochs"] == 0 and exp1["settings"] == {} and exp1["weights"] is None
+    assert exp1["metric"] == "val_accuracy" and exp1["final"]["epoch"] == 1
+    assert exp1["changes"] == new["changes"] == "settings and design not known (older run)"
+    assert main(["runs", str(design_file)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert "older run" in table[1] and "older run" in table[2] and "2/2" in table[1] and "1/?" in table[2]
+
+    older = pick_run(runs, "tiny")
+    assert older.older and older.design["nodes"] == json.loads(design_file.read_text())["nodes"]
+    newest = pick_run(runs, "latest")
+    assert changes(older.settings, newest.settings, older.design, newest.design) == "epochs 2 → 1; lr 0.02 → 0.05"
+    for edit in (lambda: store.rename(older, "x"), lambda: store.set_note(older, "x"), lambda: store.delete(older)):
+        with pytest.raises(store.RunError, match="older run"):
+            edit()
+    target = tmp_path / "older.safetensors"
+    assert main(["export", str(design_file), "--run", "tiny", "--format", "safetensors", "-o", str(target)]) == 0
+    assert "last.pt" in capsys.readouterr().err and target.is_file()
+    after = _files(runs)
+    assert {k: v for k, v in after.items() if k in before} == before  # nothing of theirs moved or rewritten
+    assert all(k.startswith(new["folder"] + "/") for k in after.keys() - before.keys())
+
+
+def test_an_older_checkpoint_is_read_without_torch_and_without_running_its_pickle(design_file: Path, tmp_path: Path) -> None:
+    import pickle
+    import subprocess
+    import sys
+    import zipfile
+
+    from cnnstudio.runs.older import checkpoint_header
+
+    runs = runs_dir(design_file, "tiny")
+    older_layout(design_file, runs, "--epochs", "1")
+    code = ("import json, sys; from cnnstudio.runs import list_runs; from pathlib import Path; "
+            f"run = list_runs(Path({str(runs)!r}))[0]; "
+            "print(json.dumps([run.older, run.manifest.global_step, run.settings['epochs'], 'torch' in sys.modules]))")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert json.loads(found) == [True, checkpoint.load(runs / "last.pt")["global_step"], 1, False]
+
+    class Payload:
+        def __reduce__(self) -> tuple:
+            return (Path.touch, (tmp_path / "ran",))
+
+    hostile = tmp_path / "last.pt"
+    with zipfile.ZipFile(hostile, "w") as archive:
+        archive.writestr("archive/data.pkl", pickle.dumps({"epoch": 1, "x": Payload()}))
+    assert checkpoint_header(hostile) is None and not (tmp_path / "ran").exists()
+    (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
+    assert checkpoint_header(tmp_path / "broken.pt") is None
 
 
 def test_pick_rename_note_delete(tmp_path: Path) -> None:

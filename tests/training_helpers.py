@@ -58,3 +58,13 @@ def train(design: Design, out_dir: Path | None = None, **overrides: Any) -> tupl
     settings = parse_settings(design.training, {"device": "cpu", "data_options": {"count": 400}, **overrides})
     trainer = Trainer(design, settings, out_dir=out_dir, on_event=recorder, step_rate=None)
     return trainer.run(), recorder
+
+
+def older_layout(design_file: Path, folder: Path, *extra: str) -> None:
+    """A run as ``cnnstudio train`` wrote it before the run store: only last.pt and metrics.jsonl."""
+    from cnnstudio.cli import main
+
+    assert main(["train", str(design_file), "--out", str(folder), *extra]) == 0
+    for name in ("run.json", "design.json", "settings.json", "best.pt"):
+        (folder / name).unlink()
+    assert {p.name for p in folder.iterdir() if p.is_file()} == {"last.pt", "metrics.jsonl"}

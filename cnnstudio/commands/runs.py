@@ -1,4 +1,5 @@
-"""``cnnstudio runs DESIGN``: the design's runs as a table (or ``--json``), with what each changed."""
+"""``cnnstudio runs DESIGN``: the design's runs as a table (or ``--json``), with what each changed.
+Runs from before the run store are listed too; what they do not record reads "older run"."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 import time
 
 from cnnstudio.core.designfile import DesignFileError, load_design
+from cnnstudio.runs.older import OLDER
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -45,8 +47,9 @@ def run(args: argparse.Namespace) -> int:
 
 def table(rows: list[dict]) -> str:
     header = ["name", "started", "status", "epochs", "best", "final", "time", "changes"]
-    lines = [[r["name"], r["started"].replace("T", " "), r["status"], f"{r['epochs']}/{r['planned_epochs']}",
-              _metric(r, "best"), _metric(r, "final"), duration(r["seconds"]), r["changes"]] for r in rows]
+    lines = [[r["name"], (r["started"] or OLDER).replace("T", " "), OLDER if r["status"] == "unknown" else r["status"],
+              f"{r['epochs']}/{r['planned_epochs'] or '?'}", _metric(r, "best"), _metric(r, "final"),
+              duration(r["seconds"]) if r["seconds"] or not r["older"] else OLDER, r["changes"]] for r in rows]
     widths = [max(len(str(row[i])) for row in [header, *lines]) for i in range(len(header) - 1)]
     return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(row, widths)) + "  " + row[-1]
                      for row in [header, *lines])

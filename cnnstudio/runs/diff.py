@@ -54,16 +54,24 @@ def design_diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> Desig
 
 
 def settings_diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[str]:
-    """``lr 0.01 → 0.001`` for every setting that differs."""
+    """``lr 0.01 → 0.001`` for every setting that differs. Settings files hold every key, so a key
+    only one side has is a setting added by a later version (an older run's): not a change."""
     old, new = old or {}, new or {}
-    return [f"{key} {_short(old.get(key))} → {_short(new.get(key))}"
-            for key in dict.fromkeys([*old, *new]) if old.get(key) != new.get(key)]
+    return [f"{key} {_short(old[key])} → {_short(new[key])}" for key in new if key in old and old[key] != new[key]]
 
 
 def changes(old_settings: dict | None, new_settings: dict | None, old_design: dict | None, new_design: dict | None) -> str:
-    """One line: what a run changed from the one before it."""
-    parts = settings_diff(old_settings, new_settings) + design_diff(old_design, new_design).describe()
-    return "; ".join(parts) or "same settings and design"
+    """One line: what a run changed from the one before it. Settings or a design that a run from
+    before the run store does not record (empty, None) are not compared, and the line says so."""
+    known = {"settings": bool(old_settings and new_settings), "design": old_design is not None and new_design is not None}
+    parts = settings_diff(old_settings, new_settings) if known["settings"] else []
+    parts += design_diff(old_design, new_design).describe() if known["design"] else []
+    if parts:
+        return "; ".join(parts)
+    if all(known.values()):
+        return "same settings and design"
+    same = [f"same {what}" for what, ok in known.items() if ok]
+    return "; ".join([*same, f"{' and '.join(w for w, ok in known.items() if not ok)} not known (older run)"])
 
 
 def _short(value: Any) -> str:

@@ -14,7 +14,7 @@ MANIFEST = "run.json"
 DESIGN = "design.json"
 SETTINGS = "settings.json"
 LAST, BEST = "last.pt", "best.pt"
-Status = Literal["running", "completed", "stopped", "failed"]
+Status = Literal["running", "completed", "stopped", "failed", "unknown"]  # unknown: an older run that did not finish
 
 # The metric that picks a task's best checkpoint: (metrics.jsonl key, "max" or "min").
 MAIN_METRIC: dict[str, tuple[str, str]] = {

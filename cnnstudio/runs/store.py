@@ -1,5 +1,6 @@
 """Reading a design's runs back: list them, pick one (``latest``, ``best`` or by name), and the
-user's edits (rename, note, delete). Every function takes the runs directory."""
+user's edits (rename, note, delete). Every function takes the runs directory. Runs from before the
+run store are listed too (:mod:`cnnstudio.runs.older`), and never edited."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from cnnstudio.runs.manifest import BEST, DESIGN, LAST, SETTINGS, Manifest
 from cnnstudio.training.listeners import read_metrics
@@ -23,6 +24,7 @@ class RunError(ValueError):
 class Run:
     path: Path
     manifest: Manifest
+    older: ClassVar[bool] = False  # from before the run store (:class:`cnnstudio.runs.older.OlderRun`)
 
     @property
     def folder(self) -> str:
@@ -62,7 +64,8 @@ class Run:
         return {"name": self.name, "folder": self.folder, "path": str(self.path), "status": m.status,
                 "message": m.message, "epochs": m.epochs, "planned_epochs": m.planned_epochs, "steps": m.global_step,
                 "metric": m.metric, "best": m.best, "final": m.final,
-                "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(m.started)),
+                "started": None if self.older else time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(m.started)),
+                "older": self.older,
                 "seconds": round(m.seconds, 3), "note": m.note, "settings": self.settings,
                 "weights": str(self.weights()) if self.weights() else None}
 
@@ -75,13 +78,20 @@ def _read_json(path: Path) -> Any:
 
 
 def list_runs(runs: Path) -> list[Run]:
-    """The runs in ``runs``, oldest first (folders without a readable manifest are skipped)."""
-    found = []
+    """The runs in ``runs``, oldest first: its run folders, and runs from before the run store (the
+    runs directory itself holding ``last.pt`` and ``metrics.jsonl``, or a folder holding them
+    without a manifest). Folders with none of these are skipped."""
+    from cnnstudio.runs.older import read_older
+
+    found: list[Run] = []
     for folder in sorted(runs.iterdir()) if runs.is_dir() else ():
         manifest = Manifest.load(folder) if folder.is_dir() else None
-        if manifest is not None:
-            found.append(Run(folder, manifest))
-    return sorted(found, key=lambda run: (run.manifest.started, run.folder))
+        run = Run(folder, manifest) if manifest is not None else read_older(folder) if folder.is_dir() else None
+        if run is not None:
+            found.append(run)
+    itself = read_older(runs, runs_dir=True) if runs.is_dir() else None
+    found += [itself] if itself is not None else []
+    return sorted(found, key=lambda run: (not run.older, run.manifest.started, run.folder))
 
 
 def pick_run(runs: Path, which: str) -> Run:
@@ -108,14 +118,24 @@ def pick_run(runs: Path, which: str) -> Run:
 
 
 def rename(run: Run, title: str) -> None:
+    _editable(run)
     run.manifest.title = title.strip() or None
     run.manifest.save(run.path)
 
 
 def set_note(run: Run, note: str) -> None:
+    _editable(run)
     run.manifest.note = note
     run.manifest.save(run.path)
 
 
 def delete(run: Run) -> None:
+    _editable(run)
     shutil.rmtree(run.path)
+
+
+def _editable(run: Run) -> None:
+    """An older run's files are the user's, as they were: none is written, moved or deleted (its
+    folder may be the runs directory itself, holding every other run)."""
+    if run.older:
+        raise RunError(f"{run.name} is an older run, from before the run store: its files are left as they are")

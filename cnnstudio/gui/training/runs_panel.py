@@ -4,7 +4,8 @@ events), with what each run changed from the one before it.
 Select several to overlay their curves (``overlay_requested``), two to see their design diff on the
 canvas (``diff_requested``); double-click (or Load Weights) loads a run's best or last checkpoint
 (``load_requested``). Rename and Note edit the run's manifest; Delete asks first; Open Folder shows
-the run's files. The table is re-read when a run writes its manifest (each epoch and at the end).
+the run's files. Runs from before the run store are listed read-only, "older run" where they do
+not say. The table is re-read when a run writes its manifest (each epoch and at the end).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 from cnnstudio.gui.training.dock import duration
 from cnnstudio.runs import Run, list_runs, store
 from cnnstudio.runs.diff import changes
+from cnnstudio.runs.older import OLDER
 from cnnstudio.training import events
 
 COLUMNS = ["Run", "Started", "Status", "Epochs", "Best", "Final", "Duration", "Changes from the previous run", "Note"]
@@ -39,6 +41,9 @@ RUN_COLORS = ["#2f63c8", "#d0662a", "#2e8f4f", "#b83c8f", "#7446c2", "#0f8f7e", 
 SORT_KEY = Qt.ItemDataRole.UserRole + 1
 REFRESH_MS = 300
 CHANGES_WIDTH = 360  # the whole line is in the tooltip
+EDITS = ("rename", "note", "delete")  # refused for runs from before the run store
+OLDER_TIP = ("An older run, from before the run store: read from its checkpoint and metrics.jsonl; "
+             "its files are left as they are (no rename, note or delete)")
 
 
 def run_color(index: int) -> str:
@@ -83,6 +88,7 @@ class RunsPanel(QWidget):
         self.summary = QLabel(wordWrap=True)
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long paths
         self.buttons: dict[str, QPushButton] = {}
+        self.tips: dict[str, str] = {}
         bars = (QHBoxLayout(), QHBoxLayout())  # two rows: the panel stays narrow enough to sit in a tab
         for index, (key, text, tip, slot) in enumerate((
             ("load", "Load Weights", "Load the run's best checkpoint (or its last) into the design: every view shows "
@@ -94,7 +100,7 @@ class RunsPanel(QWidget):
             ("delete", "Delete…", "Delete the run's folder (asks first)", self._delete),
         )):
             button = QPushButton(text)
-            button.setToolTip(tip)
+            self.tips[key] = tip
             button.clicked.connect(slot)
             bars[index // 3].addWidget(button)
             self.buttons[key] = button
@@ -147,14 +153,15 @@ class RunsPanel(QWidget):
     def _row(self, run: Run, previous: Run | None, index: int) -> _Row:
         m = run.manifest
         changed = changes(previous.settings, run.settings, previous.design, run.design) if previous else "first run"
-        status = m.status if m.status != "failed" else f"failed: {m.message or ''}"
+        status = {"failed": f"failed: {m.message or ''}", "unknown": OLDER}.get(m.status, m.status)
+        started = OLDER if run.older else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(m.started))
         cells = [(run.name, run.name.lower()),
-                 (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(m.started)), m.started),
+                 (started, m.started),
                  (status.split("\n")[0][:60], m.status),
-                 (f"{m.epochs}/{m.planned_epochs}", m.epochs),
+                 (f"{m.epochs}/{m.planned_epochs or '?'}", m.epochs),
                  (_metric(run, run.best_value()), run.best_value()),
                  (_metric(run, run.final_value()), run.final_value()),
-                 (duration(m.seconds), m.seconds),
+                 (duration(m.seconds) if m.seconds or not run.older else OLDER, m.seconds),
                  (changed, changed),
                  (m.note, m.note)]
         item = _Row([text for text, _ in cells])
@@ -162,8 +169,8 @@ class RunsPanel(QWidget):
             item.setData(column, SORT_KEY, key)
         item.setData(0, Qt.ItemDataRole.UserRole, str(run.path))
         item.setForeground(0, QColor(run_color(index)))
-        item.setToolTip(0, str(run.path))
-        item.setToolTip(2, m.message or m.status)
+        item.setToolTip(0, f"{run.path}\n{OLDER_TIP}" if run.older else str(run.path))
+        item.setToolTip(2, m.message or (OLDER_TIP if run.older else m.status))
         item.setToolTip(7, changed.replace("; ", "\n"))
         return item
 
@@ -184,9 +191,12 @@ class RunsPanel(QWidget):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        count = len(self.selected())
+        chosen = self.selected()
+        older = any(run.older for run in chosen)
         for key, button in self.buttons.items():
-            button.setEnabled(count == 1 or (key == "delete" and count > 1))
+            edits = key in EDITS
+            button.setEnabled((len(chosen) == 1 or (key == "delete" and len(chosen) > 1)) and not (edits and older))
+            button.setToolTip(OLDER_TIP if edits and older else self.tips[key])
 
     # -- actions -----------------------------------------------------------------------------------
     def _load(self, which: str) -> None:
