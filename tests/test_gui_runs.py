@@ -8,10 +8,14 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPainterPath
 from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
-from training_helpers import classifier
+from training_helpers import classifier, older_layout
 
+from cnnstudio.cli import main
 from cnnstudio.core.design import Design
+from cnnstudio.gui.canvas.ghost_item import GhostItem
 from cnnstudio.gui.export_dialog import ExportDialog
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.runs import list_runs, snapshots
@@ -80,6 +84,50 @@ def test_two_runs_are_kept_listed_and_stay_listed_after_save_as(studio: MainWind
     assert dialog.weights.text() == str(moved / second.folder / "best.pt")
     assert "latest run's best checkpoint" in dialog.source_note.text()
     assert dialog.source.findText("Random weights (freshly initialised, untrained)") >= 0
+
+
+def test_older_and_failed_runs_are_listed_and_a_removed_node_is_a_ghost_where_it_stood(studio: MainWindow, qtbot,  # noqa: ANN001
+                                                                                     tmp_path: Path) -> None:
+    design_file, runs = tmp_path / "first" / "tiny.json", tmp_path / "first" / "runs" / "tiny"
+    older_layout(design_file, runs)  # runs/tiny/last.pt, from before the run store
+    assert main(["train", str(design_file), "--data", "nonsense:x"]) == 1  # a start that fails at once
+    studio.training.dock.form.rows["lr"].editor.setText("0.01")  # its own folder name, not the failed one's
+    studio.training.dock.form.rows["lr"].editor.editingFinished.emit()
+    where = studio.scene.nodes["relu1"].pos()
+    studio.scene.select_nodes(["relu1"])
+    studio.editor.delete_selection()
+    studio.editor.connect("conv2d1", "max_pool2d1")
+    train(qtbot, studio)
+    panel = studio.training.runs
+    older, failed, newer = panel.runs
+    rows = {panel.tree.topLevelItem(i).text(0): panel.tree.topLevelItem(i) for i in range(3)}
+    assert older.older and rows["tiny"].text(1) == "older run" and rows["tiny"].text(3) == "2/2"
+    assert "accuracy" in rows["tiny"].text(4) and "older run" in rows["tiny"].toolTip(0)
+    assert rows[failed.name].text(2).startswith("failed: unknown data 'nonsense:x'")
+    assert failed.manifest.message in rows[failed.name].toolTip(2)
+    panel.select(["tiny"])
+    assert panel.buttons["load"].isEnabled() and not panel.buttons["rename"].isEnabled()
+    assert not panel.buttons["delete"].isEnabled() and "older run" in panel.buttons["note"].toolTip()
+
+    panel.select(["tiny", newer.folder])  # the older run against the newer: relu1 was removed
+    ghost = studio.scene.ghosts["relu1"]
+    stood = next(node["pos"] for node in older.design["nodes"] if node["id"] == "relu1")
+    assert (ghost.pos().x(), ghost.pos().y()) == tuple(stood) == (where.x(), where.y())
+    assert ghost in studio.scene.items() and "relu1" not in studio.scene.nodes
+    assert ghost.toolTip().startswith("removed since tiny") and "ReLU" in ghost.toolTip()
+    assert not ghost.flags() & (GhostItem.GraphicsItemFlag.ItemIsSelectable | GhostItem.GraphicsItemFlag.ItemIsMovable)
+    assert ghost.acceptedMouseButtons() == Qt.MouseButton.NoButton and ghost.zValue() < 0
+    studio.scene.select_nodes([])
+    studio.scene.setSelectionArea(QPainterPath(ghost.mapToScene(ghost.boundingRect()).boundingRect().center()))
+    assert not ghost.isSelected()
+    assert "relu1" not in panel.summary.text().partition("not on the canvas")[2]
+    panel.select(["tiny", failed.folder])  # another pair, both with relu1: the ghost goes
+    assert not studio.scene.ghosts and ghost.scene() is None
+    assert not any(isinstance(item, GhostItem) for item in studio.scene.items())
+    panel.select(["tiny", newer.folder])
+    assert "relu1" in studio.scene.ghosts
+    panel.tree.clearSelection()
+    assert not any(isinstance(item, GhostItem) for item in studio.scene.items())
 
 
 def test_a_view_opened_after_the_run_shows_what_was_captured_while_hidden(studio: MainWindow, qtbot) -> None:  # noqa: ANN001

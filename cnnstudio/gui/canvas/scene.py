@@ -25,8 +25,10 @@ from cnnstudio.core.connecting import connection_problem
 from cnnstudio.core.display import format_shape
 from cnnstudio.gui import theme
 from cnnstudio.gui.canvas.edge_item import EdgeItem, curve
+from cnnstudio.gui.canvas.ghost_item import Ghost, GhostItem
 from cnnstudio.gui.canvas.group_item import GroupItem, footprint, group_card
 from cnnstudio.gui.canvas.hint_item import HintItem
+from cnnstudio.gui.canvas.node_item import WIDTH as NODE_WIDTH
 from cnnstudio.gui.canvas.node_item import NodeItem, severity_of
 from cnnstudio.gui.canvas.port_item import PortItem
 from cnnstudio.gui.document import Document
@@ -51,6 +53,7 @@ class DesignScene(QGraphicsScene):
         self.edges: dict[tuple[str, str], EdgeItem] = {}
         self.groups: dict[str, GroupItem] = {}
         self.marks: dict[str, tuple[str, ...]] = {}  # node id -> tags drawn on its card
+        self.ghosts: dict[str, GhostItem] = {}  # nodes removed since an older run, while two are compared
         self._drag_port: PortItem | None = None
         self._drag_path: QGraphicsPathItem | None = None
         self._drop_port: PortItem | None = None
@@ -79,6 +82,7 @@ class DesignScene(QGraphicsScene):
         self.nodes.clear()
         self.edges.clear()
         self.groups.clear()
+        self.ghosts.clear()  # clear() deleted them
         self.drop_edge = None
         self.addItem(self.hint)
         for node_id in self.doc.design.graph:  # every card first: a node's input may come later in the file
@@ -88,6 +92,8 @@ class DesignScene(QGraphicsScene):
         self.emptied.emit(not self.nodes)
 
     def _add_node(self, node_id: str) -> None:
+        if node_id in self.ghosts:  # back on the canvas (an undo): its own card replaces the ghost
+            self.removeItem(self.ghosts.pop(node_id))
         self._add_item(node_id)
         self._sync_inputs(node_id)
         if len(self.nodes) == 1:
@@ -234,12 +240,22 @@ class DesignScene(QGraphicsScene):
             self._place_groups([group_id, *grouping.ancestors(groups, group_id)])
 
     # -- selection -------------------------------------------------------------------------------
-    def show_diff(self, marks: dict[str, tuple[str, str]]) -> None:
-        """Mark nodes as added, removed or changed (node id -> (kind, how)); the rest unmarked."""
+    def show_diff(self, marks: dict[str, tuple[str, str]], ghosts: Iterable[Ghost] = ()) -> None:
+        """Mark nodes as added, removed or changed (node id -> (kind, how)); the rest unmarked. Nodes
+        removed since the older run that the canvas does not hold are drawn as ``ghosts`` where they
+        stood (those without a position in a row below the design); the previous ghosts go."""
         for node_id, item in self.nodes.items():
             kind, how = marks.get(node_id, (None, ""))
             if item.diff != kind or kind:
                 item.set_diff(kind, how)
+        for item in self.ghosts.values():
+            self.removeItem(item)
+        self.ghosts = {ghost.node_id: GhostItem(ghost) for ghost in ghosts if ghost.node_id not in self.nodes}
+        below = self.itemsBoundingRect()
+        for index, item in enumerate(i for i in self.ghosts.values() if i.ghost.pos is None):
+            item.setPos(below.left() + index * (NODE_WIDTH + GRID), below.bottom() + 2 * GRID)
+        for item in self.ghosts.values():
+            self.addItem(item)
 
     def selected_node_ids(self) -> list[str]:
         return [item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)]

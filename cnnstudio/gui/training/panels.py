@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from cnnstudio.gui.background import BackgroundJob
+from cnnstudio.gui.canvas.ghost_item import ghosts
 from cnnstudio.gui.training.checkpoints import Checkpoints, LoadedWeights, load_weights
 from cnnstudio.gui.training.dock import TrainingDock
 from cnnstudio.gui.training.log import EventLog
@@ -239,18 +240,27 @@ class TrainingPanels(QObject):
 
     def show_diff(self, pair: tuple[Run, Run] | None) -> None:
         """Two runs' designs compared on the canvas: nodes added, removed or changed from the older
-        to the newer are outlined; nodes the canvas does not have are named under the table."""
+        to the newer are outlined; removed nodes the canvas does not have are drawn as ghost cards
+        where they stood in the older run's design; added or changed ones it does not have are
+        named under the table."""
+        scene = self.window.scene
         if pair is None:
-            self.window.scene.show_diff({})
+            scene.show_diff({})
             self.runs.refresh_summary()
             return
         older, newer = pair
+        if older.design is None or newer.design is None:
+            scene.show_diff({})
+            self.runs.summary.setText(f"The design of {(older if older.design is None else newer).name} is not "
+                                      "known (older run without a checkpoint)")
+            return
         diff = design_diff(older.design, newer.design)
         marks = {node: ("added", "") for node in diff.added}
         marks |= {node: ("removed", "") for node in diff.removed}
         marks |= {node: ("changed", ": " + ", ".join(how)) for node, how in diff.changed.items()}
-        self.window.scene.show_diff(marks)
-        absent = [node for node in marks if node not in self.window.scene.nodes]
+        gone = [node for node in diff.removed if node not in scene.nodes]
+        scene.show_diff(marks, ghosts(older.design, gone, older.name, scene.settings.channels_last))
+        absent = [node for node in marks if node not in scene.nodes and node not in gone]
         text = "; ".join(diff.describe()) or "the same design"
         elsewhere = f" (not on the canvas: {', '.join(absent)})" if absent else ""
         self.runs.summary.setText(f"Design of {newer.name} against {older.name}: {text}{elsewhere}")
