@@ -24,6 +24,7 @@ from cnnstudio.gui.describe import caption
 
 OPACITY = 0.55
 Z = -2.0  # behind the cards and the connections of the design on the canvas
+TAG_LINE = 12.0
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class GhostItem(QGraphicsItem):
             self.setPos(*ghost.pos)
 
     def boundingRect(self) -> QRectF:
-        return QRectF(-2, -2, WIDTH + 4, HEIGHT + 18)  # the tag below
+        return QRectF(-2, -2, WIDTH + 4, HEIGHT + 4 + 2 * TAG_LINE)  # the tag below, on two lines
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         colors = theme.colors()
@@ -94,7 +95,9 @@ class GhostItem(QGraphicsItem):
         left, inner, line, top = text_column(body_font)
         NodeItem._text(painter, title_font, colors.muted, QRectF(left, top, inner, line), ghost.type_name)
         NodeItem._text(painter, body_font, colors.muted, QRectF(left, top + line, inner, line), ghost.detail)
-        NodeItem._text(painter, small_font, colors.muted, QRectF(left, top + 2 * line, inner, line), ghost.title)
+        # the id on the card's last line: the middle is where a connection that now bypasses it runs
+        NodeItem._text(painter, small_font, colors.muted, QRectF(left, top + 3 * line, inner, line), ghost.title)
         painter.restore()
-        NodeItem._text(painter, small_font, QColor(DIFF_COLORS["removed"]), QRectF(4, HEIGHT + 2, WIDTH - 4, 14),
-                       f"− removed since {ghost.since}")
+        removed = QColor(DIFF_COLORS["removed"])
+        for row, text in enumerate(("− removed since", ghost.since)):
+            NodeItem._text(painter, small_font, removed, QRectF(4, HEIGHT + 2 + row * TAG_LINE, WIDTH - 4, TAG_LINE), text)
