@@ -65,3 +65,8 @@ def assert_clean_failure(result: subprocess.CompletedProcess) -> None:
     assert result.returncode not in (0, 3) and result.returncode > 0, (result.returncode, result.stderr[-2000:])
     for sign in ("Traceback", "internal error", "terminate called", "Error:"):
         assert sign not in result.stderr, result.stderr[-2000:]
+
+
+def die_at_once(job: object, emit: object, controls: object) -> None:
+    """A training worker's target whose process dies before its engine runs (as a kill would)."""
+    os._exit(3)

@@ -130,6 +130,30 @@ def test_older_and_failed_runs_are_listed_and_a_removed_node_is_a_ghost_where_it
     assert not any(isinstance(item, GhostItem) for item in studio.scene.items())
 
 
+def test_a_worker_process_that_dies_before_training_leaves_a_failed_record(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    from fault_helpers import die_at_once
+
+    from cnnstudio.core.designfile import to_dict
+    from cnnstudio.gui.training.runner import TrainingRunner
+    from cnnstudio.gui.training.worker import Job
+    from cnnstudio.runs.manifest import Manifest
+    from cnnstudio.training.settings import parse_settings
+
+    folder = tmp_path / "runs" / "tiny" / "2026-12-01_00-00-00"
+    folder.mkdir(parents=True)
+    runner = TrainingRunner("process")
+    seen: list[object] = []
+    runner.event.connect(seen.append)
+    with qtbot.waitSignal(runner.running_changed, timeout=60_000, check_params_cb=lambda running: not running):
+        runner.start_job(Job(to_dict(classifier()), parse_settings(dict(TINY)), str(folder)), die_at_once)
+    manifest = Manifest.load(folder)
+    assert manifest.status == "failed" and manifest.message == "the training process ended unexpectedly (exit code 3)"
+    assert {"design.json", "settings.json"} <= {p.name for p in folder.iterdir()}
+    assert [run.manifest.status for run in list_runs(folder.parent)] == ["failed"]
+    assert isinstance(seen[-1], events.Finished) and seen[-1].status == "failed"
+    runner.shutdown(10)
+
+
 def test_a_view_opened_after_the_run_shows_what_was_captured_while_hidden(studio: MainWindow, qtbot) -> None:  # noqa: ANN001
     views = studio.views.build()
     views.probe.timeline.every.setValue(2)
