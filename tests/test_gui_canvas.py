@@ -183,3 +183,28 @@ def test_right_click_selects_the_node_and_offers_its_actions(figure21, qtbot) ->
     assert win.scene.selected_node_ids() == ["fc1"]
     assert win.act_delete in menu.actions() and win.act_duplicate in menu.actions()
     menu.close()
+
+
+def test_ghosts_of_removed_nodes_keep_their_place_or_line_up_below_and_never_take_a_click(figure21) -> None:  # noqa: ANN001, F811
+    """A removed node without a position (or of a type this version does not know) is still drawn."""
+    from cnnstudio.core import catalogue
+    from cnnstudio.gui.canvas.ghost_item import GhostItem, ghosts
+
+    older = {"nodes": [{"id": "drop", "type": "Dropout", "params": {"p": 0.3}, "pos": [-400.0, -300.0]},
+                       {"id": "odd", "type": "NoSuchLayer", "params": {}},
+                       {"id": "conv1", "type": "Conv2d", "params": {"out_channels": 6, "kernel_size": 5}}]}
+    scene = figure21.scene
+    shown = ghosts(older, ["drop", "odd", "conv1"], "baseline", True)
+    dropout = catalogue.get("Dropout").category
+    assert [(g.type_name, g.detail, g.category) for g in shown[:2]] == [("Dropout", "p=0.3", dropout), ("NoSuchLayer", "", "other")]
+    below = scene.itemsBoundingRect().bottom()
+    scene.show_diff({}, shown)
+    assert set(scene.ghosts) == {"drop", "odd"}  # conv1 is on the canvas: its own card shows it
+    assert (scene.ghosts["drop"].x(), scene.ghosts["drop"].y()) == (-400.0, -300.0)
+    assert scene.ghosts["odd"].y() > below and scene.ghosts["odd"].toolTip() == "removed since baseline\nodd · NoSuchLayer"
+    figure21.view.fit()
+    QTest.mouseClick(figure21.view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=figure21.view.mapFromScene(scene.ghosts["drop"].mapToScene(70, 40)))
+    assert not scene.selectedItems()
+    scene.show_diff({})
+    assert not scene.ghosts and not [item for item in scene.items() if isinstance(item, GhostItem)]

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from cnnstudio.runs.manifest import LAST, MAIN_METRIC, Manifest, main_metric
+from cnnstudio.runs.recorder import scalars
 from cnnstudio.runs.store import Run
 from cnnstudio.training.listeners import METRICS_NAME, read_metrics
 
@@ -52,7 +53,7 @@ def read_older(folder: Path, runs_dir: bool = False) -> OlderRun | None:
     ``folder`` is the design's runs directory itself; if ``--resume`` continued its run under the
     run store, the manifest it wrote is used, and the run stays read-only all the same."""
     manifest = Manifest.load(folder)
-    if manifest is not None and not runs_dir or not any((folder / n).is_file() for n in (LAST, METRICS_NAME)):
+    if (manifest is not None and not runs_dir) or not any((folder / n).is_file() for n in (LAST, METRICS_NAME)):
         return None
     header = checkpoint_header(folder / LAST) or {}
     records = read_metrics(folder)
@@ -71,8 +72,6 @@ def read_older(folder: Path, runs_dir: bool = False) -> OlderRun | None:
                         metric=metric, mode=mode, epochs=done, planned_epochs=planned,
                         global_step=header.get("global_step") if isinstance(header.get("global_step"), int) else 0,
                         seconds=sum(r["seconds"] for r in records if isinstance(r.get("seconds"), (int, float))))
-    from cnnstudio.runs.recorder import scalars
-
     for record in map(scalars, records):
         if manifest.better(record):
             manifest.best = record

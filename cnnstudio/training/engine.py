@@ -208,7 +208,8 @@ class Trainer(RunControl):
         """A failure while opening the run folder (before its recorder existed) is still recorded."""
         from cnnstudio.runs.recorder import RunRecorder, record_failed_start
 
-        if self.out_dir is not None and self.world.is_main and not any(isinstance(l, RunRecorder) for l in self.listeners):
+        opened = any(isinstance(listener, RunRecorder) for listener in self.listeners)
+        if self.out_dir is not None and self.world.is_main and not opened:
             record_failed_start(self.out_dir, to_dict(self.design), self.settings.to_dict(), message)
 
     def _setup(self) -> None:

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from cnnstudio.core import catalogue
 from cnnstudio.core.params import ParamError
 from cnnstudio.gui import theme
-from cnnstudio.gui.canvas.node_item import DIFF_COLORS, HEIGHT, RADIUS, WIDTH, NodeItem, fonts, paint_accent, text_column
+from cnnstudio.gui.canvas.node_item import (DIFF_COLORS, HEIGHT, RADIUS, WIDTH, NodeItem, fonts, paint_accent,
+                                            text_column)
 from cnnstudio.gui.describe import caption
 
 OPACITY = 0.55
@@ -100,4 +101,5 @@ class GhostItem(QGraphicsItem):
         painter.restore()
         removed = QColor(DIFF_COLORS["removed"])
         for row, text in enumerate(("− removed since", ghost.since)):
-            NodeItem._text(painter, small_font, removed, QRectF(4, HEIGHT + 2 + row * TAG_LINE, WIDTH - 4, TAG_LINE), text)
+            tag = QRectF(4, HEIGHT + 2 + row * TAG_LINE, WIDTH - 4, TAG_LINE)
+            NodeItem._text(painter, small_font, removed, tag, text)
