@@ -150,6 +150,10 @@ def test_a_start_that_fails_leaves_a_failed_record_never_an_empty_folder(design_
     assert rows[0]["message"] == f"folder:{missing}: no such folder" and rows[0]["settings"]["data"] == f"folder:{missing}"
     assert rows[1]["folder"] == unbuilt.name and rows[1]["message"].startswith("internal error: ")
     assert seen[0].message == rows[1]["message"]
+    assert main(["runs", str(design_file)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[1].startswith(rows[0]["folder"]) and " failed " in table[1]
+    assert table[2] == f"  failed: folder:{missing}: no such folder" and table[4].startswith("  failed: internal error")
 
 
 def _files(folder: Path) -> dict[str, tuple[int, int]]:

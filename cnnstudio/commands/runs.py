@@ -51,8 +51,11 @@ def table(rows: list[dict]) -> str:
               f"{r['epochs']}/{r['planned_epochs'] or '?'}", _metric(r, "best"), _metric(r, "final"),
               duration(r["seconds"]) if r["seconds"] or not r["older"] else OLDER, r["changes"]] for r in rows]
     widths = [max(len(str(row[i])) for row in [header, *lines]) for i in range(len(header) - 1)]
-    return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(row, widths)) + "  " + row[-1]
-                     for row in [header, *lines])
+    text = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)) + "  " + row[-1] for row in [header, *lines]]
+    for index in reversed(range(len(rows))):  # a failed run's sentence on the line below it
+        if rows[index]["status"] == "failed" and rows[index]["message"]:
+            text.insert(index + 2, "  failed: " + rows[index]["message"].splitlines()[0])
+    return "\n".join(text)
 
 
 def _metric(row: dict, which: str) -> str:
