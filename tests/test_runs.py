@@ -197,6 +197,11 @@ def test_runs_from_before_the_run_store_are_listed_and_left_as_they_are(design_f
     target = tmp_path / "older.safetensors"
     assert main(["export", str(design_file), "--run", "tiny", "--format", "safetensors", "-o", str(target)]) == 0
     assert "last.pt" in capsys.readouterr().err and target.is_file()
+    design = load_design(design_file)
+    design.set_param("conv2d1", "out_channels", 4)
+    save_design(design, design_file)
+    assert main(["train", str(design_file), "--resume", str(runs / "last.pt")]) == 2  # refused: another network
+    assert "another network" in capsys.readouterr().err and not (runs / "run.json").exists()
     after = _files(runs)
     assert {k: v for k, v in after.items() if k in before} == before  # nothing of theirs moved or rewritten
     assert all(k.startswith(new["folder"] + "/") for k in after.keys() - before.keys())

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from cnnstudio.runs.manifest import LAST, MAIN_METRIC, Manifest, main_metric
-from cnnstudio.runs.recorder import scalars
+from cnnstudio.runs.recorder import RUN_FILES, scalars
 from cnnstudio.runs.store import Run
 from cnnstudio.training.listeners import METRICS_NAME, read_metrics
 
@@ -47,13 +47,13 @@ class OlderRun(Run):
         return design if isinstance(design, dict) else None
 
 
-def read_older(folder: Path, runs_dir: bool = False) -> OlderRun | None:
+def read_older(folder: Path, runs_directory: bool = False) -> OlderRun | None:
     """The older run in ``folder``: one with a run's files but no manifest. None when it has a
-    manifest (a run of the run store), or neither a readable checkpoint nor metrics. ``runs_dir``:
+    manifest (a run of the run store), or neither a readable checkpoint nor metrics. ``runs_directory``:
     ``folder`` is the design's runs directory itself; if ``--resume`` continued its run under the
     run store, the manifest it wrote is used, and the run stays read-only all the same."""
     manifest = Manifest.load(folder)
-    if (manifest is not None and not runs_dir) or not any((folder / n).is_file() for n in (LAST, METRICS_NAME)):
+    if (manifest is not None and not runs_directory) or not any((folder / n).is_file() for n in RUN_FILES):
         return None
     header = checkpoint_header(folder / LAST) or {}
     records = read_metrics(folder)
@@ -111,7 +111,7 @@ def _header(path: str, size: int, mtime_ns: int) -> dict[str, Any] | None:
                 return None
             data = _HeaderReader(io.BytesIO(archive.read(name))).load()
     except (OSError, zipfile.BadZipFile, pickle.UnpicklingError, ValueError, TypeError, EOFError,
-            AttributeError, IndexError, KeyError):
+            AttributeError, IndexError, KeyError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 
@@ -134,4 +134,3 @@ class _HeaderReader(pickle.Unpickler):
 
 def _left_out(*args: Any, **kwargs: Any) -> None:
     return None
-

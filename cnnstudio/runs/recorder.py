@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from cnnstudio.runs.files import write_bytes, write_text
-from cnnstudio.runs.manifest import BEST, DESIGN, SETTINGS, Manifest, main_metric
+from cnnstudio.runs.manifest import BEST, DESIGN, LAST, SETTINGS, Manifest, main_metric
 from cnnstudio.training import events
 from cnnstudio.training.errors import TrainingError
-from cnnstudio.training.listeners import Callback
+from cnnstudio.training.listeners import METRICS_NAME, Callback
+
+
+RUN_FILES = (LAST, METRICS_NAME)  # a folder with either holds a run, from the run store or before it
 
 
 def scalars(record: dict[str, Any]) -> dict[str, Any]:
@@ -81,9 +84,10 @@ class RunRecorder(Callback):
 def record_failed_start(folder: Path, design: dict[str, Any], settings: dict[str, Any], message: str) -> None:
     """A start that failed before the engine opened its folder (the Trainer could not be built, or
     opening the folder itself failed) still leaves a complete record: design, settings and a
-    ``failed`` manifest with the sentence. Only a folder that exists and has no manifest yet is
-    written (a resumed run's record is its own); if even that fails, the folder stays as it was."""
-    if not folder.is_dir() or Manifest.load(folder) is not None:
+    ``failed`` manifest with the sentence. Only a folder made for this start is written: one that
+    exists and holds no run yet (no manifest, checkpoint or metrics: a resumed run's folder, or an
+    older run's, keeps its own record); if even that fails, the folder stays as it was."""
+    if not folder.is_dir() or Manifest.load(folder) is not None or any((folder / name).is_file() for name in RUN_FILES):
         return
     try:
         recorder = RunRecorder(folder, design, settings, resumed=False)

@@ -89,7 +89,7 @@ def list_runs(runs: Path) -> list[Run]:
         run = Run(folder, manifest) if manifest is not None else read_older(folder) if folder.is_dir() else None
         if run is not None:
             found.append(run)
-    itself = read_older(runs, runs_dir=True) if runs.is_dir() else None
+    itself = read_older(runs, runs_directory=True) if runs.is_dir() else None
     found += [itself] if itself is not None else []
     return sorted(found, key=lambda run: (not run.older, run.manifest.started, run.folder))
 
