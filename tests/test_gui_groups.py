@@ -51,7 +51,7 @@ def test_closing_shows_one_card_with_shapes_and_parameters_and_routes_connection
     win = figure21
     group_id = group_first_block(win)
     item = win.scene.groups[group_id]
-    relu2_x = win.doc.design.node("relu2").pos[0]
+    conv2_x = win.doc.design.node("conv2").pos[0]
     # Double-click on the frame's title closes it in place.
     QTest.mouseDClick(win.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                       view_point(win, item.mapToScene(QPointF(60, 12))))
@@ -65,16 +65,16 @@ def test_closing_shows_one_card_with_shapes_and_parameters_and_routes_connection
     assert win.scene.edges[("x", "conv1")].target_end is item and win.scene.edges[("x", "conv1")].isVisible()
     assert win.scene.edges[("relu1", "conv2")].source_end is item
     assert not win.scene.edges[("conv1", "relu1")].isVisible()
-    assert win.doc.design.node("relu2").pos[0] < relu2_x  # what was right of it closed the gap
+    assert win.doc.design.node("conv2").pos[0] < conv2_x  # what was right of it closed the gap
     # Its arrow opens it again; undo closes it; positions come back exactly.
     QTest.mouseClick(win.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                      view_point(win, item.mapToScene(item.toggle_rect().center())))
     assert not win.doc.design.groups[group_id].collapsed
-    assert win.scene.nodes["conv1"].isVisible() and win.doc.design.node("relu2").pos[0] == relu2_x
+    assert win.scene.nodes["conv1"].isVisible() and win.doc.design.node("conv2").pos[0] == conv2_x
     win.doc.undo_stack.undo()
     assert win.doc.design.groups[group_id].collapsed and not win.scene.nodes["conv1"].isVisible()
     win.doc.undo_stack.undo()
-    assert not win.doc.design.groups[group_id].collapsed and win.doc.design.node("relu2").pos[0] == relu2_x
+    assert not win.doc.design.groups[group_id].collapsed and win.doc.design.node("conv2").pos[0] == conv2_x
 
 
 def test_an_error_inside_a_collapsed_group_shows_on_its_card(figure21) -> None:  # noqa: ANN001, F811
