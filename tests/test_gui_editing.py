@@ -11,7 +11,7 @@ from __future__ import annotations
 from gui_fixtures import (  # noqa: F401
     answers, drag, drop_layer, figure21, hover_drag, recovery_dir, release, settings, view_point, window,
 )
-from PySide6.QtCore import QMimeData, QPointF, Qt
+from PySide6.QtCore import QMimeData, QPointF, QRect, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -38,6 +38,8 @@ def test_a_drop_on_an_occupied_input_replaces_its_connection_in_one_undo_step(fi
     assert target.hovered and not target.refused  # it may take it: not red
     assert win.scene.hint.isVisible() and not win.scene.hint.refusal
     assert win.scene.hint.text == "drop to replace the connection from relu1"
+    corner = win.view.mapFromScene(win.scene.hint.pos())  # the note is drawn whole, inside the view
+    assert win.view.viewport().rect().contains(QRect(corner, win.scene.hint.rect.size().toSize()))
     release(win, target.scenePos())
     assert not win.scene.hint.isVisible()
     assert win.doc.design.inputs_of("conv2") == ["x"] and ("relu1", "conv2") not in win.scene.edges

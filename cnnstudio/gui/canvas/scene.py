@@ -365,6 +365,19 @@ class DesignScene(QGraphicsScene):
             return
         port.set_refused(not plan.options)
         self.hint.show_at(port.scenePos() + QPointF(16, 14), plan.hint, refusal=not plan.options)
+        self._keep_in_view(self.hint)
+
+    def _keep_in_view(self, item: HintItem) -> None:
+        """Move the hint left or up so all of it shows (a port at the right edge of the view)."""
+        view = next(iter(self.views()), None)
+        if view is None:
+            return
+        visible = view.mapToScene(view.viewport().rect()).boundingRect()
+        scale = view.transform().m11()
+        width, height = item.rect.width() / scale, item.rect.height() / scale
+        x = max(min(item.x(), visible.right() - width - 8 / scale), visible.left())
+        y = max(min(item.y(), visible.bottom() - height - 8 / scale), visible.top())
+        item.setPos(x, y)
 
     def _start_connection(self, port: PortItem) -> None:
         self._drag_port = port
