@@ -9,7 +9,8 @@ screen), so each shot shows the default layout at the display's size; run it onc
 after a short training on MNIST digits, a layer dragged over a connection (the connection lights
 up), a connection refused because it would make a cycle (the reason beside the port), a
 connection held over a taken input (the note says the drop replaces its connection), one held over
-a closed group's card (the note names the free input inside), and the First Steps page of Help.
+a closed group's card (the note names the free input inside), the menu a drop on a card with two
+free inputs opens, and the First Steps page of Help.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent
+from PySide6.QtGui import QCursor, QDragEnterEvent, QDragMoveEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDockWidget
 
@@ -87,9 +88,9 @@ def replace(win: MainWindow) -> None:
     hold_connection(win, win.scene.nodes["x"].output_port.scenePos(), win.scene.nodes["conv2"].input_port.scenePos())
 
 
-def group_connect(win: MainWindow) -> None:
-    """Figure 21's first four layers in a closed group "Stage 1" whose input was deleted, laid
-    out again; x's output dragged onto the card."""
+def closed_stage(win: MainWindow, deleted: list[tuple[str, str]]) -> QPointF:
+    """Figure 21's first four layers in a closed group "Stage 1", laid out again, with the
+    ``deleted`` connections gone; returns the middle of its card."""
     figure21(win)
     win.scene.select_nodes(["conv1", "relu1", "conv2", "relu2"])
     win.editor.groups.group_selection()
@@ -97,9 +98,24 @@ def group_connect(win: MainWindow) -> None:
     win.editor.groups.rename_group(group_id, "Stage 1")
     win.editor.groups.set_collapsed(group_id, True)
     win.editor.auto_layout()
-    win.doc.push(Delete(win.doc, [], [("x", "conv1")], "Delete x → conv1"))
+    win.doc.push(Delete(win.doc, [], deleted, "Delete"))
     card = win.scene.groups[group_id]
-    hold_connection(win, win.scene.nodes["x"].output_port.scenePos(), card.mapToScene(card.boundingRect().center()))
+    return card.mapToScene(card.boundingRect().center())
+
+
+def group_connect(win: MainWindow) -> None:
+    """x's output dragged onto the card of a closed stage whose input was deleted."""
+    middle = closed_stage(win, [("x", "conv1")])
+    hold_connection(win, win.scene.nodes["x"].output_port.scenePos(), middle)
+
+
+def group_choice(win: MainWindow) -> None:
+    """x's output dropped on a closed stage with two free inputs: the menu to pick one."""
+    middle = closed_stage(win, [("x", "conv1"), ("relu1", "conv2")])
+    hold_connection(win, win.scene.nodes["x"].output_port.scenePos(), middle)
+    point = win.view.mapFromScene(middle)
+    QCursor.setPos(win.view.viewport().mapToGlobal(point))  # the menu opens at the mouse
+    QTest.mouseRelease(win.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
 
 
 def help_page(win: MainWindow) -> None:
@@ -117,6 +133,7 @@ SHOTS: dict[str, Callable[[MainWindow], None]] = {
     "refused-cycle": refused_cycle,
     "replace": replace,
     "group-connect": group_connect,
+    "group-choice": group_choice,
     "help": help_page,
 }
 
