@@ -141,11 +141,11 @@ class Editor(QObject):
     def _choose(self, drop: Drop) -> None:
         menu = QMenu(self.view)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.setToolTipsVisible(True)
         header = menu.addAction(f"Connect inside {drop.through}:" if drop.through else "Connect:")
         header.setEnabled(False)
         for option in drop.options:
-            menu.addAction(option.arrow).triggered.connect(lambda _=False, o=option: self.connect(o))
+            text = option.arrow if option.replaces is None else f"{option.arrow} (replaces {option.replaces})"
+            menu.addAction(text).triggered.connect(lambda _=False, o=option: self.connect(o))
         menu.aboutToHide.connect(lambda: setattr(self, "choice_menu", None))
         self.choice_menu = menu
         self.message.emit(f"Choose the connection to make: {', '.join(o.arrow for o in drop.options)}")
