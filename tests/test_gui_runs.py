@@ -14,6 +14,7 @@ from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
 from training_helpers import classifier, older_layout
 
 from cnnstudio.cli import main
+from cnnstudio.core.connecting import Connection
 from cnnstudio.core.design import Design
 from cnnstudio.gui.canvas.ghost_item import GhostItem
 from cnnstudio.gui.export_dialog import ExportDialog
@@ -96,7 +97,7 @@ def test_older_and_failed_runs_are_listed_and_a_removed_node_is_a_ghost_where_it
     where = studio.scene.nodes["relu1"].pos()
     studio.scene.select_nodes(["relu1"])
     studio.editor.delete_selection()
-    studio.editor.connect("conv2d1", "max_pool2d1")
+    studio.editor.connect(Connection("conv2d1", "max_pool2d1"))
     train(qtbot, studio)
     panel = studio.training.runs
     older, failed, newer = panel.runs
