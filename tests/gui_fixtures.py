@@ -96,12 +96,21 @@ def view_point(win: MainWindow, scene_pos: QPointF) -> QPoint:
 
 def drag(win: MainWindow, start: QPointF, end: QPointF) -> None:
     """Press at ``start`` and release at ``end`` (scene coordinates) with the left button."""
+    hover_drag(win, start, end)
+    release(win, end)
+
+
+def hover_drag(win: MainWindow, start: QPointF, end: QPointF) -> None:
+    """Press at ``start`` and move to ``end`` without releasing (scene coordinates)."""
     viewport = win.view.viewport()
     a, b = view_point(win, start), view_point(win, end)
     QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
     for i in range(1, 6):
         QTest.mouseMove(viewport, a + (b - a) * (i / 5))
-    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+
+
+def release(win: MainWindow, at: QPointF) -> None:
+    QTest.mouseRelease(win.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_point(win, at))
 
 
 def drop_layer(win: MainWindow, type_name: str, scene_pos: QPointF) -> None:

@@ -74,7 +74,7 @@ def test_dragging_from_output_port_to_input_port_connects(window) -> None:  # no
     assert window.doc.design.edges == [] and not window.scene.edges
 
 
-def test_merge_node_takes_inputs_in_order_and_an_occupied_single_input_is_refused(window) -> None:  # noqa: ANN001, F811
+def test_merge_node_takes_inputs_in_order_and_an_occupied_single_input_is_replaced(window) -> None:  # noqa: ANN001, F811
     for name, x in (("Input", 0), ("Input", 0), ("Concat", 400), ("ReLU", 800)):
         drop_layer(window, name, QPointF(x, 200 * len(window.doc.design)))
     a, b, concat, relu = (window.scene.nodes[n] for n in ("input1", "input2", "concat1", "relu1"))
@@ -85,10 +85,12 @@ def test_merge_node_takes_inputs_in_order_and_an_occupied_single_input_is_refuse
     messages = []
     window.editor.message.connect(messages.append)
     drag(window, b.output_port.scenePos(), relu.input_port.scenePos())
-    assert window.doc.design.inputs_of("relu1") == ["input1"]  # neither replaced nor a second input
-    assert messages and "already has its input (input1)" in messages[-1]
-    assert "already has its input" in window.statusBar().currentMessage()
-    assert "takes only one" in relu.input_port.toolTip()
+    assert window.doc.design.inputs_of("relu1") == ["input2"]  # replaced, never a second input
+    assert messages[-1] == "replaced input1 → relu1 by input2 → relu1; Ctrl+Z undoes"
+    assert window.statusBar().currentMessage() == messages[-1]
+    assert "replaces it" in relu.input_port.toolTip()
+    window.doc.undo_stack.undo()
+    assert window.doc.design.inputs_of("relu1") == ["input1"]
 
 
 def test_moving_a_node_snaps_to_the_grid_and_undoes(figure21) -> None:  # noqa: ANN001, F811
@@ -143,13 +145,14 @@ def test_deleting_a_selected_edge_disconnects(figure21) -> None:  # noqa: ANN001
 
 def test_arrow_keys_nudge_and_merge_into_one_undo_step(figure21) -> None:  # noqa: ANN001, F811
     win = figure21
+    x, y = win.doc.design.node("fc1").pos
     win.select_node("fc1")
     win.view.setFocus()
     for _ in range(3):
         QTest.keyClick(win.view, Qt.Key.Key_Right)
-    assert win.doc.design.node("fc1").pos == (60.0, 400.0)
+    assert win.doc.design.node("fc1").pos == (x + 60.0, y)
     win.doc.undo_stack.undo()
-    assert win.doc.design.node("fc1").pos == (0.0, 400.0)
+    assert win.doc.design.node("fc1").pos == (x, y)
 
 
 def test_zoom_wheel_fit_and_reset(figure21) -> None:  # noqa: ANN001, F811

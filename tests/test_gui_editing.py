@@ -1,6 +1,7 @@
 """Editing rules on the real canvas (offscreen): nothing happens that the user did not ask for.
 
-An occupied single input and a cycle are refused at the gesture with the reason beside the port;
+A drop on an occupied single input replaces its connection (one undo step), saying so beside the
+port while dragging; a cycle is refused at the gesture with the reason beside the port;
 a layer dropped on a connection is inserted into it; new cards land in free space; the view does
 not move under the user; the empty-canvas hint goes with the first card; shape labels are never
 hidden by cards; multi-select, copy/paste, align and distribute behave as in diagram editors."""
@@ -8,9 +9,9 @@ hidden by cards; multi-select, copy/paste, align and distribute behave as in dia
 from __future__ import annotations
 
 from gui_fixtures import (  # noqa: F401
-    answers, drag, drop_layer, figure21, recovery_dir, settings, view_point, window,
+    answers, drag, drop_layer, figure21, hover_drag, recovery_dir, release, settings, view_point, window,
 )
-from PySide6.QtCore import QMimeData, QPointF, Qt
+from PySide6.QtCore import QMimeData, QPointF, QRect, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -24,34 +25,53 @@ from cnnstudio.gui.canvas.view import LAYER_MIME
 from cnnstudio.gui.main_window import MainWindow
 
 
-def hover_drag(win: MainWindow, start: QPointF, end: QPointF) -> None:
-    """Press at ``start`` and move to ``end`` without releasing (scene coordinates)."""
-    viewport = win.view.viewport()
-    a, b = view_point(win, start), view_point(win, end)
-    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
-    for i in range(1, 6):
-        QTest.mouseMove(viewport, a + (b - a) * (i / 5))
-
-
-def release(win: MainWindow, at: QPointF) -> None:
-    QTest.mouseRelease(win.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_point(win, at))
-
-
 def overlaps(win: MainWindow, node_id: str) -> list[str]:
     rect = win.scene.nodes[node_id].sceneBoundingRect()
     return [n for n, item in win.scene.nodes.items() if n != node_id and item.sceneBoundingRect().intersects(rect)]
 
 
-def test_an_occupied_input_is_refused_while_hovering_with_the_reason(figure21: MainWindow) -> None:  # noqa: F811
+def test_a_drop_on_an_occupied_input_replaces_its_connection_in_one_undo_step(figure21: MainWindow) -> None:  # noqa: F811
     win = figure21
-    before = win.doc.design.edges
+    before, steps = win.doc.design.edges, win.doc.undo_stack.count()
     source, target = win.scene.nodes["x"].output_port, win.scene.nodes["conv2"].input_port
     hover_drag(win, source.scenePos(), target.scenePos())
+    assert target.hovered and not target.refused  # it may take it: not red
+    assert win.scene.hint.isVisible() and not win.scene.hint.refusal
+    assert win.scene.hint.text == "drop to replace the connection from relu1"
+    corner = win.view.mapFromScene(win.scene.hint.pos())  # the note is drawn whole, inside the view
+    assert win.view.viewport().rect().contains(QRect(corner, win.scene.hint.rect.size().toSize()))
+    release(win, target.scenePos())
+    assert not win.scene.hint.isVisible()
+    assert win.doc.design.inputs_of("conv2") == ["x"] and ("relu1", "conv2") not in win.scene.edges
+    assert ("x", "conv2") in win.scene.edges
+    assert win.statusBar().currentMessage() == "replaced relu1 → conv2 by x → conv2; Ctrl+Z undoes"
+    assert win.doc.undo_stack.count() == steps + 1
+    QTest.keyClick(win.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Z, as the message says
+    assert win.doc.design.edges == before and ("relu1", "conv2") in win.scene.edges
+    assert ("x", "conv2") not in win.scene.edges
+    win.doc.undo_stack.redo()
+    assert win.doc.design.inputs_of("conv2") == ["x"]
+
+
+def test_dragging_back_from_an_occupied_input_replaces_too(figure21: MainWindow) -> None:  # noqa: F811
+    win = figure21
+    start, end = win.scene.nodes["relu4"].input_port, win.scene.nodes["relu3"].output_port
+    hover_drag(win, start.scenePos(), end.scenePos())
+    assert win.scene.hint.text == "drop to replace the connection from fc1"
+    release(win, end.scenePos())
+    assert win.doc.design.inputs_of("relu4") == ["relu3"]
+
+
+def test_a_replacement_that_would_make_a_cycle_is_refused_with_the_reason(figure21: MainWindow) -> None:  # noqa: F811
+    win = figure21
+    before, steps = win.doc.design.edges, win.doc.undo_stack.count()
+    source, target = win.scene.nodes["relu4"].output_port, win.scene.nodes["conv2"].input_port
+    hover_drag(win, source.scenePos(), target.scenePos())
     assert target.refused and not target.hovered
-    assert win.scene.hint.isVisible() and "conv2 already has its input (relu1)" in win.scene.hint.text
+    assert win.scene.hint.refusal and "this would make a cycle (conv2 → relu2" in win.scene.hint.text
     release(win, target.scenePos())
     assert win.doc.design.edges == before and not target.refused and not win.scene.hint.isVisible()
-    assert "already has its input" in win.statusBar().currentMessage()
+    assert "cycle" in win.statusBar().currentMessage() and win.doc.undo_stack.count() == steps
 
 
 def cycle_design(win: MainWindow) -> None:

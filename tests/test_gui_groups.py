@@ -1,9 +1,11 @@
 """Groups in the studio, driven like a user: group (Ctrl+G), open and close in place, ungroup,
-rename, repeat, delete, drag a card, and undo of each."""
+rename, repeat, delete, drag a card, connect to and from a closed card, and undo of each."""
 
 from __future__ import annotations
 
-from gui_fixtures import answers, drag, figure21, recovery_dir, settings, snapshot, view_point, window  # noqa: F401
+from gui_fixtures import (  # noqa: F401
+    answers, drag, drop_layer, figure21, hover_drag, recovery_dir, release, settings, snapshot, view_point, window,
+)
 from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QInputDialog
@@ -13,6 +15,7 @@ from cnnstudio.core.designfile import load_design
 from cnnstudio.core.resources import TEMPLATES
 from cnnstudio.gui.canvas.group_item import GroupItem
 from cnnstudio.gui.canvas.node_item import HEIGHT, WIDTH
+from cnnstudio.gui.commands import Delete
 
 
 def card_of(win, node_id: str) -> QRectF:  # noqa: ANN001
@@ -48,7 +51,7 @@ def test_closing_shows_one_card_with_shapes_and_parameters_and_routes_connection
     win = figure21
     group_id = group_first_block(win)
     item = win.scene.groups[group_id]
-    relu2_x = win.doc.design.node("relu2").pos[0]
+    conv2_x = win.doc.design.node("conv2").pos[0]
     # Double-click on the frame's title closes it in place.
     QTest.mouseDClick(win.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                       view_point(win, item.mapToScene(QPointF(60, 12))))
@@ -62,16 +65,16 @@ def test_closing_shows_one_card_with_shapes_and_parameters_and_routes_connection
     assert win.scene.edges[("x", "conv1")].target_end is item and win.scene.edges[("x", "conv1")].isVisible()
     assert win.scene.edges[("relu1", "conv2")].source_end is item
     assert not win.scene.edges[("conv1", "relu1")].isVisible()
-    assert win.doc.design.node("relu2").pos[0] < relu2_x  # what was right of it closed the gap
+    assert win.doc.design.node("conv2").pos[0] < conv2_x  # what was right of it closed the gap
     # Its arrow opens it again; undo closes it; positions come back exactly.
     QTest.mouseClick(win.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                      view_point(win, item.mapToScene(item.toggle_rect().center())))
     assert not win.doc.design.groups[group_id].collapsed
-    assert win.scene.nodes["conv1"].isVisible() and win.doc.design.node("relu2").pos[0] == relu2_x
+    assert win.scene.nodes["conv1"].isVisible() and win.doc.design.node("conv2").pos[0] == conv2_x
     win.doc.undo_stack.undo()
     assert win.doc.design.groups[group_id].collapsed and not win.scene.nodes["conv1"].isVisible()
     win.doc.undo_stack.undo()
-    assert not win.doc.design.groups[group_id].collapsed and win.doc.design.node("relu2").pos[0] == relu2_x
+    assert not win.doc.design.groups[group_id].collapsed and win.doc.design.node("conv2").pos[0] == conv2_x
 
 
 def test_an_error_inside_a_collapsed_group_shows_on_its_card(figure21) -> None:  # noqa: ANN001, F811
@@ -259,3 +262,79 @@ def test_opening_and_closing_in_place_are_exact_inverses(figure21) -> None:  # n
         win.editor.groups.set_collapsed(group_id, False)
         win.editor.groups.set_collapsed(group_id, True)
     assert {n.id: n.pos for n in win.doc.design.nodes} == closed
+
+
+def closed_first_block(win) -> GroupItem:  # noqa: ANN001
+    group_id = group_first_block(win)
+    win.editor.groups.set_collapsed(group_id, True)
+    return win.scene.groups[group_id]
+
+
+def middle(card: GroupItem) -> QPointF:
+    return card.mapToScene(QPointF(WIDTH / 2, HEIGHT / 2))
+
+
+def test_a_connection_dropped_on_a_closed_card_goes_to_its_one_free_input(figure21) -> None:  # noqa: ANN001, F811
+    win = figure21
+    card = closed_first_block(win)
+    win.doc.push(Delete(win.doc, [], [("x", "conv1")], "Delete x → conv1"))
+    steps = win.doc.undo_stack.count()
+    hover_drag(win, win.scene.nodes["x"].output_port.scenePos(), middle(card))  # anywhere on the card
+    assert card.input_port.hovered and not card.input_port.refused
+    assert win.scene.hint.text == "drop to connect x → conv1 (inside Group 1)"
+    release(win, middle(card))
+    assert win.doc.design.inputs_of("conv1") == ["x"] and win.doc.design.groups[card.group_id].collapsed
+    edge = win.scene.edges[("x", "conv1")]
+    assert edge.target_end is card and edge.isVisible()
+    assert win.statusBar().currentMessage() == "connected x → conv1"
+    assert win.doc.undo_stack.count() == steps + 1
+    win.doc.undo_stack.undo()
+    assert win.doc.design.inputs_of("conv1") == []
+
+
+def test_a_connection_from_a_closed_card_starts_at_its_output_and_may_replace(figure21) -> None:  # noqa: ANN001, F811
+    win = figure21
+    card = closed_first_block(win)
+    assert card.output_port.isVisible()
+    target = win.scene.nodes["relu2"].input_port
+    hover_drag(win, card.output_port.scenePos(), target.scenePos())
+    assert win.scene.hint.text == "drop to replace the connection from conv2"
+    release(win, target.scenePos())
+    assert win.doc.design.inputs_of("relu2") == ["relu1"]
+    assert win.statusBar().currentMessage() == "replaced conv2 → relu2 by relu1 → relu2; Ctrl+Z undoes"
+    win.doc.undo_stack.undo()
+    assert win.doc.design.inputs_of("relu2") == ["conv2"]
+    win.editor.groups.set_collapsed(card.group_id, False)
+    assert not card.output_port.isVisible() and not card.input_port.isVisible()  # an open frame has none
+
+
+def test_a_closed_card_with_no_free_input_refuses_naming_what_takes_them(figure21) -> None:  # noqa: ANN001, F811
+    win = figure21
+    card = closed_first_block(win)
+    before = snapshot(win)
+    hover_drag(win, win.scene.nodes["relu3"].output_port.scenePos(), middle(card))
+    assert card.input_port.refused and win.scene.hint.refusal
+    assert win.scene.hint.text == "Group 1 has no free input (conv1 takes x); open it to replace one"
+    release(win, middle(card))
+    assert snapshot(win) == before and "no free input" in win.statusBar().currentMessage()
+
+
+def test_a_closed_card_with_several_free_inputs_offers_a_menu(window) -> None:  # noqa: ANN001, F811
+    win = window
+    for name, pos in (("Input", (0, 0)), ("ReLU", (300, -100)), ("ReLU", (300, 100))):
+        drop_layer(win, name, QPointF(*pos))
+    win.scene.select_nodes(["relu1", "relu2"])
+    win.editor.groups.group_selection()
+    (group_id,) = win.doc.design.groups
+    win.editor.groups.set_collapsed(group_id, True)
+    card, steps = win.scene.groups[group_id], win.doc.undo_stack.count()
+    hover_drag(win, win.scene.nodes["input1"].output_port.scenePos(), middle(card))
+    assert win.scene.hint.text == "drop to choose: input1 → relu1, input1 → relu2"
+    release(win, middle(card))
+    menu = win.editor.choice_menu
+    assert menu is not None and menu.isVisible() and win.doc.undo_stack.count() == steps
+    assert [a.text() for a in menu.actions()] == ["Connect inside Group 1:", "input1 → relu1", "input1 → relu2"]
+    menu.actions()[2].trigger()
+    menu.close()
+    assert win.doc.design.inputs_of("relu2") == ["input1"] and win.doc.design.inputs_of("relu1") == []
+    assert win.doc.undo_stack.count() == steps + 1

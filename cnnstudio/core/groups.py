@@ -230,3 +230,24 @@ def summarize(design: Design, analysis: Analysis, group_id: str, inside: list[st
         params=sum(info.params for info in infos),
         issues=[issue for info in infos for issue in info.issues],
     )
+
+
+def free_inputs(design: Design, group_id: str) -> list[str]:
+    """The members a new connection into the group's card can go to: those that take an input and
+    still miss one (a layer with none yet, a two-input layer with one). A merge layer that already
+    has inputs is not free: adding one more to it is rarely what a drop on a card means."""
+    free = []
+    for node_id in members(design.groups, group_id):
+        most, count = design.node(node_id).layer_type.max_inputs, len(design.inputs_of(node_id))
+        if most != 0 and (count == 0 or (most is not None and count < most)):
+            free.append(node_id)
+    return free
+
+
+def group_outputs(design: Design, group_id: str) -> list[str]:
+    """The members a new connection from the group's card can start at: those whose output leaves
+    the group or is a model output, and those that feed nothing inside it (its ends)."""
+    inside = members(design.groups, group_id)
+    within = set(inside)
+    leaving = set(boundary(design, group_id, inside).exit_nodes)
+    return [n for n in inside if n in leaving or not within.intersection(design.outputs_of(n))]

@@ -13,7 +13,9 @@ group's members keep their layout, at the card's place, ready for when the group
 A long chain at the top level (an imported ResNet-50 with its stages closed, LeNet, Figure 21)
 is folded into rows of ``WRAP_COLUMNS`` that read left to right, top to bottom, so it fits a
 laptop screen at a readable zoom instead of one row at a third of its size; the connections from
-the end of one row to the start of the next run between the rows.
+the end of one row to the start of the next run between the rows. Rows of four, not five: the
+canvas the docks leave on a laptop is almost square (780x735 at 1280x800, 940x835 at 1440x900),
+and rows of five made a band twice as wide as tall, fitted by its width (65% at 1280x800).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ COLUMN_STEP = 240.0  # a card and a shape label between cards, on the 20-unit gr
 ROW_STEP = 120.0
 FRAME_PAD = 20.0  # room between an open group's frame and its members
 FRAME_HEADER = 40.0  # room above an open group's members for its name
-WRAP_COLUMNS = 5  # a top-level chain longer than this is folded into rows of this many
+WRAP_COLUMNS = 4  # a top-level chain longer than this is folded into rows of this many
 ROW_GAP = 60.0  # between folded rows, beyond the tallest block: room for the connection back
 
 Pos = tuple[float, float]

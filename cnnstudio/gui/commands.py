@@ -16,6 +16,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
+from cnnstudio.core.connecting import Connection
 from cnnstudio.core.design import Node
 from cnnstudio.core.groups import Group
 from cnnstudio.core.repeat import RepeatPlan
@@ -75,20 +76,30 @@ class Delete(QUndoCommand):
 
 
 class Connect(QUndoCommand):
-    """Connect ``src`` to ``dst`` (the editor has checked it may: see core/connecting.py)."""
+    """Make a connection the editor has planned (see core/connecting.py). One that replaces an
+    input takes the old connection's place in dst's inputs; undo puts the old one back there."""
 
-    def __init__(self, doc: Document, src: str, dst: str):
-        super().__init__(f"Connect {src} → {dst}")
+    def __init__(self, doc: Document, connection: Connection):
+        old = connection.replaces
+        super().__init__(f"Connect {connection.arrow}" if old is None
+                         else f"Replace {old} → {connection.dst} by {connection.arrow}")
         self.doc = doc
-        self.src, self.dst = src, dst
+        self.connection = connection
+        self.index: int | None = None
 
     def redo(self) -> None:
+        src, dst, old = self.connection.src, self.connection.dst, self.connection.replaces
         with self.doc.editing():
-            self.doc.connect(self.src, self.dst)
+            if old is not None:
+                self.index = self.doc.disconnect(old, dst)
+            self.doc.connect(src, dst, self.index)
 
     def undo(self) -> None:
+        src, dst, old = self.connection.src, self.connection.dst, self.connection.replaces
         with self.doc.editing():
-            self.doc.disconnect(self.src, self.dst)
+            self.doc.disconnect(src, dst)
+            if old is not None:
+                self.doc.connect(old, dst, self.index)
 
 
 class InsertNode(QUndoCommand):

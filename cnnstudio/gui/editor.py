@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, QPointF, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QCursor, QGuiApplication
+from PySide6.QtWidgets import QMenu
 
 from cnnstudio.core import catalogue
 from cnnstudio.core import groups as grouping
 from cnnstudio.core.catalogue import Fix
-from cnnstudio.core.connecting import connection_problem
+from cnnstudio.core.connecting import Connection, Drop
 from cnnstudio.core.design import Design, Node
 from cnnstudio.core.designfile import DesignFileError, dumps, loads
 from cnnstudio.core.layout import layered_positions
@@ -42,8 +43,8 @@ class Editor(QObject):
         super().__init__(doc)
         self.doc, self.scene, self.view = doc, scene, view
         self._paste_count = 0
-        scene.connect_requested.connect(self.connect)
-        scene.connect_refused.connect(self.message)
+        self.choice_menu: QMenu | None = None  # open while the user picks which connection a drop makes
+        scene.connection_dropped.connect(self.drop_connection)
         scene.nodes_moved.connect(self._moved)
         self.groups = GroupEditor(self)
         view.layer_dropped.connect(self.add_layer)
@@ -123,13 +124,32 @@ class Editor(QObject):
         return x, y + (SEARCH_RINGS + 1) * SEARCH_STEP + HEIGHT
 
     # -- connecting ------------------------------------------------------------------------------
-    def connect(self, src: str, dst: str) -> None:
-        """Connect, unless it would replace an input or make a cycle: then say why, and do nothing."""
-        problem = connection_problem(self.design, src, dst)
-        if problem is not None:
-            self.message.emit(problem)
-            return
-        self.doc.push(Connect(self.doc, src, dst))
+    def drop_connection(self, drop: Drop) -> None:
+        """Make what a dropped connection asks for (the core planned it): the one connection, or
+        a menu of the candidates (a closed group's inputs); a refusal only says why."""
+        if not drop.options:
+            self.message.emit(drop.problem or "")
+        elif len(drop.options) == 1:
+            self.connect(drop.options[0])
+        else:
+            self._choose(drop)
+
+    def connect(self, connection: Connection) -> None:
+        self.doc.push(Connect(self.doc, connection))
+        self.message.emit(connection.done())
+
+    def _choose(self, drop: Drop) -> None:
+        menu = QMenu(self.view)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        header = menu.addAction(f"Connect inside {drop.through}:" if drop.through else "Connect:")
+        header.setEnabled(False)
+        for option in drop.options:
+            text = option.arrow if option.replaces is None else f"{option.arrow} (replaces {option.replaces})"
+            menu.addAction(text).triggered.connect(lambda _=False, o=option: self.connect(o))
+        menu.aboutToHide.connect(lambda: setattr(self, "choice_menu", None))
+        self.choice_menu = menu
+        self.message.emit(f"Choose the connection to make: {', '.join(o.arrow for o in drop.options)}")
+        menu.popup(QCursor.pos())
 
     # -- deleting, copying -----------------------------------------------------------------------
     def delete_selection(self) -> None:

@@ -7,8 +7,10 @@ The window is built as ``cnnstudio`` builds it (fresh settings, the first window
 screen), so each shot shows the default layout at the display's size; run it once per screen size
 (1280x800 and 1440x900). Shots: Figure 21 just opened, the Predictions dock at its default size
 after a short training on MNIST digits, a layer dragged over a connection (the connection lights
-up), a connection refused because it would make a cycle (the reason beside the port), and the
-First Steps page of Help.
+up), a connection refused because it would make a cycle (the reason beside the port), a
+connection held over a taken input (the note says the drop replaces its connection), one held over
+a closed group's card (the note names the free input inside), the menu a drop on a card with two
+free inputs opens, and the First Steps page of Help.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QSettings, Qt, QTimer
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer
+from PySide6.QtGui import QCursor, QDragEnterEvent, QDragMoveEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDockWidget
 
@@ -27,6 +29,7 @@ from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR
 from cnnstudio.gui import theme
 from cnnstudio.gui.app import name_application
 from cnnstudio.gui.canvas.view import LAYER_MIME
+from cnnstudio.gui.commands import Delete
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.settings import Settings
 
@@ -61,18 +64,58 @@ def insert_on_edge(win: MainWindow) -> None:
     win.statusBar().showMessage("Drop a layer on a connection to insert it there", 60_000)
 
 
+def hold_connection(win: MainWindow, start: QPointF, end: QPointF) -> None:
+    """Press on ``start`` and move to ``end`` (scene coordinates), holding the button there."""
+    viewport = win.view.viewport()
+    a, b = win.view.mapFromScene(start), win.view.mapFromScene(end)
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
+    for i in range(1, 9):
+        QTest.mouseMove(viewport, a + (b - a) * (i / 8))
+
+
 def refused_cycle(win: MainWindow) -> None:
     """A connection dragged from pool's output back to concat's input, held there."""
     win.open_path(TEMPLATES_DIR / "inception.json", ask=False)
     win.view.set_zoom(0.75)
     win.view.centerOn(win.scene.nodes["concat"])
-    viewport = win.view.viewport()
-    start = win.view.mapFromScene(win.scene.nodes["pool"].output_port.scenePos())
-    end = win.view.mapFromScene(win.scene.nodes["concat"].input_port.scenePos())
-    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
-    for i in range(1, 9):
-        QTest.mouseMove(viewport, start + (end - start) * (i / 8))
+    hold_connection(win, win.scene.nodes["pool"].output_port.scenePos(), win.scene.nodes["concat"].input_port.scenePos())
     win.statusBar().showMessage(win.scene.hint.text, 60_000)
+
+
+def replace(win: MainWindow) -> None:
+    """A connection dragged from x's output to conv2's taken input, held there."""
+    figure21(win)
+    hold_connection(win, win.scene.nodes["x"].output_port.scenePos(), win.scene.nodes["conv2"].input_port.scenePos())
+
+
+def closed_stage(win: MainWindow, deleted: list[tuple[str, str]]) -> QPointF:
+    """Figure 21's first four layers in a closed group "Stage 1", laid out again, with the
+    ``deleted`` connections gone; returns the middle of its card."""
+    figure21(win)
+    win.scene.select_nodes(["conv1", "relu1", "conv2", "relu2"])
+    win.editor.groups.group_selection()
+    (group_id,) = win.doc.design.groups
+    win.editor.groups.rename_group(group_id, "Stage 1")
+    win.editor.groups.set_collapsed(group_id, True)
+    win.editor.auto_layout()
+    win.doc.push(Delete(win.doc, [], deleted, "Delete"))
+    card = win.scene.groups[group_id]
+    return card.mapToScene(card.boundingRect().center())
+
+
+def group_connect(win: MainWindow) -> None:
+    """x's output dragged onto the card of a closed stage whose input was deleted."""
+    middle = closed_stage(win, [("x", "conv1")])
+    hold_connection(win, win.scene.nodes["x"].output_port.scenePos(), middle)
+
+
+def group_choice(win: MainWindow) -> None:
+    """x's output dropped on a closed stage with two free inputs: the menu to pick one."""
+    middle = closed_stage(win, [("x", "conv1"), ("relu1", "conv2")])
+    hold_connection(win, win.scene.nodes["x"].output_port.scenePos(), middle)
+    point = win.view.mapFromScene(middle)
+    QCursor.setPos(win.view.viewport().mapToGlobal(point))  # the menu opens at the mouse
+    QTest.mouseRelease(win.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
 
 
 def help_page(win: MainWindow) -> None:
@@ -88,6 +131,9 @@ SHOTS: dict[str, Callable[[MainWindow], None]] = {
     "predictions": predictions,
     "insert-on-edge": insert_on_edge,
     "refused-cycle": refused_cycle,
+    "replace": replace,
+    "group-connect": group_connect,
+    "group-choice": group_choice,
     "help": help_page,
 }
 

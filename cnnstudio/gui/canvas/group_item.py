@@ -1,7 +1,8 @@
 """A group on the canvas: one card when collapsed, a labelled frame around its members when open.
 
 The collapsed card shows the group's name, the shapes flowing in and out, its parameter count and
-the worst problem of its members, and the connections of its members are drawn to it. The open
+the worst problem of its members, and the connections of its members are drawn to it. Its ports
+take new connections as a layer's do (the core decides which member they go to). The open
 frame wraps the cards of its members (and the cards or frames of its child groups). The ``▸``/``▾``
 toggle, or a double-click, asks the scene to open or close it; the item never edits the design.
 
@@ -22,11 +23,13 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsSceneMous
 
 from cnnstudio.core import groups as grouping
 from cnnstudio.core.analysis import Analysis
+from cnnstudio.core.connecting import End
 from cnnstudio.core.design import Design
 from cnnstudio.core.display import format_count, format_shapes
 from cnnstudio.core.layout import FRAME_HEADER, FRAME_PAD
 from cnnstudio.gui import theme
 from cnnstudio.gui.canvas.node_item import ACCENT, HEIGHT, RADIUS, WIDTH, NodeItem, fonts, paint_accent, text_column
+from cnnstudio.gui.canvas.port_item import PortItem
 from cnnstudio.gui.describe import plural
 
 if TYPE_CHECKING:
@@ -151,6 +154,16 @@ class GroupItem(QGraphicsObject):
             QGraphicsItem.GraphicsItemFlag.ItemIsSelectable | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
         )
         self.setAcceptHoverEvents(True)
+        # A closed card connects like a layer: into the free input inside it, from its output.
+        self.input_port = PortItem(self, "in", QPointF(0, HEIGHT / 2))
+        self.input_port.setToolTip("Drop a connection here: it goes to the group's free input "
+                                   "(or choose, if it has several)")
+        self.output_port = PortItem(self, "out", QPointF(WIDTH, HEIGHT / 2))
+        self.output_port.setToolTip("Drag to an input port to connect from the group's output")
+
+    @property
+    def end(self) -> End:
+        return End(self.group_id, group=True)
 
     @property
     def collapsed(self) -> bool:
@@ -160,6 +173,9 @@ class GroupItem(QGraphicsObject):
         if card != self.card:
             self.card = card
             self.setToolTip(card.tooltip)
+            for port in (self.input_port, self.output_port):
+                port.setVisible(card.collapsed)
+                port.set_color(theme.colors().category("group"))
             self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable, card.collapsed)
             self.setCursor(Qt.CursorShape.OpenHandCursor if card.collapsed else Qt.CursorShape.ArrowCursor)
             self.update()

@@ -1,4 +1,6 @@
-"""A short message beside the mouse on the canvas: why a connection cannot be dropped here.
+"""A short message beside the mouse on the canvas: why a connection cannot be dropped here (in the
+error colour), or what dropping it here does besides connecting (replacing an input's connection,
+going into a closed group).
 
 It ignores the zoom, so it stays readable however far the design is zoomed out.
 """
@@ -20,15 +22,17 @@ class HintItem(QGraphicsItem):
     def __init__(self) -> None:
         super().__init__()
         self.text = ""
+        self.refusal = True
         self.rect = QRectF()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.setZValue(10)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.hide()
 
-    def show_at(self, pos: QPointF, text: str) -> None:
+    def show_at(self, pos: QPointF, text: str, refusal: bool = True) -> None:
         self.prepareGeometryChange()
         self.text = text
+        self.refusal = refusal
         metrics = QFontMetricsF(fonts()[1])
         flags = int(Qt.TextFlag.TextWordWrap)
         box = metrics.boundingRect(QRectF(0, 0, MAX_WIDTH, 1000), flags, text)
@@ -42,10 +46,11 @@ class HintItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         colors = theme.colors()
+        color = colors.error if self.refusal else colors.selection
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(colors.error, 1.2))
+        painter.setPen(QPen(color, 1.2))
         painter.setBrush(colors.label_fill)
         painter.drawRoundedRect(self.rect, 5, 5)
         painter.setFont(fonts()[1])
-        painter.setPen(colors.error)
+        painter.setPen(colors.text if not self.refusal else color)
         painter.drawText(self.rect.adjusted(PAD, PAD, -PAD, -PAD), int(Qt.TextFlag.TextWordWrap), self.text)

@@ -16,6 +16,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPaint
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem, QWidget
 
 from cnnstudio.core.analysis import NodeInfo
+from cnnstudio.core.connecting import End
 from cnnstudio.core.design import Node
 from cnnstudio.core.display import format_count, format_shape
 from cnnstudio.gui import theme
@@ -97,6 +98,10 @@ class NodeItem(QGraphicsObject):
         )
         if node.pos is not None:
             self.setPos(*node.pos)
+
+    @property
+    def end(self) -> End:
+        return End(self.node_id)
 
     # -- content ---------------------------------------------------------------------------------
     def show(self, node: Node, info: NodeInfo | None, channels_last: bool) -> None:

@@ -1,4 +1,5 @@
-"""The connection points of a node: drag from an output port to an input port to connect.
+"""The connection points of a node or a collapsed group's card: drag from an output port to an
+input port to connect.
 
 A port is drawn small but grabs a generous area, so connecting does not need pixel precision.
 Merge nodes (Add, Concat) have a tall input port with one slot per connected input.
@@ -12,6 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+from cnnstudio.core.connecting import End
 from cnnstudio.gui import theme
 
 RADIUS = 5.0
@@ -34,8 +36,9 @@ class PortItem(QGraphicsItem):
         self.set_occupied(False)
 
     @property
-    def node_id(self) -> str:
-        return self.parentItem().node_id  # type: ignore[union-attr]
+    def end(self) -> End:
+        """The layer or group this port belongs to."""
+        return self.parentItem().end  # type: ignore[union-attr]
 
     def set_color(self, color: QColor) -> None:
         self.color = color
@@ -50,8 +53,8 @@ class PortItem(QGraphicsItem):
         if self.kind == "out":
             tip = "Drag to an input port to connect"
         elif occupied:
-            tip = ("This layer already has its input and takes only one: delete that connection first, "
-                   "or join the inputs with an Add or Concat layer")
+            tip = ("This layer already has its input and takes only one: a connection dropped here "
+                   "replaces it (Ctrl+Z undoes), or join the inputs with an Add or Concat layer")
         else:
             tip = "Drop a connection here" + (" (a merge node takes many inputs, in order)" if self.merge else "")
         self.setToolTip(tip)

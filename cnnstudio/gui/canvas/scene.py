@@ -6,10 +6,12 @@ It never edits the design. User gestures that would (dragging a connection, fini
 are reported as signals; the editor turns them into undoable commands, whose edits come back
 through the document's signals and update the items here.
 
-While a connection is dragged, each port under the mouse is asked whether it may take it
-(:func:`cnnstudio.core.connecting.connection_problem`): a port that may not (an occupied single
-input, a cycle) turns red and a hint beside it says why, and releasing there is refused with
-that message instead of making an error afterwards.
+While a connection is dragged, the core says what dropping on the port under the mouse would do
+(:func:`cnnstudio.core.connecting.plan_drop`). A port that may not take it (a cycle, a layer that
+takes no input) turns red and a hint beside it says why; releasing there is refused with that
+message instead of making an error afterwards. A drop that does more than connect says so beside
+the port too: replacing an occupied single input's connection, going to the free input inside a
+collapsed group, or a choice among several. The drop itself goes to the editor as that plan.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from PySide6.QtGui import QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
 from cnnstudio.core import groups as grouping
-from cnnstudio.core.connecting import connection_problem
+from cnnstudio.core.connecting import Drop, plan_drop
 from cnnstudio.core.display import format_shape
 from cnnstudio.gui import theme
 from cnnstudio.gui.canvas.edge_item import EdgeItem, curve
@@ -37,8 +39,7 @@ Pos = tuple[float, float]
 
 
 class DesignScene(QGraphicsScene):
-    connect_requested = Signal(str, str)  # source, target
-    connect_refused = Signal(str)  # why the connection just dropped was not made
+    connection_dropped = Signal(object)  # the Drop: what releasing a dragged connection asks for
     nodes_moved = Signal(dict)  # node id -> (old position, new position)
     toggle_requested = Signal(str)  # open or close this group
     emptied = Signal(bool)  # the canvas became empty (True) or got its first card (False)
@@ -54,7 +55,7 @@ class DesignScene(QGraphicsScene):
         self._drag_port: PortItem | None = None
         self._drag_path: QGraphicsPathItem | None = None
         self._drop_port: PortItem | None = None
-        self._refused: tuple[PortItem, str] | None = None  # the port under the drag that may not take it
+        self._drop: tuple[PortItem, Drop] | None = None  # the port under the drag, and what a drop there does
         self.hint = HintItem()
         self.drop_edge: EdgeItem | None = None  # the connection a dragged layer would be inserted into
         self._moving: dict[str, QPointF] | None = None
@@ -289,12 +290,11 @@ class DesignScene(QGraphicsScene):
         if self._drag_port is None:
             super().mouseMoveEvent(event)
             return
-        target = self._port_at(event.scenePos())
-        if target is not None and (target.kind == self._drag_port.kind or target.node_id == self._drag_port.node_id):
-            target = None  # out to out, or a node's own ports: not a place to drop at all
-        problem = self._connection_problem(self._drag_port, target) if target is not None else None
-        self._set_refused((target, problem) if target is not None and problem else None)
-        if problem:
+        target = self._drop_port_at(event.scenePos())
+        if target is not None and (target.kind == self._drag_port.kind or target.end == self._drag_port.end):
+            target = None  # out to out, or a card's own ports: not a place to drop at all
+        self._set_drop((target, self._plan(self._drag_port, target)) if target is not None else None)
+        if self._drop is not None and not self._drop[1].options:
             target = None
         if target is not self._drop_port:
             if self._drop_port is not None:
@@ -336,23 +336,48 @@ class DesignScene(QGraphicsScene):
                 return item
         return None
 
-    def _connection_problem(self, start: PortItem, end: PortItem) -> str | None:
-        src, dst = (start, end) if start.kind == "out" else (end, start)
-        return connection_problem(self.doc.design, src.node_id, dst.node_id)
+    def _drop_port_at(self, pos: QPointF) -> PortItem | None:
+        """The port a dragged connection would end at: the one under the mouse, or, over a closed
+        group's card, the card's port of the other kind (the whole card takes the drop)."""
+        port = self._port_at(pos)
+        if port is not None or self._drag_port is None:
+            return port
+        card = next((i for i in self.items(pos) if isinstance(i, GroupItem) and i.collapsed), None)
+        if card is None:
+            return None
+        return card.input_port if self._drag_port.kind == "out" else card.output_port
 
-    def _set_refused(self, refused: tuple[PortItem, str] | None) -> None:
-        """Mark the port that may not take the dragged connection, with the reason beside it."""
-        if refused == self._refused:
+    def _plan(self, start: PortItem, end: PortItem) -> Drop:
+        src, dst = (start, end) if start.kind == "out" else (end, start)
+        return plan_drop(self.doc.design, src.end, dst.end)
+
+    def _set_drop(self, drop: tuple[PortItem, Drop] | None) -> None:
+        """Say beside the port under the drag what dropping there does; a port that may not
+        take the connection turns red."""
+        if drop == self._drop:
             return
-        if self._refused is not None:
-            self._refused[0].set_refused(False)
-        self._refused = refused
-        if refused is None:
+        if self._drop is not None:
+            self._drop[0].set_refused(False)
+        self._drop = drop
+        port, plan = drop if drop is not None else (None, None)
+        if port is None or plan is None or plan.hint is None:
             self.hint.hide()
             return
-        port, message = refused
-        port.set_refused(True)
-        self.hint.show_at(port.scenePos() + QPointF(16, 14), message)
+        port.set_refused(not plan.options)
+        self.hint.show_at(port.scenePos() + QPointF(16, 14), plan.hint, refusal=not plan.options)
+        self._keep_in_view(self.hint)
+
+    def _keep_in_view(self, item: HintItem) -> None:
+        """Move the hint left or up so all of it shows (a port at the right edge of the view)."""
+        view = next(iter(self.views()), None)
+        if view is None:
+            return
+        visible = view.mapToScene(view.viewport().rect()).boundingRect()
+        scale = view.transform().m11()
+        width, height = item.rect.width() / scale, item.rect.height() / scale
+        x = max(min(item.x(), visible.right() - width - 8 / scale), visible.left())
+        y = max(min(item.y(), visible.bottom() - height - 8 / scale), visible.top())
+        item.setPos(x, y)
 
     def _start_connection(self, port: PortItem) -> None:
         self._drag_port = port
@@ -372,19 +397,16 @@ class DesignScene(QGraphicsScene):
 
     def _finish_connection(self) -> None:
         start, end = self._drag_port, self._drop_port
-        refused = self._refused
-        self._set_refused(None)
-        if refused is not None:
-            self.connect_refused.emit(refused[1])
+        drop = self._drop
+        self._set_drop(None)
         if self._drag_path is not None:
             self.removeItem(self._drag_path)
         for port in (start, end):
             if port is not None:
                 port.set_hovered(False)  # the drag held the mouse: no hover-leave came
         self._drag_port = self._drag_path = self._drop_port = None
-        if start is not None and end is not None:
-            src, dst = (start, end) if start.kind == "out" else (end, start)
-            self.connect_requested.emit(src.node_id, dst.node_id)
+        if drop is not None:
+            self.connection_dropped.emit(drop[1])
 
     # -- dropping a layer on a connection --------------------------------------------------------
     def set_drop_edge(self, pos: QPointF | None) -> EdgeItem | None:
