@@ -52,12 +52,17 @@ def entries(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-def cli(*args: str, cwd: Path | None = None, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
-    """``python -m cnnstudio ARGS`` in a fresh process (so an abort shows as its exit status)."""
+def cli_environment(**env: str) -> dict[str, str]:
+    """The environment of a CLI subprocess: this checkout first, one thread, no debug tracebacks."""
     environment = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", **env}
     environment.pop("CNNSTUDIO_DEBUG", None)
+    return environment
+
+
+def cli(*args: str, cwd: Path | None = None, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+    """``python -m cnnstudio ARGS`` in a fresh process (so an abort shows as its exit status)."""
     return subprocess.run([sys.executable, "-m", "cnnstudio", *args], capture_output=True, text=True,
-                          cwd=cwd, env=environment, timeout=timeout)
+                          cwd=cwd, env=cli_environment(**env), timeout=timeout)
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess) -> None:

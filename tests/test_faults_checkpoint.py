@@ -5,19 +5,24 @@ one metrics line per epoch the checkpoint holds)."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 import torch
-from fault_helpers import RUN_FILES, entries, fill, small_disk
+from fault_helpers import RUN_FILES, cli_environment, entries, fill, small_disk
 from training_helpers import Recorder, classifier
 
 from cnnstudio.cli import main
 from cnnstudio.core.designfile import save_design
 from cnnstudio.training import checkpoint, events
 from cnnstudio.training.engine import Trainer
-from cnnstudio.training.errors import TrainingError
+from cnnstudio.runs.recorder import RunRecorder
+from cnnstudio.training.errors import NotWritten, TrainingError
 from cnnstudio.training.settings import parse_settings
 
 SETTINGS = {"epochs": 1, "batch_size": 32, "data_options": {"count": 200}, "device": "cpu"}
@@ -156,23 +161,95 @@ def test_resume_removes_stray_temporaries_and_extra_metrics(trained: Path, tmp_p
     assert entries(run) == sorted([keep.name, *RUN_FILES])
 
 
-def test_a_stop_on_a_full_disk_says_so_and_keeps_the_previous_checkpoint(tmp_path: Path) -> None:
+def _stop_on_a_full_disk(disk: Path, epoch: int) -> tuple[events.Finished, Recorder]:
+    """A run stopped at the first step of ``epoch`` (from 1), with the disk just filled."""
+    recorder = Recorder()
+    trainer = Trainer(classifier(), parse_settings({**SETTINGS, "epochs": 50}), out_dir=disk, step_rate=None)
+
+    def listen(event: events.Event) -> None:
+        recorder(event)
+        if isinstance(event, events.StepMetrics) and event.epoch == epoch:
+            fill(disk)
+            trainer.stop()
+
+    trainer.on_event = listen
+    return trainer.run(), recorder
+
+
+def test_a_stop_on_a_full_disk_is_a_stop_and_keeps_the_previous_checkpoint(tmp_path: Path) -> None:
     with small_disk(tmp_path / "disk", size_kb=2048) as disk:
-        design = classifier()
-        settings = parse_settings({**SETTINGS, "epochs": 50})
-        recorder = Recorder()
-        trainer = Trainer(design, settings, out_dir=disk, step_rate=None)
-
-        def listen(event: events.Event) -> None:
-            recorder(event)
-            if isinstance(event, events.StepMetrics) and event.epoch == 2:
-                fill(disk)
-                trainer.stop()
-
-        trainer.on_event = listen
-        finished = trainer.run()
-        assert finished.status == "failed"
-        message = recorder.of(events.Error)[0].message
-        assert "the checkpoint last.pt was not written" in message and "is full" in message
+        finished, recorder = _stop_on_a_full_disk(disk, epoch=2)
+        assert finished.status == "stopped" and not recorder.of(events.Error)
+        assert "the checkpoint last.pt was not written" in finished.message and "is full" in finished.message
+        assert (f"The last good checkpoint is kept: {disk / 'last.pt'}, saved at epoch 1, step 5/5 (step 5 of the run); "
+                f"continue with --resume {disk / 'last.pt'}") in finished.message
         assert checkpoint.load(disk / "last.pt")["epoch"] == 1
         assert entries(disk) == sorted(["filler", "filler2", *RUN_FILES])
+
+
+def test_a_stop_on_a_full_disk_before_any_checkpoint_says_none_is_kept(tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk", size_kb=2048) as disk:
+        finished, _ = _stop_on_a_full_disk(disk, epoch=1)
+        assert finished.status == "stopped"
+        assert "No earlier checkpoint of this run exists, so it must start again." in finished.message
+        assert "last.pt" not in entries(disk) and not [name for name in entries(disk) if name.endswith(".part")]
+
+
+def test_best_pt_on_a_full_disk_is_a_sentence_not_an_internal_error(tmp_path: Path) -> None:
+    """best.pt is copied right after last.pt is written: the disk may fill in between."""
+    with small_disk(tmp_path / "disk", size_kb=2048) as disk:
+        recorder = RunRecorder(disk, {}, {"task": "classification"}, resumed=False)
+        (disk / "last.pt").write_bytes(b"\0" * 100_000)
+        recorder.on_epoch(events.EpochMetrics(1, 1.0, 1.0, {"val_accuracy": 0.5}, 0.001, 1.0))
+        fill(disk)
+        with pytest.raises(NotWritten, match="the checkpoint best.pt was not written: the disk holding .* is full"):
+            recorder.on_checkpoint(events.CheckpointWritten(str(disk / "last.pt"), 1, 5))
+        assert not [name for name in entries(disk) if name.endswith(".part")]
+
+
+def _pause(process: subprocess.Popen) -> None:
+    """SIGSTOP, and wait until the kernel has stopped it (the signal is delivered asynchronously)."""
+    process.send_signal(signal.SIGSTOP)
+    stat = Path(f"/proc/{process.pid}/stat")
+    while stat.exists() and stat.read_text().rpartition(")")[2].split()[0] not in ("T", "t", "Z"):
+        time.sleep(0.001)
+
+
+@pytest.mark.faults
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="POSIX signals and /proc")
+def test_sigterm_on_a_full_disk_exits_130_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
+    """A real `cnnstudio train` process: its first checkpoint and best.pt written, it is paused
+    (SIGSTOP) while the disk fills, then SIGTERM: the stop meets the full disk wherever the run
+    stands (a step, validation, the metrics line, last.pt or best.pt of a later epoch)."""
+    design = classifier()
+    design.training = {**SETTINGS, "epochs": 10_000}
+    save_design(design, tmp_path / "tiny.json")
+    with small_disk(tmp_path / "disk", size_kb=2048) as disk:
+        run = disk / "run"
+        process = subprocess.Popen([sys.executable, "-m", "cnnstudio", "train", str(tmp_path / "tiny.json"), "--out", str(run)],
+                                   stderr=subprocess.PIPE, text=True, env=cli_environment(), cwd=tmp_path)
+        try:
+            deadline = time.monotonic() + 90
+            while not (run / "best.pt").exists() and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            while True:  # paused between writes: a pending rename would free the old file's space
+                _pause(process)
+                if not list(run.glob(".*.part")):
+                    break
+                process.send_signal(signal.SIGCONT)
+                time.sleep(0.01)
+            fill(disk)
+            process.send_signal(signal.SIGTERM)
+            process.send_signal(signal.SIGCONT)
+            _, err = process.communicate(timeout=90)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        assert process.returncode == 130, err[-2000:]
+        assert "Traceback" not in err and "internal error" not in err
+        assert "was not written: the disk holding" in err and "is full" in err
+        assert f"The last good checkpoint is kept: {run / 'last.pt'}, saved at epoch " in err
+        assert f"continue with --resume {run / 'last.pt'}" in err
+        assert checkpoint.load(run / "last.pt")["epoch"] >= 1
+        assert entries(run) == RUN_FILES

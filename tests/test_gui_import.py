@@ -63,3 +63,14 @@ def test_an_import_failure_is_a_sentence(window: MainWindow, qtbot, tmp_path: Pa
     qtbot.waitUntil(lambda: "did you mean" in dialog.status.text(), timeout=60_000)
     assert "Traceback" not in dialog.status.text()
     assert dialog.import_button.isEnabled() and dialog.imported is None
+
+
+def test_an_import_that_leaves_the_auxiliary_heads_out_says_so(window: MainWindow, qtbot, tmp_path: Path) -> None:  # noqa: ANN001, F811
+    dialog = ImportDialog(tmp_path, window)
+    qtbot.addWidget(dialog)
+    dialog.source.setText("torchvision:inception_v3")
+    dialog.shape.setText("3x75x75")  # runs, but its auxiliary classifier needs 299x299
+    dialog.target.setText(str(tmp_path / "v3.json"))
+    with qtbot.waitSignal(dialog.accepted, timeout=120_000):
+        dialog._import()
+    assert dialog.imported == tmp_path / "v3.json" and "auxiliary classifiers do not fit" in dialog.note

@@ -212,3 +212,15 @@ def test_a_long_curve_is_downsampled_and_clipped_to_the_view(qtbot) -> None:  # 
     curves.smoothing.setValue(0)
     curves.redraw()
     assert curves.series["smooth"].y[-1] == curves.series["step"].y[-1]
+
+
+def test_the_log_says_when_a_stop_kept_an_older_checkpoint() -> None:
+    from cnnstudio.gui.training.log import describe
+
+    plain = events.Finished("stopped", 1, 10, "run/last.pt", 2, 8)
+    assert describe(plain) == ("info", f"Training stopped at {plain.where()}; the checkpoint lets it resume")
+    full = events.Finished("stopped", 1, 10, "run/last.pt", 2, 8, "the checkpoint last.pt was not written: the disk "
+                           "holding run is full. The last good checkpoint is kept: run/last.pt, saved at epoch 1")
+    kind, text = describe(full)
+    assert kind == "warning" and text.startswith(f"Training stopped at {full.where()}, but the checkpoint last.pt was not")
+    assert "The last good checkpoint is kept" in text

@@ -4,6 +4,7 @@ types: the field turns red with the reason, and Start is off with the reason sho
 from __future__ import annotations
 
 from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from cnnstudio.core.designfile import load_design
@@ -39,6 +40,30 @@ def test_a_value_that_is_not_a_number_is_red_while_typed(window: MainWindow) -> 
     line.selectAll()
     QTest.keyClicks(line, "0.01")
     assert form.rows["lr"].problem == "" and window.training.dock.start.isEnabled()
+
+
+def test_a_misspelled_data_option_is_red_while_typed_and_start_says_why(window: MainWindow) -> None:  # noqa: F811
+    window.open_path(FIGURE21, ask=False)  # synthetic-shapes
+    dock, form = window.training.dock, window.training.dock.form
+    line = form.rows["data_options"]._line()
+    line.selectAll()
+    QTest.keyClicks(line, '{"cout": 500}')
+    assert "did you mean 'count'" in form.rows["data_options"].problem
+    assert not dock.start.isEnabled() and "did you mean 'count'" in dock.start.toolTip()
+    line.selectAll()
+    QTest.keyClicks(line, '{"count": 500}')
+    assert form.rows["data_options"].problem == "" and dock.start.isEnabled()
+    QTest.keyClick(line, Qt.Key.Key_Return)  # committed: the design holds it, and it trains
+    assert window.doc.design.training["data_options"] == {"count": 500} and dock.start.isEnabled()
+
+
+def test_a_design_file_with_an_option_out_of_range_opens_red(window: MainWindow) -> None:  # noqa: F811
+    design = load_design(FIGURE21)
+    design.training = {"data_options": {"noise": 2}}
+    window.show_design(design, None)
+    dock = window.training.dock
+    assert "'noise' must be at most 1" in dock.form.rows["data_options"].problem
+    assert not dock.start.isEnabled() and not window.training.start()
 
 
 def test_a_design_file_with_bad_settings_opens_red_and_start_refuses(window: MainWindow, tmp_path) -> None:  # noqa: F811

@@ -8,6 +8,7 @@ own outputs in evaluation mode. Inputs are as small as each model allows, to kee
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,9 @@ from torch import nn
 import cnnstudio
 from cnnstudio.cli import main
 from cnnstudio.core.analysis import analyze
-from cnnstudio.core.designfile import load_design
+from cnnstudio.core.designfile import load_design, save_design
 from cnnstudio.importers import import_model, save_import
+from cnnstudio.training.listeners import read_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 TOLERANCE = 1e-5
@@ -60,6 +62,52 @@ def test_torchvision_model_imports_exactly_with_its_weights(name: str, tmp_path:
     assert main(["check", str(out)]) == 0
     assert analyze(load_design(out)).total_params == sum(p.numel() for p in reference.parameters())
     _compare(out, reference, shape)
+
+
+@pytest.mark.parametrize(("name", "shape", "aux_weights"), [("googlenet", (3, 64, 64), [0.3, 0.3]),
+                                                         ("inception_v3", (3, 299, 299), [0.4])])
+def test_auxiliary_classifiers_import_as_extra_outputs_that_train(name: str, shape: tuple[int, ...], aux_weights: list[float],
+                                                                 tmp_path: Path) -> None:
+    """GoogLeNet's and Inception v3's auxiliary heads run only in training mode; they are imported as
+    outputs with the usual loss weights, every head the same numbers as torchvision's own in eval."""
+    torch.manual_seed(0)
+    reference = torchvision.models.get_model(name, weights=None, aux_logits=True, init_weights=False)
+    torch.save(reference.state_dict(), tmp_path / "state.pt")
+    out = tmp_path / f"{name}.json"
+    assert main(["import", f"torchvision:{name}", "--weights", str(tmp_path / "state.pt"),
+                 "--input", "x".join(map(str, shape)), "-o", str(out)]) == 0
+    assert main(["check", str(out)]) == 0  # the training object too: outputs and loss weights
+    design = load_design(out)
+    assert design.training == {"outputs": design.output_order, "loss_weights": [1.0, *aux_weights]}
+    assert len(design.output_order) == 1 + len(aux_weights)
+    assert analyze(design).total_params == sum(p.numel() for p in reference.parameters())
+    heads = torch.fx.symbolic_trace(reference.train()).eval()  # torchvision's forward with its heads, evaluating
+    x = torch.randn(2, *shape)
+    with torch.no_grad():
+        expected, got = heads(x), cnnstudio.build_model(design).eval()(x)
+        assert (got[0] - reference.eval()(x)).abs().max().item() < TOLERANCE
+    for mine, theirs in zip(got, expected, strict=True):
+        assert (mine - theirs).abs().max().item() < TOLERANCE
+
+
+def test_an_imported_googlenet_trains_its_auxiliary_heads(tmp_path: Path) -> None:
+    out = tmp_path / "googlenet.json"
+    assert main(["import", "torchvision:googlenet", "--input", "3x32x32", "-o", str(out)]) == 0
+    design = load_design(out)
+    design.training.update({"data_options": {"count": 40}, "epochs": 1, "batch_size": 8, "device": "cpu"})
+    save_design(design, out)
+    assert main(["train", str(out), "--out", str(tmp_path / "run")]) == 0
+    (record,) = read_metrics(tmp_path / "run")
+    assert record["epoch"] == 1 and math.isfinite(record["train_loss"])
+
+
+def test_an_input_too_small_for_the_auxiliary_heads_imports_without_them(capsys: pytest.CaptureFixture[str],
+                                                                        tmp_path: Path) -> None:
+    """Inception v3 runs on 75x75 in evaluation mode, but its auxiliary head needs 299x299."""
+    assert main(["import", "torchvision:inception_v3", "--input", "3x75x75", "-o", str(tmp_path / "v3.json")]) == 0
+    assert "auxiliary classifiers do not fit an input of 3x75x75, so they were left out" in capsys.readouterr().out
+    design = load_design(tmp_path / "v3.json")
+    assert len(design.output_order) == 1 and not design.training
 
 
 class SmallNet(nn.Module):

@@ -43,6 +43,35 @@ def test_data_options_with_file_data_are_refused() -> None:
     assert problem.key == "data_options" and "generated data" in problem.message
 
 
+def test_generated_data_options_are_checked_each_by_name_type_and_range() -> None:
+    problems = training_problems({"data_options": {"cout": 500, "noise": "lots", "objects": 99, "shapes": ["circel"]}})
+    assert [p.key for p in problems] == [f"data_options.{k}" for k in ("cout", "noise", "objects", "shapes")]
+    cout, noise, objects, shapes = (p.message for p in problems)
+    assert "synthetic-shapes has no key 'cout'; did you mean 'count'?" in cout
+    assert "'noise' must be a number" in noise and "'objects' must be at most 16" in objects
+    assert "did you mean 'circle'?" in shapes
+    assert keys({"data": "synthetic-volumes", "data_options": {"objects": 2}}) == ["data_options.objects"]
+    assert keys({"data": "synthetic-sequences", "data_options": {"pattern": "10x1"}}) == ["data_options.pattern"]
+    assert keys({"data_options": {"count": 500, "noise": 0.1, "shapes": ["ring", "cross"]}}) == []
+
+
+def test_rules_between_data_options_name_the_first_key() -> None:
+    (problem,) = training_problems({"data_options": {"min_size": 0.8, "max_size": 0.5}})
+    assert problem.key == "data_options.min_size" and "at most 'max_size' (0.5)" in problem.message
+    assert keys({"data_options": {"shapes": ["ring", "ring"]}}) == ["data_options.shapes"]
+
+
+def test_the_engine_refuses_the_options_check_refuses() -> None:
+    """One definition: what check reports is what opening the data raises."""
+    from cnnstudio.training.data.registry import OpenRequest, open_data
+    from cnnstudio.training.errors import TrainingError
+
+    with pytest.raises(TrainingError, match="did you mean 'count'"):
+        open_data("synthetic-shapes", OpenRequest((1, 28, 28), {"cout": 500}))
+    with pytest.raises(TrainingError, match="'min_size' \\(0.8\\) must be at most"):
+        open_data("synthetic-volumes", OpenRequest((1, 8, 8, 8), {"min_size": 0.8, "max_size": 0.5}))
+
+
 def test_missing_data_folder_and_unknown_source(tmp_path) -> None:
     assert keys({"data": f"folder:{tmp_path / 'nope'}"}) == ["data"]
     assert keys({"data": "imagenet"}) == ["data"]
@@ -73,7 +102,15 @@ def test_the_source_table_matches_the_registry() -> None:
 
     assert {kind.name for kind in kinds()} == {*GENERATED, *DOWNLOADED, *FILES}
     assert {kind.name for kind in kinds() if kind.takes_path} == set(FILES)
-    assert {kind.name for kind in kinds() if kind.options is not None} == set(GENERATED)
+    assert {kind.name: kind.options for kind in kinds() if kind.options is not None} == {
+        name: kind.options for name, kind in GENERATED.items()}
+
+
+def test_the_generators_draw_exactly_the_option_choices() -> None:
+    from cnnstudio.training.data import generated_options, synthetic_shapes, synthetic_volumes
+
+    assert tuple(synthetic_shapes.SHAPES) == generated_options.SHAPE_NAMES
+    assert tuple(synthetic_volumes.SOLIDS) == generated_options.SOLID_NAMES
 
 
 def test_check_reports_training_problems_in_the_table_and_exits_1(tmp_path, capsys) -> None:
@@ -85,6 +122,18 @@ def test_check_reports_training_problems_in_the_table_and_exits_1(tmp_path, caps
     out = capsys.readouterr().out
     assert "error in training.lr: " in out and "error in training.momentun: " in out
     assert "2 training setting error(s)" in out
+
+
+def test_check_reports_a_misspelled_data_option_and_exits_1(tmp_path, capsys) -> None:
+    design = load_design(FIGURE21)
+    design.training = {"data_options": {"cout": 500}}
+    path = tmp_path / "bad.json"
+    save_design(design, path)
+    assert main(["check", str(path)]) == 1
+    assert "error in training.data_options.cout: " in capsys.readouterr().out
+    assert main(["check", str(path), "--json"]) == 1
+    (error,) = json.loads(capsys.readouterr().out)["training"]["errors"]
+    assert error["key"] == "data_options.cout" and "did you mean 'count'" in error["message"]
 
 
 def test_check_json_has_a_training_key(tmp_path, capsys) -> None:

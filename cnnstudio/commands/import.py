@@ -43,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"cnnstudio import: {error}", file=sys.stderr)
         return EXIT_FAILED
     analysis = analyze(imported.design)
-    if imported.weights_report:
-        print(imported.weights_report)
+    for report in (imported.weights_report, imported.note):
+        if report:
+            print(report)
     opaque = imported.opaque
     print(f"{imported.design.name}: {len(imported.design)} nodes, {analysis.total_params:,} parameters, "
           f"{len(opaque)} opaque node(s){': ' + ', '.join(opaque[:8]) + (' ...' if len(opaque) > 8 else '') if opaque else ''}")

@@ -8,7 +8,8 @@ only rank 0 prints progress and writes files.
 
 Ctrl-C or SIGTERM asks the run to stop: the current step finishes, a checkpoint is written, and
 the command exits with status 130; a second Ctrl-C ends at once. Exit status: 0 trained, 1 training
-failed (the message says why), 2 unreadable design, settings or checkpoint, 130 stopped.
+failed (the message says why), 2 unreadable design, settings or checkpoint, 130 stopped (also when a
+full disk kept the stop's checkpoint from being written: the message names the last good one).
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         finished = trainer.run()
     if world.is_main and finished.status == "completed":
         print(f"done: run {out.name} in {out} (metrics.jsonl, last.pt, best.pt)", file=sys.stderr)
+    elif world.is_main and finished.status == "stopped" and finished.message:  # its checkpoint could not be written
+        print(f"stopped at {finished.where()}, but {finished.message}", file=sys.stderr)
     elif world.is_main and finished.status == "stopped":
         print(f"stopped at {finished.where()}; continue with --resume {finished.checkpoint}", file=sys.stderr)
     return {"completed": EXIT_TRAINED, "stopped": EXIT_STOPPED}.get(finished.status, EXIT_FAILED)

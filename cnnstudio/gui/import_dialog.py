@@ -43,13 +43,14 @@ def model_names() -> list[str]:
     return [f"torchvision:{n}" for n in torchvision_names()] + [f"timm:{n}" for n in timm_names()]
 
 
-def run_import(source: str, shape_text: str, weights: str | None, target: Path) -> Path:
+def run_import(source: str, shape_text: str, weights: str | None, target: Path) -> tuple[Path, str]:
+    """The written design's path, and what the import left out of it ("" for nothing)."""
     from cnnstudio.importers import import_model, parse_shape, save_import
 
     shapes = [parse_shape(shape_text)] if shape_text.strip() else None
     imported = import_model(source, shapes, weights)
     save_import(imported, target)
-    return target
+    return target, imported.note
 
 
 class ImportDialog(QDialog):
@@ -61,6 +62,7 @@ class ImportDialog(QDialog):
         self.resize(560, 560)
         self.folder = folder
         self.imported: Path | None = None
+        self.note = ""  # what the import left out, said once the design is open
         self.job: BackgroundJob | None = None
         self.started = False  # an import was started: the status line is its own from then on
 
@@ -188,8 +190,8 @@ class ImportDialog(QDialog):
         self.job.failed.connect(self._failed)
         return self.job.start()
 
-    def _done(self, path: Path) -> None:
-        self.imported = path
+    def _done(self, result: tuple[Path, str]) -> None:
+        self.imported, self.note = result
         self.accept()
 
     def _failed(self, message: str) -> None:

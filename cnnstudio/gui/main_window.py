@@ -477,8 +477,8 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             return
         dialog = ImportDialog(Path(self.settings.last_folder or Path.home()), self)
-        if dialog.exec() and dialog.imported is not None:
-            self.open_path(dialog.imported, ask=False)
+        if dialog.exec() and dialog.imported is not None and self.open_path(dialog.imported, ask=False) and dialog.note:
+            self.statusBar().showMessage(dialog.note, 20_000)
         dialog.deleteLater()
 
     def export_design(self) -> None:

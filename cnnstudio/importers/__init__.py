@@ -44,6 +44,7 @@ class Imported:
     weights: dict[str, "torch.Tensor"]  # by "<node id>.<tensor>"
     scopes: dict[str, str]  # node id -> innermost module path of the source ("" at the top)
     weights_report: str  # what a --weights file loaded into the source model ("" without one)
+    note: str = ""  # what was left out of the design, and why ("" for nothing)
 
     @property
     def opaque(self) -> list[str]:
@@ -62,9 +63,21 @@ def import_model(source: str, input_shapes: list[tuple[int, ...]] | None = None,
     shapes = input_shapes or loaded.shapes
     if not shapes:
         raise ImportFailed(f"{source}: give the input shape with --input, e.g. --input 3x224x224")
+    aux, note = loaded.aux_loss_weights, ""
     with torch.no_grad():
-        converted: Converted = convert(loaded.module, list(shapes), loaded.name)
-    return Imported(converted.design, converted.weights, converted.scopes, loaded.weights_report)
+        try:
+            converted: Converted = convert(loaded.module, list(shapes), loaded.name, training_branches=aux is not None)
+        except ImportFailed:
+            if aux is None:
+                raise
+            # The auxiliary heads need a larger input than the model alone (Inception v3's: 299x299).
+            converted = convert(loaded.module, list(shapes), loaded.name)
+            aux, note = None, (f"{loaded.name}'s auxiliary classifiers do not fit an input of "
+                               f"{'x'.join(map(str, shapes[0]))}, so they were left out (they only help training)")
+    design = converted.design
+    if aux is not None:  # it returns the logits, then each auxiliary head's
+        design.training = {"outputs": list(design.output_order), "loss_weights": [1.0, *aux]}
+    return Imported(design, converted.weights, converted.scopes, loaded.weights_report, note)
 
 
 def save_import(imported: Imported, path: str | Path) -> Path:

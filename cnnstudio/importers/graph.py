@@ -441,7 +441,13 @@ def _is_batch_tensor(value: Any) -> bool:
 
 
 def _output_args(gm: fx.GraphModule) -> Any:
-    return next(n for n in gm.graph.nodes if n.op == "output").args[0]
+    """What the model returns; a named tuple built in forward (GoogLeNet's ``GoogLeNetOutputs``: the
+    logits and the auxiliary heads' scores) is a call in the graph, so its fields are taken instead."""
+    returned = next(n for n in gm.graph.nodes if n.op == "output").args[0]
+    target = getattr(returned, "target", None)
+    if getattr(returned, "op", None) == "call_function" and isinstance(target, type) and issubclass(target, tuple):
+        return returned.args
+    return returned
 
 
 def _fetch(gm: fx.GraphModule, target: str) -> Any:
@@ -501,15 +507,18 @@ def _json_value(value: Any, owner: str, name: str) -> Any:
     raise ImportFailed(f"a {owner}'s argument '{name}' ({type(value).__name__}) cannot be written into a design")
 
 
-def convert(model: nn.Module, shapes: list[tuple[int, ...]], name: str, collapsed: bool = True) -> Converted:
+def convert(model: nn.Module, shapes: list[tuple[int, ...]], name: str, collapsed: bool = True,
+            training_branches: bool = False) -> Converted:
     """``model`` (in evaluation mode) as a design with its weights by node id, one group per
-    module of its hierarchy (``collapsed`` or open), laid out left to right."""
+    module of its hierarchy (``collapsed`` or open), laid out left to right. ``training_branches``
+    traces it in training mode, so what its forward computes only while training (GoogLeNet's
+    auxiliary classifiers) is in the design as extra outputs; its layers then run in evaluation mode."""
     from cnnstudio.importers.groups import add_module_groups
 
-    if not is_exported(model):  # torch.export's modules refuse eval(): they are in evaluation mode
-        model.eval()
     exported = is_exported(model)
-    graph_module = model if exported else trace(model)
+    if not exported:  # torch.export's modules refuse eval(): they are in evaluation mode
+        model.train(training_branches)
+    graph_module = model if exported else trace(model).eval()  # branches are fixed by the trace: now evaluate
     propagate(graph_module, shapes)
     converted = Converter(graph_module, shapes, name, exported).run()
     module_types = {path: type(m).__name__ for path, m in model.named_modules() if path}

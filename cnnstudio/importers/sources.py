@@ -24,7 +24,9 @@ Shape = tuple[int, ...]
 DEFAULT = "DEFAULT"
 IMAGE = (3, 224, 224)
 TORCHVISION_INPUTS = {"inception_v3": (3, 299, 299)}
-NO_AUX = {"googlenet": {"aux_logits": False, "init_weights": False}, "inception_v3": {"aux_logits": False, "init_weights": False}}
+# Models whose auxiliary classifiers run only while training, with the weight of each one's loss:
+# GoogLeNet's paper weighs its two by 0.3; Inception v3's one is weighed 0.4, as in TF-slim.
+AUX_LOSS_WEIGHTS = {"googlenet": [0.3, 0.3], "inception_v3": [0.4]}
 
 
 @dataclass
@@ -33,6 +35,7 @@ class Loaded:
     shapes: list[Shape] | None  # None: the source does not know; --input must say
     name: str
     weights_report: str = ""  # what loaded, when weights were given
+    aux_loss_weights: list[float] | None = None  # its auxiliary classifiers' loss weights, when it has some
 
 
 def torchvision_names() -> list[str]:
@@ -109,20 +112,21 @@ def _torchvision(name: str, pretrained: bool) -> Loaded:
 
     if name not in torchvision.models.list_models():
         raise _unknown("torchvision", name, torchvision.models.list_models())
+    aux = {"aux_logits": True, "init_weights": False} if name in AUX_LOSS_WEIGHTS else {}
     if pretrained:  # torchvision sets what its weights expect (GoogLeNet's input transform, say)
         try:
-            module = torchvision.models.get_model(name, weights="DEFAULT")
+            module = torchvision.models.get_model(name, weights="DEFAULT", **aux)
         except (OSError, RuntimeError) as error:  # urllib's URLError is an OSError
             raise WeightsError(
                 f"the pretrained weights of {name} could not be downloaded ({error}). They are downloaded once "
                 "into the torch cache and need an internet connection."
             ) from None
     else:
-        options = dict(NO_AUX.get(name, {}))
+        options = dict(aux)
         if "weights_backbone" in inspect.signature(torchvision.models.get_model_builder(name)).parameters:
             options["weights_backbone"] = None  # segmentation models would download their backbone's
         module = torchvision.models.get_model(name, weights=None, **options)
-    return Loaded(module, [TORCHVISION_INPUTS.get(name, IMAGE)], name)
+    return Loaded(module, [TORCHVISION_INPUTS.get(name, IMAGE)], name, aux_loss_weights=AUX_LOSS_WEIGHTS.get(name))
 
 
 def _timm(name: str, pretrained: bool) -> Loaded:

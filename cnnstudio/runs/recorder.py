@@ -9,10 +9,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cnnstudio.core.atomic import WriteFailed
 from cnnstudio.runs.files import write_bytes, write_text
 from cnnstudio.runs.manifest import BEST, DESIGN, LAST, SETTINGS, Manifest, main_metric
 from cnnstudio.training import events
-from cnnstudio.training.errors import TrainingError
+from cnnstudio.training.errors import NotWritten, TrainingError
 from cnnstudio.training.listeners import METRICS_NAME, Callback
 
 
@@ -64,7 +65,10 @@ class RunRecorder(Callback):
     def on_checkpoint(self, event: events.CheckpointWritten) -> None:
         self.manifest.global_step = event.global_step
         if self.best_pending is not None and event.epoch == self.best_pending:
-            write_bytes(self.folder / BEST, Path(event.path).read_bytes())
+            try:
+                write_bytes(self.folder / BEST, Path(event.path).read_bytes())
+            except WriteFailed as error:  # a full disk: a sentence, as for last.pt
+                raise NotWritten(f"the checkpoint {BEST} was not written: {error}") from None
             self.best_pending = None
         self._save()
 

@@ -3,7 +3,8 @@
 ``parse_settings`` stops at the first wrong key, which is what training needs; ``cnnstudio check``
 and the studio's form want every problem at once, each tied to its key, so the form can turn
 that field red and the command can list them like node problems. The checks against the data
-source (does it take ``data_options``, does the folder exist, does it give what the Input takes)
+source (does it take ``data_options`` and are they the generated kind's own, does the folder exist,
+does it give what the Input takes)
 and the design (do ``outputs`` and ``sparse_node`` name nodes) are the ones the engine would
 otherwise only meet seconds after Start.
 """
@@ -17,13 +18,13 @@ from typing import Any
 
 from cnnstudio.core.design import Design
 from cnnstudio.training import fields
+from cnnstudio.training.data.generated_options import GENERATED, parse_options
 from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.settings import COMMON_KEYS, WHERE, TrainingSettings, parse_settings
 from cnnstudio.training.task_options import TASK_OPTIONS
 
-# What each data source gives, kept here without importing the (torch) loaders;
-# tests/test_training_check.py checks it lists the registry's names.
-GENERATED = {"synthetic-shapes": "images", "synthetic-sequences": "sequences", "synthetic-volumes": "volumes"}
+# The sources that are not generated, kept here without importing the (torch) loaders;
+# tests/test_training_check.py checks that they and GENERATED list the registry's names.
 DOWNLOADED = ("mnist", "fashion-mnist", "cifar10")
 FILES = {"idx": "folder", "folder": "folder", "csv": "file"}  # the kinds that read a path, and what it names
 INPUT_RANK = {"images": 3, "sequences": 2, "volumes": 4}
@@ -92,10 +93,12 @@ def _data_problems(settings: TrainingSettings, design: Design | None) -> list[Tr
             "data_options",
             f"{WHERE}: 'data_options' apply to generated data ({', '.join(GENERATED)}), not to {settings.data}; "
             "remove them or choose a generated source"))
+    elif kind in GENERATED:
+        problems += _option_problems(kind, settings.data_options)
     where = Path(path).expanduser()
     if kind in FILES and not (where.is_dir() if FILES[kind] == "folder" else where.is_file()):
         problems.append(TrainingProblem("data", f"{WHERE}: 'data' names the {FILES[kind]} '{path}', which does not exist"))
-    gives = GENERATED.get(kind, "images")
+    gives = GENERATED[kind].gives if kind in GENERATED else "images"
     inputs = design.input_ids if design is not None else []
     for node_id in inputs:
         shape = design.node(node_id).params.get("shape")  # type: ignore[union-attr]
@@ -104,6 +107,25 @@ def _data_problems(settings: TrainingSettings, design: Design | None) -> list[Tr
                 "data", f"{WHERE}: {settings.data} gives {gives}, so the Input must have shape "
                         f"{INPUT_FORM[gives]}; '{node_id}' has {list(shape)}"))
     return problems
+
+
+def _option_problems(kind: str, options: Mapping[str, Any]) -> list[TrainingProblem]:
+    """Each of ``options`` checked alone against the generated ``kind``'s own, then the rules between
+    them; a problem's key is "data_options.NAME" ("data_options" when it names none)."""
+    problems = []
+    for name, value in options.items():
+        try:
+            parse_options(kind, {name: value})
+        except TrainingError as error:
+            problems.append(TrainingProblem(f"data_options.{name}", f"{WHERE}: {error}"))
+    if problems:
+        return problems
+    try:
+        parse_options(kind, options)
+    except TrainingError as error:
+        named = _key_named(str(error), options)
+        return [TrainingProblem(f"data_options.{named}" if named else "data_options", f"{WHERE}: {error}")]
+    return []
 
 
 def _design_problems(settings: TrainingSettings, design: Design) -> list[TrainingProblem]:

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from cnnstudio.core.atomic import WriteFailed, atomic_write_bytes
-from cnnstudio.training.errors import TrainingError, first_line
+from cnnstudio.training.errors import NotWritten, TrainingError, first_line
 
 FORMAT = "cnnstudio-checkpoint"
 VERSION = 2
@@ -42,7 +42,7 @@ def save(state: dict[str, Any], path: Path) -> None:
     try:
         atomic_write_bytes(path, buffer.getbuffer(), parents=True)
     except WriteFailed as error:
-        raise TrainingError(f"the checkpoint {path.name} was not written: {error}") from None
+        raise NotWritten(f"the checkpoint {path.name} was not written: {error}") from None
 
 
 def checksum(state: dict[str, Any]) -> str:

@@ -38,7 +38,7 @@ from cnnstudio.training.control import RunControl
 from cnnstudio.training.data.images import report_skipped
 from cnnstudio.training.data.prepare import Prepared, prepare
 from cnnstudio.training.device import is_out_of_memory, pick_device
-from cnnstudio.training.errors import TrainingError, first_line
+from cnnstudio.training.errors import NotWritten, TrainingError, first_line
 from cnnstudio.training.listeners import METRICS_NAME, Callback, MetricsWriter
 from cnnstudio.training.loader import Loader
 from cnnstudio.training.optim import make_optimizer, make_schedule
@@ -107,6 +107,7 @@ class Trainer(RunControl):
         RunControl.__init__(self)
         self.position = _Position()
         self.last_checkpoint: str | None = None
+        self._saved_at = ""  # where the run stood at its latest checkpoint, written or resumed from
         self._probe: probes.ProbeRequest | None = None
         self._probe_lock = threading.Lock()
         self._prober: probes.Prober | None = None
@@ -160,6 +161,8 @@ class Trainer(RunControl):
             self._loop()
         except _Stopped:
             status = "stopped"
+        except NotWritten as error:  # a full disk while stopping is still the stop that was asked for
+            status, message = ("stopped", self._not_saved(error)) if self.stopping else ("failed", str(error))
         except TrainingError as error:
             status, message = "failed", str(error)
         except Exception as error:  # a bug of ours: reported, never a traceback in the user's face
@@ -177,7 +180,7 @@ class Trainer(RunControl):
         pos = self.position
         steps = len(self.train_data) if hasattr(self, "train_data") else 0
         finished = events.Finished(status, pos.epoch, pos.global_step, self.last_checkpoint, pos.step, steps,
-                                   message if status == "failed" else None)
+                                   message or None)
         self._emit(finished)
         return finished
 
@@ -253,6 +256,7 @@ class Trainer(RunControl):
         self.scaler = precision.grad_scaler(self.amp_dtype)
         if self.resume_from is not None:
             self._restore(self.resume_from)
+            self._saved_at = self._here()
         if s.tensorboard and self.out_dir is not None and world.is_main:
             self.listeners.append(Board(self.out_dir))
         # Training steps go through DDP, which averages gradients over the processes; validation and
@@ -386,6 +390,7 @@ class Trainer(RunControl):
         if self.world.distributed:
             stop = distributed.any_true(stop, self.device)
         if stop:
+            self._stop.set()  # asked for in another process: a failed write is now part of the stop
             self._save_checkpoint()
             raise _Stopped
 
@@ -509,7 +514,21 @@ class Trainer(RunControl):
             "validation": self.data.split.record(),
         }, path)
         self.last_checkpoint = str(path)
+        self._saved_at = self._here()
         self._emit(events.CheckpointWritten(str(path), pos.epoch, pos.global_step))
+
+    def _here(self) -> str:
+        pos = self.position
+        return events.ended_at(pos.epoch, pos.step, len(self.train_data), pos.global_step)
+
+    def _not_saved(self, error: NotWritten) -> str:
+        """Why a stop's checkpoint is missing, and what is kept: atomic writes leave the previous
+        checkpoint whole, so the run resumes from there."""
+        path = self.out_dir / CHECKPOINT_NAME  # type: ignore[operator] - only a run with a folder saves
+        if not path.is_file():
+            return f"{error}. No earlier checkpoint of this run exists, so it must start again."
+        at = f", saved at {self._saved_at}" if self._saved_at else ""
+        return f"{error}. The last good checkpoint is kept: {path}{at}; continue with --resume {path}"
 
     def _restore(self, state: dict[str, Any]) -> None:
         try:

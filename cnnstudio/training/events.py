@@ -118,13 +118,19 @@ class Finished:
     checkpoint: str | None  # the latest checkpoint, if any
     step: int = 0  # steps done in the epoch in progress (0: it ended at an epoch's end)
     steps_per_epoch: int = 0
-    message: str | None = None  # why it failed
+    message: str | None = None  # why it failed, or why a stop could not write its checkpoint
 
     def where(self) -> str:
         """Where the run ended, counted as :func:`where` counts."""
-        if self.step or not self.epoch:
-            return where(self.epoch + 1, self.step, self.steps_per_epoch, self.global_step)
-        return where(self.epoch, self.steps_per_epoch, self.steps_per_epoch, self.global_step)
+        return ended_at(self.epoch, self.step, self.steps_per_epoch, self.global_step)
+
+
+def ended_at(epochs_done: int, step: int, steps_per_epoch: int, global_step: int) -> str:
+    """A place after ``epochs_done`` epochs and ``step`` more steps, as :func:`where` words it
+    (an epoch's end is its last step, not step 0 of the next)."""
+    if step or not epochs_done:
+        return where(epochs_done + 1, step, steps_per_epoch, global_step)
+    return where(epochs_done, steps_per_epoch, steps_per_epoch, global_step)
 
 
 def where(epoch: int, step: int, steps_per_epoch: int, global_step: int) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cnnstudio.core.atomic import explain
 from cnnstudio.training import events
-from cnnstudio.training.errors import TrainingError
+from cnnstudio.training.errors import NotWritten
 
 METRICS_NAME = "metrics.jsonl"
 
@@ -61,7 +61,7 @@ class MetricsWriter(Callback):
             with open(self.path, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(event.record()) + "\n")
         except OSError as error:
-            raise TrainingError(f"{METRICS_NAME} was not written: {explain(error, self.path)}") from None
+            raise NotWritten(f"{METRICS_NAME} was not written: {explain(error, self.path)}") from None
 
 
 def read_metrics(folder: Path) -> list[dict]:

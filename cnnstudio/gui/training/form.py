@@ -350,8 +350,8 @@ class SettingsForm(QWidget):
     def _show(self, problems: list[TrainingProblem]) -> None:
         self.problems = problems
         first: dict[str, str] = {}
-        for problem in problems:
-            first.setdefault(problem.key, problem.message)
+        for problem in problems:  # "data_options.count" is a problem of the data_options row
+            first.setdefault(problem.key.partition(".")[0], problem.message)
         for key, row in self.rows.items():
             row.mark(first.get(key, ""))
         self._show_problem(problems[0].message if problems else "")

@@ -48,6 +48,8 @@ def describe(event: Any) -> tuple[Kind, str] | None:
         return "warning", event.message
     if isinstance(event, events.Error):
         return "error", event.message
+    if isinstance(event, events.Finished) and event.status == "stopped" and event.message:
+        return "warning", f"Training stopped at {event.where()}, but {event.message}"
     if isinstance(event, events.Finished):
         text = {"completed": f"Training completed ({plural(event.epoch, 'epoch')}, {plural(event.global_step, 'step')})",
                 "stopped": f"Training stopped at {event.where()}; the checkpoint lets it resume",

@@ -6,29 +6,18 @@ it anywhere in the sequence. About half the sequences contain it, so accuracy me
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import Tensor
 
-from cnnstudio.training import fields
 from cnnstudio.training.data.base import TensorData
+from cnnstudio.training.data.generated_options import SequenceOptions, parse_options
 from cnnstudio.training.data.registry import SourceKind, generated, register
 from cnnstudio.training.errors import TrainingError
-from cnnstudio.training.fields import option
-
-
-@dataclass(frozen=True)
-class SequenceOptions:
-    count: int = option(4000, "Number of sequences (training and validation together).", minimum=10, maximum=1_000_000)
-    pattern: str = option("1011", "The bits to look for.")
 
 
 def load(shape: tuple[int, ...], options: dict, seed: int) -> TensorData:
     """Sequences of the Input's shape [1, L], labelled 1 when they contain the pattern."""
-    opts = fields.parse(SequenceOptions, options, '"data_options" of synthetic-sequences')
-    if not opts.pattern or set(opts.pattern) - {"0", "1"}:
-        raise TrainingError(f"\"data_options\": 'pattern' must be a string of 0s and 1s, got '{opts.pattern}'")
+    opts: SequenceOptions = parse_options("synthetic-sequences", options)
     if len(shape) != 2 or shape[0] != 1:
         raise TrainingError(f"synthetic-sequences gives one-channel sequences, so the Input must have shape [1, L]; it is {list(shape)}")
     length = shape[1]

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from cnnstudio.training import fields
 from cnnstudio.training.data.base import TensorData
 from cnnstudio.training.data.convert import image_shape
+from cnnstudio.training.data.generated_options import SHAPE_NAMES, ShapesOptions, parse_options
 from cnnstudio.training.data.registry import SourceKind, generated, register
-from cnnstudio.training.errors import TrainingError
-from cnnstudio.training.fields import option
 
 
 def _circle(dx: Tensor, dy: Tensor) -> Tensor:
@@ -49,31 +46,14 @@ def _ring(dx: Tensor, dy: Tensor) -> Tensor:
 
 
 # Each shape fills the square [-1, 1]^2 exactly, so its bounding box is the object's (x, y, 2r, 2r).
-SHAPES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
-    "circle": _circle,
-    "square": _square,
-    "triangle": _triangle,
-    "cross": _cross,
-    "diamond": _diamond,
-    "ring": _ring,
-}
-
-
-@dataclass(frozen=True)
-class ShapesOptions:
-    count: int = option(4000, "Number of images (training and validation together).", minimum=10, maximum=1_000_000)
-    objects: int = option(1, "Most objects per image; each image gets 1 to this many, in separate cells.", minimum=1, maximum=16)
-    noise: float = option(0.05, "Standard deviation of the Gaussian pixel noise.", minimum=0.0, maximum=1.0)
-    shapes: list[str] = option(list(SHAPES), "The classes, in order.", choices=tuple(SHAPES))
-    min_size: float = option(0.3, "Smallest object, as a fraction of its cell's side.", minimum=0.05, maximum=1.0)
-    max_size: float = option(0.9, "Largest object, as a fraction of its cell's side.", minimum=0.05, maximum=1.0)
+# The names are the options' choices (generated_options.py), in the same order.
+SHAPES: dict[str, Callable[[Tensor, Tensor], Tensor]] = dict(
+    zip(SHAPE_NAMES, (_circle, _square, _triangle, _cross, _diamond, _ring), strict=True))
 
 
 def load(shape: tuple[int, ...], options: dict, seed: int) -> TensorData:
     """``count`` images of ``shape`` (C, H, W: the Input's shape sets size and channels)."""
-    opts = fields.parse(ShapesOptions, options, '"data_options" of synthetic-shapes')
-    if len(set(opts.shapes)) != len(opts.shapes) or not opts.shapes:
-        raise TrainingError('"data_options": \'shapes\' must list distinct shapes, at least one')
+    opts: ShapesOptions = parse_options("synthetic-shapes", options)
     channels, height, width = image_shape(shape, "synthetic-shapes")
     generator = torch.Generator().manual_seed(seed)
     chunks = [_chunk(n, channels, height, width, opts, generator) for n in _chunk_sizes(opts.count)]

@@ -8,16 +8,14 @@ vectorised and seeded, like the other generated sources.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from cnnstudio.training import fields
 from cnnstudio.training.data.base import TensorData
+from cnnstudio.training.data.generated_options import SOLID_NAMES, VolumeOptions, parse_options
 from cnnstudio.training.data.registry import SourceKind, generated, register
 from cnnstudio.training.errors import TrainingError
-from cnnstudio.training.fields import option
 
 
 def _sphere(dx: Tensor, dy: Tensor, dz: Tensor) -> Tensor:
@@ -41,28 +39,14 @@ def _shell(dx: Tensor, dy: Tensor, dz: Tensor) -> Tensor:
 
 
 # Each solid fills the cube [-1, 1]^3 exactly, as the 2D shapes fill their square.
-SOLIDS: dict[str, Callable[[Tensor, Tensor, Tensor], Tensor]] = {
-    "sphere": _sphere,
-    "cube": _cube,
-    "cross": _cross,
-    "shell": _shell,
-}
-
-
-@dataclass(frozen=True)
-class VolumeOptions:
-    count: int = option(2000, "Number of volumes (training and validation together).", minimum=10, maximum=1_000_000)
-    noise: float = option(0.05, "Standard deviation of the Gaussian voxel noise.", minimum=0.0, maximum=1.0)
-    solids: list[str] = option(list(SOLIDS), "The classes, in order.", choices=tuple(SOLIDS))
-    min_size: float = option(0.4, "Smallest object, as a fraction of the volume's side.", minimum=0.05, maximum=1.0)
-    max_size: float = option(0.9, "Largest object, as a fraction of the volume's side.", minimum=0.05, maximum=1.0)
+# The names are the options' choices (generated_options.py), in the same order.
+SOLIDS: dict[str, Callable[[Tensor, Tensor, Tensor], Tensor]] = dict(
+    zip(SOLID_NAMES, (_sphere, _cube, _cross, _shell), strict=True))
 
 
 def load(shape: tuple[int, ...], options: dict, seed: int) -> TensorData:
     """``count`` volumes of the Input's shape [1, D, H, W], labelled by the solid they hold."""
-    opts = fields.parse(VolumeOptions, options, '"data_options" of synthetic-volumes')
-    if not opts.solids or len(set(opts.solids)) != len(opts.solids):
-        raise TrainingError('"data_options": \'solids\' must list distinct solids, at least one')
+    opts: VolumeOptions = parse_options("synthetic-volumes", options)
     if len(shape) != 4 or shape[0] != 1:
         raise TrainingError(f"synthetic-volumes gives one-channel volumes, so the Input must have shape [1, D, H, W]; it is {list(shape)}")
     generator = torch.Generator().manual_seed(seed)
