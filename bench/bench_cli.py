@@ -9,9 +9,10 @@ are what to read. Each part prints its goal.
    work with torch alone. Goal: the command takes no longer (ratio plain / command >= 1).
 2. Training steps: the engine against a plain channels-last loop (bench/bench_training.py's
    measures). Goal >= 0.95.
-3. Thread counts: training steps in a process beside a busy neighbour (as the studio's window
-   is beside its worker), with torch's default threads against the count threads.plan() picks
-   for the studio's worker. Goal: the planned count is not slower.
+3. Thread counts: training steps in a process beside a busy neighbour and beside an idle one (as
+   the studio's window is beside its worker, drawing or not), with torch's default threads, with
+   one core left free (threads.plan(reserve=1)) and with the studio worker's ThreadTuner, which
+   measures both as it trains. Goal: the tuner within 0.9 of the better fixed count either way.
 4. build_model against building the same modules by hand (Figure 21 and a ResNet-18-sized
    design), best of many interleaved builds: a design built again (goal <= 1.2), after a
    parameter edit (the analysis runs again) and the first build of a structure (the code is
@@ -105,37 +106,46 @@ import sys
 sys.path.insert(0, {bench!r})
 import torch
 from cnnstudio.training import threads
-if {planned!r}:
+from cnnstudio.training.thread_tuner import ThreadTuner
+tuner = None
+if {mode!r} == "planned":
     threads.configure(reserve=1)
+elif {mode!r} == "tuned":
+    tuner = ThreadTuner((threads.plan(reserve=1), threads.plan()), threads.set_count)
 from bench_training import data_spec, engine_rate
-rate = engine_rate(data_spec())[0]
-print(torch.get_num_threads(), rate)
+rate = engine_rate(data_spec(), epochs=3, step_rate=20.0, listener=tuner)[0]
+print(tuner.chosen if tuner else torch.get_num_threads(), rate)
 """
+MODES = {"default": "torch's default", "planned": "one core left free", "tuned": "the worker's tuner"}
 
 
 def thread_counts(rounds: int) -> None:
     from cnnstudio.training import threads
 
-    print(f"\n3. threads: training steps beside a busy neighbour process, torch's default vs threads.plan() "
-          f"for the studio's worker ({threads.usable_cores()} usable core(s); interleaved x{rounds})")
-    results: dict[bool, list[float]] = {False: [], True: []}
-    counts: dict[bool, int] = {}
-    for _ in range(rounds):
-        for planned in (False, True):
-            neighbour = subprocess.Popen([PYTHON, "-c", "while True: pass"])  # a core kept busy, as by a window
-            try:
-                code = STEPS_CHILD.format(bench=str(ROOT / "bench"), planned=planned)
-                out = subprocess.run([PYTHON, "-c", code], cwd=ROOT, env=clean_env(), capture_output=True, text=True,
-                                     check=True).stdout.split()
-            finally:
-                neighbour.kill()
-                neighbour.wait()
-            counts[planned] = int(out[-2])
-            results[planned].append(float(out[-1]))
-    print("   " + show(f"default, {counts[False]} thread(s)", results[False], "images/s"))
-    print("   " + show(f"planned, {counts[True]} thread(s)", results[True], "images/s"))
-    ratio = statistics.median(results[True]) / statistics.median(results[False])
-    print(f"   planned / default: {ratio:.2f} (goal >= 1: {'met' if ratio >= 1 else 'NOT met'})")
+    print(f"\n3. threads: training steps (3 epochs) beside a busy neighbour process and beside an idle one: "
+          f"torch's default, one core left free (threads.plan(reserve=1)) and the studio worker's "
+          f"ThreadTuner ({threads.usable_cores()} usable core(s); interleaved x{rounds})")
+    for busy in (True, False):
+        results: dict[str, list[float]] = {mode: [] for mode in MODES}
+        counts: dict[str, set[str]] = {mode: set() for mode in MODES}
+        for _ in range(rounds):
+            for mode in MODES:
+                neighbour = subprocess.Popen([PYTHON, "-c", "while True: pass" if busy else "import time; time.sleep(3600)"])
+                try:
+                    code = STEPS_CHILD.format(bench=str(ROOT / "bench"), mode=mode)
+                    out = subprocess.run([PYTHON, "-c", code], cwd=ROOT, env=clean_env(), capture_output=True,
+                                         text=True, check=True).stdout.split()
+                finally:
+                    neighbour.kill()
+                    neighbour.wait()
+                counts[mode].add(out[-2])
+                results[mode].append(float(out[-1]))
+        print(f"   beside {'a busy' if busy else 'an idle'} neighbour:")
+        for mode, label in MODES.items():
+            print("     " + show(f"{label}, {'/'.join(sorted(counts[mode]))} thread(s) at the end", results[mode], "images/s"))
+        best = max(statistics.median(results["default"]), statistics.median(results["planned"]))
+        ratio = statistics.median(results["tuned"]) / best
+        print(f"     tuned / the better fixed count: {ratio:.2f} (goal >= 0.9)")
 
 
 def best_of(functions: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:

@@ -6,7 +6,7 @@ The real main window is built offscreen with the Training dock and the live curv
 Figure 21 template trains 4 epochs at batch 64 on ../shared/data/mnist (8,000 training images;
 synthetic-shapes when absent) three ways, interleaved, three times:
 
-* headless: ``Trainer.run()`` in this process's main thread, no event loop running;
+* headless: ``Trainer.run()`` in a process of its own with all usable cores, as ``cnnstudio train``;
 * thread: the studio's runner in thread mode (the engine in a Python thread of the studio);
 * process: the runner in process mode (a spawned worker, events pickled back).
 
@@ -17,8 +17,10 @@ events (median, the first events left out); the ratios studio / headless are pri
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -67,17 +69,29 @@ def settings() -> TrainingSettings:
                                             "device": "cpu", "val_split": 0.2})
 
 
+HEADLESS = """
+import json, sys
+sys.path.insert(0, {bench!r})
+from bench_studio_training import TEMPLATE, load_design, settings
+from cnnstudio.training import threads
+from cnnstudio.training.engine import Trainer
+threads.configure()
+rates = []
+def on_event(event):
+    if type(event).__name__ == "StepMetrics":
+        rates.append(event.samples_per_s)
+Trainer(load_design(TEMPLATE), settings(), out_dir={out!r}, on_event=on_event).run()
+print(json.dumps(rates))
+"""
+
+
 def headless(out: str) -> Run:
-    from cnnstudio.training.engine import Trainer
-
-    run = Run()
-
-    def on_event(event: object) -> None:
-        if type(event).__name__ == "StepMetrics":
-            run.rates.append(event.samples_per_s)  # type: ignore[attr-defined]
-
-    Trainer(load_design(TEMPLATE), settings(), out_dir=out, on_event=on_event).run()
-    return run
+    """As ``cnnstudio train`` runs: a process of its own with all usable cores (in this process the
+    window's objects would slow the garbage collector, and the thread mode's worker changes the
+    thread count)."""
+    code = HEADLESS.format(bench=str(ROOT / "bench"), out=out)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return Run(rates=json.loads(result.stdout.splitlines()[-1]))
 
 
 def in_studio(window: MainWindow, mode: str, out: str) -> Run:

@@ -22,6 +22,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -49,8 +50,11 @@ def data_spec() -> str:
     return "synthetic-shapes"
 
 
-def engine_rate(spec: str, epochs: int = 1, step_rate: float | None = None, **overrides: object) -> tuple[float, list[events.EpochMetrics]]:
-    """Training images/s (from the first to the last step, so data loading and validation are out)."""
+def engine_rate(spec: str, epochs: int = 1, step_rate: float | None = None,
+                listener: Callable[[events.Event], None] | None = None,
+                **overrides: object) -> tuple[float, list[events.EpochMetrics]]:
+    """Training images/s (from the first to the last step, so data loading and validation are out;
+    ``listener`` also hears every event, as the studio worker's thread tuner does)."""
     design = load_design(TEMPLATE)
     options = {"count": 10_000} if spec == "synthetic-shapes" else {}
     settings = parse_settings(design.training, {"data": spec, "data_options": options, "epochs": epochs, "device": "cpu", **overrides})
@@ -58,6 +62,8 @@ def engine_rate(spec: str, epochs: int = 1, step_rate: float | None = None, **ov
     epochs_seen: list[events.EpochMetrics] = []
 
     def on_event(event: events.Event) -> None:
+        if listener is not None:
+            listener(event)
         if isinstance(event, events.StepMetrics):
             steps.append((time.perf_counter(), event.global_step))
         elif isinstance(event, events.EpochMetrics):

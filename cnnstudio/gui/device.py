@@ -13,7 +13,8 @@ from PySide6.QtCore import QObject, Signal
 
 
 def describe_device() -> str:
-    """``CUDA: NVIDIA H100``, ``Apple MPS`` or ``CPU``: what automatic device choice would pick."""
+    """``CUDA: NVIDIA H100``, ``Apple MPS`` or ``CPU (8 cores)``: what automatic device choice would
+    pick (on a CPU, the training worker picks how many of the cores it uses as it goes)."""
     try:
         import torch
     except ImportError:
@@ -22,7 +23,10 @@ def describe_device() -> str:
         return f"CUDA: {torch.cuda.get_device_name(0)}"
     if torch.backends.mps.is_available():
         return "Apple MPS"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    from cnnstudio.training.threads import usable_cores
+
+    cores = usable_cores()
+    return f"CPU ({cores} core{'s' if cores != 1 else ''})"
 
 
 class DeviceProbe(QObject):

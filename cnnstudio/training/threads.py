@@ -43,14 +43,18 @@ def plan(reserve: int = 0, processes: int = 1, cores: int | None = None,
 
 
 def configure(reserve: int = 0, processes: int = 1) -> int:
-    """Set torch's intra-op threads (and inter-op threads, if torch still allows it) to
-    :func:`plan`'s count; returns it."""
+    """Set torch's threads to :func:`plan`'s count; returns it."""
+    threads = plan(reserve, processes)
+    set_count(threads)
+    return threads
+
+
+def set_count(threads: int) -> None:
+    """torch's intra-op threads, and its inter-op threads if torch still allows it."""
     import torch
 
-    threads = plan(reserve, processes)
     torch.set_num_threads(threads)
     try:
         torch.set_num_interop_threads(threads)
     except RuntimeError:  # only allowed before the first parallel work of the process
         pass
-    return threads

@@ -68,14 +68,21 @@ def train(job: Job, emit: Emit, controls: Controls) -> None:
     """Run ``job`` to its end, reporting through ``emit``; every failure ends as Error + Finished."""
     from cnnstudio.training import threads
     from cnnstudio.training.engine import Trainer
+    from cnnstudio.training.thread_tuner import ThreadTuner
 
-    threads.configure(reserve=GUI_CORES)
+    # all cores first (the window is idle most of the time), then one left to the window; the tuner keeps the faster
+    tuner = ThreadTuner((threads.plan(), threads.plan(reserve=GUI_CORES)), threads.set_count)
+
+    def on_event(event: Any) -> None:
+        tuner(event)
+        emit(event)
+
     try:
         if job.resume_checkpoint:
             trainer = Trainer.from_checkpoint(job.resume_checkpoint, resume_overrides(job.settings),
-                                              out_dir=job.out_dir, on_event=emit)
+                                              out_dir=job.out_dir, on_event=on_event)
         else:
-            trainer = Trainer(from_dict(job.design), job.settings, out_dir=job.out_dir, on_event=emit)
+            trainer = Trainer(from_dict(job.design), job.settings, out_dir=job.out_dir, on_event=on_event)
     except TrainingError as error:
         return _failed(emit, str(error), job)
     except Exception as error:  # a bug of ours: a message in the log, never a traceback
