@@ -195,6 +195,28 @@ def test_a_stop_on_a_full_disk_before_any_checkpoint_says_none_is_kept(tmp_path:
         assert "last.pt" not in entries(disk) and not [name for name in entries(disk) if name.endswith(".part")]
 
 
+def test_a_stop_on_a_full_disk_of_a_run_resumed_elsewhere_names_the_checkpoint_it_came_from(tmp_path: Path) -> None:
+    """``--resume A/last.pt --out B``: B holds no last.pt yet, but A's is kept and is named."""
+    first = tmp_path / "A"
+    assert Trainer(classifier(), parse_settings(SETTINGS), out_dir=first).run().status == "completed"
+    with small_disk(tmp_path / "disk", size_kb=2048) as disk:
+        out = disk / "B"
+        trainer = Trainer.from_checkpoint(first / "last.pt", {"epochs": 50}, out_dir=out, step_rate=None)
+
+        def listen(event: events.Event) -> None:
+            if isinstance(event, events.StepMetrics):
+                fill(disk)
+                trainer.stop()
+
+        trainer.on_event = listen
+        finished = trainer.run()
+        assert finished.status == "stopped" and "No earlier checkpoint" not in finished.message
+        assert (f"No checkpoint of this run is in {out} yet; the one it resumed from is kept: {first / 'last.pt'}, "
+                f"saved at epoch 1, step 5/5 (step 5 of the run); continue with --resume {first / 'last.pt'} "
+                f"--out {out}") in finished.message
+        assert not (out / "last.pt").exists() and checkpoint.load(first / "last.pt")["epoch"] == 1
+
+
 def test_best_pt_on_a_full_disk_is_a_sentence_not_an_internal_error(tmp_path: Path) -> None:
     """best.pt is copied right after last.pt is written: the disk may fill in between."""
     with small_disk(tmp_path / "disk", size_kb=2048) as disk:

@@ -107,6 +107,7 @@ class Trainer(RunControl):
         RunControl.__init__(self)
         self.position = _Position()
         self.last_checkpoint: str | None = None
+        self.resumed_path: Path | None = None  # the checkpoint this run continues (from_checkpoint)
         self._saved_at = ""  # where the run stood at its latest checkpoint, written or resumed from
         self._probe: probes.ProbeRequest | None = None
         self._probe_lock = threading.Lock()
@@ -128,7 +129,9 @@ class Trainer(RunControl):
             raise TrainingError(f"the {settings.schedule} schedule was planned for {planned} epochs; the length of a "
                                 "run with it cannot be changed on resume")
         _check_tensors(design, state["model"], path)
-        return cls(design, settings, resume_from=state, **kwargs)
+        trainer = cls(design, settings, resume_from=state, **kwargs)
+        trainer.resumed_path = Path(path)
+        return trainer
 
     # -- control, from any thread (stop, pause and resume: RunControl) ----------------------------
     def set_probe(self, request: probes.ProbeRequest | None) -> None:
@@ -525,9 +528,13 @@ class Trainer(RunControl):
         """Why a stop's checkpoint is missing, and what is kept: atomic writes leave the previous
         checkpoint whole, so the run resumes from there."""
         path = self.out_dir / CHECKPOINT_NAME  # type: ignore[operator] - only a run with a folder saves
+        at = f", saved at {self._saved_at}" if self._saved_at else ""
+        if not path.is_file() and self.resumed_path is not None and self.resumed_path.is_file():
+            # resumed into another folder (--out) that holds no checkpoint yet: the one it came from is kept
+            return (f"{error}. No checkpoint of this run is in {self.out_dir} yet; the one it resumed from is kept: "
+                    f"{self.resumed_path}{at}; continue with --resume {self.resumed_path} --out {self.out_dir}")
         if not path.is_file():
             return f"{error}. No earlier checkpoint of this run exists, so it must start again."
-        at = f", saved at {self._saved_at}" if self._saved_at else ""
         return f"{error}. The last good checkpoint is kept: {path}{at}; continue with --resume {path}"
 
     def _restore(self, state: dict[str, Any]) -> None:
