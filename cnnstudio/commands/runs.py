@@ -1,5 +1,7 @@
 """``cnnstudio runs DESIGN``: the design's runs as a table (or ``--json``), with what each changed.
-Runs from before the run store are listed too; what they do not record reads "older run"."""
+Runs from before the run store are listed too; what they do not record reads "older run". A run
+whose process is gone reads "interrupted", with its last checkpoint and the command that continues
+it (:mod:`cnnstudio.runs.owner`); listing writes nothing."""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     for previous, current in zip([None, *found], found):
         row = current.to_json()
+        row["resume_command"] = current.resume_command(args.design)
         row["changes"] = changes(previous.settings, current.settings, previous.design, current.design) if previous else ""
         rows.append(row)
     if args.json:
@@ -47,15 +50,25 @@ def run(args: argparse.Namespace) -> int:
 
 def table(rows: list[dict]) -> str:
     header = ["name", "started", "status", "epochs", "best", "final", "time", "changes"]
-    lines = [[r["name"], (r["started"] or OLDER).replace("T", " "), OLDER if r["status"] == "unknown" else r["status"],
+    lines = [[r["name"], (r["started"] or OLDER).replace("T", " "), _status(r),
               f"{r['epochs']}/{r['planned_epochs'] or '?'}", _metric(r, "best"), _metric(r, "final"),
               duration(r["seconds"]) if r["seconds"] or not r["older"] else OLDER, r["changes"]] for r in rows]
     widths = [max(len(str(row[i])) for row in [header, *lines]) for i in range(len(header) - 1)]
     text = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)) + "  " + row[-1] for row in [header, *lines]]
-    for index in reversed(range(len(rows))):  # a failed run's sentence on the line below it
-        if rows[index]["status"] == "failed" and rows[index]["message"]:
-            text.insert(index + 2, "  failed: " + rows[index]["message"].splitlines()[0])
+    for index in reversed(range(len(rows))):  # a failed or interrupted run's sentence on the line below it
+        row = rows[index]
+        if row["status"] == "failed" and row["message"]:
+            text.insert(index + 2, "  failed: " + row["message"].splitlines()[0])
+        elif row["status"] == "interrupted":
+            more = f"\n  continue with: {row['resume_command']}" if row.get("resume_command") else ""
+            text.insert(index + 2, f"  interrupted: {row['detail']}{more}")
     return "\n".join(text)
+
+
+def _status(row: dict) -> str:
+    if row["status"] == "unknown":
+        return OLDER
+    return f"running (on {row['host']})" if row["status"] == "running" and row["host"] else row["status"]
 
 
 def _metric(row: dict, which: str) -> str:

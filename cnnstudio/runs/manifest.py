@@ -14,7 +14,9 @@ MANIFEST = "run.json"
 DESIGN = "design.json"
 SETTINGS = "settings.json"
 LAST, BEST = "last.pt", "best.pt"
-Status = Literal["running", "completed", "stopped", "failed", "unknown"]  # unknown: an older run that did not finish
+# unknown: an older run that did not finish; interrupted: never written, what a "running" run whose
+# process is gone is shown as (:mod:`cnnstudio.runs.owner`)
+Status = Literal["running", "completed", "stopped", "failed", "unknown", "interrupted"]
 
 # The metric that picks a task's best checkpoint: (metrics.jsonl key, "max" or "min").
 MAIN_METRIC: dict[str, tuple[str, str]] = {
@@ -50,6 +52,8 @@ class Manifest:
     best: dict[str, Any] | None = None
     final: dict[str, Any] | None = None
     resumed: int = 0  # times continued with --resume
+    owner: dict[str, Any] | None = None  # the process that runs it (:class:`cnnstudio.runs.owner.Owner`)
+    checkpoint: dict[str, Any] | None = None  # where the run stood at its last.pt: epoch (done), global_step
 
     def better(self, record: dict[str, Any]) -> bool:
         """Is this epoch better than the best so far by the main metric?"""

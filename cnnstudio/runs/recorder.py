@@ -12,6 +12,7 @@ from typing import Any
 from cnnstudio.core.atomic import WriteFailed
 from cnnstudio.runs.files import write_bytes, write_text
 from cnnstudio.runs.manifest import BEST, DESIGN, LAST, SETTINGS, Manifest, main_metric
+from cnnstudio.runs.owner import HEARTBEAT_S, Owner, same_host
 from cnnstudio.training import events
 from cnnstudio.training.errors import NotWritten, TrainingError
 from cnnstudio.training.listeners import METRICS_NAME, Callback
@@ -28,7 +29,9 @@ def scalars(record: dict[str, Any]) -> dict[str, Any]:
 class RunRecorder(Callback):
     """Keeps ``run.json`` true from the start (``running``) to the end (completed, stopped or failed
     with its message), and copies the epoch-end checkpoint to ``best.pt`` whenever the task's main
-    validation metric improves. A resumed run continues its own manifest."""
+    validation metric improves. A resumed run continues its own manifest. While it runs, the manifest
+    names its process (:class:`~cnnstudio.runs.owner.Owner`) and is rewritten at least every
+    ``HEARTBEAT_S`` of steps, so a run whose process died is told from one that trains."""
 
     def __init__(self, folder: Path, design: dict[str, Any], settings: dict[str, Any], resumed: bool,
                  clock: Any = time.time):
@@ -40,7 +43,9 @@ class RunRecorder(Callback):
         self.manifest.status, self.manifest.message = "running", None
         self.manifest.planned_epochs = int(settings.get("epochs", 0))
         self.manifest.resumed += previous is not None
+        self.manifest.owner = Owner.current().to_json()
         self.began, self.seconds_before, self.paused = clock(), self.manifest.seconds, 0.0
+        self.saved_at = self.began
         self.best_pending: int | None = None  # the epoch whose checkpoint becomes best.pt
         for name, data in ((DESIGN, design), (SETTINGS, settings)):
             write_text(folder / name, json.dumps(data, indent=1))
@@ -49,11 +54,16 @@ class RunRecorder(Callback):
     def _save(self) -> None:
         """The manifest is the run's record, not its work: a full disk must neither end a run nor hide
         how it ended (the checkpoint and metrics writes say so with a sentence)."""
-        self.manifest.seconds = self.seconds_before + self.clock() - self.began - self.paused
+        self.saved_at = self.clock()
+        self.manifest.seconds = self.seconds_before + self.saved_at - self.began - self.paused
         try:
             self.manifest.save(self.folder)
         except (OSError, TrainingError):
             pass
+
+    def on_step(self, event: events.StepMetrics) -> None:
+        if self.clock() - self.saved_at >= HEARTBEAT_S:
+            self._save()
 
     def on_epoch(self, event: events.EpochMetrics) -> None:
         record = scalars(event.record())
@@ -64,6 +74,7 @@ class RunRecorder(Callback):
 
     def on_checkpoint(self, event: events.CheckpointWritten) -> None:
         self.manifest.global_step = event.global_step
+        self.manifest.checkpoint = {"epoch": event.epoch, "global_step": event.global_step}
         if self.best_pending is not None and event.epoch == self.best_pending:
             try:
                 write_bytes(self.folder / BEST, Path(event.path).read_bytes())
@@ -98,3 +109,18 @@ def record_failed_start(folder: Path, design: dict[str, Any], settings: dict[str
     except (OSError, TrainingError):
         return
     recorder.on_finished(events.Finished("failed", 0, 0, None, message=message))
+
+
+def record_died(folder: Path, pid: int, message: str) -> None:
+    """The studio's worker process ``pid`` died while training: its run, still ``running`` and
+    written by that very process, ends ``failed`` with the runner's sentence. A folder whose
+    manifest says anything else, or names another process, keeps its record."""
+    manifest = Manifest.load(folder)
+    owner = Owner.from_json(manifest.owner) if manifest is not None else None
+    if manifest is None or manifest.status != "running" or owner is None or owner.pid != pid or not same_host(owner):
+        return
+    manifest.status, manifest.message = "failed", message
+    try:
+        manifest.save(folder)
+    except (OSError, TrainingError):
+        pass

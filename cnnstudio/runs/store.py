@@ -12,12 +12,28 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
-from cnnstudio.runs.manifest import BEST, DESIGN, LAST, SETTINGS, Manifest
+from cnnstudio.runs.manifest import BEST, DESIGN, LAST, MANIFEST, SETTINGS, Manifest, Status
+from cnnstudio.runs.owner import STALE_AFTER_S, Owner, age_s
 from cnnstudio.training.listeners import read_metrics
 
 
 class RunError(ValueError):
     """A run that cannot be found or used; the message says which runs exist."""
+
+
+@dataclass(frozen=True)
+class RunState:
+    """A run's status as shown: the manifest's, except that a ``running`` run whose process is gone
+    is ``interrupted``. ``detail``: what is known of it (where it runs, where it can continue)."""
+
+    status: Status
+    detail: str = ""
+    host: str | None = None  # another host's run
+    resume: Path | None = None  # the checkpoint an interrupted run continues from
+
+    def text(self) -> str:
+        """``interrupted`` or ``running (on HOST)``, for tables."""
+        return f"{self.status} (on {self.host})" if self.host and self.status == "running" else self.status
 
 
 @dataclass
@@ -50,6 +66,35 @@ class Run:
         order = (BEST, LAST) if prefer == "best" else (LAST, BEST)
         return next((self.path / name for name in order if (self.path / name).is_file()), None)
 
+    @cached_property
+    def state(self) -> RunState:
+        """Read once, when listed: whether a ``running`` run's process still runs (nothing is written)."""
+        m = self.manifest
+        owner = Owner.from_json(m.owner)
+        if m.status != "running" or self.older or owner is None:
+            return RunState(m.status)
+        liveness = owner.liveness()
+        if liveness == "alive":
+            return RunState("running", f"process {owner.pid}")
+        if liveness == "elsewhere":
+            age = age_s(self.path / MANIFEST)
+            if age <= STALE_AFTER_S:
+                return RunState("running", f"on {owner.host}, process {owner.pid}", host=owner.host)
+            why = (f"on {owner.host}, its run.json not written for {_hours(age)} (a training run writes it every "
+                   f"minute; shown as interrupted after {_hours(STALE_AFTER_S)}: if it is paused there, it still runs)")
+        else:
+            why = f"its process ({owner.pid} on {owner.host}) is gone"
+        last = self.path / LAST
+        if not last.is_file():
+            return RunState("interrupted", f"{why}; no checkpoint was written: start it again")
+        at = m.checkpoint or {"epoch": m.epochs, "global_step": m.global_step}
+        return RunState("interrupted", f"{why}; its last checkpoint is {last}, after epoch {at.get('epoch', 0)} "
+                        f"(step {at.get('global_step', 0):,} of the run)", resume=last)
+
+    def resume_command(self, design: str) -> str | None:
+        """How an interrupted run continues, in its own folder."""
+        return f"cnnstudio train {design} --resume {self.state.resume}" if self.state.resume else None
+
     def best_value(self) -> float | None:
         value = (self.manifest.best or {}).get(self.manifest.metric)
         return float(value) if isinstance(value, (int, float)) else None
@@ -61,13 +106,19 @@ class Run:
     def to_json(self) -> dict[str, Any]:
         """What ``cnnstudio runs --json`` prints for one run."""
         m = self.manifest
-        return {"name": self.name, "folder": self.folder, "path": str(self.path), "status": m.status,
-                "message": m.message, "epochs": m.epochs, "planned_epochs": m.planned_epochs, "steps": m.global_step,
+        state = self.state
+        return {"name": self.name, "folder": self.folder, "path": str(self.path), "status": state.status,
+                "message": m.message, "detail": state.detail or None, "host": state.host,
+                "resume": str(state.resume) if state.resume else None, "epochs": m.epochs, "planned_epochs": m.planned_epochs, "steps": m.global_step,
                 "metric": m.metric, "best": m.best, "final": m.final,
                 "started": None if self.older else time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(m.started)),
                 "older": self.older,
                 "seconds": round(m.seconds, 3), "note": m.note, "settings": self.settings,
                 "weights": str(self.weights()) if self.weights() else None}
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{int(seconds // 60)} min"
 
 
 def _read_json(path: Path) -> Any:

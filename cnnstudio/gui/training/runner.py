@@ -112,7 +112,7 @@ class _ProcessBackend:
                     data = self.queue.get(timeout=POLL_S)
                 except queue.Empty:
                     message = f"the training process ended unexpectedly (exit code {self.process.exitcode})"
-                    record_failure(self.job, message)
+                    record_failure(self.job, message, self.process.pid)
                     emit(events.Error(message))
                     emit(events.Finished("failed", 0, 0, None))
                     return

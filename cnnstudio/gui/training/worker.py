@@ -99,13 +99,16 @@ def _failed(emit: Emit, message: str, job: Job) -> None:
     emit(events.Finished("failed", 0, 0, None))
 
 
-def record_failure(job: Any, message: str) -> None:
+def record_failure(job: Any, message: str, pid: int | None = None) -> None:
     """A training job that ended before its Trainer ran (it could not be built, or its process
-    died): the run folder made for it keeps the failure. Other jobs (syntheses) have no folder."""
-    from cnnstudio.runs.recorder import record_failed_start
+    died): the run folder made for it keeps the failure; if process ``pid`` died mid-training, its
+    run's ``running`` manifest ends failed with ``message``. Other jobs (syntheses) have no folder."""
+    from cnnstudio.runs.recorder import record_died, record_failed_start
 
     if isinstance(job, Job):
         record_failed_start(Path(job.out_dir), job.design, job.settings.to_dict(), message)
+        if pid is not None:
+            record_died(Path(job.out_dir), pid, message)
 
 
 def process_main(job: Any, queue: Any, control: Connection,
