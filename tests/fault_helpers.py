@@ -75,3 +75,16 @@ def assert_clean_failure(result: subprocess.CompletedProcess) -> None:
 def die_at_once(job: object, emit: object, controls: object) -> None:
     """A training worker's target whose process dies before its engine runs (as a kill would)."""
     os._exit(3)
+
+
+def die_mid_training(job: object, emit: object, controls: object) -> None:
+    """A training worker's target whose process dies (as a kill would) right after its first checkpoint."""
+    from cnnstudio.gui.training.worker import train
+    from cnnstudio.training import events
+
+    def dying(event: object) -> None:
+        emit(event)  # type: ignore[operator]
+        if isinstance(event, events.CheckpointWritten):
+            os._exit(9)
+
+    train(job, dying, controls)  # type: ignore[arg-type]

@@ -155,6 +155,60 @@ def test_a_worker_process_that_dies_before_training_leaves_a_failed_record(qtbot
     runner.shutdown(10)
 
 
+def test_a_worker_process_that_dies_mid_training_leaves_its_run_failed_not_running(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    from fault_helpers import die_mid_training
+
+    from cnnstudio.core.designfile import to_dict
+    from cnnstudio.gui.training.runner import TrainingRunner
+    from cnnstudio.gui.training.worker import Job
+    from cnnstudio.runs.manifest import Manifest
+    from cnnstudio.training.settings import parse_settings
+
+    folder = tmp_path / "runs" / "tiny" / "2026-12-01_00-00-00"
+    folder.mkdir(parents=True)
+    runner = TrainingRunner("process")
+    with qtbot.waitSignal(runner.running_changed, timeout=90_000, check_params_cb=lambda running: not running):
+        runner.start_job(Job(to_dict(classifier()), parse_settings(dict(TINY)), str(folder)), die_mid_training)
+    manifest = Manifest.load(folder)
+    assert (folder / "last.pt").is_file() and manifest.checkpoint["epoch"] == 1  # it died while training
+    assert manifest.status == "failed" and manifest.message == "the training process ended unexpectedly (exit code 9)"
+    runner.shutdown(10)
+
+
+def test_an_interrupted_run_shows_so_and_resumes_in_place(studio: MainWindow, qtbot) -> None:  # noqa: ANN001
+    """A run whose process was killed (its run.json still "running", naming a process that is gone)."""
+    import subprocess
+    import sys
+
+    from cnnstudio.runs.manifest import Manifest
+    from cnnstudio.runs.owner import Owner
+
+    train(qtbot, studio)
+    panel = studio.training.runs
+    (run,) = panel.runs
+    manifest = Manifest.load(run.path)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    manifest.status, manifest.owner = "running", {**manifest.owner, "pid": gone.pid, "process_start": None}
+    manifest.save(run.path)
+    panel.refresh()
+    item = panel.tree.topLevelItem(0)
+    assert item.text(2) == "interrupted" and "is gone; its last checkpoint is" in item.toolTip(2)
+    assert not panel.buttons["resume"].isEnabled()
+    panel.select([run.folder])
+    assert panel.buttons["resume"].isEnabled()
+    assert panel.summary.text().startswith(f"{run.name} is interrupted: its process ({gone.pid} on ")
+    assert panel.summary.text().endswith(f"{run.path / 'last.pt'}, after epoch 2 (step 8 of the run). Resume continues it from there.")
+    studio.training.dock.form.rows["epochs"].editor.setValue(3)
+    with qtbot.waitSignal(studio.training_runner.running_changed, timeout=RUN_S,
+                          check_params_cb=lambda running: not running):
+        panel.buttons["resume"].click()
+    (resumed,) = panel.runs  # continued in its own folder
+    assert resumed.path == run.path and panel.tree.topLevelItem(0).text(2) == "completed"
+    assert (resumed.manifest.epochs, resumed.manifest.resumed, resumed.manifest.status) == (3, 1, "completed")
+    assert [record["epoch"] for record in resumed.metrics()] == [1, 2, 3]
+
+
 def test_a_view_opened_after_the_run_shows_what_was_captured_while_hidden(studio: MainWindow, qtbot) -> None:  # noqa: ANN001
     views = studio.views.build()
     views.probe.timeline.every.setValue(2)

@@ -120,6 +120,7 @@ class TrainingPanels(QObject):
         self.checkpoints.load_requested.connect(self.load_weights)
         self.runs.overlay_requested.connect(self._overlay)
         self.runs.load_requested.connect(self.load_run)
+        self.runs.resume_requested.connect(lambda path: self.start(resume=path))
         self.runs.diff_requested.connect(self.show_diff)
         window.first_painted.connect(lambda: QTimer.singleShot(500, self.curves.build))
         self._show_runs()
@@ -154,7 +155,7 @@ class TrainingPanels(QObject):
         self.log.add("info", f"Starting run {folder.name}{source} in {self.dock.mode.currentText().lower()}, "
                              f"writing to {folder}")
         self.runs.tree.clearSelection()  # the curves follow the new run
-        self.runs.active = folder
+        self.runs.set_active(folder)
         self.runner.start(self.doc.design, settings, str(folder), resume)
         self.dock.starting()
         self.checkpoints.set_folder(folder)
@@ -178,7 +179,7 @@ class TrainingPanels(QObject):
         self.dock.set_running(running)
         self.checkpoints.set_busy(running)
         if not running:
-            self.runs.active = None
+            self.runs.set_active(None)
             if self.pending_move is not None:
                 self._move_runs(*self.pending_move)
 

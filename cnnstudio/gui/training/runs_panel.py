@@ -3,7 +3,9 @@ events), with what each run changed from the one before it.
 
 Select several to overlay their curves (``overlay_requested``), two to see their design diff on the
 canvas (``diff_requested``); double-click (or Load Weights) loads a run's best or last checkpoint
-(``load_requested``). Rename and Note edit the run's manifest; Delete asks first; Open Folder shows
+(``load_requested``). A run whose process is gone (killed, a power cut) shows "interrupted", and
+Resume continues it in its own folder from its last checkpoint (``resume_requested``), as the
+Checkpoints list's Resume does. Rename and Note edit the run's manifest; Delete asks first; Open Folder shows
 the run's files. Runs from before the run store are listed read-only, "older run" where they do
 not say. The table is re-read when a run writes its manifest (each epoch and at the end).
 """
@@ -42,6 +44,8 @@ SORT_KEY = Qt.ItemDataRole.UserRole + 1
 REFRESH_MS = 300
 CHANGES_WIDTH = 360  # the whole line is in the tooltip
 EDITS = ("rename", "note", "delete")  # refused for runs from before the run store
+RESUME_TIP = ("Continue an interrupted run (its process was killed or died) from its last checkpoint, in its own "
+              "folder, with the Training dock's epochs and device")
 OLDER_TIP = ("An older run, from before the run store: read from its checkpoint and metrics.jsonl; "
              "its files are left as they are (no rename, note or delete)")
 
@@ -70,6 +74,7 @@ class RunsPanel(QWidget):
     overlay_requested = Signal(list)  # [(Run, colour)], empty: no overlay
     diff_requested = Signal(object)  # (older Run, newer Run), or None to clear
     load_requested = Signal(object, str)  # Run, "best" or "last"
+    resume_requested = Signal(str)  # the last.pt of an interrupted run
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -94,15 +99,16 @@ class RunsPanel(QWidget):
             ("load", "Load Weights", "Load the run's best checkpoint (or its last) into the design: every view shows "
              "that run (double-click does the same)", lambda: self._load("best")),
             ("last", "Load Last", "Load the run's last checkpoint into the design", lambda: self._load("last")),
+            ("resume", "Resume", RESUME_TIP, self._resume),
+            ("open", "Open Folder", "Show the run's files", self._open_folder),
             ("rename", "Rename…", "Give the run a name of its own (its folder keeps its name)", self._rename),
             ("note", "Note…", "Write a note on the run", self._note),
-            ("open", "Open Folder", "Show the run's files", self._open_folder),
             ("delete", "Delete…", "Delete the run's folder (asks first)", self._delete),
         )):
             button = QPushButton(text)
             self.tips[key] = tip
             button.clicked.connect(slot)
-            bars[index // 3].addWidget(button)
+            bars[index // 4].addWidget(button)
             self.buttons[key] = button
         for bar in bars:
             bar.addStretch(1)
@@ -120,6 +126,11 @@ class RunsPanel(QWidget):
     def set_directory(self, directory: Path) -> None:
         self.directory = directory
         self.refresh()
+
+    def set_active(self, folder: Path | None) -> None:
+        """The folder of the run in progress (None: none): it cannot be deleted, and nothing resumes meanwhile."""
+        self.active = folder
+        self._update_buttons()
 
     def on_event(self, event: Any) -> None:
         """The manifest changes at the start, after every epoch and at the end of a run."""
@@ -148,16 +159,24 @@ class RunsPanel(QWidget):
         self._update_buttons()
 
     def refresh_summary(self) -> None:
+        """The runs directory; for one selected interrupted run (or one of another host), what is known of it."""
+        chosen = self.selected()
+        state = chosen[0].state if len(chosen) == 1 else None
+        if state is not None and (state.status == "interrupted" or state.host):
+            resume = " Resume continues it from there." if state.resume else ""
+            self.summary.setText(f"{chosen[0].name} is {state.text()}: {state.detail}.{resume}")
+            return
         self.summary.setText(f"{len(self.runs)} run(s) in {self.directory}" if self.directory else "")
 
     def _row(self, run: Run, previous: Run | None, index: int) -> _Row:
         m = run.manifest
         changed = changes(previous.settings, run.settings, previous.design, run.design) if previous else "first run"
-        status = {"failed": f"failed: {m.message or ''}", "unknown": OLDER}.get(m.status, m.status)
+        state = run.state
+        status = {"failed": f"failed: {m.message or ''}", "unknown": OLDER}.get(state.status, state.text())
         started = OLDER if run.older else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(m.started))
         cells = [(run.name, run.name.lower()),
                  (started, m.started),
-                 (status.split("\n")[0][:60], m.status),
+                 (status.split("\n")[0][:60], state.status),
                  (f"{m.epochs}/{m.planned_epochs or '?'}", m.epochs),
                  (_metric(run, run.best_value()), run.best_value()),
                  (_metric(run, run.final_value()), run.final_value()),
@@ -170,7 +189,7 @@ class RunsPanel(QWidget):
         item.setData(0, Qt.ItemDataRole.UserRole, str(run.path))
         item.setForeground(0, QColor(run_color(index)))
         item.setToolTip(0, f"{run.path}\n{OLDER_TIP}" if run.older else str(run.path))
-        item.setToolTip(2, m.message or (OLDER_TIP if run.older else m.status))
+        item.setToolTip(2, m.message or state.detail or (OLDER_TIP if run.older else state.status))
         item.setToolTip(7, changed.replace("; ", "\n"))
         return item
 
@@ -186,6 +205,8 @@ class RunsPanel(QWidget):
 
     def _selection_changed(self) -> None:
         chosen = self.selected()
+        if len(chosen) != 2:
+            self.refresh_summary()
         self.overlay_requested.emit([(run, run_color(self.runs.index(run))) for run in chosen])
         self.diff_requested.emit(tuple(chosen) if len(chosen) == 2 else None)
         self._update_buttons()
@@ -197,12 +218,21 @@ class RunsPanel(QWidget):
             edits = key in EDITS
             button.setEnabled((len(chosen) == 1 or (key == "delete" and len(chosen) > 1)) and not (edits and older))
             button.setToolTip(OLDER_TIP if edits and older else self.tips[key])
+        resumable = len(chosen) == 1 and chosen[0].state.resume is not None and self.active is None
+        self.buttons["resume"].setEnabled(resumable)
+        if len(chosen) == 1 and chosen[0].state.status == "interrupted" and not resumable:
+            self.buttons["resume"].setToolTip("A run is in progress" if self.active else chosen[0].state.detail)
 
     # -- actions -----------------------------------------------------------------------------------
     def _load(self, which: str) -> None:
         chosen = self.selected()
         if len(chosen) == 1:
             self.load_requested.emit(chosen[0], which)
+
+    def _resume(self) -> None:
+        chosen = self.selected()
+        if len(chosen) == 1 and chosen[0].state.resume is not None:
+            self.resume_requested.emit(str(chosen[0].state.resume))
 
     def _rename(self) -> None:
         run = self.selected()[0]
