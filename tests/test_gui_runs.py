@@ -181,7 +181,6 @@ def test_an_interrupted_run_shows_so_and_resumes_in_place(studio: MainWindow, qt
     import sys
 
     from cnnstudio.runs.manifest import Manifest
-    from cnnstudio.runs.owner import Owner
 
     train(qtbot, studio)
     panel = studio.training.runs
