@@ -194,8 +194,9 @@ def test_an_interrupted_run_shows_so_and_resumes_in_place(studio: MainWindow, qt
     item = panel.tree.topLevelItem(0)
     assert item.text(2) == "interrupted" and "is gone; its last checkpoint is" in item.toolTip(2)
     assert not panel.buttons["resume"].isEnabled()
+    assert not panel.buttons["resume"].isVisibleTo(panel)
     panel.select([run.folder])
-    assert panel.buttons["resume"].isEnabled()
+    assert panel.buttons["resume"].isEnabled() and panel.buttons["resume"].isVisibleTo(panel)
     assert panel.summary.text().startswith(f"{run.name} is interrupted: its process ({gone.pid} on ")
     assert panel.summary.text().endswith(f"{run.path / 'last.pt'}, after epoch 2 (step 8 of the run). Resume continues it from there.")
     studio.training.dock.form.rows["epochs"].editor.setValue(3)
@@ -204,6 +205,7 @@ def test_an_interrupted_run_shows_so_and_resumes_in_place(studio: MainWindow, qt
         panel.buttons["resume"].click()
     (resumed,) = panel.runs  # continued in its own folder
     assert resumed.path == run.path and panel.tree.topLevelItem(0).text(2) == "completed"
+    assert not panel.buttons["resume"].isEnabled()
     assert (resumed.manifest.epochs, resumed.manifest.resumed, resumed.manifest.status) == (3, 1, "completed")
     assert [record["epoch"] for record in resumed.metrics()] == [1, 2, 3]
 

@@ -3,10 +3,10 @@ events), with what each run changed from the one before it.
 
 Select several to overlay their curves (``overlay_requested``), two to see their design diff on the
 canvas (``diff_requested``); double-click (or Load Weights) loads a run's best or last checkpoint
-(``load_requested``). A run whose process is gone (killed, a power cut) shows "interrupted", and
-Resume continues it in its own folder from its last checkpoint (``resume_requested``), as the
-Checkpoints list's Resume does. Rename and Note edit the run's manifest; Delete asks first; Open Folder shows
-the run's files. Runs from before the run store are listed read-only, "older run" where they do
+(``load_requested``). A run whose process is gone (killed, a power cut) shows "interrupted"; when
+it is selected, its sentence under the table has a Resume button that continues it in its own
+folder from its last checkpoint (``resume_requested``), as the Checkpoints list's Resume does.
+Rename and Note edit the run's manifest; Delete asks first; Open Folder shows the run's files. Runs from before the run store are listed read-only, "older run" where they do
 not say. The table is re-read when a run writes its manifest (each epoch and at the end).
 """
 
@@ -94,28 +94,34 @@ class RunsPanel(QWidget):
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long paths
         self.buttons: dict[str, QPushButton] = {}
         self.tips: dict[str, str] = {}
-        bars = (QHBoxLayout(), QHBoxLayout())  # two rows: the panel stays narrow enough to sit in a tab
+        bars = (QHBoxLayout(), QHBoxLayout())  # two rows: the panel stays narrow enough to sit in a tab (300 px)
         for index, (key, text, tip, slot) in enumerate((
             ("load", "Load Weights", "Load the run's best checkpoint (or its last) into the design: every view shows "
              "that run (double-click does the same)", lambda: self._load("best")),
             ("last", "Load Last", "Load the run's last checkpoint into the design", lambda: self._load("last")),
-            ("resume", "Resume", RESUME_TIP, self._resume),
-            ("open", "Open Folder", "Show the run's files", self._open_folder),
             ("rename", "Rename…", "Give the run a name of its own (its folder keeps its name)", self._rename),
             ("note", "Note…", "Write a note on the run", self._note),
+            ("open", "Open Folder", "Show the run's files", self._open_folder),
             ("delete", "Delete…", "Delete the run's folder (asks first)", self._delete),
         )):
             button = QPushButton(text)
             self.tips[key] = tip
             button.clicked.connect(slot)
-            bars[index // 4].addWidget(button)
+            bars[index // 3].addWidget(button)
             self.buttons[key] = button
         for bar in bars:
             bar.addStretch(1)
+        resume = QPushButton("Resume")  # beside the sentence on the interrupted run, shown only then
+        resume.clicked.connect(self._resume)
+        resume.hide()
+        self.buttons["resume"], self.tips["resume"] = resume, RESUME_TIP
+        summary = QHBoxLayout()
+        summary.addWidget(self.summary, 1)
+        summary.addWidget(resume, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.tree, 1)
-        layout.addWidget(self.summary)
+        layout.addLayout(summary)
         for bar in bars:
             layout.addLayout(bar)
         self._timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
@@ -165,7 +171,9 @@ class RunsPanel(QWidget):
         if state is not None and (state.status == "interrupted" or state.host):
             resume = " Resume continues it from there." if state.resume else ""
             self.summary.setText(f"{chosen[0].name} is {state.text()}: {state.detail}.{resume}")
+            self.buttons["resume"].setVisible(state.status == "interrupted")
             return
+        self.buttons["resume"].hide()
         self.summary.setText(f"{len(self.runs)} run(s) in {self.directory}" if self.directory else "")
 
     def _row(self, run: Run, previous: Run | None, index: int) -> _Row:
