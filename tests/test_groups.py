@@ -9,6 +9,7 @@ from cnnstudio.core.analysis import analyze
 from cnnstudio.core.design import Design, DesignError
 from cnnstudio.core.designfile import from_dict, to_dict
 from cnnstudio.core.groups import Group
+from cnnstudio.core.layout import COLUMN_STEP, WRAP_COLUMNS, layered_positions
 from cnnstudio.core.repeat import plan_repeat, repeat_group
 from corehelpers import chain
 
@@ -321,3 +322,48 @@ def test_resnet50_built_with_repeat_has_torchvisions_parameters_and_stages():
     assert grouping.children(design.groups, "layer3") == [f"layer3.{i}" for i in range(6)]
     assert design.inputs_of("layer3.5.conv1") == ["layer3.4.relu"]  # copies chain, ids follow torchvision's
     assert grouping.problems(design.groups, design.graph) == []
+
+
+def _folded_chain() -> Design:
+    """An Input and nine ReLUs laid out as the studio lays them: rows of WRAP_COLUMNS."""
+    design = chain([3, 8, 8], *[("ReLU", {})] * 9)
+    for node_id, pos in layered_positions(design).items():
+        design.node(node_id).pos = pos
+    return design
+
+
+def test_a_closed_group_over_two_rows_sits_on_its_first_member_not_on_a_layer_outside():
+    design = _folded_chain()
+    ids = [node.id for node in design.nodes]
+    taken = {node.id: node.pos for node in design.nodes}
+    assert len(set(taken.values())) == len(ids) and len({y for _, y in taken.values()}) == 3  # rows of four
+    for start in range(len(ids)):
+        for stop in range(start + 1, len(ids) + 1):
+            inside = ids[start:stop]
+            card = grouping.card_position(taken[n] for n in inside)
+            outside = [n for n in ids if n not in inside and taken[n] == card]
+            assert card == taken[inside[0]] and not outside, (inside, card)
+    # The case that broke: the end of row one and the start of row two. The members' top-left
+    # corner is the chain's first layer, which is not in the group.
+    inside = ids[WRAP_COLUMNS - 2:WRAP_COLUMNS + 2]
+    corner = (min(taken[n][0] for n in inside), min(taken[n][1] for n in inside))
+    assert corner == taken[ids[0]] and grouping.card_position(taken[n] for n in inside) == taken[inside[0]]
+    assert grouping.card_position([]) == (0.0, 0.0)
+
+
+def test_auto_layout_puts_a_closed_groups_card_in_the_room_it_keeps_for_it():
+    """A block whose top member is not its leftmost (a branch): the card, on that member, still
+    sits one column after the input and one before the next layer, not over it."""
+    design = Design("branch")
+    design.add_node("Input", {"shape": [4]}, "x")
+    for node_id in ("a", "b1", "b2"):
+        design.add_node("ReLU", {}, node_id)
+    design.add_node("Add", {}, "add")
+    design.add_node("ReLU", {}, "tail")
+    for src, dst in [("x", "a"), ("a", "b1"), ("a", "b2"), ("b1", "add"), ("b2", "add"), ("add", "tail")]:
+        design.connect(src, dst)
+    design.add_group("block", ["a", "b1", "b2", "add"])
+    pos = layered_positions(design)
+    inside = grouping.members(design.groups, "block")
+    assert grouping.card_position(pos[n] for n in inside) == (pos["x"][0] + COLUMN_STEP, pos["x"][1])
+    assert pos["tail"] == (pos["x"][0] + 2 * COLUMN_STEP, pos["x"][1])

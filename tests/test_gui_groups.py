@@ -338,3 +338,22 @@ def test_a_closed_card_with_several_free_inputs_offers_a_menu(window) -> None:  
     menu.close()
     assert win.doc.design.inputs_of("relu2") == ["input1"] and win.doc.design.inputs_of("relu1") == []
     assert win.doc.undo_stack.count() == steps + 1
+
+
+def test_a_closed_group_over_two_rows_covers_no_card_outside_it(figure21) -> None:  # noqa: ANN001, F811
+    """Figure 21 folds into rows of four: conv2 ends the first row, relu2 and pool1 start the
+    second. Closed, their group's card sits where conv2 was, not at the members' top-left corner
+    (where the Input's card is)."""
+    win = figure21
+    conv2 = card_of(win, "conv2")
+    win.scene.select_nodes(["conv2", "relu2", "pool1"])
+    win.view.setFocus()
+    QTest.keyClick(win.view, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    (group_id,) = win.doc.design.groups
+    win.editor.groups.set_collapsed(group_id, True)
+    item = win.scene.groups[group_id]
+    card = QRectF(item.pos(), QSizeF(WIDTH, HEIGHT))
+    assert item.isVisible() and item.card.collapsed and card == conv2
+    shown = [node_id for node_id, node in win.scene.nodes.items() if node.isVisible()]
+    assert "x" in shown and "conv2" not in shown
+    assert [node_id for node_id in shown if card_of(win, node_id).intersects(card)] == []

@@ -31,6 +31,15 @@ class Group:
 Groups = Mapping[str, Group]
 
 
+def card_position(positions: Iterable[tuple[float, float]]) -> tuple[float, float]:
+    """Where a closed group's card goes, given its members' positions: on its first member in
+    reading order (the topmost, then the leftmost). The card takes the place of one of its own
+    layers, so it never covers a layer outside the group, as the top-left corner of the members'
+    box would when a chain folded into rows puts the group's first layers at the end of one row
+    and its last layers at the start of the next (under that corner sit other layers)."""
+    return min(positions, key=lambda xy: (xy[1], xy[0]), default=(0.0, 0.0))
+
+
 def children(groups: Groups, group_id: str | None) -> list[str]:
     """The groups directly inside ``group_id`` (``None``: the top-level groups), in order."""
     return [g.id for g in groups.values() if g.parent == group_id]

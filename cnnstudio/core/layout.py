@@ -8,7 +8,8 @@ design, but one that must still be shown) are collapsed first so every node gets
 Groups are laid out from the inside out. Each group's members get their own layout, then the
 group takes part in its parent's layout as one block: one card's room when it is collapsed, the
 room of its members plus a frame (``FRAME_PAD``, ``FRAME_HEADER``) when it is open. A collapsed
-group's members keep their layout, at the card's place, ready for when the group opens.
+group's members keep their layout, shifted so that the member its card sits on
+(``groups.card_position``) is at the card's place, ready for when the group opens.
 
 A long chain at the top level (an imported ResNet-50 with its stages closed, LeNet, Figure 21)
 is folded into rows of ``WRAP_COLUMNS`` that read left to right, top to bottom, so it fits a
@@ -113,8 +114,9 @@ class _Level:
             return _Block({unit: (0.0, 0.0)}, self.column_step, self.row_step)
         group = self.design.groups[unit[1]]
         inner = self.place(group.id)
-        if group.collapsed:
-            return _Block(inner.positions, self.column_step, self.row_step)
+        if group.collapsed:  # its card, on the member grouping.card_position picks, at the block's corner
+            cx, cy = grouping.card_position(inner.positions.values())
+            return _Block({n: (x - cx, y - cy) for n, (x, y) in inner.positions.items()}, self.column_step, self.row_step)
         shifted = {n: (x + FRAME_PAD, y + FRAME_HEADER) for n, (x, y) in inner.positions.items()}
         return _Block(shifted, inner.width + 2 * FRAME_PAD, inner.height + FRAME_HEADER + FRAME_PAD)
 

@@ -139,7 +139,7 @@ def style_shot(app: QApplication, folder: Path) -> None:
 def filters_shot(app: QApplication, folder: Path) -> None:
     checkpoint = trained("figure21.json", folder / "f21", {"data": f"idx:{MNIST}", "epochs": 2, "schedule": "none"})
     win = window(app, folder, "figure21.json", f"idx:{MNIST}")
-    for name in ("summary", "curves", "run-log", "training"):
+    for name in ("summary", "curves", "run-log", "training", "runs"):
         win.findChild(QDockWidget, f"dock-{name}").hide()
     views = win.views.build()
     for dock in views.view_docks:

@@ -7,8 +7,9 @@ frame wraps the cards of its members (and the cards or frames of its child group
 toggle, or a double-click, asks the scene to open or close it; the item never edits the design.
 
 Where a group goes is derived from its members' positions (the design file stores none): a card
-sits at the top-left of its members, a frame around them. :func:`card_rect` and :func:`frame_rect`
-work that out from any positions (the items' while dragging, the design's for an edit).
+sits on its first member (:func:`~cnnstudio.core.groups.card_position`), a frame around them.
+:func:`card_rect` and :func:`frame_rect` work that out from any positions (the items' while
+dragging, the design's for an edit).
 """
 
 from __future__ import annotations
@@ -49,10 +50,9 @@ def design_positions(design: Design) -> PositionOf:
 
 
 def card_rect(design: Design, group_id: str, pos: PositionOf, tree: grouping.Tree | None = None) -> QRectF:
-    """Where the group's card goes: at the top-left of all its members."""
+    """Where the group's card goes: on its first member, topmost then leftmost, of all its members."""
     inside = (tree or grouping.tree(design.groups)).members[group_id]
-    points = [pos(n) for n in inside] or [(0.0, 0.0)]
-    return QRectF(min(x for x, _ in points), min(y for _, y in points), WIDTH, HEIGHT)
+    return QRectF(*grouping.card_position(pos(n) for n in inside), WIDTH, HEIGHT)
 
 
 def frame_rect(design: Design, group_id: str, pos: PositionOf, tree: grouping.Tree | None = None) -> QRectF:
@@ -76,7 +76,8 @@ def footprint(design: Design, group_id: str, pos: PositionOf, tree: grouping.Tre
 def room_moves(design: Design, group_id: str, opening: bool) -> dict[str, tuple[Pos, Pos]]:
     """The moves that open a group in place (``opening``), or close it again: the layers right of
     its card, on its row, move right by the frame's extra width; the layers below its row (the
-    next row of a folded chain, a branch underneath) move down by the frame's extra height."""
+    next row of a folded chain, a branch underneath) move down by the frame's extra height. Closing
+    lifts them back only where nothing outside the group sits beside its lower rows."""
     pos = design_positions(design)
     card, frame = card_rect(design, group_id, pos), frame_rect(design, group_id, pos)
     wider, taller = max(frame.right() - card.right(), 0.0), max(frame.bottom() - card.bottom(), 0.0)
@@ -90,7 +91,7 @@ def room_moves(design: Design, group_id: str, opening: bool) -> dict[str, tuple[
     inside = set(grouping.members(design.groups, group_id))
     tree, index = grouping.tree(design.groups), grouping.node_index(design.groups)
     cards: dict[str, Pos] = {}
-    moves = {}
+    shown_at: dict[str, tuple[Pos, Pos]] = {}  # a layer outside the group: its position, where it shows
     for node in design.nodes:
         if node.pos is None or node.id in inside:
             continue
@@ -98,11 +99,17 @@ def room_moves(design: Design, group_id: str, opening: bool) -> dict[str, tuple[
         if shown is not None and shown not in cards:
             rect = card_rect(design, shown, pos, tree)
             cards[shown] = (rect.left(), rect.top())
-        x, y = node.pos if shown is None else cards[shown]
+        shown_at[node.id] = node.pos, node.pos if shown is None else cards[shown]
+    # A group made in place over two rows of a folded chain shares its lower rows with other
+    # layers that opening never moved down: closing it must not lift the rows below onto them.
+    if not opening and any(card.bottom() <= y < frame.bottom() for _, (_, y) in shown_at.values()):
+        taller = 0.0
+    moves = {}
+    for node_id, (node_pos, (x, y)) in shown_at.items():
         if y >= card.bottom():
-            moves[node.id] = (node.pos, (node.pos[0], node.pos[1] + sign * taller))
+            moves[node_id] = (node_pos, (node_pos[0], node_pos[1] + sign * taller))
         elif x > edge and y > frame.top() - HEIGHT:
-            moves[node.id] = (node.pos, (node.pos[0] + sign * wider, node.pos[1]))
+            moves[node_id] = (node_pos, (node_pos[0] + sign * wider, node_pos[1]))
     return {node_id: move for node_id, move in moves.items() if move[0] != move[1]}
 
 
