@@ -214,3 +214,10 @@ def test_a_design_named_like_torch_fx_internal_class_still_builds():
     design = load_design(FIGURE21)
     design.name = "graph module impl"
     assert build_model(design)(torch.randn(1, 1, 28, 28)).shape == (1, 10)
+
+
+def test_an_empty_output_order_is_a_compile_error_not_a_crash():
+    design = load_design(FIGURE21)
+    design.output_order = []  # what removing the only listed output leaves
+    with pytest.raises(CompileError, match="no output"):
+        build_model(design)

@@ -87,7 +87,8 @@ _structures: Lru[Hashable, Structure] = Lru(64)
 def _content_key(design: Design) -> Hashable:
     """Everything an analysis reads: ids in order, types, parameters, input order, outputs."""
     pred = design.graph.pred
-    return (design.name, design.output_order and tuple(design.output_order),
+    outputs = None if design.output_order is None else tuple(design.output_order)
+    return (design.name, outputs,
             tuple((node_id, node.type, repr(node.params), tuple(pred[node_id]))
                   for node_id, node in design.graph.nodes(data="node")))
 
