@@ -1,6 +1,7 @@
 """Exported code, TorchScript, torch.export and ONNX reproduce the compiled model (issue 6)."""
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -254,3 +255,15 @@ def test_exported_script_reads_a_folders_train_and_val_sub_folders(tmp_path):
     spec.loader.exec_module(module)
     train, val = (module.load_data(f"folder:{tmp_path / 'data'}", flag) for flag in (True, False))
     assert (len(train), len(val)) == (6, 2) and train.classes == val.classes == ["cat", "dog"]
+
+
+@pytest.mark.parametrize("data, said", [("csv:missing.csv", "cannot be read"), ("csv:bad.csv", "needs a path and a label"),
+                                        ("imagenet", 'give "mnist"'), ("mnist", "could not be downloaded")])
+def test_exported_script_says_what_is_wrong_with_its_data(tmp_path, data, said):
+    (tmp_path / "bad.csv").write_text("path,label\nim0.png,\n")
+    target = tmp_path / "figure21.py"
+    export_design(figure21(), "code", target)
+    offline = {**os.environ, "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}  # port 9: discard
+    result = subprocess.run([sys.executable, "-I", str(target), "--data", data, "--epochs", "1"],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path, env=offline)
+    assert result.returncode == 1 and said in result.stderr and "Traceback" not in result.stderr

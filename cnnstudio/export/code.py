@@ -143,9 +143,14 @@ class CsvImages(torch.utils.data.Dataset):
     def __init__(self, file: str, train: bool, transform):
         import csv
 
-        with open(file, newline="", encoding="utf-8-sig") as handle:
-            rows = [{{k.strip(): (v or "").strip() for k, v in row.items() if k}} for row in csv.DictReader(handle)]
+        try:
+            with open(file, newline="", encoding="utf-8-sig") as handle:
+                rows = [{{k.strip(): (v or "").strip() for k, v in row.items() if k}} for row in csv.DictReader(handle)]
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
+            raise SystemExit(f"csv:{{file}}: cannot be read ({{error}})") from None
         names = [row.get("label") or row.get("boxes", "").split(" ", 1)[0] for row in rows]
+        if not rows or any(not row.get("path") or not name for row, name in zip(rows, names)):
+            raise SystemExit(f"csv:{{file}}: every row needs a path and a label (or boxes)")
         digits = all(n.isdigit() for n in names)  # classes "0", "1"...: by number, else by name
         index = {{n: int(n) if digits else i for i, n in enumerate(sorted(set(names)))}}
         wanted = ("val", "validation") if not train else ("", "train", "training")
@@ -183,7 +188,13 @@ def load_data(spec: str, train: bool):
         return torchvision.datasets.ImageFolder(split if os.path.isdir(split) else root, transform=transform)
     if spec.startswith("csv:"):
         return CsvImages(spec[len("csv:"):], train, transform)
-    return sets[spec]("data", train=train, download=True, transform=transform)
+    if spec not in sets:
+        raise SystemExit(f'--data {{spec}}: give "mnist", "fashion-mnist", "cifar10", "folder:PATH" or "csv:FILE"')
+    try:
+        return sets[spec]("data", train=train, download=True, transform=transform)
+    except (OSError, RuntimeError) as error:  # torchvision reports a failed download as RuntimeError
+        raise SystemExit(f"--data {{spec}}: could not be downloaded into ./data ({{error}}); "
+                         "are you online? Otherwise use folder:PATH or csv:FILE") from None
 
 
 def train(model: nn.Module, spec: str, epochs: int, batch_size: int, lr: float) -> None:
