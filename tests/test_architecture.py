@@ -4,16 +4,20 @@
   export and commands run on servers and in CI without a display.
 * ``import cnnstudio``, analysing a design and ``cnnstudio check`` do not import torch: the studio
   validates after every edit and its window must appear at once.
+* ``cnnstudio.training`` imports nothing of ``cnnstudio.runs``: the run store listens to the engine,
+  attached by its callers (the import-linter contracts in pyproject.toml state every layer).
 
 Each check runs in a fresh interpreter, so modules imported by other tests cannot hide a leak.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from corehelpers import FIGURE21, ROOT
 
@@ -101,3 +105,36 @@ def test_events_and_the_run_store_do_not_import_torch():
         """
     )
     assert found == {"torch": False, "status": 0}
+
+
+def imports_of(package: Path) -> dict[str, set[str]]:
+    """Every module each file of ``package`` imports, wherever the import statement is (inside
+    functions too), relative imports resolved, plus module names passed to ``import_module``."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        here = parts[:-1]  # the package a relative import starts from
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = ".".join(here[: len(here) - node.level + 1]) if node.level else ""
+                module = ".".join(filter(None, (base, node.module)))
+                names.update(f"{module}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module":
+                names.update(arg.value for arg in node.args if isinstance(arg, ast.Constant) and isinstance(arg.value, str))
+        found[".".join(parts)] = names
+    return found
+
+
+def test_the_training_engine_imports_nothing_of_the_run_store():
+    package = ROOT / "cnnstudio"
+    offending = {module: sorted(name for name in names if name.startswith("cnnstudio.runs"))
+                 for module, names in imports_of(package / "training").items()}
+    assert {module: names for module, names in offending.items() if names} == {}
+    # the scan sees what it must: the run store's imports of the engine, and one inside a function
+    runs = imports_of(package / "runs")
+    assert "cnnstudio.training.listeners.Callback" in runs["cnnstudio.runs.recorder"]
+    assert "cnnstudio.runs.files.write_bytes" in runs["cnnstudio.runs.snapshots"]
+    assert "torch" in runs["cnnstudio.runs.snapshots"]  # imported inside SnapshotStore.on_snapshot

@@ -21,7 +21,7 @@ from cnnstudio.cli import main
 from cnnstudio.core.designfile import save_design
 from cnnstudio.training import checkpoint, events
 from cnnstudio.training.engine import Trainer
-from cnnstudio.runs.recorder import RunRecorder
+from cnnstudio.runs.recorder import RunRecorder, run_listeners
 from cnnstudio.training.errors import NotWritten, TrainingError
 from cnnstudio.training.settings import parse_settings
 
@@ -164,7 +164,8 @@ def test_resume_removes_stray_temporaries_and_extra_metrics(trained: Path, tmp_p
 def _stop_on_a_full_disk(disk: Path, epoch: int) -> tuple[events.Finished, Recorder]:
     """A run stopped at the first step of ``epoch`` (from 1), with the disk just filled."""
     recorder = Recorder()
-    trainer = Trainer(classifier(), parse_settings({**SETTINGS, "epochs": 50}), out_dir=disk, step_rate=None)
+    trainer = Trainer(classifier(), parse_settings({**SETTINGS, "epochs": 50}), out_dir=disk,
+                      callbacks=run_listeners(disk), step_rate=None)
 
     def listen(event: events.Event) -> None:
         recorder(event)
@@ -220,7 +221,8 @@ def test_a_stop_on_a_full_disk_of_a_run_resumed_elsewhere_names_the_checkpoint_i
 def test_best_pt_on_a_full_disk_is_a_sentence_not_an_internal_error(tmp_path: Path) -> None:
     """best.pt is copied right after last.pt is written: the disk may fill in between."""
     with small_disk(tmp_path / "disk", size_kb=2048) as disk:
-        recorder = RunRecorder(disk, {}, {"task": "classification"}, resumed=False)
+        recorder = RunRecorder(disk)
+        recorder.open({}, {"task": "classification"}, resumed=False)
         (disk / "last.pt").write_bytes(b"\0" * 100_000)
         recorder.on_epoch(events.EpochMetrics(1, 1.0, 1.0, {"val_accuracy": 0.5}, 0.001, 1.0))
         fill(disk)

@@ -160,7 +160,8 @@ def test_run_json_names_its_process_and_is_rewritten_every_minute_of_steps(tmp_p
     from cnnstudio.training import events
 
     now = [1000.0]
-    recorder = RunRecorder(tmp_path, {}, {"task": "classification"}, resumed=False, clock=lambda: now[0])
+    recorder = RunRecorder(tmp_path, clock=lambda: now[0])
+    recorder.open({}, {"task": "classification"}, resumed=False)
     assert Owner.from_json(Manifest.load(tmp_path).owner) == Owner.current()
     step = events.StepMetrics(1, 1, 10, 1, 100, 0.5, 0.001, 10.0, 1.0)
     for seconds, saved in ((30.0, 0.0), (59.0, 0.0), (61.0, 61.0), (100.0, 61.0), (125.0, 125.0)):

@@ -74,7 +74,7 @@ def test_two_processes_match_one_on_the_same_global_batch(tmp_path: Path) -> Non
 def test_a_batch_that_does_not_split_evenly_is_explained(tmp_path: Path) -> None:
     result = train(design_file(tmp_path, batch_size=15), tmp_path / "out", 2)
     assert result.returncode == 1
-    assert "must be a multiple of the 2 training processes" in result.stderr
+    assert "the global batch of 15 samples does not split evenly over 2 processes: 1, 3, 5 or 15" in result.stderr
     # torchrun's launcher prints its own summary of a failed worker; no frame of ours may appear.
     assert 'cnnstudio/training' not in result.stderr and 'cnnstudio/commands' not in result.stderr
 

@@ -46,7 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cnnstudio.runs import run_folder, runs_dir
-    from cnnstudio.runs.recorder import record_failed_start
+    from cnnstudio.runs.recorder import record_failed_start, run_listeners
     from cnnstudio.training import distributed, threads
     from cnnstudio.training.engine import Trainer
     from cnnstudio.training.settings import parse_settings
@@ -71,11 +71,13 @@ def run(args: argparse.Namespace) -> int:
         # Only rank 0 writes: the other processes of a torchrun job make no folder of their own.
         out = run_folder(runs_dir(args.design, design.name), settings.to_dict() if settings else {},
                          design=to_dict(design), out=args.out, resume=args.resume) if world.is_main else None
+        # the run folder's record (manifest, best.pt, the views' snapshots) listens to the engine
+        listening = {"out_dir": out, "on_event": progress, "callbacks": run_listeners(out) if out else [], "world": world}
         if args.resume:
-            trainer = Trainer.from_checkpoint(args.resume, overrides, out_dir=out, on_event=progress, world=world)
+            trainer = Trainer.from_checkpoint(args.resume, overrides, **listening)
             _check_same_network(design, trainer.design, args.resume)
         else:
-            trainer = Trainer(design, settings, out_dir=out, on_event=progress, world=world)
+            trainer = Trainer(design, settings, **listening)
     except TrainingError as error:
         if out is not None:  # a new run folder made for this start keeps the failure
             record_failed_start(out, to_dict(design), settings.to_dict() if settings else {}, str(error))

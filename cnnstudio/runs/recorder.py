@@ -1,6 +1,9 @@
 """The run folder's files, written as listeners of the engine's events (never by a front end):
 the design and settings as trained, the manifest kept up to date, and ``best.pt``; and the record
-of a start that failed before its engine could open the folder (:func:`record_failed_start`)."""
+of a start that failed before its engine could open the folder (:func:`record_failed_start`).
+
+The engine does not know this module: a front end attaches :func:`run_listeners` to its
+``Trainer(callbacks=...)``, as Lightning's callbacks come from the caller."""
 
 from __future__ import annotations
 
@@ -13,9 +16,10 @@ from cnnstudio.core.atomic import WriteFailed
 from cnnstudio.runs.files import write_bytes, write_text
 from cnnstudio.runs.manifest import BEST, DESIGN, LAST, SETTINGS, Manifest, main_metric
 from cnnstudio.runs.owner import HEARTBEAT_S, Owner, same_host
+from cnnstudio.runs.snapshots import SnapshotStore
 from cnnstudio.training import events
 from cnnstudio.training.errors import NotWritten, TrainingError
-from cnnstudio.training.listeners import METRICS_NAME, Callback
+from cnnstudio.training.listeners import METRICS_NAME, Callback, RunInfo
 
 
 RUN_FILES = (LAST, METRICS_NAME)  # a folder with either holds a run, from the run store or before it
@@ -33,9 +37,16 @@ class RunRecorder(Callback):
     names its process (:class:`~cnnstudio.runs.owner.Owner`) and is rewritten at least every
     ``HEARTBEAT_S`` of steps, so a run whose process died is told from one that trains."""
 
-    def __init__(self, folder: Path, design: dict[str, Any], settings: dict[str, Any], resumed: bool,
-                 clock: Any = time.time):
+    def __init__(self, folder: Path, clock: Any = time.time):
         self.folder, self.clock = folder, clock
+        self.opened = False  # run.json is written from setup (open) on
+
+    def setup(self, run: RunInfo) -> None:
+        self.open(run.design, run.settings, run.resumed)
+
+    def open(self, design: dict[str, Any], settings: dict[str, Any], resumed: bool) -> None:
+        """Write design.json and settings.json and start the manifest (a resumed run continues its own)."""
+        clock, folder = self.clock, self.folder
         folder.mkdir(parents=True, exist_ok=True)
         previous = Manifest.load(folder) if resumed else None
         metric, mode = main_metric(str(settings.get("task", "classification")))
@@ -49,7 +60,17 @@ class RunRecorder(Callback):
         self.best_pending: int | None = None  # the epoch whose checkpoint becomes best.pt
         for name, data in ((DESIGN, design), (SETTINGS, settings)):
             write_text(folder / name, json.dumps(data, indent=1))
+        self.opened = True
         self._save()
+
+    def __call__(self, event: events.Event) -> None:
+        if self.opened:
+            super().__call__(event)
+
+    def on_exception(self, run: RunInfo, message: str) -> None:
+        """A failure before the folder was opened (or while opening it) is still recorded."""
+        if not self.opened:
+            record_failed_start(self.folder, run.design, run.settings, message)
 
     def _save(self) -> None:
         """The manifest is the run's record, not its work: a full disk must neither end a run nor hide
@@ -104,11 +125,18 @@ def record_failed_start(folder: Path, design: dict[str, Any], settings: dict[str
     older run's, keeps its own record); if even that fails, the folder stays as it was."""
     if not folder.is_dir() or Manifest.load(folder) is not None or any((folder / name).is_file() for name in RUN_FILES):
         return
+    recorder = RunRecorder(folder)
     try:
-        recorder = RunRecorder(folder, design, settings, resumed=False)
+        recorder.open(design, settings, resumed=False)
     except (OSError, TrainingError):
         return
     recorder.on_finished(events.Finished("failed", 0, 0, None, message=message))
+
+
+def run_listeners(folder: Path) -> list[Callback]:
+    """What a front end attaches to a ``Trainer`` writing into ``folder`` (rank 0 only): the
+    manifest and best.pt, and the views' snapshots."""
+    return [RunRecorder(folder), SnapshotStore(folder)]
 
 
 def record_died(folder: Path, pid: int, message: str) -> None:

@@ -1,5 +1,9 @@
 """Checkpoints: everything needed to continue a run exactly, written atomically, read safely.
 
+Besides the weights, optimizer, schedule and random state, a checkpoint records where the run
+stood (epoch, step, samples of the epoch consumed), its global batch, its number of processes and
+its device type, so a run continues on another number of processes or another device too.
+
 A checkpoint is a ``torch.save`` dictionary of tensors, numbers, strings and lists only, so it
 loads with ``torch.load(weights_only=True)``: PyTorch's restricted unpickler, which refuses any
 other object and so can never run code from a file someone sent. There is deliberately no
@@ -124,6 +128,8 @@ def _check_fields(state: dict[str, Any], path: Path) -> None:
             raise TrainingError(f"{path}: a damaged or incomplete checkpoint ('{key}' is missing or not a table)")
     if not all(isinstance(v, torch.Tensor) for v in state["model"].values()):
         raise TrainingError(f"{path}: a damaged checkpoint ('model' holds values that are not tensors)")
+    if not isinstance(state.get("device", ""), str) or not isinstance(state.get("sampler", {}), dict):
+        raise TrainingError(f"{path}: a damaged checkpoint ('device' or 'sampler' is not what a checkpoint holds)")
     if not isinstance(state["rng"].get("torch"), torch.Tensor):
         raise TrainingError(f"{path}: a damaged checkpoint (no random-number state)")
 
@@ -142,5 +148,6 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    if "cuda" in state and torch.cuda.is_available():  # a run resumed on fewer GPUs keeps the first ones'
+        for index, gpu_state in enumerate(state["cuda"][:torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(gpu_state, index)

@@ -45,6 +45,37 @@ def from_environment() -> World:
         raise TrainingError("RANK, WORLD_SIZE and LOCAL_RANK must be whole numbers (torchrun sets them)") from None
 
 
+def moved(before: tuple[int, str], now: tuple[int, str]) -> str | None:
+    """The sentence a run resumed on another number of processes or device type says once:
+    ``before`` and ``now`` are (processes, device type); None when both are the same."""
+    if before == now:
+        return None
+    (count, device), (was_count, was_device) = now, before
+    here = [plural(count)] if count != was_count else []
+    was = [str(was_count)] if count != was_count else []
+    if device != was_device:
+        here.append(f"{'on ' if here else ''}{device}")
+        was.append(f"{'on ' if was else ''}{was_device}")
+    why = "the order of samples differs" if count != was_count else "the numbers differ slightly"
+    return f"resumed on {' '.join(here)} (was {' '.join(was)}): same settings, {why}"
+
+
+def plural(count: int) -> str:
+    """``1 process``, ``2 processes``."""
+    return f"{count} process" if count == 1 else f"{count} processes"
+
+
+def share(global_batch: int, count: int) -> int:
+    """Each process's part of the global batch; a sentence naming the counts that work if it does not split."""
+    if global_batch % count:
+        fits = [n for n in range(1, global_batch + 1) if global_batch % n == 0]
+        listed = ", ".join(map(str, fits[:-1])) + f" or {fits[-1]}" if len(fits) > 1 else str(fits[0])
+        raise TrainingError(f"the global batch of {global_batch} samples does not split evenly over "
+                            f"{plural(count)}: {listed} processes can share it, or make batch_size a multiple "
+                            f"of {count}")
+    return global_batch // count
+
+
 def start(world: World, device: torch.device) -> torch.device:
     """Join the process group: NCCL between GPUs (one per local rank), gloo on CPUs."""
     if device.type == "cuda":

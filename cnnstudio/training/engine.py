@@ -7,15 +7,18 @@ from any thread: the loop checks them before every step, and a stop writes a che
 
 The design is copied at construction, so editing it while training runs changes nothing here.
 
-With ``out_dir`` (a run folder, see :func:`cnnstudio.runs.run_folder`) the run's files are written
-by listeners of its events (:mod:`cnnstudio.training.listeners`): metrics.jsonl, the run's
-manifest and best.pt (:mod:`cnnstudio.runs.recorder`), the views' snapshots and TensorBoard.
+With ``out_dir`` (a run folder) the run's files are written by listeners of its events
+(:mod:`cnnstudio.training.listeners`): metrics.jsonl and TensorBoard by the engine's own, anything
+else by the ``callbacks`` the caller gives (the run store's manifest, best.pt and the views'
+snapshots: ``cnnstudio.runs.recorder.run_listeners``; the engine imports nothing of the run store).
 The loop itself writes only ``last.pt``, which stopping needs at any step.
+
+What the run trains with (device, data, model, optimizer, precision) is a
+:class:`~cnnstudio.training.setup.RunSetup`, made when the run starts.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import threading
@@ -25,27 +28,21 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor, fx
+from torch import Tensor
 
-from cnnstudio.core import memory
-from cnnstudio.core.analysis import analyze
 from cnnstudio.core.compiler import CompileError, build_model
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, from_dict, to_dict
-from cnnstudio.core.weights import PRETRAINED, WeightsError, load_weights_file
-from cnnstudio.training import checkpoint, distributed, events, fits, precision, probes, runfiles
+from cnnstudio.training import checkpoint, distributed, events, probes, runfiles
 from cnnstudio.training.control import RunControl
 from cnnstudio.training.data.images import report_skipped
-from cnnstudio.training.data.prepare import Prepared, prepare
-from cnnstudio.training.device import is_out_of_memory, pick_device
+from cnnstudio.training.device import is_out_of_memory
 from cnnstudio.training.errors import NotWritten, TrainingError, first_line
-from cnnstudio.training.listeners import METRICS_NAME, Callback, MetricsWriter
-from cnnstudio.training.loader import Loader
-from cnnstudio.training.optim import make_optimizer, make_schedule
-from cnnstudio.training.sampler import EpochSampler
+from cnnstudio.training.listeners import METRICS_NAME, Callback, MetricsWriter, RunInfo
 from cnnstudio.training.settings import TrainingSettings, parse_settings
+from cnnstudio.training.setup import RunSetup, build
 from cnnstudio.training.tensorboard import Board
-from cnnstudio.training.tasks import TASKS, Batch, Task
+from cnnstudio.training.tasks import Batch
 
 CHECKPOINT_NAME = "last.pt"
 SAMPLES_SHOWN = 8
@@ -81,7 +78,24 @@ def _check_tensors(design: Design, tensors: dict[str, Tensor], path: str | os.Pa
         raise TrainingError(f"{path}: the checkpoint's tensors do not fit its design: {shown}")
 
 
+class _Part:
+    """A part of the run's :class:`RunSetup`, read through the trainer once the run is set up."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, trainer: Trainer | None, owner: type) -> Any:
+        if trainer is None:
+            return self
+        if trainer.setup is None:
+            raise AttributeError(f"the run is not set up yet, so it has no {self.name} (run() or prepare() first)")
+        return getattr(trainer.setup, self.name)
+
+
 class Trainer(RunControl):
+    device, data, task, model, train_data, val_data, optimizer, schedule, amp_dtype, scaler = (
+        _Part() for _ in range(10))
+
     def __init__(
         self,
         design: Design,
@@ -89,22 +103,28 @@ class Trainer(RunControl):
         *,
         out_dir: str | os.PathLike[str] | None = None,
         on_event: events.Callback | None = None,
+        callbacks: list[Callback] | None = None,
         step_rate: float | None = 20.0,
         resume_from: dict[str, Any] | None = None,
         world: distributed.World | None = None,
     ):
-        """``step_rate``: step events per second at most (None: every step). ``resume_from``: a
-        loaded checkpoint (see :meth:`from_checkpoint`). ``world``: this process's place under
-        torchrun (default: a single process)."""
+        """``callbacks``: listeners of every event before ``on_event`` (the front end), with the
+        ``setup`` and ``on_exception`` hooks (the run store's writers). ``step_rate``: step events per
+        second at most (None: every step). ``resume_from``: a loaded checkpoint (see
+        :meth:`from_checkpoint`). ``world``: this process's place under torchrun (default: a single
+        process)."""
         self.design = design.copy()
         self.settings = settings or parse_settings(design.training)
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.on_event = on_event or (lambda event: None)
-        self.listeners: list[Callback] = []  # before the front end: the run folder's writers
+        self.callbacks = list(callbacks or [])
+        self.listeners: list[Callback] = []  # the engine's own writers (metrics, TensorBoard), then the callbacks
         self.throttle = events.Throttle(step_rate)
         self.resume_from = resume_from
         self.world = world or distributed.World()
         RunControl.__init__(self)
+        self.setup: RunSetup | None = None  # made when the run starts (or by prepare)
+        self.train_model: torch.nn.Module | None = None  # the model, wrapped by DDP under torchrun
         self.position = _Position()
         self.last_checkpoint: str | None = None
         self.resumed_path: Path | None = None  # the checkpoint this run continues (from_checkpoint)
@@ -143,15 +163,13 @@ class Trainer(RunControl):
     # -- looking inside, outside a run (a finished model, a checkpoint) -------------------------
     def prepare(self) -> None:
         """Load the data and compile the model without training, for :meth:`snapshot`."""
-        self._setup()
+        self._start()
 
     def snapshot(self, request: probes.ProbeRequest, step: int | None = None, epoch: int | None = None) -> events.Snapshot:
         """Capture ``request`` now, from the model as it is (after :meth:`prepare` or a run);
         ``step`` and ``epoch`` name a finished model's place (default: the run's position)."""
         if self._prober is None:
-            self._prober = probes.Prober(self.model, self.design, self.task,
-                                         lambda inputs: self._forward(self.model, Batch(inputs, torch.empty(0)))[0],
-                                         self.val_data)
+            self._prober = self._ready().prober(self.design)
         step = self.position.global_step if step is None else step
         return self._prober.capture(request, step, self.position.epoch + 1 if epoch is None else epoch)
 
@@ -160,7 +178,7 @@ class Trainer(RunControl):
         status, message = "completed", ""
         try:
             self._open_run_folder()
-            self._setup()
+            self._start()
             self._loop()
         except _Stopped:
             status = "stopped"
@@ -173,90 +191,49 @@ class Trainer(RunControl):
                 raise
             status, message = "failed", f"internal error: {type(error).__name__}: {error}"
         finally:
-            for loader in (getattr(self, "train_data", None), getattr(self, "val_data", None)):
-                if loader is not None:
-                    loader.close()
+            if self.setup is not None:
+                self.setup.close()
             distributed.finish(together=status != "failed")
         if status == "failed":
-            self._record_failed_start(message)
+            for callback in self.callbacks:
+                callback.on_exception(self._run_info(), message)
             self._emit(events.Error(message))
         pos = self.position
-        steps = len(self.train_data) if hasattr(self, "train_data") else 0
+        steps = len(self.setup.train_data) if self.setup is not None else 0
         finished = events.Finished(status, pos.epoch, pos.global_step, self.last_checkpoint, pos.step, steps,
                                    message or None)
         self._emit(finished)
         return finished
 
     def _emit(self, event: events.Event) -> None:
-        for listener in self.listeners:
+        for listener in (*self.listeners, *self.callbacks):
             listener(event)
         self.on_event(event)
 
+    def _run_info(self) -> RunInfo:
+        return RunInfo(to_dict(self.design), self.settings.to_dict(), self.resume_from is not None)
+
     def _open_run_folder(self) -> None:
-        """The listeners that write the run folder (rank 0 only). First the folder is repaired after
-        a crash (stray temporary files removed, metrics cut back to the checkpoint's epochs; a fresh
-        run starts its metrics afresh), which also fails now if the folder cannot be written."""
-        if self.out_dir is None or not self.world.is_main:
-            return
-        from cnnstudio.runs.recorder import RunRecorder
-        from cnnstudio.runs.snapshots import SnapshotStore
+        """The engine's writers of the run folder (rank 0 only), then the callbacks' ``setup``. First
+        the folder is repaired after a crash (stray temporary files removed, metrics cut back to the
+        checkpoint's epochs; a fresh run starts its metrics afresh), which also fails now if the
+        folder cannot be written."""
+        if self.out_dir is not None and self.world.is_main:
+            epochs_done = self.resume_from["epoch"] if self.resume_from is not None else None
+            runfiles.repair(self.out_dir, METRICS_NAME, epochs_done)
+            self.listeners.append(MetricsWriter(self.out_dir))
+        info = self._run_info()
+        for callback in self.callbacks:
+            try:
+                callback.setup(info)
+            except OSError as error:
+                where = self.out_dir or "the run folder"
+                raise TrainingError(f"{where}: the run folder cannot be written ({error.strerror or error})") from None
 
-        epochs_done = self.resume_from["epoch"] if self.resume_from is not None else None
-        runfiles.repair(self.out_dir, METRICS_NAME, epochs_done)
-        metrics = MetricsWriter(self.out_dir)
-        try:
-            recorder = RunRecorder(self.out_dir, to_dict(self.design), self.settings.to_dict(), self.resume_from is not None)
-        except OSError as error:
-            raise TrainingError(f"{self.out_dir}: the run folder cannot be written ({error.strerror or error})") from None
-        self.listeners += [metrics, recorder, SnapshotStore(self.out_dir)]
-
-    def _record_failed_start(self, message: str) -> None:
-        """A failure while opening the run folder (before its recorder existed) is still recorded."""
-        from cnnstudio.runs.recorder import RunRecorder, record_failed_start
-
-        opened = any(isinstance(listener, RunRecorder) for listener in self.listeners)
-        if self.out_dir is not None and self.world.is_main and not opened:
-            record_failed_start(self.out_dir, to_dict(self.design), self.settings.to_dict(), message)
-
-    def _setup(self) -> None:
+    def _start(self) -> None:
+        """Make the run's setup, continue the checkpoint's run if any, and say so (``Started``)."""
         s, world = self.settings, self.world
-        self.device = pick_device(s.device)
-        if world.distributed:
-            if s.batch_size % world.size:
-                raise TrainingError(f"batch_size ({s.batch_size}) must be a multiple of the {world.size} training "
-                                    "processes: each takes an equal share of every batch")
-            self.device = distributed.start(world, self.device)
-        torch.manual_seed(s.seed)
-        analysis = analyze(self.design)
-        if not analysis.valid:
-            lines = [str(issue) for issue in analysis.errors] or ["the design is incomplete"]
-            raise TrainingError(f"the design '{self.design.name}' cannot be trained yet:\n" + "\n".join(lines))
-        input_shapes = [analysis.nodes[node].shape for node in analysis.inputs]
-        task_class = TASKS[s.task]
-        fits.check(memory.estimate(analysis, s.batch_size), fits.generated_bytes(s.data, s.data_options, input_shapes[0]),
-                   self.device)
-        self.data: Prepared = prepare(s, input_shapes[0], task_class.needs, task_class.data_hints, self.device,
-                                      self._warn)
-        data = self.data
-        outputs = self._outputs(task_class)
-        self.task: Task = task_class(s, analysis, outputs, data.classes)
-        self.model = self._compile(outputs + self.task.taps)
-        if self.resume_from is None and (s.init_weights or self.design.weights):
-            self._init_weights(s.init_weights or self.design.weights)
-        channels_last = self.device.type != "mps" and all(len(shape) == 3 for shape in input_shapes)
-        if channels_last:
-            self.model.to(memory_format=torch.channels_last)
-        transform = self._augmentation(input_shapes)
-        train, val = data.train, data.validation
-        sampler = EpochSampler(len(train), min(s.batch_size // world.size, len(train)), s.seed, world.rank, world.size)
-        self.train_data = Loader(train, input_shapes, sampler, transform, channels_last, device=self.device,
-                                 workers=data.workers)
-        self.val_data = Loader(val, input_shapes, EpochSampler(len(val), min(s.batch_size, len(val)), s.seed), None,
-                               channels_last, device=self.device, workers=data.workers)
-        self.optimizer = make_optimizer(self.model, s)
-        self.schedule = make_schedule(self.optimizer, s, len(self.train_data))
-        self.amp_dtype = precision.autocast_dtype(s.amp, s.amp_dtype, self.device)
-        self.scaler = precision.grad_scaler(self.amp_dtype)
+        self.setup = setup = build(self.design, s, world, self._warn, start_weights=self.resume_from is None)
         if self.resume_from is not None:
             self._restore(self.resume_from)
             self._saved_at = self._here()
@@ -264,64 +241,17 @@ class Trainer(RunControl):
             self.listeners.append(Board(self.out_dir))
         # Training steps go through DDP, which averages gradients over the processes; validation and
         # checkpoints use the plain model, on rank 0 alone.
-        self.train_model = distributed.wrap(self.model, self.device) if world.distributed else self.model
-        steps = len(self.train_data)
-        self._emit(events.Started(str(self.device), len(train), len(val), steps, steps * s.epochs,
-                                  self.position.global_step, data.classes, outputs, data.split.description,
+        self.train_model = distributed.wrap(setup.model, setup.device) if world.distributed else setup.model
+        steps = len(setup.train_data)
+        data = setup.data
+        self._emit(events.Started(str(setup.device), len(data.train), len(data.validation), steps, steps * s.epochs,
+                                  self.position.global_step, data.classes, setup.outputs, data.split.description,
                                   data.streaming))
 
-    def _augmentation(self, input_shapes: list[tuple[int, ...]]) -> Any:
-        """The training images' augmentation (torchvision is imported only when there is one)."""
-        if not self.settings.augmentation.active:
-            return None
-        if not all(len(shape) == 3 for shape in input_shapes):
-            self._warn("augmentation applies to images only; it is off for this sequence data")
-            return None
-        from cnnstudio.training.data import augment
-
-        return augment.build(self.settings.augmentation)
-
-    def _outputs(self, task_class: type[Task]) -> list[str]:
-        """The nodes the loss sees; a Softmax output trains through its input, the logits."""
-        chosen = self.settings.outputs or self.design.output_ids
-        outputs = []
-        for node_id in chosen:
-            if node_id not in self.design:
-                raise TrainingError(f"\"outputs\" names '{node_id}', which is not a node of the design")
-            node = self.design.node(node_id)
-            if task_class.wants_logits and node.type == "Softmax" and len(self.design.inputs_of(node_id)) == 1:
-                logits = self.design.inputs_of(node_id)[0]
-                self._warn(f"training on the logits of '{logits}', the input of the Softmax '{node_id}': "
-                           "cross-entropy applies softmax itself, more stably; the trained model keeps the Softmax")
-                node_id = logits
-            outputs.append(node_id)
-        return outputs
-
-    def _compile(self, nodes: list[str]) -> fx.GraphModule:
-        """The design with ``nodes`` as its outputs; layers that feed none of them are not run."""
-        design = self.design.copy()
-        design.output_order = list(dict.fromkeys(nodes))
-        try:
-            model = build_model(design)
-        except CompileError as error:
-            raise TrainingError(str(error)) from None
-        model.graph.eliminate_dead_code()
-        model.recompile()
-        self.tap_index = [design.output_order.index(node) for node in nodes]
-        return model.to(self.device)
-
-    def _init_weights(self, path: str) -> None:
-        """The start point: the settings' init_weights (transfer learning), else the design's own
-        weights; every tensor whose node id and shape match loads, and the rest is reported."""
-        key = "'init_weights'" if self.settings.init_weights else "the design's weights"
-        try:
-            report = load_weights_file(self.model, path)
-        except WeightsError as error:
-            if path.startswith(PRETRAINED) and not self.settings.init_weights:
-                self._warn(f"{error} Training starts from random weights.")
-                return
-            raise TrainingError(f"{key}: {error}") from None
-        self._emit(events.Warning(f"started from {path}: " + report.summary().replace("\n", "; ")))
+    def _ready(self) -> RunSetup:
+        if self.setup is None:
+            raise TrainingError("the model is not ready: prepare() it or run() first")
+        return self.setup
 
     # -- the loop ----------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -413,22 +343,9 @@ class Trainer(RunControl):
                 f"(--batch-size {max(1, size // 2)}) or a smaller design"
             ) from None
 
-    def _forward(self, model: torch.nn.Module, batch: Batch) -> tuple[list[Tensor], list[Tensor]]:
-        with self._autocast():
-            result = model(*batch.inputs)
-        values = list(result) if isinstance(result, tuple) else [result]
-        ordered = [values[i] for i in self.tap_index]
-        count = len(self.task.outputs)
-        return ordered[:count], ordered[count:]
-
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast("cuda", dtype=self.amp_dtype)
-
     def _train_step(self, batch: Batch) -> tuple[float, dict[str, float]]:
         batch = self.task.corrupt(batch)
-        outputs, taps = self._forward(self.train_model, batch)
+        outputs, taps = self._ready().forward(self.train_model, batch)
         # Under autocast the outputs may be float16/bfloat16; the loss is taken in float32 (a no-op without AMP)
         loss, stats = self.task.loss([out.float() for out in outputs], [tap.float() for tap in taps], batch)
         value = (distributed.mean(loss) if self.world.distributed else loss).item()
@@ -465,7 +382,7 @@ class Trainer(RunControl):
         size = self.settings.batch_size  # streamed images may be large: no bigger batches than training's
         for batch in self.val_data.in_order(size if self.data.streaming else max(size, 256)):
             batch = self.task.corrupt(batch)
-            outputs, taps = self._forward(self.model, batch)
+            outputs, taps = self._ready().forward(self.model, batch)
             outputs = [out.float() for out in outputs]
             loss, _ = self.task.loss(outputs, [t.float() for t in taps], batch)
             loss_sum += loss.detach() * batch.size  # summed on the device: no sync per batch
@@ -513,7 +430,8 @@ class Trainer(RunControl):
             "loss_sum": pos.loss_sum,
             "samples": pos.samples,
             "rng": checkpoint.rng_state(),
-            "sampler": self.train_data.sampler.state(pos.epoch, pos.step),
+            "sampler": self.train_data.sampler.state(pos.epoch, pos.step),  # the processes and global batch too
+            "device": self.device.type,
             "validation": self.data.split.record(),
         }, path)
         self.last_checkpoint = str(path)
@@ -538,21 +456,29 @@ class Trainer(RunControl):
         return f"{error}. The last good checkpoint is kept: {path}{at}; continue with --resume {path}"
 
     def _restore(self, state: dict[str, Any]) -> None:
+        """Continue where the checkpoint stopped: exactly, on the same processes and device; on
+        others with the same global batch, schedule and place in the epoch, said once."""
+        sampler = state.get("sampler", {})
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
             if self.schedule is not None and state["schedule"] is not None:
                 self.schedule.load_state_dict(state["schedule"])
-            self.scaler.load_state_dict(state["scaler"])
+            if state["scaler"] or not self.scaler.is_enabled():  # from a run without float16: a fresh scale
+                self.scaler.load_state_dict(state["scaler"])
             self.position = _Position(state["epoch"], state["step"], state["global_step"], state["loss_sum"], state["samples"])
-            if "sampler" in state:
-                self.train_data.sampler.check(state["sampler"])
+            if sampler:
+                self.train_data.sampler.check(sampler)
             checkpoint.set_rng_state(state["rng"])
         except (KeyError, RuntimeError, ValueError, TypeError) as error:
             raise TrainingError(f"the checkpoint does not fit this run ({first_line(error, 200)})") from None
         if self.position.step >= len(self.train_data):
             raise TrainingError("the checkpoint stopped at a step past the end of an epoch; "
                                 "was the batch size or the data changed? Resume with the same ones")
+        before = (int(sampler.get("processes", self.world.size)), str(state.get("device", self.device.type)))
+        note = distributed.moved(before, (self.world.size, self.device.type))
+        if note:
+            self._warn(note)
 
 
 def _before_split_settings(saved: dict[str, Any]) -> dict[str, Any]:

@@ -2,14 +2,21 @@
 
 A :class:`Callback` has one method per event class; calling it with any event runs the method
 for that event's class and ignores the rest. The engine gives every event to its listeners (the
-files of the run folder: metrics, the run's manifest and best checkpoint, TensorBoard) before the
-front end sees it, so a front end never writes files itself.
+files of the run folder: metrics and TensorBoard, its own; the run's manifest, best checkpoint and
+the views' snapshots, the caller's: ``Trainer(callbacks=...)``) before the front end sees it, so a
+front end never writes files itself and the engine knows nothing of the run store.
+
+Two hooks are not events: :meth:`Callback.setup`, once the run folder is repaired and before the
+data loads (a listener opens its files there), and :meth:`Callback.on_exception`, when the run
+fails, whether or not ``setup`` was reached (a failed start is still recorded).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cnnstudio.core.atomic import explain
 from cnnstudio.training import events
@@ -18,8 +25,23 @@ from cnnstudio.training.errors import NotWritten
 METRICS_NAME = "metrics.jsonl"
 
 
+@dataclass(frozen=True)
+class RunInfo:
+    """What a run trains, as plain data (design-file object and settings table), for its writers."""
+
+    design: dict[str, Any]
+    settings: dict[str, Any]
+    resumed: bool
+
+
 class Callback:
     """Override the hooks you need; each gets its own event class."""
+
+    def setup(self, run: RunInfo) -> None:
+        """The run starts (before its data loads); an ``OSError`` here fails the run with a sentence."""
+
+    def on_exception(self, run: RunInfo, message: str) -> None:
+        """The run failed with ``message`` (before ``setup``, or after; ``Error`` follows as an event)."""
 
     def on_started(self, event: events.Started) -> None: ...
     def on_step(self, event: events.StepMetrics) -> None: ...

@@ -66,6 +66,7 @@ def resume_overrides(settings: TrainingSettings) -> dict[str, Any]:
 
 def train(job: Job, emit: Emit, controls: Controls) -> None:
     """Run ``job`` to its end, reporting through ``emit``; every failure ends as Error + Finished."""
+    from cnnstudio.runs.recorder import run_listeners
     from cnnstudio.training import threads
     from cnnstudio.training.engine import Trainer
     from cnnstudio.training.thread_tuner import ThreadTuner
@@ -77,12 +78,12 @@ def train(job: Job, emit: Emit, controls: Controls) -> None:
         tuner(event)
         emit(event)
 
+    listening = {"out_dir": job.out_dir, "on_event": on_event, "callbacks": run_listeners(Path(job.out_dir))}
     try:
         if job.resume_checkpoint:
-            trainer = Trainer.from_checkpoint(job.resume_checkpoint, resume_overrides(job.settings),
-                                              out_dir=job.out_dir, on_event=on_event)
+            trainer = Trainer.from_checkpoint(job.resume_checkpoint, resume_overrides(job.settings), **listening)
         else:
-            trainer = Trainer(from_dict(job.design), job.settings, out_dir=job.out_dir, on_event=on_event)
+            trainer = Trainer(from_dict(job.design), job.settings, **listening)
     except TrainingError as error:
         return _failed(emit, str(error), job)
     except Exception as error:  # a bug of ours: a message in the log, never a traceback

@@ -1,7 +1,7 @@
 """Views on a trained model outside a run: after training ends, or on weights loaded from a
 checkpoint. The model is built from the design and the weights, with the training's data and task
-(``Trainer.prepare``), and every snapshot is captured in the background with the same
-``probes`` code a run uses. One capture at a time; requests made meanwhile collapse to the last."""
+(:func:`cnnstudio.training.setup.build`, no trainer), and every snapshot is captured in the
+background with the same ``probes`` code a run uses. One capture at a time; requests made meanwhile collapse to the last."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class OfflineProber(QObject):
         self.design: Design | None = None
         self.weights: str | dict[str, Any] | None = None
         self.place: tuple[int, int] | None = None  # (global step, epoch from 1) of a checkpoint's weights
-        self.trainer: Any = None  # built in the background on first use
+        self.prober: Any = None  # a probes.Prober and the task's classes, built in the background on first use
         self.busy = False
         self.pending: Any = None
         self._job: BackgroundJob | None = None
@@ -35,11 +35,11 @@ class OfflineProber(QObject):
 
     def set_weights(self, design: Design, weights: str | dict[str, Any]) -> None:
         """Look at ``design`` with ``weights`` (a weights or checkpoint file, or a state dict)."""
-        self.design, self.weights, self.trainer, self.place = design.copy(), weights, None, None
+        self.design, self.weights, self.prober, self.place = design.copy(), weights, None, None
 
     def release(self) -> None:
         """A new run or design: forget the model."""
-        self.design = self.weights = self.trainer = None
+        self.design = self.weights = self.prober = None
         self.pending = None
 
     def request(self, request: Any) -> None:
@@ -59,24 +59,26 @@ class OfflineProber(QObject):
         self._job = job.start()
 
     def _capture(self, request: Any) -> tuple[Any, list[str]]:
-        if self.trainer is None:
-            self.trainer = self._build()
-        step, epoch = self.place or (None, None)
-        return self.trainer.snapshot(request, step, epoch), self.trainer.task.classes
+        if self.prober is None:
+            self.prober = self._build()
+        prober, classes = self.prober
+        step, epoch = self.place or (0, 1)
+        return prober.capture(request, step, epoch), classes
 
-    def _build(self) -> Any:
+    def _build(self) -> tuple[Any, list[str]]:
         from cnnstudio.core.weights import load_matching
-        from cnnstudio.training.engine import Trainer
+        from cnnstudio.training.distributed import World
         from cnnstudio.training.errors import TrainingError
         from cnnstudio.training.settings import parse_settings
+        from cnnstudio.training.setup import build
 
         # workers 0: streamed images are decoded here; no process forked from the studio (Qt's threads)
-        trainer = Trainer(self.design, parse_settings(self.design.training, {"workers": 0}), step_rate=None)
-        trainer.prepare()
+        settings = parse_settings(self.design.training, {"workers": 0})
+        setup = build(self.design, settings, World(), lambda message: None, start_weights=False)
         state = self._read(self.weights) if isinstance(self.weights, str) else self.weights
-        if not load_matching(trainer.model, state).loaded:
+        if not load_matching(setup.model, state).loaded:
             raise TrainingError("none of the weights matches a layer of this design by id and shape")
-        return trainer
+        return setup.prober(self.design), setup.task.classes
 
     def _read(self, path: str) -> dict[str, Any]:
         """A checkpoint's model, remembering where in its run it was saved (the snapshots name that
@@ -100,7 +102,7 @@ class OfflineProber(QObject):
 
     def _failed(self, message: str) -> None:
         self.busy = False
-        self.trainer = None
+        self.prober = None
         self.failed.emit(message)
         self._next()
 
