@@ -20,6 +20,7 @@ from cnnstudio.gui.canvas.ghost_item import GhostItem
 from cnnstudio.gui.export_dialog import ExportDialog
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.runs import list_runs, snapshots
+from cnnstudio.runs.store import default_run
 from cnnstudio.training import events
 
 TINY = {"data_options": {"count": 160}, "epochs": 2, "batch_size": 32, "device": "cpu"}
@@ -68,9 +69,11 @@ def test_two_runs_are_kept_listed_and_stay_listed_after_save_as(studio: MainWind
     with qtbot.waitSignal(studio.training.weights_loaded, timeout=30_000) as loaded:
         studio.open_path(tmp_path / "elsewhere" / "renamed.json", ask=False)  # reopened later: found again
     assert len(studio.training.runs.runs) == 2
-    assert [run.folder for run in panel.selected()] == [second.folder]  # its latest run on show:
+    shown = default_run(panel.runs)  # the better of the two, not the newer
+    assert shown.best_value() == max(run.best_value() for run in panel.runs)
+    assert [run.folder for run in panel.selected()] == [shown.folder]  # its best completed run on show:
     assert len(studio.training.curves.curves.overlays) == 3  # its curves,
-    assert loaded.args[0].path == str(moved / second.folder / "best.pt")  # its best weights
+    assert loaded.args[0].path == str(moved / shown.folder / "best.pt")  # its best weights
 
     panel.select([first.folder, second.folder])  # two: overlay and design diff
     curves = studio.training.curves.curves
@@ -82,8 +85,8 @@ def test_two_runs_are_kept_listed_and_stay_listed_after_save_as(studio: MainWind
 
     dialog = ExportDialog(studio.doc, None, studio, panel.runs)  # File › Export: trained weights by default
     qtbot.addWidget(dialog)
-    assert dialog.weights.text() == str(moved / second.folder / "best.pt")
-    assert "latest run's best checkpoint" in dialog.source_note.text()
+    assert dialog.weights.text() == str(moved / shown.folder / "best.pt")
+    assert f"best completed run's best checkpoint ({shown.name}, {shown.best_text()})" in dialog.source_note.text()
     assert dialog.source.findText("Random weights (freshly initialised, untrained)") >= 0
 
 

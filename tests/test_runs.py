@@ -71,7 +71,7 @@ def test_export_takes_the_runs_weights(design_file: Path, tmp_path: Path, capsys
     run = pick_run(runs_dir(design_file, "tiny"), "latest")
     target = tmp_path / "model.safetensors"
     assert main(["export", str(design_file), "--format", "safetensors", "-o", str(target)]) == 0
-    assert f"run {run.name}, best.pt" in capsys.readouterr().err
+    assert f"weights: run {run.name}, {run.best_text()} ({run.path / 'best.pt'})" in capsys.readouterr().err
     from safetensors.torch import load_file
 
     exported = load_file(target)
@@ -90,13 +90,14 @@ def test_export_takes_the_runs_weights(design_file: Path, tmp_path: Path, capsys
 
 
 def test_stopped_run_resumes_in_its_own_folder(design_file: Path) -> None:
+    from cnnstudio.runs.recorder import run_listeners
     from cnnstudio.training.engine import Trainer
     from cnnstudio.training.settings import parse_settings
 
     design = load_design(design_file)
     settings = parse_settings(design.training)
     folder = run_folder(runs_dir(design_file, design.name), settings.to_dict())
-    trainer = Trainer(design, settings, out_dir=folder, step_rate=None)
+    trainer = Trainer(design, settings, out_dir=folder, callbacks=run_listeners(folder), step_rate=None)
     trainer.on_event = lambda e: isinstance(e, events.StepMetrics) and e.global_step == 3 and trainer.stop()
     finished = trainer.run()
     assert finished.status == "stopped" and finished.where() == "epoch 1, step 3/5 (step 3 of the run)"

@@ -1,7 +1,8 @@
 """``cnnstudio export DESIGN --format F [--run NAME|latest|best | --weights CKPT | --random-weights] -o PATH``.
 
-Trained weights by default: without ``--weights``, the latest run's best checkpoint (see
-:mod:`cnnstudio.runs`), saying so; ``--random-weights`` exports freshly initialised ones.
+Trained weights by default: without ``--weights``, the best checkpoint of the best completed run by
+the task's main metric (see :func:`cnnstudio.runs.store.default_run`), saying which; ``--run latest``
+takes the newest run; ``--random-weights`` exports freshly initialised ones.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", "-f", choices=list(FORMATS), default="code", help="what to write (default: code)")
     chosen = parser.add_mutually_exclusive_group()
     chosen.add_argument("--run", help="take the weights of this run: its name, latest or best "
-                        "(default: the latest run's best checkpoint, when the design has runs)")
+                        "(default: the best completed run's best checkpoint, when the design has runs)")
     chosen.add_argument("--weights", type=Path, help="trained weights: a checkpoint, state dict or .safetensors")
     chosen.add_argument("--random-weights", action="store_true", help="export freshly initialised (random) weights")
     parser.add_argument("-o", "--output", type=Path, help="output file (default: the design's name + the format's suffix)")
@@ -52,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def default_weights(design_path: str, design: Design, which: str | None) -> Path | str | None:
-    """The checkpoint of run ``which`` (default: the latest run, if any), else the design's own
-    weights file, else none (random); said on stderr."""
+    """The checkpoint of run ``which`` (default: the best completed run, if any), else the design's
+    own weights file, else none (random); said on stderr."""
     from cnnstudio.runs import RunError, list_runs, pick_run, runs_dir
 
     folder = runs_dir(design_path, design.name)
@@ -63,9 +64,9 @@ def default_weights(design_path: str, design: Design, which: str | None) -> Path
             return design.weights
         print("no runs: exporting freshly initialised (random) weights", file=sys.stderr)
         return None
-    run = pick_run(folder, which or "latest")
+    run = pick_run(folder, which)
     weights = run.weights("best")
     if weights is None:
         raise RunError(f"the run {run.name} has no checkpoint")
-    print(f"weights: run {run.name}, {weights.name} ({weights})", file=sys.stderr)
+    print(f"weights: run {run.name}, {run.best_text()} ({weights})", file=sys.stderr)
     return weights

@@ -1,9 +1,9 @@
 """What ``stylize`` and ``visualize`` share: choosing the weights, loading the network, a progress line.
 
 The weights are, in order: ``--weights`` (a run's checkpoint, a state dict, a .safetensors file, or
-``torchvision:vgg16`` to fetch torchvision's ImageNet weights into torch's cache once), the design
-file's ``"weights"`` (imported weights), or the latest checkpoint ``cnnstudio train`` left in
-``runs/DESIGN``. Without any, the commands refuse unless ``--random-weights`` is given.
+``torchvision:vgg16`` to fetch torchvision's ImageNet weights into torch's cache once), the best
+checkpoint of the best completed run ``cnnstudio train`` left in ``runs/DESIGN`` (as export takes),
+or the design file's ``"weights"`` (imported weights). Without any, the commands refuse unless ``--random-weights`` is given.
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ PROGRESS_INTERVAL_S = 1.0
 
 def add_network_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("design", help="design file (.json)")
-    parser.add_argument("--weights", metavar="SOURCE",
+    chosen = parser.add_mutually_exclusive_group()
+    chosen.add_argument("--run", help="take the best checkpoint of this run: its name, latest or best")
+    chosen.add_argument("--weights", metavar="SOURCE",
                         help="a checkpoint (a run's best.pt or last.pt), state dict or .safetensors file, or "
                              "torchvision:vgg16 for torchvision's ImageNet weights (downloaded once into torch's cache); "
-                             "default: the latest run's best checkpoint, else the design's own weights")
+                             "default: the best completed run's best checkpoint, else the design's own weights")
     parser.add_argument("--random-weights", action="store_true",
                         help="go ahead with untrained weights (the images then show random filters' patterns)")
     parser.add_argument("--normalize", choices=("auto", "none", "imagenet"), default="auto",
@@ -36,18 +38,26 @@ def add_network_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, cuda:N or mps")
 
 
-def weights_source(design: Design, design_path: str, given: str | None) -> str | None:
-    """The weights to use: given, else the latest run's best checkpoint (as export takes), else the
-    design's own (``"weights"``)."""
-    from cnnstudio.runs import list_runs, runs_dir
+def weights_source(design: Design, design_path: str, given: str | None, which: str | None = None) -> str | None:
+    """The weights to use: given, else run ``which``'s best checkpoint (by default the best completed
+    run's, as export takes; said on stderr), else the design's own (``"weights"``)."""
+    from cnnstudio.runs import RunError, list_runs, pick_run, runs_dir
+    from cnnstudio.runs.store import default_run
 
     if given:
         return given
-    runs = list_runs(runs_dir(design_path, design.name))
-    trained = next((w for run in reversed(runs) if (w := run.weights("best")) is not None), None)
-    if trained is not None:
-        return str(trained)
-    return design.weights
+    folder = runs_dir(design_path, design.name)
+    try:
+        run = pick_run(folder, which) if which else default_run(list_runs(folder))
+    except RunError as error:
+        raise SynthesisError(str(error)) from None
+    weights = run.weights("best") if run is not None else None
+    if which and weights is None:
+        raise SynthesisError(f"the run {run.name} has no checkpoint")
+    if run is None or weights is None:
+        return design.weights
+    print(f"weights: run {run.name}, {run.best_text()} ({weights})", file=sys.stderr)
+    return str(weights)
 
 
 def load(args: argparse.Namespace, command: str) -> FeatureNetwork:
@@ -55,7 +65,7 @@ def load(args: argparse.Namespace, command: str) -> FeatureNetwork:
     from cnnstudio.training.synthesis.network import load_network
 
     design = load_design(args.design)
-    source = weights_source(design, args.design, args.weights)
+    source = weights_source(design, args.design, args.weights, args.run)
     normalize = args.normalize
     if normalize == "auto":
         normalize = "imagenet" if source and source.startswith("torchvision:") else "none"

@@ -6,8 +6,8 @@ seconds, so it runs in the background with a busy bar; failures are shown as the
 sentence. ``cnnstudio.export`` imports torch, so it is imported when the dialog opens, not with
 the window.
 
-The weights are trained ones by default: weights loaded into the design, else the latest run's
-best checkpoint, and the dialog says which. Any run's best or last checkpoint, another file, or
+The weights are trained ones by default: weights loaded into the design, else the best completed
+run's best checkpoint (:func:`cnnstudio.runs.store.default_run`), and the dialog says which. Any run's best or last checkpoint, another file, or
 the design's freshly initialised (random) weights can be chosen instead.
 """
 
@@ -99,8 +99,13 @@ class ExportDialog(QDialog):
         self.source.addItem("Another file…", None)
         self.source.currentIndexChanged.connect(self._source_chosen)
         self.source_note = QLabel(wordWrap=True)
+        from cnnstudio.runs.store import default_run
+
+        best = default_run(list(runs))
+        if best is not None and not weights:
+            self.source.setCurrentIndex(self.source.findData(str(best.weights("best"))))
         default = ("the weights loaded in the design" if weights else
-                   f"the latest run's best checkpoint ({runs[-1].name})" if self.source.count() > 2 else
+                   f"the best completed run's best checkpoint ({best.name}, {best.best_text()})" if best else
                    "random weights: the design has no runs yet")
         _message(self.source_note, f"Default: {default}.")
         self._source_chosen()

@@ -1,5 +1,5 @@
-"""Reading a design's runs back: list them, pick one (``latest``, ``best`` or by name), and the
-user's edits (rename, note, delete). Every function takes the runs directory. Runs from before the
+"""Reading a design's runs back: list them, pick one (by default the best completed run, or
+``latest``, ``best`` or by name), and the user's edits (rename, note, delete). Every function takes the runs directory. Runs from before the
 run store are listed too (:mod:`cnnstudio.runs.older`), and never edited."""
 
 from __future__ import annotations
@@ -99,6 +99,14 @@ class Run:
         value = (self.manifest.best or {}).get(self.manifest.metric)
         return float(value) if isinstance(value, (int, float)) else None
 
+    def best_text(self) -> str:
+        """``best accuracy 98.4%`` (fractions as percentages), or that it has no validation metric."""
+        value = self.best_value()
+        name = self.manifest.metric.removeprefix("val_").replace("_", " ")
+        if value is None:
+            return f"no {name} yet"
+        return f"best {name} " + (f"{value:.1%}" if self.manifest.mode == "max" else f"{value:.4g}")
+
     def final_value(self) -> float | None:
         value = (self.manifest.final or {}).get(self.manifest.metric)
         return float(value) if isinstance(value, (int, float)) else None
@@ -145,20 +153,24 @@ def list_runs(runs: Path) -> list[Run]:
     return sorted(found, key=lambda run: (not run.older, run.manifest.started, run.folder))
 
 
-def pick_run(runs: Path, which: str) -> Run:
-    """``latest``; ``best`` (the best main metric among runs that have one); or a run's folder name,
-    its given name, or a unique start of either."""
+def pick_run(runs: Path, which: str | None = None) -> Run:
+    """None: :func:`default_run`; ``latest`` (the newest); ``best`` (the best main metric among runs
+    that have one, finished or not); or a run's folder name, its given name, or a unique start of either."""
     found = list_runs(runs)
     if not found:
         raise RunError(f"no runs in {runs}: train the design first (cnnstudio train)")
+    if which is None:
+        chosen = default_run(found)
+        if chosen is None:
+            raise RunError(f"no run in {runs} has a checkpoint yet; train the design first (cnnstudio train)")
+        return chosen
     if which == "latest":
         return found[-1]
     if which == "best":
         scored = [run for run in found if run.best_value() is not None]
         if not scored:
             raise RunError("no run has a validation metric yet; use --run latest")
-        maximize = scored[-1].manifest.mode == "max"
-        return (max if maximize else min)(scored, key=lambda run: run.best_value())
+        return _best(scored)
     exact = [run for run in found if which in (run.folder, run.name)]
     matches = exact or [run for run in found if run.folder.startswith(which) or run.name.startswith(which)]
     if len(matches) == 1:
@@ -166,6 +178,23 @@ def pick_run(runs: Path, which: str) -> Run:
     names = ", ".join(run.name for run in found[-5:])
     reason = "is ambiguous" if matches else "matches no run"
     raise RunError(f"'{which}' {reason}; the runs are: {names} (or say latest or best)")
+
+
+def default_run(found: list[Run]) -> Run | None:
+    """Whose weights are used when no run is named (export, visualize, stylize, the studio's views
+    and exports): the best completed run by the task's main metric, not the newest (a later
+    experiment may be worse); without a completed one, the newest run with a checkpoint."""
+    weighted = [run for run in found if run.weights() is not None]
+    completed = [run for run in weighted if run.manifest.status == "completed" and run.best_value() is not None]
+    if completed:
+        return _best([run for run in completed if run.manifest.metric == completed[-1].manifest.metric])
+    return weighted[-1] if weighted else None
+
+
+def _best(scored: list[Run]) -> Run:
+    """The best by the main metric; of equals, the newest."""
+    sign = 1 if scored[-1].manifest.mode == "max" else -1
+    return max(reversed(scored), key=lambda run: sign * (run.best_value() or 0.0))
 
 
 def rename(run: Run, title: str) -> None:

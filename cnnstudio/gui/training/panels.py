@@ -30,6 +30,7 @@ from cnnstudio.core.designfile import to_dict
 from cnnstudio.runs import Run, run_folder
 from cnnstudio.runs.diff import design_diff
 from cnnstudio.runs.folders import move_runs
+from cnnstudio.runs.store import default_run
 from cnnstudio.training.errors import TrainingError
 
 if TYPE_CHECKING:
@@ -195,8 +196,8 @@ class TrainingPanels(QObject):
 
     def _design_replaced(self) -> None:
         """Another design (New, Open, template): nothing of the previous design's runs stays on show.
-        If it has runs, its latest run is shown: its curves, and its best weights for the views and
-        for export (trained weights by default)."""
+        If it has runs, its best completed run is shown (else its newest with a checkpoint): its
+        curves, and its best weights for the views and for export (trained weights by default)."""
         self.pending_move = None
         self._designs_opened += 1  # weights still loading for the previous design are dropped
         self.log.clear()
@@ -205,9 +206,11 @@ class TrainingPanels(QObject):
             self.curves.curves.overlay([])
         self.loaded_weights = None
         self._show_runs()
-        if self.runs.runs and self.runs.runs[-1].weights() is not None:
+        shown = default_run(self.runs.runs)
+        if shown is not None:
+            self.log.add("info", f"Weights: run {shown.name}, {shown.best_text()} (the best completed run)")
             self._opening = True  # shown in the Curves dock, which is not brought forward for it
-            self.load_run(self.runs.runs[-1])
+            self.load_run(shown)
             self._opening = False
 
     def _path_changed(self) -> None:
