@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed
 run: $(STAMP)
 	$(BIN)/cnnstudio
 
+# the import contracts of pyproject.toml first (seconds), then the tests
 test: $(STAMP)
+	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
