@@ -100,9 +100,7 @@ class Structure:
     """The code of every model whose layers have these names, connections and outputs."""
 
     model_class: type[CompiledDesign]
-    code: str
-    lineno_map: Any
-    prologue_start: int
+    fields: dict[str, Any]  # what GraphModule.__init__ set on the template, but the graph (see graph_module_fields)
 
     @classmethod
     def from_graph(cls, graph: fx.Graph, class_name: str) -> Structure:
@@ -112,16 +110,25 @@ class Structure:
         template = fx.GraphModule({target: nn.Module() for target in targets}, graph, class_name)
         model_class = type(class_name, (CompiledDesign,), {
             "forward": vars(type(template))["forward"], "structure_graph": graph, "__module__": __name__})
-        return cls(model_class, template.code, template._lineno_map, template._prologue_start)
+        return cls(model_class, graph_module_fields(template))
 
     def instantiate(self, modules: dict[str, nn.Module]) -> CompiledDesign:
-        """A model of this structure with these submodules; what ``GraphModule.__init__`` sets,
-        without generating the code again."""
+        """A model of this structure with these submodules: what ``GraphModule.__init__`` sets,
+        copied from the template, without generating the code again."""
         model = object.__new__(self.model_class)  # GraphModule.__new__ would make a class per model
         nn.Module.__init__(model)
-        model.__dict__.update(
-            _code=self.code, _lineno_map=self.lineno_map, _prologue_start=self.prologue_start,
-            _tracer_cls=None, _tracer_extras={}, meta={}, _replace_hooks=[], _create_node_hooks=[],
-            _erase_node_hooks=[], _deepcopy_hooks=[], shape_env=None)
+        model.__dict__.update({name: copy.copy(value) for name, value in self.fields.items()})
         model._modules.update(modules)
         return model
+
+
+_MODULE_FIELDS = frozenset(vars(nn.Module()))
+
+
+def graph_module_fields(model: fx.GraphModule) -> dict[str, Any]:
+    """The one place that knows GraphModule's private state: whatever its ``__init__`` set beyond
+    ``nn.Module``'s own (the generated code, its line map, hooks, ``meta``: eleven fields in torch
+    2.14), but the graph, which each model copies itself. Read from a real GraphModule, never
+    listed by name, so a torch that adds or renames one is followed; tests/test_compiled.py fails
+    loudly if a model made this way differs from ``GraphModule(root, graph)``."""
+    return {name: value for name, value in vars(model).items() if name not in _MODULE_FIELDS and name != "_graph"}
