@@ -100,7 +100,8 @@ class Structure:
     """The code of every model whose layers have these names, connections and outputs."""
 
     model_class: type[CompiledDesign]
-    fields: dict[str, Any]  # what GraphModule.__init__ set on the template, but the graph (see graph_module_fields)
+    shared: dict[str, Any]  # what GraphModule.__init__ set on the template (graph_module_fields): the code...
+    fresh: dict[str, type]  # ... and its empty hook lists and dicts (``meta``), made anew for each model
 
     @classmethod
     def from_graph(cls, graph: fx.Graph, class_name: str) -> Structure:
@@ -110,14 +111,17 @@ class Structure:
         template = fx.GraphModule({target: nn.Module() for target in targets}, graph, class_name)
         model_class = type(class_name, (CompiledDesign,), {
             "forward": vars(type(template))["forward"], "structure_graph": graph, "__module__": __name__})
-        return cls(model_class, graph_module_fields(template))
+        fields = graph_module_fields(template)
+        fresh = {name: type(value) for name, value in fields.items() if isinstance(value, (list, dict, set)) and not value}
+        return cls(model_class, {name: value for name, value in fields.items() if name not in fresh}, fresh)
 
     def instantiate(self, modules: dict[str, nn.Module]) -> CompiledDesign:
         """A model of this structure with these submodules: what ``GraphModule.__init__`` sets,
         copied from the template, without generating the code again."""
         model = object.__new__(self.model_class)  # GraphModule.__new__ would make a class per model
         nn.Module.__init__(model)
-        model.__dict__.update({name: copy.copy(value) for name, value in self.fields.items()})
+        model.__dict__.update(self.shared)  # the line map too: recompile replaces it, never edits it
+        model.__dict__.update({name: kind() for name, kind in self.fresh.items()})
         model._modules.update(modules)
         return model
 
