@@ -74,13 +74,15 @@ import json, sys
 sys.path.insert(0, {bench!r})
 from bench_studio_training import TEMPLATE, load_design, settings
 from cnnstudio.training import threads
+from pathlib import Path
+from cnnstudio.runs.recorder import run_listeners
 from cnnstudio.training.engine import Trainer
 threads.configure()
 rates = []
 def on_event(event):
     if type(event).__name__ == "StepMetrics":
         rates.append(event.samples_per_s)
-Trainer(load_design(TEMPLATE), settings(), out_dir={out!r}, on_event=on_event).run()
+Trainer(load_design(TEMPLATE), settings(), out_dir={out!r}, on_event=on_event, callbacks=run_listeners(Path({out!r}))).run()
 print(json.dumps(rates))
 """
 
