@@ -311,8 +311,8 @@ def evaluate(expression: Any, inputs: Any, tensors: Any, dry: bool = False, part
             return tuple(value(_list(e, "tuple"), depth + 1))
         if kind == "slice":
             bounds = _list(e, "slice")
-            if len(bounds) > 3:
-                raise CallError("a slice has at most start, stop and step")
+            if not 1 <= len(bounds) <= 3:
+                raise CallError("a slice has a stop, or a start, stop and step")
             return slice(*value(bounds, depth + 1))
         if kind == "ellipsis":
             return Ellipsis
@@ -324,7 +324,8 @@ def evaluate(expression: Any, inputs: Any, tensors: Any, dry: bool = False, part
         if kind == "attribute":
             if e["attribute"] not in ATTRIBUTES:
                 raise CallError(f"a design may not read the attribute '{_short(str(e['attribute']))}'")
-            return None if dry else getattr(value(e.get("of"), depth + 1), e["attribute"])
+            of = value(e.get("of"), depth + 1)
+            return None if dry else getattr(of, e["attribute"])
         if kind == "dtype":
             if e["dtype"] not in DTYPES:
                 raise CallError(f"unknown dtype '{_short(str(e['dtype']))}'")

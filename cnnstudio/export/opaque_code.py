@@ -7,6 +7,7 @@ and allowed objects, so the source holds no text a design file chose besides ``r
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from cnnstudio.core.calls import check_arguments, check_function_node, resolve_module_class
@@ -57,14 +58,19 @@ def expression_source(e: Any) -> str:
     if "dtype" in e:
         return f"torch.{e['dtype']}"
     if "attribute" in e:
-        return f"{expression_source(e['of'])}.{e['attribute']}"
+        return f"{_operand(expression_source(e['of']))}.{e['attribute']}"
     args = [expression_source(v) for v in e.get("args", [])]
     kwargs = [f"{k}={expression_source(v)}" for k, v in e.get("kwargs", {}).items()]
     if "method" in e:
-        return f"{args[0]}.{e['method']}({', '.join(args[1:] + kwargs)})"
+        return f"{_operand(args[0])}.{e['method']}({', '.join(args[1:] + kwargs)})"
     if "module" in e:
         return f"parts.{e['module']}({', '.join(args + kwargs)})"
     return f"{e['function']}({', '.join(args + kwargs)})"
+
+
+def _operand(source: str) -> str:
+    """``source`` ready for ``.name`` after it: a name as it is, anything else (``0``, ``a + b``) in parentheses."""
+    return source if re.fullmatch(r"[A-Za-z_][\w.]*", source) else f"({source})"
 
 
 def function_code(params: dict[str, Any], inputs: int) -> str:

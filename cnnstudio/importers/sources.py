@@ -224,10 +224,12 @@ def _exported(path: Path) -> Loaded:
 
     if not path.is_file():
         raise ImportFailed(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
-    check_archive(path)
     try:
         with _quiet():
+            check_archive(path)
             program = torch.export.load(str(path))
+    except ImportFailed:
+        raise
     except Exception as error:  # a damaged archive: torch's own words, one line
         raise ImportFailed(f"{path}: not a torch.export program ({type(error).__name__}: "
                            f"{(str(error).strip().splitlines() or [''])[0][:200]})") from None
