@@ -98,11 +98,22 @@ def _shape_expression(marker: Path) -> Callable[[dict[str, bytes]], None]:
     return change
 
 
+def _value_name(marker: Path) -> Callable[[dict[str, bytes]], None]:
+    """The input's name becomes a default argument of the forward torch generates, run when defined."""
+    def change(parts: dict[str, bytes]) -> None:
+        name = _part(parts, "models/model.json")
+        payload = json.dumps(f"x=__import__('os').system('touch {marker}')")
+        parts[name] = parts[name].decode().replace('"x"', payload).encode()
+
+    return change
+
+
 HOSTILE = {
     "a weight stored as a pickle": (False, lambda m: _pickled("model_weights_config.json", m)),
     "a constant stored as a pickle": (False, lambda m: _pickled("model_constants_config.json", m)),
     "sample inputs that are a pickle": (False, _sample_inputs),
     "a shape expression that is Python": (True, _shape_expression),
+    "a value name that is Python": (False, _value_name),
 }
 
 

@@ -254,6 +254,13 @@ _SHAPE_SYMBOL = re.compile(r"[a-z]+[0-9]+")
 _SHAPE_TEXT = re.compile(r"[a-z]+[0-9]+|[0-9.eE+-]+")  # a symbol's or a number's name, as srepr writes them
 _SHAPE_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Call, ast.Load, ast.operator,
                 ast.unaryop, ast.boolop, ast.cmpop)
+# Names torch writes into the Python code it generates for the program (a placeholder's name is a
+# parameter of ``forward``): each must be a plain dotted name, and no text may break a line.
+ARCHIVE_NAME_KEYS = frozenset("name parameter_name buffer_name tensor_constant_name custom_obj_name target fqn".split())
+ARCHIVE_NAME_TABLES = frozenset(
+    "tensor_values sym_int_values sym_bool_values sym_float_values custom_obj_values range_constraints".split())
+_ARCHIVE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*")
+_LINE_BREAKS = frozenset("\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00")
 MAX_ARCHIVE_JSON = 256 * 2**20  # bytes of one JSON part of an archive read into memory
 
 
@@ -296,9 +303,13 @@ def _check_part(path: Path, archive, name: str, part: str) -> None:
             if part.startswith("data/constants/") and not str(entry.get("path_name", "")).startswith("tensor_"):
                 raise ImportFailed(f"{path}: its constant '{str(key)[:80]}' is a Python or TorchScript object, {refuse}")
     elif part.startswith("models/") and part.endswith(".json"):
-        for text in _expression_texts(_json_part(path, archive, name)):
-            if not _plain_shape_expression(text):
+        for key, text in _strings(_json_part(path, archive, name)):
+            if key == "expr_str" and not _plain_shape_expression(text):
                 raise ImportFailed(f"{path}: a shape expression is not arithmetic on sizes ({text[:80]!r}), {refuse}")
+            if (key in ARCHIVE_NAME_KEYS and text and not _ARCHIVE_NAME.fullmatch(text)) or \
+                    any(c in _LINE_BREAKS for c in text) or ("\n" in text and key != "stack_trace"):
+                raise ImportFailed(f"{path}: the name or text {text[:80]!r} is not a plain name (torch writes names "
+                                   f"into Python code it runs), {refuse}")
 
 
 def _json_part(path: Path, archive, name: str) -> dict:
@@ -313,17 +324,21 @@ def _json_part(path: Path, archive, name: str) -> dict:
     return data
 
 
-def _expression_texts(data) -> list[str]:
-    """Every ``expr_str`` in a serialized program (walked without recursion: the JSON may be deep)."""
-    texts, stack = [], [data]
+def _strings(data) -> list[tuple[str, str]]:
+    """Every (key, text) of a serialized program, names used as keys as ("name", key) (walked
+    without recursion: the JSON may be deep)."""
+    found, stack = [], [("", data)]
     while stack:
-        item = stack.pop()
+        key, item = stack.pop()
         if isinstance(item, dict):
-            texts += [str(v) for k, v in item.items() if k == "expr_str"]
-            stack += [v for k, v in item.items() if k != "expr_str"]
+            if key in ARCHIVE_NAME_TABLES:
+                found += [("name", str(k)) for k in item]
+            stack += list(item.items())
         elif isinstance(item, list):
-            stack += item
-    return texts
+            stack += [(key, v) for v in item]
+        elif isinstance(item, str):
+            found.append((key, item))
+    return found
 
 
 def _plain_shape_expression(text: str) -> bool:
