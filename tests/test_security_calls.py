@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import json
 import random
 import re
@@ -235,3 +236,21 @@ def _assert_only_allowed(e: Any) -> None:
             assert e["method"] in calls.tensor_methods() and e["method"] not in calls.REFUSED_METHODS
         for v in e.values():
             _assert_only_allowed(v)
+
+
+NAMES_THAT_ARE_CODE = [f'x"""\nimport os; os.mkdir({MARKER!r})\n"""', f'x\\', f'x"""\rimport os; os.mkdir({MARKER!r})  #',
+                       f"x'''\u2028import os; os.mkdir({MARKER!r})", 'R\u00e9seau "quoted" \\n', f'"""{{os.mkdir({MARKER!r})}}']
+
+
+@pytest.mark.parametrize("name", NAMES_THAT_ARE_CODE)
+def test_a_design_name_never_becomes_code_in_the_exported_source(name: str, tmp_path: Path) -> None:
+    design = cnnstudio.Design(name)
+    design.add_node("Input", {"shape": [4]}, "x")
+    design.add_node("Linear", {"out_features": 2}, "fc")
+    design.connect("x", "fc")
+    save_design(design, tmp_path / "named.json")
+    assert main(["export", str(tmp_path / "named.json"), "-f", "code", "--random-weights", "-o", str(tmp_path / "named.py")]) == 0
+    spec = importlib.util.spec_from_file_location("exported_named", tmp_path / "named.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # defines the model, runs nothing else
+    assert module.__doc__.startswith(name) and not Path(MARKER).exists()
