@@ -254,3 +254,24 @@ def test_a_design_name_never_becomes_code_in_the_exported_source(name: str, tmp_
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # defines the model, runs nothing else
     assert module.__doc__.startswith(name) and not Path(MARKER).exists()
+
+
+def _leaf_of_this_module(x: torch.Tensor) -> torch.Tensor:
+    """A function its module marks as a tracing leaf: an importer sees it as one call."""
+    return x * 2
+
+
+torch.fx.wrap("_leaf_of_this_module")
+
+
+class CallsItsOwnLeaf(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _leaf_of_this_module(x) + 1
+
+
+def test_an_importer_refuses_to_write_a_call_the_checker_would_refuse() -> None:
+    from cnnstudio.importers import import_model
+    from cnnstudio.importers.graph import ImportFailed
+
+    with pytest.raises(ImportFailed, match="may not call 'test_security_calls._leaf_of_this_module'"):
+        import_model("module:test_security_calls:CallsItsOwnLeaf", [(3, 4, 4)])
