@@ -11,6 +11,7 @@ appear and torch's global settings must not change. Hypothesis then builds JSON 
 from __future__ import annotations
 
 import ast
+import inspect
 import importlib
 import importlib.util
 import json
@@ -275,3 +276,24 @@ def test_an_importer_refuses_to_write_a_call_the_checker_would_refuse() -> None:
 
     with pytest.raises(ImportFailed, match="may not call 'test_security_calls._leaf_of_this_module'"):
         import_model("module:test_security_calls:CallsItsOwnLeaf", [(3, 4, 4)])
+
+
+BENIGN_ARGUMENTS = {"pretrained_window_size", "pretrained_window_sizes", "grad_checkpointing", "use_checkpoint",
+                    "init_weights", "bbox_reg_weights", "num_paths"}
+
+
+def test_no_module_class_a_design_may_build_takes_a_file_a_url_or_pretrained_weights() -> None:
+    """A Module node's arguments are plain JSON, so a constructor could only reach a file, the
+    network or a checkpoint through an argument such as these: none of the allowed classes has one."""
+    found = []
+    for cls in corpus._subclasses(torch.nn.Module):
+        if not cls.__module__.startswith(calls.MODULE_HOMES):
+            continue
+        try:
+            parameters = inspect.signature(cls.__init__).parameters
+        except (TypeError, ValueError):
+            continue
+        found += [f"{cls.__module__}.{cls.__qualname__}({name})" for name in parameters
+                  if re.search(r"pretrain|checkpoint|file|url|weights|download|hub|(?<!drop_)path", name)
+                  and "drop_path" not in name and name not in BENIGN_ARGUMENTS]
+    assert not found
