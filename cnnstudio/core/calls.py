@@ -322,12 +322,12 @@ def evaluate(expression: Any, inputs: Any, tensors: Any, dry: bool = False, part
             except (TypeError, ValueError):
                 raise CallError(f"'{_short(str(e['float']))}' is not a number") from None
         if kind == "attribute":
-            if e["attribute"] not in ATTRIBUTES:
+            if not _member(e["attribute"], ATTRIBUTES):
                 raise CallError(f"a design may not read the attribute '{_short(str(e['attribute']))}'")
             of = value(e.get("of"), depth + 1)
             return None if dry else getattr(of, e["attribute"])
         if kind == "dtype":
-            if e["dtype"] not in DTYPES:
+            if not _member(e["dtype"], DTYPES):
                 raise CallError(f"unknown dtype '{_short(str(e['dtype']))}'")
             return getattr(torch, e["dtype"])
         args = value(_list(e, "args"), depth + 1)
@@ -352,6 +352,10 @@ def evaluate(expression: Any, inputs: Any, tensors: Any, dry: bool = False, part
         return None if dry else parts.get_submodule(e["module"])(*args, **kwargs)
 
     return value(expression, 0)
+
+
+def _member(value: Any, names: set[str]) -> bool:
+    return isinstance(value, str) and value in names
 
 
 def _list(e: dict, key: str) -> list:
@@ -399,7 +403,7 @@ def check_function_node(params: dict[str, Any]) -> None:
         shape = spec.get("shape") if isinstance(spec, dict) else None
         if not is_identifier(name) or not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
             raise CallError(f"the owned tensor '{_short(name)}' is not a name with a list of sizes")
-        if spec.get("dtype", "float32") not in DTYPES or not isinstance(spec.get("buffer", False), bool):
+        if not _member(spec.get("dtype", "float32"), DTYPES) or not isinstance(spec.get("buffer", False), bool):
             raise CallError(f"the owned tensor '{_short(name)}' has an unknown dtype or buffer flag")
     for name, spec in modules.items():
         if not is_identifier(name) or not isinstance(spec, dict):
