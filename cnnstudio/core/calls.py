@@ -69,8 +69,8 @@ ATEN_BOOKKEEPING = frozenset(
     "sym_constrain_range_for_size lift_fresh lift_fresh_copy alias".split()
 )
 # torch's functions that make a tensor from plain values (no tensor argument, so the protocol above
-# does not list them) and nothing else: no randomness, no file, no shared memory.
-TORCH_FACTORIES = frozenset("zeros ones full empty arange linspace logspace eye tensor as_tensor scalar_tensor".split())
+# does not list them) and nothing else: no randomness, no file, no shared or uninitialised memory.
+TORCH_FACTORIES = frozenset("zeros ones full arange linspace logspace eye tensor as_tensor scalar_tensor".split())
 ATTRIBUTES = {"shape", "dtype", "device", "ndim", "T", "mT"}
 DTYPES = {"float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"}
 MAX_DEPTH = 64  # an expression nested deeper is not one an importer writes
