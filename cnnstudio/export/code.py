@@ -110,7 +110,7 @@ def model_source(design: Design, analysis: Analysis, model: fx.GraphModule) -> s
     helpers = "\n\n".join([*(inspect.getsource(cls) for cls in sorted(used, key=lambda c: c.__name__)), *helpers_text])
     body = textwrap.indent("\n".join(init), " " * 8)
     source = f"class {class_name(design)}(nn.Module):\n"
-    source += f'    """{design.name}: {analysis.total_params:,} parameters."""\n\n'
+    source += f'    """{docstring_text(design.name)}: {analysis.total_params:,} parameters."""\n\n'
     source += f"    def __init__(self):\n        super().__init__()\n{body}\n\n"
     softmax = _trailing_softmax(design, names)
     if softmax:  # forward = softmax(logits), so the script can train on the logits
@@ -271,10 +271,16 @@ if __name__ == "__main__":
 '''
 
 
+def docstring_text(text: str) -> str:
+    """``text`` inside a triple-quoted docstring: one line with its quotes, backslashes and line
+    breaks escaped, so a design's name can never end the string and become code."""
+    return text.encode("unicode_escape").decode("ascii").replace('"', '\\"')
+
+
 def export_code(design: Design, analysis: Analysis, model: fx.GraphModule, path: Path) -> str:
     """The whole standalone file's text: header, module, training script."""
     header = (
-        f'"""{design.name}: a model exported from CNN Studio {cnnstudio.__version__}.\n\n'
+        f'"""{docstring_text(design.name)}: a model exported from CNN Studio {cnnstudio.__version__}.\n\n'
         "Standalone: needs only torch (and torchvision for datasets and backbones).\n"
         f"    python {path.name} --smoke             # one step on random data\n"
         f"    python {path.name} --data mnist        # train (classification), save {path.stem}.pt\n"

@@ -245,7 +245,9 @@ class Converter:
         expression = self._expression(node, inputs, owned, top=True)
         tensors = {k: {"shape": list(t.shape), **_tensor_kind(t)} for k, t in owned.items()}
         modules = {k: {"class": class_path(type(m)), "arguments": constructor_arguments(m)} for k, m in self.parts.items()}
-        self._add(node, "Function", {"call": expression, "tensors": tensors, "modules": modules}, node_id, inputs)
+        params = {"call": expression, "tensors": tensors, "modules": modules}
+        _refuse_what_a_design_may_not_call(node_id, params)
+        self._add(node, "Function", params, node_id, inputs)
         for key, tensor in owned.items():
             self.result.weights[f"{node_id}.owned.{key}"] = tensor.detach()
         for key, module in self.parts.items():
@@ -424,6 +426,16 @@ class Converter:
         while node_id in self.result.design:
             node_id, index = f"{base}_{index}", index + 1
         return node_id
+
+
+def _refuse_what_a_design_may_not_call(node_id: str, params: dict[str, Any]) -> None:
+    """The checker's own allowed list (cnnstudio.core.calls): a step it would refuse is not written."""
+    from cnnstudio.core.calls import CallError, check_function_node
+
+    try:
+        check_function_node(params)
+    except CallError as error:
+        raise ImportFailed(f"{node_id}: {error}") from None
 
 
 def is_exported(model: nn.Module) -> bool:

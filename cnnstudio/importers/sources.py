@@ -1,17 +1,25 @@
 """Where an imported model comes from: a SOURCE string to a torch module and its input shape.
 
 ``torchvision:NAME``, ``timm:NAME``, ``module:PACKAGE.MODULE:CALLABLE``, ``FILE.onnx`` (through
-onnx2torch) and ``FILE.pt2`` (a saved torch.export program). Weights come from a state-dict file,
+onnx2torch) and ``FILE.pt2`` (a saved torch.export program, read only when it holds nothing to
+unpickle, compile or evaluate, and only when every call of its graph is one a design may make). Weights come from a state-dict file,
 or ``DEFAULT`` for the library's pretrained weights (a clear error offline). timm and onnx2torch
 are optional extras, imported only for their sources.
 """
 
 from __future__ import annotations
 
+import ast
 import difflib
 import importlib
 import inspect
+import io
+import json
+import logging
+import re
 import sys
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,11 +220,163 @@ def _for_onnx2torch(model):
 def _exported(path: Path) -> Loaded:
     import torch
 
+    from cnnstudio.core.calls import is_allowed_function
+
+    if not path.is_file():
+        raise ImportFailed(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
     try:
-        program = torch.export.load(str(path))
-    except Exception as error:  # a file that is not a torch.export archive
-        raise ImportFailed(f"{path}: not a torch.export program ({type(error).__name__}: {error})") from None
+        with _quiet():
+            check_archive(path)
+            program = torch.export.load(str(path))
+    except ImportFailed:
+        raise
+    except Exception as error:  # a damaged archive: torch's own words, one line
+        raise ImportFailed(f"{path}: not a torch.export program ({type(error).__name__}: "
+                           f"{(str(error).strip().splitlines() or [''])[0][:200]})") from None
+    for graph_module in program.graph_module.modules():
+        for node in getattr(getattr(graph_module, "graph", None), "nodes", ()):
+            if node.op == "call_function" and not is_allowed_function(node.target):
+                raise ImportFailed(f"{path}: its graph calls {node.target}, which a design may not call")
     shapes = [tuple(spec.arg.name and program.graph_module.graph.find_nodes(op="placeholder", target=spec.arg.name)[0]
                     .meta["val"].shape[1:])
               for spec in program.graph_signature.input_specs if spec.kind.name == "USER_INPUT"]
     return Loaded(program.module(), [tuple(int(v) for v in s) for s in shapes], path.stem)
+
+
+# The names torch.export's reader accepts in a shape expression (sympy evaluates that text as Python).
+SHAPE_FUNCTIONS = frozenset(
+    "FloorDiv ModularIndexing Where PythonMod Mod CleanDiv CeilToInt FloorToInt CeilDiv LShift RShift PowByNatural "
+    "FloatPow FloatTrueDiv IntTrueDiv IsNonOverlappingAndDenseIndicator TruncToFloat TruncToInt RoundToInt RoundDecimal "
+    "ToFloat Identity Max Min Abs sqrt Symbol Integer Rational Float Add Mul Pow".split()
+)
+SHAPE_ASSUMPTIONS = frozenset("positive negative nonnegative nonpositive integer real finite zero nonzero".split())
+_SHAPE_SYMBOL = re.compile(r"[a-z]+[0-9]+")
+_SHAPE_TEXT = re.compile(r"[a-z]+[0-9]+|[0-9.eE+-]+")  # a symbol's or a number's name, as srepr writes them
+_SHAPE_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Call, ast.Load, ast.operator,
+                ast.unaryop, ast.boolop, ast.cmpop)
+# Names torch writes into the Python code it generates for the program (a placeholder's name is a
+# parameter of ``forward``): each must be a plain dotted name, and no text may break a line.
+ARCHIVE_NAME_KEYS = frozenset("name parameter_name buffer_name tensor_constant_name custom_obj_name target fqn".split())
+ARCHIVE_NAME_TABLES = frozenset(
+    "tensor_values sym_int_values sym_bool_values sym_float_values custom_obj_values range_constraints".split())
+_ARCHIVE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*")
+_LINE_BREAKS = frozenset("\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00")
+MAX_ARCHIVE_JSON = 256 * 2**20  # bytes of one JSON part of an archive read into memory
+
+
+def check_archive(path: Path) -> None:
+    """Refuse a .pt2 that ``torch.export.load`` would unpickle (``use_pickle`` weights or constants,
+    Python or TorchScript objects, the old pickled format, sample inputs that are more than tensors),
+    load native code from (AOTInductor) or evaluate (shape expressions are Python text for sympy)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            roots = [n.removesuffix("archive_version") for n in names if n.endswith("archive_version")]
+            if len(roots) != 1:
+                raise ImportFailed(f"{path}: not a torch.export program of this torch's format (older archives are "
+                                   "read with pickle, which could run code; save it again with torch.export.save)")
+            for name in names:
+                _check_part(path, archive, name, name.removeprefix(roots[0]) if name.startswith(roots[0]) else name)
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise ImportFailed(f"{path}: not a torch.export program (not a readable zip archive: {error})") from None
+
+
+def _check_part(path: Path, archive, name: str, part: str) -> None:
+    refuse = "so it was not opened: loading it could run code"
+    if part.startswith("data/aotinductor/"):
+        raise ImportFailed(f"{path}: holds AOTInductor compiled code (a native library), {refuse}")
+    if part.startswith(("data/weights/", "data/constants/")) and part.endswith(".pt"):
+        raise ImportFailed(f"{path}: holds its weights as a pickle (an old archive), {refuse}")
+    if part.startswith("data/sample_inputs/"):
+        import torch
+
+        try:
+            torch.load(io.BytesIO(archive.read(name)), weights_only=True)
+        except Exception:
+            raise ImportFailed(f"{path}: its sample inputs hold Python objects besides tensors, {refuse}") from None
+    elif part.endswith("_config.json") and part.startswith(("data/weights/", "data/constants/")):
+        for key, entry in (_json_part(path, archive, name).get("config") or {}).items():
+            if not isinstance(entry, dict) or entry.get("use_pickle") is not False:
+                raise ImportFailed(f"{path}: its tensor '{str(key)[:80]}' is stored as a pickle, {refuse}")
+            if part.startswith("data/constants/") and not str(entry.get("path_name", "")).startswith("tensor_"):
+                raise ImportFailed(f"{path}: its constant '{str(key)[:80]}' is a Python or TorchScript object, {refuse}")
+    elif part.startswith("models/") and part.endswith(".json"):
+        for key, text in _strings(_json_part(path, archive, name)):
+            if key == "expr_str" and not _plain_shape_expression(text):
+                raise ImportFailed(f"{path}: a shape expression is not arithmetic on sizes ({text[:80]!r}), {refuse}")
+            if (key in ARCHIVE_NAME_KEYS and text and not _ARCHIVE_NAME.fullmatch(text)) or \
+                    any(c in _LINE_BREAKS for c in text) or ("\n" in text and key != "stack_trace"):
+                raise ImportFailed(f"{path}: the name or text {text[:80]!r} is not a plain name (torch writes names "
+                                   f"into Python code it runs), {refuse}")
+
+
+def _json_part(path: Path, archive, name: str) -> dict:
+    if archive.getinfo(name).file_size > MAX_ARCHIVE_JSON:
+        raise ImportFailed(f"{path}: its part {name} is larger than {MAX_ARCHIVE_JSON >> 20} MB")
+    try:
+        data = json.loads(archive.read(name))
+    except (ValueError, RecursionError):
+        raise ImportFailed(f"{path}: its part {name} is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ImportFailed(f"{path}: its part {name} is not a JSON object")
+    return data
+
+
+def _strings(data) -> list[tuple[str, str]]:
+    """Every (key, text) of a serialized program, names used as keys as ("name", key) (walked
+    without recursion: the JSON may be deep)."""
+    found, stack = [], [("", data)]
+    while stack:
+        key, item = stack.pop()
+        if isinstance(item, dict):
+            if key in ARCHIVE_NAME_TABLES:
+                found += [("name", str(k)) for k in item]
+            stack += list(item.items())
+        elif isinstance(item, list):
+            stack += [(key, v) for v in item]
+        elif isinstance(item, str):
+            found.append((key, item))
+    return found
+
+
+def _plain_shape_expression(text: str) -> bool:
+    """Arithmetic on size symbols (s0, u1), numbers and torch's shape functions, as sympy's
+    ``srepr`` writes them (``Symbol('s0', positive=True)``), nothing else."""
+    if len(text) > 10_000:
+        return False
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if not (_SHAPE_SYMBOL.fullmatch(node.id) or node.id in SHAPE_FUNCTIONS):
+                return False
+        elif isinstance(node, ast.Constant):
+            if type(node.value) not in (int, float, bool) and not (
+                    isinstance(node.value, str) and _SHAPE_TEXT.fullmatch(node.value)):
+                return False
+        elif isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name):
+                return False
+        elif isinstance(node, ast.keyword):
+            if node.arg not in SHAPE_ASSUMPTIONS or not isinstance(node.value, ast.Constant) or type(node.value.value) is not bool:
+                return False
+        elif not isinstance(node, _SHAPE_NODES):
+            return False
+    return True
+
+
+@contextmanager
+def _quiet():
+    """torch.export.load logs tracebacks and warns for damaged archives; the user gets one sentence."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(previous)

@@ -3,8 +3,9 @@
 ``Function`` is one torch call (``torch.permute``, ``x.view(...)``, a layer scale ``gamma * x``)
 with the tensors it owns; ``Module`` is a torch.nn, torchvision or timm module rebuilt from its
 class and constructor arguments. Their shape rule runs the code once on the meta device (no
-memory, no real computation), so they need torch; what they may call is limited by
-:mod:`cnnstudio.core.calls`. The studio marks them, since their parameters cannot be edited.
+memory, no real computation), so they need torch; what they may call is the closed list of
+:mod:`cnnstudio.core.calls`, checked before anything runs, and a refused call is this node's error.
+The studio marks them, since their parameters cannot be edited.
 """
 
 from __future__ import annotations
