@@ -33,7 +33,7 @@ from cnnstudio.core.compiler import CompileError, build_model
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, from_dict, to_dict
 from cnnstudio.core.weights import PRETRAINED, WeightsError, load_weights_file
-from cnnstudio.training import checkpoint, distributed, events, fits, precision, probes, runfiles
+from cnnstudio.training import checkpoint, datacheck, distributed, events, fits, precision, probes, runfiles
 from cnnstudio.training.control import RunControl
 from cnnstudio.training.data.images import report_skipped
 from cnnstudio.training.data.prepare import Prepared, prepare
@@ -43,6 +43,7 @@ from cnnstudio.training.listeners import METRICS_NAME, Callback, MetricsWriter
 from cnnstudio.training.loader import Loader
 from cnnstudio.training.optim import make_optimizer, make_schedule
 from cnnstudio.training.sampler import EpochSampler
+from cnnstudio.training.defaults import default_settings
 from cnnstudio.training.settings import TrainingSettings, parse_settings
 from cnnstudio.training.tensorboard import Board
 from cnnstudio.training.tasks import TASKS, Batch, Task
@@ -97,7 +98,7 @@ class Trainer(RunControl):
         loaded checkpoint (see :meth:`from_checkpoint`). ``world``: this process's place under
         torchrun (default: a single process)."""
         self.design = design.copy()
-        self.settings = settings or parse_settings(design.training)
+        self.settings = settings or default_settings(design)
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.on_event = on_event or (lambda event: None)
         self.listeners: list[Callback] = []  # before the front end: the run folder's writers
@@ -238,6 +239,7 @@ class Trainer(RunControl):
         self.data: Prepared = prepare(s, input_shapes[0], task_class.needs, task_class.data_hints, self.device,
                                       self._warn)
         data = self.data
+        datacheck.enforce(s, self.design, analysis, data.classes, self._warn)  # as check says, before any step
         outputs = self._outputs(task_class)
         self.task: Task = task_class(s, analysis, outputs, data.classes)
         self.model = self._compile(outputs + self.task.taps)
