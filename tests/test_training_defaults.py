@@ -118,3 +118,27 @@ def test_every_input_shape_gets_a_kind_or_none(shape: list[int]) -> None:
     design = chain(shape, name="any")
     picks = {p.key: p.value for p in picked_defaults(design)}
     assert ("data" in picks) == (kind is not None)
+
+
+@settings(max_examples=25, deadline=None)
+@given(channels=st.sampled_from([1, 3]), frames=st.integers(2, 6), height=st.integers(8, 24), width=st.integers(8, 24),
+       seed=st.integers(0, 2**31 - 1))
+def test_every_synthetic_clip_moves_the_way_its_label_says(channels: int, frames: int, height: int, width: int,
+                                                           seed: int) -> None:
+    """No single frame tells the class: the disc's centre moves along the labelled direction."""
+    import torch
+
+    from cnnstudio.training.data.synthetic_video import MOTIONS, load
+
+    data = load((channels, frames, height, width), {"count": 12, "noise": 0.0}, seed)
+    assert tuple(data.images.shape) == (12, channels, frames, height, width)
+    assert data.classes == list(MOTIONS)
+    ys, xs = torch.meshgrid(torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32), indexing="ij")
+    for clip, label in zip(data.images, data.labels.tolist()):
+        lit = (clip[0] > 0).float()  # [T, H, W]
+        assert (lit.flatten(1).sum(1) > 0).all()  # the disc is in every frame
+        centre = torch.stack([(lit * ys).sum((1, 2)), (lit * xs).sum((1, 2))], 1) / lit.sum((1, 2)).unsqueeze(1)
+        dy, dx = (centre[-1] - centre[0]).tolist()
+        want_y, want_x = MOTIONS[data.classes[label]]
+        moved, still = (dy, dx) if want_y else (dx, dy)
+        assert moved * (want_y or want_x) > 0 and abs(still) < abs(moved) / 2  # rasterising wobbles the other axis

@@ -82,8 +82,10 @@ def _blame_default(problem: TrainingProblem, picked: dict[str, Picked]) -> Train
         pick = picked.get("data") or picked.get("task")
     if pick is None:
         return problem
+    message = problem.message.removeprefix(f"{WHERE}: ")
+    joint = "but it does not fit: " if problem.severity == "error" else "and "
     return TrainingProblem(problem.key, f"{WHERE} has no '{pick.key}', so {pick.value} was picked ({pick.reason}), "
-                                        f"but it does not fit: {problem.message}", problem.severity)
+                                        f"{joint}{message}", problem.severity)
 
 
 def _key_problems(raw: Mapping[str, Any]) -> list[TrainingProblem]:

@@ -6,9 +6,8 @@ turned grey lose what may tell the classes apart. :func:`inspect` learns what a 
 from what is cheap to read (a folder's class folders, a CSV's label column, IDX label files, the
 headers of a few images), and :func:`mismatches` compares it with the design's Inputs and trained
 outputs. ``cnnstudio check`` and the studio's form report the mismatches; the engine calls
-:func:`enforce` after opening the data, with the classes it really found, and raises the same
-sentence. An error is a run that would fail or silently mislearn; a warning one that can only
-waste outputs or information.
+:func:`enforce` before it loads the data and raises the same sentence. An error is a run that
+would fail or silently mislearn; a warning one that can only waste outputs or information.
 """
 
 from __future__ import annotations
@@ -101,11 +100,10 @@ def mismatches(settings: TrainingSettings, design: Design, analysis: Analysis, f
     return check(settings, list(zip(outputs, shapes)), facts) if check and facts.classes is not None else []
 
 
-def enforce(settings: TrainingSettings, design: Design, analysis: Analysis, classes: list[str],
-            warn: Callable[[str], None]) -> None:
-    """The engine's check after opening the data: ``classes`` are the ones it found. The first error
-    is raised as a :class:`TrainingError`; warnings go to ``warn``."""
-    facts = replace(inspect(settings.data, settings.data_options), classes=tuple(classes))
+def enforce(settings: TrainingSettings, design: Design, analysis: Analysis, warn: Callable[[str], None]) -> None:
+    """The engine's check before it loads the data, the same as ``check``'s: the first error is
+    raised as a :class:`TrainingError`; warnings go to ``warn``."""
+    facts = with_selection(inspect(settings.data, settings.data_options), settings.classes)
     found = mismatches(settings, design, analysis, facts)
     errors = [m.message for m in found if m.severity == "error"]
     if errors:

@@ -236,10 +236,10 @@ class Trainer(RunControl):
         task_class = TASKS[s.task]
         fits.check(memory.estimate(analysis, s.batch_size), fits.generated_bytes(s.data, s.data_options, input_shapes[0]),
                    self.device)
+        datacheck.enforce(s, self.design, analysis, self._warn)  # what check says, before the data loads
         self.data: Prepared = prepare(s, input_shapes[0], task_class.needs, task_class.data_hints, self.device,
                                       self._warn)
         data = self.data
-        datacheck.enforce(s, self.design, analysis, data.classes, self._warn)  # as check says, before any step
         outputs = self._outputs(task_class)
         self.task: Task = task_class(s, analysis, outputs, data.classes)
         self.model = self._compile(outputs + self.task.taps)

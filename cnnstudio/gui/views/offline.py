@@ -68,10 +68,10 @@ class OfflineProber(QObject):
         from cnnstudio.core.weights import load_matching
         from cnnstudio.training.engine import Trainer
         from cnnstudio.training.errors import TrainingError
-        from cnnstudio.training.settings import parse_settings
+        from cnnstudio.training.defaults import default_settings
 
         # workers 0: streamed images are decoded here; no process forked from the studio (Qt's threads)
-        trainer = Trainer(self.design, parse_settings(self.design.training, {"workers": 0}), step_rate=None)
+        trainer = Trainer(self.design, default_settings(self.design, {"workers": 0}), step_rate=None)
         trainer.prepare()
         state = self._read(self.weights) if isinstance(self.weights, str) else self.weights
         if not load_matching(trainer.model, state).loaded:
