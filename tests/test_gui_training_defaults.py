@@ -67,4 +67,4 @@ def test_typing_a_folder_with_too_many_classes_turns_start_off(window: MainWindo
     assert dock.start.isEnabled()
     line = form.rows["data"]._line()
     QTest.keyClicks(line, f"folder:{image_folder(tmp_path / 'pics', 8)}")  # typed, not yet committed
-    assert "has 8 classes" in form.rows["outputs"].problem and not dock.start.isEnabled()
+    assert "has 8 classes" in form.rows["data"].problem and not dock.start.isEnabled()

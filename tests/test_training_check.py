@@ -150,4 +150,4 @@ def test_check_json_has_a_training_key(tmp_path, capsys) -> None:
     assert main(["check", str(FIGURE21), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)["training"]  # 10 outputs on 6 shapes: a warning, still valid
     assert report["valid"] is True and report["errors"] == []
-    assert [w["key"] for w in report["warnings"]] == ["outputs"] and "'fc2' gives 10" in report["warnings"][0]["message"]
+    assert [w["key"] for w in report["warnings"]] == ["data"] and "'fc2' gives 10" in report["warnings"][0]["message"]

@@ -86,12 +86,12 @@ def test_fewer_classes_than_outputs_is_a_warning_and_the_run_trains(tmp_path, ca
     data = f"folder:{image_folder(tmp_path / 'pics', 2)}"
     design = classifier(10)
     (problem,) = training_problems({"data": data}, design)
-    assert problem.severity == "warning" and problem.key == "outputs"
+    assert problem.severity == "warning" and problem.key == "data"
     assert "has 2 classes (class0, class1) but 'linear1' gives 10 class scores: 8 of them" in problem.message
     design.training = {"data": data}
     save_design(design, tmp_path / "d.json")
     assert main(["check", str(tmp_path / "d.json")]) == 0
-    assert "warning in training.outputs: " in capsys.readouterr().out
+    assert "warning in training.data: " in capsys.readouterr().out
     finished, recorder = start(design, data=data)
     assert finished.status == "completed"
     assert any("'linear1' gives 10" in w.message for w in recorder.of(events.Warning))
@@ -205,4 +205,4 @@ def test_check_json_lists_warnings_apart(tmp_path, capsys) -> None:
     save_design(design, tmp_path / "d.json")
     assert main(["check", str(tmp_path / "d.json"), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)["training"]
-    assert report["valid"] and report["errors"] == [] and report["warnings"][0]["key"] == "outputs"
+    assert report["valid"] and report["errors"] == [] and report["warnings"][0]["key"] == "data"

@@ -57,7 +57,9 @@ def training_problems(raw: Any, design: Design | None = None, analysis: Analysis
     problems = _key_problems(raw)
     if problems:
         return problems
-    picked = {pick.key: pick for pick in picked_defaults(design, raw)} if design is not None else {}
+    if design is not None and analysis is None:
+        analysis = analyze(design)
+    picked = {pick.key: pick for pick in picked_defaults(design, raw, analysis)} if design is not None else {}
     try:
         settings = parse_settings({**{key: pick.value for key, pick in picked.items()}, **raw})
     except TrainingError as error:  # rules between keys (loss_weights against outputs, augment...)
@@ -66,7 +68,7 @@ def training_problems(raw: Any, design: Design | None = None, analysis: Analysis
     if design is not None:
         problems += _design_problems(settings, design)
         if not problems:
-            problems += _fit_problems(settings, design, analysis or analyze(design))
+            problems += _fit_problems(settings, design, analysis)
     problems = [_blame_default(problem, picked) for problem in problems]
     return sorted(problems, key=lambda problem: problem.severity != "error")
 
@@ -78,8 +80,6 @@ def errors(problems: list[TrainingProblem]) -> list[TrainingProblem]:
 def _blame_default(problem: TrainingProblem, picked: dict[str, Picked]) -> TrainingProblem:
     """A problem of a key the user never wrote says that its default was picked, and why."""
     pick = picked.get(problem.key)
-    if problem.key == "outputs":  # the data's classes against the outputs: the data or the task picked
-        pick = picked.get("data") or picked.get("task")
     if pick is None:
         return problem
     message = problem.message.removeprefix(f"{WHERE}: ")

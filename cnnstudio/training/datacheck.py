@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import functools
 import gzip
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -51,7 +52,7 @@ class DataFacts:
 
 @dataclass(frozen=True)
 class Mismatch:
-    key: str  # the setting to change ("data", "outputs", "classes")
+    key: str  # the setting it is reported on: "data", whose samples do not fit the design
     message: str
     severity: str = "error"  # or "warning"
 
@@ -155,11 +156,11 @@ def _scores(node: str, width: int, facts: DataFacts, what: str = "class scores")
     """A head of ``width`` class scores against the data's classes."""
     count = len(facts.classes)  # type: ignore[arg-type]
     if width < count:
-        return [Mismatch("outputs", f"{_named(facts)} but '{node}' gives {width} {what}: samples of the other "
+        return [Mismatch("data", f"{_named(facts)} but '{node}' gives {width} {what}: samples of the other "
                                     f"{count - width} classes can never be predicted; give '{node}' {count} outputs, "
                                     "or keep fewer classes with 'classes'")]
     if width > count:
-        return [Mismatch("outputs", f"{_named(facts)} but '{node}' gives {width} {what}: {width - count} of them are "
+        return [Mismatch("data", f"{_named(facts)} but '{node}' gives {width} {what}: {width - count} of them are "
                                     f"never the right answer and only waste the layer; give '{node}' {count} outputs",
                          "warning")]
     return []
@@ -172,7 +173,7 @@ def _classification(settings: TrainingSettings, outputs: list[tuple[str, tuple]]
 def _localization(settings: TrainingSettings, outputs: list[tuple[str, tuple]], facts: DataFacts) -> list[Mismatch]:
     if len(outputs) != 2 or any(len(shape) != 1 for _, shape in outputs) or 4 not in (outputs[0][1][0], outputs[1][1][0]):
         shown = ", ".join(f"'{node}' {list(shape)}" for node, shape in outputs)
-        return [Mismatch("outputs", f"localization needs a box head of 4 values (x, y, w, h) and a class head; "
+        return [Mismatch("data", f"localization needs a box head of 4 values (x, y, w, h) and a class head; "
                                     f"the outputs are {shown}")]
     node, shape = outputs[1] if outputs[0][1][0] == 4 else outputs[0]
     return _scores(node, shape[0], facts)
@@ -190,7 +191,7 @@ def _detection(settings: TrainingSettings, outputs: list[tuple[str, tuple]], fac
         return []  # the task's own sentence says what a detection head looks like
     if width == count:
         return []
-    return [Mismatch("outputs", f"{_named(facts)} but '{node}' {list(shape)} leaves {width} class scores per cell "
+    return [Mismatch("data", f"{_named(facts)} but '{node}' {list(shape)} leaves {width} class scores per cell "
                                 f"after {o.boxes_per_cell} boxes of (x, y, w, h, confidence); detection needs {layout}")]
 
 
@@ -200,7 +201,7 @@ def _segmentation(settings: TrainingSettings, outputs: list[tuple[str, tuple]], 
         if len(shape) != 3:
             continue
         if facts.mask_top is not None and facts.mask_top > shape[0] - 1:
-            found.append(Mismatch("outputs", f"the masks of {facts.spec} hold values up to {facts.mask_top} (class "
+            found.append(Mismatch("data", f"the masks of {facts.spec} hold values up to {facts.mask_top} (class "
                                              f"{facts.mask_top - 1}) but '{node}' gives {shape[0]} channels, the "
                                              f"background and {shape[0] - 1} classes; give it {facts.mask_top + 1}"))
         else:
@@ -238,7 +239,7 @@ def _folder(spec: str, root: Path, stamp: int) -> DataFacts:
     train = root / "train"
     parent = train if val is not None and _subfolders(train) and _subfolders(val) else root
     classes = _subfolders(parent)
-    files = [path for name in classes for path in sorted((parent / name).iterdir())[:4] if path.is_file()]
+    files = [path for name in classes for path in itertools.islice((parent / name).iterdir(), 4) if path.is_file()]
     return DataFacts(spec, "images", tuple(classes) or None, colours=_colours(files[:SAMPLED]))
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cnnstudio.core.analysis import Analysis, analyze
 from cnnstudio.core.design import Design
 from cnnstudio.training.settings import TrainingSettings, parse_settings
 
@@ -45,25 +46,28 @@ class Picked:
         return f"default: {self.value} ({self.reason})"
 
 
-def picked_defaults(design: Design, written: Mapping[str, Any] | None = None) -> list[Picked]:
+def picked_defaults(design: Design, written: Mapping[str, Any] | None = None,
+                    analysis: Analysis | None = None) -> list[Picked]:
     """The defaults the design implies for the keys ``written`` (its "training" object with any
-    command-line overrides) leaves out: ``task`` from the outputs, then ``data`` from the Input."""
+    command-line overrides) leaves out: ``task`` from the outputs, then ``data`` from the Input.
+    ``analysis``: the design's, when the caller has it (the studio, on every keystroke)."""
     written = written if isinstance(written, Mapping) else {}
     picks = []
     if "task" not in written:
-        picks.append(_task(design, written.get("outputs")))
+        picks.append(_task(design, written.get("outputs"), analysis or analyze(design)))
     if "data" not in written:
         data = _data(design)
         if data is not None:
             picks.append(data)
-    return [pick for pick in picks if pick is not None]
+    return picks
 
 
-def with_defaults(raw: Mapping[str, Any] | None, design: Design, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def with_defaults(raw: Mapping[str, Any] | None, design: Design, overrides: Mapping[str, Any] | None = None,
+                  analysis: Analysis | None = None) -> dict[str, Any]:
     """``raw`` with the design's defaults filled in for the keys neither it nor ``overrides`` set."""
     raw = dict(raw) if isinstance(raw, Mapping) else {}
     given = {**raw, **{k: v for k, v in (overrides or {}).items() if v is not None}}
-    return {**{pick.key: pick.value for pick in picked_defaults(design, given)}, **raw}
+    return {**{pick.key: pick.value for pick in picked_defaults(design, given, analysis)}, **raw}
 
 
 def default_settings(design: Design, overrides: Mapping[str, Any] | None = None) -> TrainingSettings:
@@ -89,11 +93,8 @@ def _data(design: Design) -> Picked | None:
     return Picked("data", SOURCE_FOR[kind], f"fits {shown}, {kind}")
 
 
-def _task(design: Design, outputs: Any) -> Picked:
+def _task(design: Design, outputs: Any, analysis: Analysis) -> Picked:
     """The task the outputs' shapes call for; classification when nothing else fits."""
-    from cnnstudio.core.analysis import analyze
-
-    analysis = analyze(design)
     chosen = outputs if isinstance(outputs, list) and outputs else design.output_ids
     shapes = [analysis.nodes[node].shape if node in analysis.nodes else None for node in chosen]
     inputs = [_shape(design, node) for node in design.input_ids]
@@ -111,4 +112,4 @@ def _task(design: Design, outputs: Any) -> Picked:
             return Picked("task", "segmentation", f"the output {names} is a score map about the Input's size")
         if height == width and 4 * height <= source[1] and channels > 10:  # YOLO: 2 boxes of 5 values, classes
             return Picked("task", "detection", f"the output {names} is a grid of cells")
-    return Picked("task", "classification", f"the output{'s' if len(shapes) > 1 else ''} {names}")
+    return Picked("task", "classification", f"the output{'s' if len(shapes) > 1 else ''} {names}: class scores")

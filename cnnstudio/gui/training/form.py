@@ -338,7 +338,7 @@ class SettingsForm(QWidget):
             settings = self.settings()
         except TrainingError:  # shown by _check, field by field
             task = raw.get("task") if raw.get("task") in TASK_OPTIONS else None
-            settings = parse_settings(with_defaults({"task": task} if task else {}, self.doc.design))
+            settings = parse_settings(with_defaults({"task": task} if task else {}, self.doc.design, analysis=self.doc.analysis))
         self._sync_task_rows(settings.task)
         values = settings.to_dict()
         self._show_defaults()
@@ -355,8 +355,8 @@ class SettingsForm(QWidget):
     def _show_defaults(self) -> None:
         """Each key the design picks a default for: the row's grey placeholder, and the line at the top."""
         raw = self.doc.design.training
-        picks = {pick.key: pick for pick in picked_defaults(self.doc.design, {k: v for k, v in raw.items()
-                                                                             if k not in ("task", "data")})}
+        written = {k: v for k, v in raw.items() if k not in ("task", "data")}  # what each would be if left out
+        picks = {pick.key: pick for pick in picked_defaults(self.doc.design, written, self.doc.analysis)}
         for name, row in self.rows.items():
             row.picked = picks.get(name)
             line = row._line()

@@ -177,7 +177,7 @@ class Views(QObject):
     # -- the design and the selection -----------------------------------------------------------------
     def _design_changed(self) -> None:
         doc = self.doc
-        task = str(with_defaults(doc.design.training, doc.design).get("task", "classification"))
+        task = str(with_defaults(doc.design.training, doc.design, analysis=doc.analysis).get("task", "classification"))
         self.context = Context(doc.design, doc.analysis, task, self.classes, self.probe.timeline.every.value())
         self.probe.set_context(self.context)
         if not self.running:
