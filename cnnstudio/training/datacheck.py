@@ -157,7 +157,7 @@ def _scores(node: str, width: int, facts: DataFacts, what: str = "class scores")
     count = len(facts.classes)  # type: ignore[arg-type]
     if width < count:
         return [Mismatch("data", f"{_named(facts)} but '{node}' gives {width} {what}: samples of the other "
-                                    f"{count - width} classes can never be predicted; give '{node}' {count} outputs, "
+                                    f"{count - width} class{'es' if count - width > 1 else ''} can never be predicted; give '{node}' {count} outputs, "
                                     "or keep fewer classes with 'classes'")]
     if width > count:
         return [Mismatch("data", f"{_named(facts)} but '{node}' gives {width} {what}: {width - count} of them are "
