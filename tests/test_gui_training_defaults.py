@@ -3,12 +3,13 @@ both sides named, when the data does not fit the model (a warning leaves Start o
 
 from __future__ import annotations
 
+import pytest
 from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from cnnstudio.gui.main_window import MainWindow
-from test_training_datacheck import classifier, image_folder
+from test_training_datacheck import ERRORS, classifier, error_case, image_folder
 from test_training_defaults import sequence_design
 
 
@@ -40,16 +41,16 @@ def test_choosing_the_picked_source_keeps_following_the_design(window: MainWindo
     assert "data" not in window.doc.design.training and window.training.dock.start.isEnabled()
 
 
-def test_more_classes_than_outputs_turns_start_off_with_both_sides(window: MainWindow, tmp_path) -> None:  # noqa: F811
-    design = classifier(2)
-    design.training = {"data": f"folder:{image_folder(tmp_path / 'pics', 3)}"}
+@pytest.mark.parametrize("name", ERRORS)
+def test_each_mismatch_turns_start_off_with_both_sides(name: str, window: MainWindow, tmp_path) -> None:  # noqa: F811
+    design, raw, needle = error_case(name, tmp_path)
+    design.training = raw
     window.show_design(design, None)
     dock = window.training.dock
-    assert not dock.start.isEnabled()
-    assert "has 3 classes (class0, class1, class2) but 'linear1' gives 2 class scores" in dock.start.toolTip()
-    assert dock.blocked.isVisible() and "has 3 classes" in dock.form.problem.text()
+    assert not dock.start.isEnabled() and needle in dock.start.toolTip()
+    assert dock.blocked.isVisible() and needle in dock.form.rows["data"].problem
     assert not window.training.start()
-    assert "'linear1' gives 2" in window.training.log.entries[-1].message
+    assert needle in window.training.log.entries[-1].message
 
 
 def test_fewer_classes_than_outputs_is_shown_but_start_stays_on(window: MainWindow, tmp_path) -> None:  # noqa: F811

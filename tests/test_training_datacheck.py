@@ -75,10 +75,64 @@ def assert_refused_like_check(design: Design, raw: dict, needle: str) -> None:
     assert not recorder.of(events.StepMetrics) and not recorder.of(events.Started)
 
 
-def test_more_classes_than_outputs_is_an_error_in_check_and_before_the_first_step(tmp_path) -> None:
-    data = f"folder:{image_folder(tmp_path / 'pics', 3)}"
-    assert_refused_like_check(classifier(2), {"data": data},
-                              "has 3 classes (class0, class1, class2) but 'linear1' gives 2 class scores")
+def localizer(box: int) -> Design:
+    design = Design("loc")
+    design.add_node("Input", {"shape": [1, 16, 16]}, "x")
+    design.add_node("Flatten", {}, "flat")
+    design.connect("x", "flat")
+    for node, width in (("box", box), ("cls", 6)):
+        design.add_node("Linear", {"out_features": width}, node)
+        design.connect("flat", node)
+    return design
+
+
+GRID = (("Conv2d", {"out_channels": 16, "kernel_size": 8, "stride": 8}),)  # [16, 4, 4]: 2 boxes + 6 classes
+
+
+def error_case(name: str, tmp: Path) -> tuple[Design, dict, str]:
+    """(design, "training" object, what the sentence must say) for each mismatch that is an error."""
+    if name == "more classes than outputs":
+        return (classifier(2), {"data": f"folder:{image_folder(tmp / 'pics', 3)}"},
+                "has 3 classes (class0, class1, class2) but 'linear1' gives 2 class scores")
+    if name == "idx labels beyond the outputs":
+        return (classifier(6), {"data": f"idx:{idx_folder(tmp / 'digits', [0, 1, 2, 9] * 3)}"},
+                "has 10 classes (0, 1, 2, 3, 4, 5, 6, 7, ...) but 'linear1' gives 6")
+    if name == "channels no image has":
+        return (classifier(2, (2, 8, 8)), {"data": f"folder:{image_folder(tmp / 'pics', 2)}"},
+                "'x' has 2 channels ([2, 8, 8])")
+    if name == "images into a sequence input":
+        return (chain([1, 16], ("Flatten", {}), ("Linear", {"out_features": 2})),
+                {"data": f"folder:{image_folder(tmp / 'pics', 2)}"},
+                "gives images, so the Input must have shape [1, H, W] or [3, H, W]; 'x' has [1, 16]")
+    if name == "mask classes beyond the output channels":
+        return (chain([1, 8, 8], ("Conv2d", {"out_channels": 3, "kernel_size": 1})),
+                {"task": "segmentation", "data": f"csv:{segmentation_csv(tmp / 'seg', top=5)}"},
+                "hold values up to 5 (class 4) but 'conv2d1' gives 3 channels")
+    if name == "detection head of other classes":
+        return (chain([1, 32, 32], *GRID), {"task": "detection", "data_options": {"shapes": ["circle", "square"], "count": 40}},
+                "has 2 classes (circle, square) but 'conv2d1' [16, 4, 4] leaves 6 class scores per cell")
+    if name == "detection data without boxes":
+        return (chain([1, 32, 32], *GRID), {"task": "detection", "data": f"folder:{image_folder(tmp / 'pics', 2)}"},
+                "the detection task needs boxes in its data, which folder:")
+    assert name == "localization without a box head of 4"
+    return (localizer(5), {"task": "localization", "data_options": {"count": 40}},
+            "box head of 4 values (x, y, w, h) and a class head; the outputs are 'box' [5], 'cls' [6]")
+
+
+ERRORS = ["more classes than outputs", "idx labels beyond the outputs", "channels no image has",
+          "images into a sequence input", "mask classes beyond the output channels", "detection head of other classes",
+          "detection data without boxes", "localization without a box head of 4"]
+
+
+@pytest.mark.parametrize("name", ERRORS)
+def test_each_mismatch_is_an_error_in_check_and_before_the_first_step(name: str, tmp_path, capsys) -> None:
+    design, raw, needle = error_case(name, tmp_path)
+    design.training = raw
+    save_design(design, tmp_path / "d.json")
+    assert main(["check", str(tmp_path / "d.json")]) == 1
+    out = capsys.readouterr().out
+    assert "error in training.data: " in out and needle in out
+    assert_refused_like_check(design, raw, needle)
 
 
 def test_fewer_classes_than_outputs_is_a_warning_and_the_run_trains(tmp_path, capsys) -> None:
@@ -100,8 +154,6 @@ def test_fewer_classes_than_outputs_is_a_warning_and_the_run_trains(tmp_path, ca
 def test_idx_labels_are_read_for_their_classes(tmp_path) -> None:
     data = f"idx:{idx_folder(tmp_path / 'digits', [0, 1, 2, 9] * 3)}"
     assert inspect(data).classes == tuple(str(c) for c in range(10))
-    assert_refused_like_check(classifier(6), {"data": data}, "has 10 classes (0, 1, 2, 3, 4, 5, 6, 7, ...) but "
-                                                             "'linear1' gives 6")
     assert errors(training_problems({"data": data, "classes": [0, 1, 2]}, classifier(6))) == []  # "classes" keeps 3
 
 
@@ -117,49 +169,15 @@ def test_colour_into_one_channel_and_grey_into_three_are_warnings(tmp_path) -> N
     assert finished.status == "completed" and any("in colour" in w.message for w in recorder.of(events.Warning))
 
 
-def test_channels_no_image_has_are_an_error(tmp_path) -> None:
-    data = f"folder:{image_folder(tmp_path / 'pics', 2)}"
-    assert_refused_like_check(classifier(2, (2, 8, 8)), {"data": data}, "'x' has 2 channels ([2, 8, 8])")
-
-
-def test_images_into_a_sequence_input_is_an_error(tmp_path) -> None:
-    data = f"folder:{image_folder(tmp_path / 'pics', 2)}"
-    design = chain([1, 16], ("Flatten", {}), ("Linear", {"out_features": 2}))
-    (problem,) = training_problems({"data": data}, design)
-    assert "gives images, so the Input must have shape [1, H, W] or [3, H, W]; 'x' has [1, 16]" in problem.message
-
-
-def test_mask_classes_beyond_the_output_channels_are_an_error(tmp_path) -> None:
-    design = chain([1, 8, 8], ("Conv2d", {"out_channels": 3, "kernel_size": 1}))  # background and 2 classes
-    data = f"csv:{segmentation_csv(tmp_path / 'seg', top=5)}"
-    assert_refused_like_check(design, {"task": "segmentation", "data": data},
-                              "hold values up to 5 (class 4) but 'conv2d1' gives 3 channels")
-    fits = f"csv:{segmentation_csv(tmp_path / 'fits', top=2)}"
-    assert errors(training_problems({"task": "segmentation", "data": fits}, design)) == []
-
-
-def test_detection_head_and_box_targets_are_checked(tmp_path) -> None:
-    grid = chain([1, 32, 32], ("Conv2d", {"out_channels": 16, "kernel_size": 8, "stride": 8}))  # 2 boxes + 6 classes
+def test_heads_that_fit_their_data_pass(tmp_path) -> None:
+    grid = chain([1, 32, 32], *GRID)
     assert training_problems({"task": "detection", "data": "synthetic-shapes"}, grid) == []
-    (wrong,) = training_problems({"task": "detection", "data": "synthetic-shapes",
-                                  "data_options": {"shapes": ["circle", "square"]}}, grid)
-    assert "has 2 classes (circle, square) but 'conv2d1' [16, 4, 4] leaves 6 class scores per cell" in wrong.message
-    assert "[10 + 2, S, S] = [12, S, S]" in wrong.message
-    folder = f"folder:{image_folder(tmp_path / 'pics', 2)}"
-    (no_boxes,) = training_problems({"task": "detection", "data": folder}, grid)
-    assert no_boxes.key == "data" and "needs boxes in its data, which folder:" in no_boxes.message
-
-
-def test_localization_needs_a_box_head_of_four() -> None:
-    design = Design("loc")
-    design.add_node("Input", {"shape": [1, 16, 16]}, "x")
-    design.add_node("Flatten", {}, "flat")
-    design.connect("x", "flat")
-    for node, width in (("box", 5), ("cls", 6)):
-        design.add_node("Linear", {"out_features": width}, node)
-        design.connect("flat", node)
-    (problem,) = training_problems({"task": "localization", "data": "synthetic-shapes"}, design)
-    assert "box head of 4 values" in problem.message and "'box' [5], 'cls' [6]" in problem.message
+    (wrong,) = training_problems({"task": "detection", "data_options": {"shapes": ["circle", "square"]}}, grid)
+    assert "detection needs [10 + 2, S, S] = [12, S, S]" in wrong.message  # what the head should be
+    assert training_problems({"task": "localization"}, localizer(4)) == []
+    segmenter = chain([1, 8, 8], ("Conv2d", {"out_channels": 3, "kernel_size": 1}))
+    fits = f"csv:{segmentation_csv(tmp_path / 'fits', top=2)}"
+    assert errors(training_problems({"task": "segmentation", "data": fits}, segmenter)) == []
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
