@@ -11,9 +11,9 @@ from pathlib import Path
 
 from cnnstudio.core.atomic import atomic_write_text
 from cnnstudio.core.design import Design
+from cnnstudio.core.designfile import dumps
 from cnnstudio.core.display import file_stem
 from cnnstudio.training.defaults import with_defaults
-from cnnstudio.core.designfile import dumps
 
 SCRIPT = """#!/usr/bin/env bash
 # Train "{name}" with CNN Studio: torchrun starts one process per GPU (DistributedDataParallel,
