@@ -211,6 +211,11 @@ def test_unreadable_data_is_left_to_the_source(tmp_path) -> None:
     (tmp_path / "broken.csv").write_bytes(b"\xff\xfe\x00garbage")
     assert inspect(f"csv:{tmp_path / 'broken.csv'}").classes is None
     assert inspect(f"folder:{tmp_path / 'none'}").classes is None
+    import os
+
+    os.mkfifo(tmp_path / "pipe.png")  # opening it would wait for a writer forever
+    (tmp_path / "pipes.csv").write_text("path,label,mask\npipe.png,a,pipe.png\n")
+    assert inspect(f"csv:{tmp_path / 'pipes.csv'}").classes == ("a",)
     (tmp_path / "idx").mkdir()
     (tmp_path / "idx" / "train-labels-idx1-ubyte").write_bytes(b"\x00")
     assert inspect(f"idx:{tmp_path / 'idx'}").classes is None

@@ -276,7 +276,7 @@ def _colours(paths: list[Path]) -> frozenset[str]:
     from PIL import Image
 
     seen = set()
-    for path in paths:
+    for path in filter(_regular, paths):
         try:
             with Image.open(path) as image:
                 seen.add("grey" if image.mode in GREY_MODES else "colour")
@@ -290,7 +290,7 @@ def _mask_top(paths: list[Path]) -> int | None:
     from PIL import Image
 
     top = None
-    for path in paths:
+    for path in filter(_regular, paths):
         try:
             with Image.open(path) as image:
                 high = image.convert("L").getextrema()[1]
@@ -298,3 +298,11 @@ def _mask_top(paths: list[Path]) -> int | None:
             continue
         top = high if top is None else max(top, high)
     return top
+
+
+def _regular(path: Path) -> bool:
+    """Only regular files are opened: a CSV naming a FIFO or a device must not block the form."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
