@@ -155,6 +155,7 @@ def test_idx_labels_are_read_for_their_classes(tmp_path) -> None:
     data = f"idx:{idx_folder(tmp_path / 'digits', [0, 1, 2, 9] * 3)}"
     assert inspect(data).classes == tuple(str(c) for c in range(10))
     assert errors(training_problems({"data": data, "classes": [0, 1, 2]}, classifier(6))) == []  # "classes" keeps 3
+    assert errors(training_problems({"data": data, "classes": [0, 12]}, classifier(6))) == []  # the source refuses 12
 
 
 def test_colour_into_one_channel_and_grey_into_three_are_warnings(tmp_path) -> None:

@@ -79,9 +79,12 @@ def inspect(spec: str, options: Mapping[str, Any] | None = None) -> DataFacts:
 
 
 def with_selection(facts: DataFacts, selected: list[int] | None) -> DataFacts:
-    """The facts after "classes" keeps ``selected`` (numbers the data has; others are the engine's to refuse)."""
-    if selected is None or facts.classes is None or any(i >= len(facts.classes) for i in selected):
+    """The facts after "classes" keeps ``selected``; a number the data lacks leaves the classes unknown
+    (opening the data refuses it, naming the numbers it has)."""
+    if selected is None or facts.classes is None:
         return facts
+    if any(i >= len(facts.classes) for i in selected):
+        return replace(facts, classes=None)
     return replace(facts, classes=tuple(facts.classes[i] for i in selected))
 
 
