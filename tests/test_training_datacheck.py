@@ -211,6 +211,8 @@ def test_inspect_reads_what_the_folder_source_opens(tmp_path) -> None:
 def test_unreadable_data_is_left_to_the_source(tmp_path) -> None:
     (tmp_path / "broken.csv").write_bytes(b"\xff\xfe\x00garbage")
     assert inspect(f"csv:{tmp_path / 'broken.csv'}").classes is None
+    segmenter = chain([1, 8, 8], ("Conv2d", {"out_channels": 3, "kernel_size": 1}))
+    assert training_problems({"task": "segmentation", "data": f"csv:{tmp_path / 'broken.csv'}"}, segmenter) == []
     assert inspect(f"folder:{tmp_path / 'none'}").classes is None
     import os
 

@@ -45,7 +45,7 @@ class DataFacts:
     spec: str
     gives: str | None = None  # "images", "sequences", "volumes" or "video"
     classes: tuple[str, ...] | None = None
-    targets: frozenset[str] = frozenset({"label"})
+    targets: frozenset[str] | None = frozenset({"label"})  # None: a CSV that could not be read
     colours: frozenset[str] = frozenset()  # "grey" and/or "colour", seen in a sample of the images
     mask_top: int | None = None  # the largest value seen in the mask images (class + 1)
 
@@ -92,7 +92,7 @@ def mismatches(settings: TrainingSettings, design: Design, analysis: Analysis, f
     """Every way the data does not fit the design's Inputs and trained outputs."""
     found = _input_mismatches(design, facts)
     need = NEEDS.get(settings.task)
-    if need and need not in facts.targets and facts.gives is not None:
+    if need and facts.gives is not None and facts.targets is not None and need not in facts.targets:
         found.append(Mismatch("data", f"the {settings.task} task needs {need} in its data, which {facts.spec} does not "
                                       "have; use synthetic-shapes, or a csv: file with a "
                                       f"{'boxes' if need == 'boxes' else 'mask'} column"))
@@ -259,7 +259,7 @@ def _csv(spec: str, file: Path, stamp: int) -> DataFacts:
         with open(file, newline="", encoding="utf-8-sig") as handle:
             rows = [{(k or "").strip(): (v or "") for k, v in row.items() if isinstance(v, str)} for row in csv.DictReader(handle)]
     except (OSError, UnicodeDecodeError, csv.Error):
-        return DataFacts(spec, "images")
+        return DataFacts(spec, "images", targets=None)
     names = {row.get("label", "").strip() for row in rows} - {""}
     names |= {part.split()[0] for row in rows for part in row.get("boxes", "").split(";") if part.strip()}
     if names and all(name.isdigit() for name in names):
