@@ -16,7 +16,7 @@ from cnnstudio.core.designfile import DesignFileError, load_design
 from cnnstudio.core.display import format_count, format_shape, size_text
 from cnnstudio.core.fixes import fixes_for
 from cnnstudio.core.memory import available_ram, estimate
-from cnnstudio.training.check import TrainingProblem, training_problems
+from cnnstudio.training.check import TrainingProblem, errors, training_problems
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 DEFAULT_BATCH = 64  # the "training" default, without importing the training engine
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"cnnstudio check: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
     analysis = analyze(design)
-    training = training_problems(design.training, design)
+    training = training_problems(design.training, design, analysis)
     if args.json:
         print(json.dumps(report(design, analysis, training), indent=2))
     else:
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         warning = memory_warning(design, analysis)
         if warning:
             print(f"\nwarning: {warning}")
-    return EXIT_VALID if analysis.valid and not training else EXIT_INVALID
+    return EXIT_VALID if analysis.valid and not errors(training) else EXIT_INVALID
 
 
 def batch_size(design: Design) -> int:
@@ -69,7 +69,7 @@ def memory_warning(design: Design, analysis: Analysis) -> str | None:
 def report(design: Design, analysis: Analysis, training: list[TrainingProblem] | None = None) -> dict:
     training = training or []
     return {
-        "valid": analysis.valid and not training,
+        "valid": analysis.valid and not errors(training),
         "total_params": analysis.total_params,
         "total_macs": analysis.total_macs,
         "memory": _memory_report(design, analysis),
@@ -86,8 +86,9 @@ def report(design: Design, analysis: Analysis, training: list[TrainingProblem] |
             for node_id, info in ((n, analysis.nodes[n]) for n in analysis.order)
         },
         "training": {
-            "valid": not training,
-            "errors": [{"key": p.key, "message": p.message} for p in training],
+            "valid": not errors(training),
+            "errors": [{"key": p.key, "message": p.message} for p in errors(training)],
+            "warnings": [{"key": p.key, "message": p.message} for p in training if p.severity != "error"],
         },
     }
 
@@ -122,15 +123,15 @@ def table(design: Design, analysis: Analysis, channels_last: bool = True,
     for issue in analysis.design_issues:
         notes.append(f"  {issue.severity}: {issue.message}")
     for problem in training or []:
-        notes.append(f"  error in training{f'.{problem.key}' if problem.key else ''}: {problem.message}")
+        notes.append(f"  {problem.severity} in training{f'.{problem.key}' if problem.key else ''}: {problem.message}")
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     align = ["<", "<", ">", ">", ">"]
     lines = ["  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(row, align, widths)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     layout = "channels last" if channels_last else "channels first"
     status = "valid" if analysis.valid else f"{len(analysis.errors)} error(s)"
-    if training:
-        status += f", {len(training)} training setting error(s)"
+    if errors(training or []):
+        status += f", {len(errors(training or []))} training setting error(s)"
     lines.append("")
     lines.append(
         f"{design.name}: {status}, {len(analysis.warnings)} warning(s); "

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from cnnstudio.runs.recorder import record_failed_start, run_listeners
     from cnnstudio.training import distributed, threads
     from cnnstudio.training.engine import Trainer
-    from cnnstudio.training.settings import parse_settings
+    from cnnstudio.training.defaults import default_settings
 
     try:
         design = load_design(args.design)
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(sys.stderr, rank=None if world.is_main else world.rank)
     out = None
     try:
-        settings = None if args.resume else parse_settings(design.training, overrides)
+        settings = None if args.resume else default_settings(design, overrides)
         # Only rank 0 writes: the other processes of a torchrun job make no folder of their own.
         out = run_folder(runs_dir(args.design, design.name), settings.to_dict() if settings else {},
                          design=to_dict(design), out=args.out, resume=args.resume) if world.is_main else None

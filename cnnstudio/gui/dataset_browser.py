@@ -245,10 +245,10 @@ class DatasetBrowser(QWidget):
     def _wanted(self) -> tuple[Any, tuple[int, ...]] | str:
         """The design's settings and Input shape, or why the data cannot be shown."""
         from cnnstudio.training.errors import TrainingError
-        from cnnstudio.training.settings import parse_settings
+        from cnnstudio.training.defaults import default_settings
 
         try:
-            settings = parse_settings(self.doc.design.training)
+            settings = default_settings(self.doc.design)
         except TrainingError as error:
             return f"The training settings are not valid: {error}"
         analysis = self.doc.analysis

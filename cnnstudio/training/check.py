@@ -7,6 +7,12 @@ source (does it take ``data_options`` and are they the generated kind's own, doe
 does it give what the Input takes)
 and the design (do ``outputs`` and ``sparse_node`` name nodes) are the ones the engine would
 otherwise only meet seconds after Start.
+
+Keys the object leaves out get the defaults the design implies (:mod:`cnnstudio.training.defaults`):
+a problem is reported only in what the user wrote, or in a default that cannot fit, and then the
+sentence says which default was picked and why. The data is then compared with the design's Inputs
+and outputs (:mod:`cnnstudio.training.datacheck`): classes against output widths, channels, masks;
+those that can only waste outputs are warnings, which do not stop a run.
 """
 
 from __future__ import annotations
@@ -16,9 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cnnstudio.core.analysis import Analysis, analyze
 from cnnstudio.core.design import Design
-from cnnstudio.training import fields
+from cnnstudio.training import datacheck, fields
 from cnnstudio.training.data.generated_options import GENERATED, parse_options
+from cnnstudio.training.defaults import Picked, picked_defaults
 from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.settings import COMMON_KEYS, WHERE, TrainingSettings, parse_settings
 from cnnstudio.training.task_options import TASK_OPTIONS
@@ -27,20 +35,21 @@ from cnnstudio.training.task_options import TASK_OPTIONS
 # tests/test_training_check.py checks that they and GENERATED list the registry's names.
 DOWNLOADED = ("mnist", "fashion-mnist", "cifar10")
 FILES = {"idx": "folder", "folder": "folder", "csv": "file"}  # the kinds that read a path, and what it names
-INPUT_RANK = {"images": 3, "sequences": 2, "volumes": 4}
-INPUT_FORM = {"images": "[1, H, W] or [3, H, W]", "sequences": "[1, L]", "volumes": "[C, D, H, W]"}
 
 
 @dataclass(frozen=True)
 class TrainingProblem:
-    """One problem of the "training" object; ``key`` is the key to fix ("" for the whole object)."""
+    """One problem of the "training" object; ``key`` is the key to fix ("" for the whole object).
+    A "warning" (data that can only waste outputs) is reported but does not stop a run."""
 
     key: str
     message: str
+    severity: str = "error"
 
 
-def training_problems(raw: Any, design: Design | None = None) -> list[TrainingProblem]:
-    """Every problem of ``raw`` (a design's "training" object), checked against ``design`` if given."""
+def training_problems(raw: Any, design: Design | None = None, analysis: Analysis | None = None) -> list[TrainingProblem]:
+    """Every problem of ``raw`` (a design's "training" object), checked against ``design`` if given
+    (``analysis``: the design's, when the caller has it), errors first."""
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
@@ -48,14 +57,35 @@ def training_problems(raw: Any, design: Design | None = None) -> list[TrainingPr
     problems = _key_problems(raw)
     if problems:
         return problems
+    if design is not None and analysis is None:
+        analysis = analyze(design)
+    picked = {pick.key: pick for pick in picked_defaults(design, raw, analysis)} if design is not None else {}
     try:
-        settings = parse_settings(raw)
+        settings = parse_settings({**{key: pick.value for key, pick in picked.items()}, **raw})
     except TrainingError as error:  # rules between keys (loss_weights against outputs, augment...)
         return [TrainingProblem(_key_named(str(error), raw), str(error))]
-    problems += _data_problems(settings, design)
+    problems += _data_problems(settings)
     if design is not None:
         problems += _design_problems(settings, design)
-    return problems
+        if not problems:
+            problems += _fit_problems(settings, design, analysis)
+    problems = [_blame_default(problem, picked) for problem in problems]
+    return sorted(problems, key=lambda problem: problem.severity != "error")
+
+
+def errors(problems: list[TrainingProblem]) -> list[TrainingProblem]:
+    return [problem for problem in problems if problem.severity == "error"]
+
+
+def _blame_default(problem: TrainingProblem, picked: dict[str, Picked]) -> TrainingProblem:
+    """A problem of a key the user never wrote says that its default was picked, and why."""
+    pick = picked.get(problem.key)
+    if pick is None:
+        return problem
+    message = problem.message.removeprefix(f"{WHERE}: ")
+    joint = "but it does not fit: " if problem.severity == "error" else "and "
+    return TrainingProblem(problem.key, f"{WHERE} has no '{pick.key}', so {pick.value} was picked ({pick.reason}), "
+                                        f"{joint}{message}", problem.severity)
 
 
 def _key_problems(raw: Mapping[str, Any]) -> list[TrainingProblem]:
@@ -82,7 +112,7 @@ def _key_named(message: str, raw: Mapping[str, Any]) -> str:
     return min(named)[1] if named else ""
 
 
-def _data_problems(settings: TrainingSettings, design: Design | None) -> list[TrainingProblem]:
+def _data_problems(settings: TrainingSettings) -> list[TrainingProblem]:
     kind, _, path = settings.data.partition(":")
     if (kind not in FILES or not path) and (path or kind not in (*GENERATED, *DOWNLOADED)):
         names = ", ".join([*GENERATED, *DOWNLOADED, *(f"{k}:PATH" for k in FILES)])
@@ -98,15 +128,14 @@ def _data_problems(settings: TrainingSettings, design: Design | None) -> list[Tr
     where = Path(path).expanduser()
     if kind in FILES and not (where.is_dir() if FILES[kind] == "folder" else where.is_file()):
         problems.append(TrainingProblem("data", f"{WHERE}: 'data' names the {FILES[kind]} '{path}', which does not exist"))
-    gives = GENERATED[kind].gives if kind in GENERATED else "images"
-    inputs = design.input_ids if design is not None else []
-    for node_id in inputs:
-        shape = design.node(node_id).params.get("shape")  # type: ignore[union-attr]
-        if isinstance(shape, (list, tuple)) and len(shape) != INPUT_RANK[gives]:
-            problems.append(TrainingProblem(
-                "data", f"{WHERE}: {settings.data} gives {gives}, so the Input must have shape "
-                        f"{INPUT_FORM[gives]}; '{node_id}' has {list(shape)}"))
     return problems
+
+
+def _fit_problems(settings: TrainingSettings, design: Design, analysis: Analysis) -> list[TrainingProblem]:
+    """The data against the design's Inputs and outputs, as far as the data can be read cheaply."""
+    facts = datacheck.with_selection(datacheck.inspect(settings.data, settings.data_options), settings.classes)
+    return [TrainingProblem(m.key, f"{WHERE}: {m.message}", m.severity)
+            for m in datacheck.mismatches(settings, design, analysis, facts)]
 
 
 def _option_problems(kind: str, options: Mapping[str, Any]) -> list[TrainingProblem]:

@@ -38,6 +38,7 @@ from cnnstudio.training.control import RunControl
 from cnnstudio.training.data.images import report_skipped
 from cnnstudio.training.device import is_out_of_memory
 from cnnstudio.training.errors import NotWritten, TrainingError, first_line
+from cnnstudio.training.defaults import default_settings
 from cnnstudio.training.listeners import METRICS_NAME, Callback, MetricsWriter, RunInfo
 from cnnstudio.training.settings import TrainingSettings, parse_settings
 from cnnstudio.training.setup import RunSetup, build
@@ -114,7 +115,7 @@ class Trainer(RunControl):
         :meth:`from_checkpoint`). ``world``: this process's place under torchrun (default: a single
         process)."""
         self.design = design.copy()
-        self.settings = settings or parse_settings(design.training)
+        self.settings = settings or default_settings(design)
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.on_event = on_event or (lambda event: None)
         self.callbacks = list(callbacks or [])

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from cnnstudio.core.atomic import atomic_write_text
 from cnnstudio.core.design import Design
-from cnnstudio.core.display import file_stem
 from cnnstudio.core.designfile import dumps
+from cnnstudio.core.display import file_stem
+from cnnstudio.training.defaults import with_defaults
 
 SCRIPT = """#!/usr/bin/env bash
 # Train "{name}" with CNN Studio: torchrun starts one process per GPU (DistributedDataParallel,
@@ -67,7 +68,8 @@ def write_job(design: Design, folder: Path, processes_per_node: int | str = "gpu
     script = folder / "run.sh"
     atomic_write_text(script, SCRIPT.format(name=design.name, stem=stem, processes=processes_per_node, out=out))
     script.chmod(script.stat().st_mode | 0o111)
+    generated = with_defaults(training, design).get("data", "synthetic-shapes")  # the design's default source
     atomic_write_text(folder / "README.txt", README.format(
-        name=design.name, stem=stem, data=training.get("data", "synthetic-shapes (generated, nothing to copy)"),
+        name=design.name, stem=stem, data=training.get("data", f"{generated} (generated, nothing to copy)"),
         batch=training.get("batch_size", 64), command=command))
     return Job(folder, command)

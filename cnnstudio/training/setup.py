@@ -22,7 +22,7 @@ from cnnstudio.core.analysis import Analysis, analyze
 from cnnstudio.core.compiler import CompileError, build_model
 from cnnstudio.core.design import Design
 from cnnstudio.core.weights import PRETRAINED, WeightsError, load_weights_file
-from cnnstudio.training import distributed, fits, precision, probes
+from cnnstudio.training import datacheck, distributed, fits, precision, probes
 from cnnstudio.training.data.prepare import Prepared, prepare
 from cnnstudio.training.device import pick_device
 from cnnstudio.training.errors import TrainingError
@@ -93,6 +93,7 @@ def build(design: Design, settings: TrainingSettings, world: distributed.World, 
     task_class = TASKS[s.task]
     fits.check(memory.estimate(analysis, s.batch_size), fits.generated_bytes(s.data, s.data_options, input_shapes[0]),
                device)
+    datacheck.enforce(s, design, analysis, warn)  # what check says, before the data loads
     data = prepare(s, input_shapes[0], task_class.needs, task_class.data_hints, device, warn)
     outputs = trained_outputs(design, s, task_class, warn)
     task = task_class(s, analysis, outputs, data.classes)

@@ -8,7 +8,13 @@ every edit is checked with ``parse_settings`` first and refused with the engine'
 
 The whole object is also checked against the design and its data source as the user types
 (:func:`cnnstudio.training.check.training_problems`): a field with a problem turns red with the
-reason in its tooltip, and ``validity_changed`` tells the dock why Start cannot run.
+reason in its tooltip, and ``validity_changed`` tells the dock why Start cannot run. Warnings (data
+that can only waste outputs) are shown but do not stop Start.
+
+Keys the design's object leaves out take the defaults the design implies
+(:mod:`cnnstudio.training.defaults`): an empty Data field says which source was picked and why, in
+grey, and a line at the top lists every default picked. Choosing the picked value again removes
+the key, so the setting keeps following the design.
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ from PySide6.QtWidgets import (
 
 from cnnstudio.gui import theme
 from cnnstudio.gui.document import Document
-from cnnstudio.training.check import TrainingProblem, training_problems
+from cnnstudio.training.check import TrainingProblem, errors, training_problems
+from cnnstudio.training.defaults import Picked, default_settings, picked_defaults, with_defaults
 from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.settings import TrainingSettings, parse_settings
 from cnnstudio.training.task_options import TASK_OPTIONS
@@ -61,7 +68,8 @@ RELEVANT = {  # key: (the key it depends on, the values where it matters)
     "amp_dtype": ("amp", {True}),
 }
 SUGGESTIONS = {  # offered in editable boxes; anything else may be typed (the engine checks it)
-    "data": ["synthetic-shapes", "synthetic-sequences", "synthetic-volumes", "mnist", "fashion-mnist", "cifar10"],
+    "data": ["synthetic-shapes", "synthetic-sequences", "synthetic-volumes", "synthetic-video", "mnist", "fashion-mnist",
+             "cifar10"],
     "device": ["auto", "cpu", "cuda", "mps"],
 }
 LABELS = {"lr": "Learning rate", "val_split": "Validation split", "grad_clip": "Gradient clip", "amp": "Mixed precision", "amp_dtype": "Precision type"}
@@ -105,6 +113,7 @@ class Row:
     label: QLabel
     tip: str = ""
     problem: str = ""
+    picked: Picked | None = None  # the default the design implies for this key, if it picks one
 
     @property
     def optional(self) -> bool:
@@ -139,6 +148,8 @@ class Row:
             return editor.currentText()
         text = self._line().text().strip()
         if not text:
+            if self.picked is not None:
+                return self.picked.value
             if self.optional:
                 return None
             if self.base is dict:
@@ -195,15 +206,19 @@ class SettingsForm(QWidget):
     def __init__(self, doc: Document, parent: QWidget | None = None):
         super().__init__(parent)
         self.doc = doc
-        self.problems: list[TrainingProblem] = []
+        self.problems: list[TrainingProblem] = []  # errors: Start waits for them
+        self.warnings: list[TrainingProblem] = []
         self.rows: dict[str, Row] = {}
         self.task_rows: list[str] = []
         self.shown_task: str | None = None
         self.problem = QLabel(wordWrap=True)
         self.problem.setVisible(False)
+        self.defaults = QLabel(wordWrap=True)  # the defaults picked for this design, in grey
+        self.defaults.setVisible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.problem)
+        layout.addWidget(self.defaults)
         self.forms: dict[str, QFormLayout] = {}
         hints = typing.get_type_hints(TrainingSettings)
         specs = {f.name: f for f in dataclasses.fields(TrainingSettings) if f.name != "task_options"}
@@ -223,7 +238,7 @@ class SettingsForm(QWidget):
         layout.addStretch(1)
         doc.training_changed.connect(self.refresh)
         doc.reset.connect(self.refresh)
-        doc.analyzed.connect(self._check)  # an edit of the design (its Input shape...) may matter
+        doc.analyzed.connect(self._design_edited)  # an edit of the design (its Input shape...) may matter
         self.refresh()
 
     # -- building ----------------------------------------------------------------------------------
@@ -315,18 +330,21 @@ class SettingsForm(QWidget):
     # -- showing and editing -----------------------------------------------------------------------
     def settings(self) -> TrainingSettings:
         """The design's settings; TrainingError if its "training" object is wrong."""
-        return parse_settings(self.doc.design.training)
+        return default_settings(self.doc.design)
 
     def refresh(self) -> None:
         raw = self.doc.design.training
         try:
             settings = self.settings()
         except TrainingError:  # shown by _check, field by field
-            settings = parse_settings({"task": raw.get("task")} if raw.get("task") in TASK_OPTIONS else {})
+            task = raw.get("task") if raw.get("task") in TASK_OPTIONS else None
+            settings = parse_settings(with_defaults({"task": task} if task else {}, self.doc.design, analysis=self.doc.analysis))
         self._sync_task_rows(settings.task)
         values = settings.to_dict()
+        self._show_defaults()
         for name, row in self.rows.items():
-            row.show(raw.get(name, values.get(name)))
+            shown = values.get(name) if row.picked is None or isinstance(row.editor, QComboBox) and not row.editor.isEditable() else ""
+            row.show(raw.get(name, shown))
         for name, (other, where) in RELEVANT.items():
             relevant = values.get(other) in where
             self.rows[name].editor.setEnabled(relevant)
@@ -334,9 +352,29 @@ class SettingsForm(QWidget):
         self._check()
 
     # -- checking as the user types ------------------------------------------------------------
+    def _show_defaults(self) -> None:
+        """Each key the design picks a default for: the row's grey placeholder, and the line at the top."""
+        raw = self.doc.design.training
+        written = {k: v for k, v in raw.items() if k not in ("task", "data")}  # what each would be if left out
+        picks = {pick.key: pick for pick in picked_defaults(self.doc.design, written, self.doc.analysis)}
+        for name, row in self.rows.items():
+            row.picked = picks.get(name)
+            line = row._line()
+            if name in ("task", "data") and isinstance(line, QLineEdit):  # the task's is a fixed list
+                line.setPlaceholderText(str(row.picked) if row.picked is not None else "")
+        shown = [f"{pick.key}: {pick.value} ({pick.reason})" for key, pick in picks.items() if key not in raw]
+        muted = theme.colors().muted.name()
+        self.defaults.setText(f"<span style='color:{muted}'>Defaults for this design: {'; '.join(shown)}</span>"
+                              if shown else "")
+        self.defaults.setVisible(bool(shown))
+
+    def _design_edited(self) -> None:
+        self._show_defaults()
+        self._check()
+
     def _check(self) -> None:
         """Check the design's settings; mark every field with a problem and say whether Start can run."""
-        self._show(training_problems(self.doc.design.training, self.doc.design))
+        self._show(training_problems(self.doc.design.training, self.doc.design, self.doc.analysis))
 
     def check_typed(self, name: str) -> None:
         """Check what is being typed into ``name`` before it is committed (at Enter or focus out)."""
@@ -345,17 +383,21 @@ class SettingsForm(QWidget):
         except ValueError as error:
             self._show([TrainingProblem(name, str(error))])
             return
-        self._show(training_problems({**self.doc.design.training, name: value}, self.doc.design))
+        self._show(training_problems({**self.doc.design.training, name: value}, self.doc.design, self.doc.analysis))
 
     def _show(self, problems: list[TrainingProblem]) -> None:
-        self.problems = problems
+        self.problems = errors(problems)
+        self.warnings = [problem for problem in problems if problem not in self.problems]
         first: dict[str, str] = {}
-        for problem in problems:  # "data_options.count" is a problem of the data_options row
+        for problem in self.problems:  # "data_options.count" is a problem of the data_options row
             first.setdefault(problem.key.partition(".")[0], problem.message)
         for key, row in self.rows.items():
             row.mark(first.get(key, ""))
-        self._show_problem(problems[0].message if problems else "")
-        self.validity_changed.emit(problems[0].message if problems else "")
+        if self.problems:
+            self._show_problem(self.problems[0].message)
+        else:
+            self._show_problem(self.warnings[0].message if self.warnings else "", "warning")
+        self.validity_changed.emit(self.problems[0].message if self.problems else "")
 
     def commit(self, name: str) -> None:
         """Push the edit of ``name`` if it is valid; else say why and show the design's value again."""
@@ -369,8 +411,8 @@ class SettingsForm(QWidget):
             own = {f.name for f in dataclasses.fields(TASK_OPTIONS[value])}
             others = {f.name for cls in TASK_OPTIONS.values() for f in dataclasses.fields(cls)} - own
             training = {k: v for k, v in training.items() if k not in others}
-        if value == _default(row.spec):
-            training.pop(name, None)
+        if value == (row.picked.value if row.picked is not None else _default(row.spec)):
+            training.pop(name, None)  # the default, or the one the design picks: it follows the design
         else:
             training[name] = value
         if training == self.doc.design.training:
@@ -386,8 +428,9 @@ class SettingsForm(QWidget):
         self.refresh()
         self._show_problem(message)
 
-    def _show_problem(self, message: str) -> None:
-        self.problem.setText(f"<span style='color:{theme.colors().error.name()}'>{message}</span>" if message else "")
+    def _show_problem(self, message: str, severity: str = "error") -> None:
+        colour = (theme.colors().warning if severity == "warning" else theme.colors().error).name()
+        self.problem.setText(f"<span style='color:{colour}'>{message}</span>" if message else "")
         self.problem.setVisible(bool(message))
 
 

@@ -33,6 +33,7 @@ from cnnstudio.gui.views.context import Context
 from cnnstudio.gui.views.offline import OfflineProber
 from cnnstudio.gui.views.timeline import Timeline
 from cnnstudio.training import events
+from cnnstudio.training.defaults import with_defaults
 
 if TYPE_CHECKING:
     from cnnstudio.gui.main_window import MainWindow
@@ -176,7 +177,7 @@ class Views(QObject):
     # -- the design and the selection -----------------------------------------------------------------
     def _design_changed(self) -> None:
         doc = self.doc
-        task = str(doc.design.training.get("task", "classification"))
+        task = str(with_defaults(doc.design.training, doc.design, analysis=doc.analysis).get("task", "classification"))
         self.context = Context(doc.design, doc.analysis, task, self.classes, self.probe.timeline.every.value())
         self.probe.set_context(self.context)
         if not self.running:

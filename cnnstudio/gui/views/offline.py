@@ -69,11 +69,11 @@ class OfflineProber(QObject):
         from cnnstudio.core.weights import load_matching
         from cnnstudio.training.distributed import World
         from cnnstudio.training.errors import TrainingError
-        from cnnstudio.training.settings import parse_settings
+        from cnnstudio.training.defaults import default_settings
         from cnnstudio.training.setup import build
 
         # workers 0: streamed images are decoded here; no process forked from the studio (Qt's threads)
-        settings = parse_settings(self.design.training, {"workers": 0})
+        settings = default_settings(self.design, {"workers": 0})
         setup = build(self.design, settings, World(), lambda message: None, start_weights=False)
         state = self._read(self.weights) if isinstance(self.weights, str) else self.weights
         if not load_matching(setup.model, state).loaded:

@@ -18,6 +18,7 @@ from cnnstudio.training.fields import option
 
 SHAPE_NAMES = ("circle", "square", "triangle", "cross", "diamond", "ring")  # synthetic_shapes.SHAPES draws them
 SOLID_NAMES = ("sphere", "cube", "cross", "shell")  # synthetic_volumes.SOLIDS fills them
+MOTION_NAMES = ("left", "right", "up", "down")  # synthetic_video.MOTIONS moves the object so
 
 
 def _distinct(values: list[str], key: str, what: str) -> None:
@@ -43,6 +44,10 @@ class ShapesOptions:
         _distinct(self.shapes, "shapes", "shapes")
         _ordered(self.min_size, self.max_size)
 
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.shapes)
+
 
 @dataclass(frozen=True)
 class SequenceOptions:
@@ -52,6 +57,10 @@ class SequenceOptions:
     def __post_init__(self) -> None:
         if not self.pattern or set(self.pattern) - {"0", "1"}:
             raise TrainingError(f"\"data_options\": 'pattern' must be a string of 0s and 1s, got '{self.pattern}'")
+
+    @property
+    def class_names(self) -> list[str]:
+        return [f"no {self.pattern}", f"has {self.pattern}"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,25 @@ class VolumeOptions:
         _distinct(self.solids, "solids", "solids")
         _ordered(self.min_size, self.max_size)
 
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.solids)
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    count: int = option(1000, "Number of clips (training and validation together).", minimum=10, maximum=1_000_000)
+    noise: float = option(0.05, "Standard deviation of the Gaussian pixel noise.", minimum=0.0, maximum=1.0)
+    motions: list[str] = option(list(MOTION_NAMES), "The classes, in order: the way the object moves.", choices=MOTION_NAMES)
+    size: float = option(0.3, "The object's diameter, as a fraction of the frame's shorter side.", minimum=0.05, maximum=0.8)
+
+    def __post_init__(self) -> None:
+        _distinct(self.motions, "motions", "motions")
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.motions)
+
 
 @dataclass(frozen=True)
 class GeneratedKind:
@@ -79,6 +107,7 @@ GENERATED = {
     "synthetic-shapes": GeneratedKind("images", ShapesOptions),
     "synthetic-sequences": GeneratedKind("sequences", SequenceOptions),
     "synthetic-volumes": GeneratedKind("volumes", VolumeOptions),
+    "synthetic-video": GeneratedKind("video", VideoOptions),
 }
 
 

@@ -73,6 +73,7 @@ def kinds() -> list[SourceKind]:
         idx,
         synthetic_sequences,
         synthetic_shapes,
+        synthetic_video,
         synthetic_volumes,
         torchvision_sets,
     )

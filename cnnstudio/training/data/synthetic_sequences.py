@@ -40,7 +40,7 @@ def load(shape: tuple[int, ...], options: dict, seed: int) -> TensorData:
         first = hits.float().argmax(1)[rows] + len(pattern) - 1
         bits[rows, first] = 1 - bits[rows, first]
     labels = _occurrences(bits, pattern).any(1).long()
-    return TensorData(bits.unsqueeze(1), labels, [f"no {opts.pattern}", f"has {opts.pattern}"])
+    return TensorData(bits.unsqueeze(1), labels, opts.class_names)
 
 
 def _occurrences(bits: Tensor, pattern: Tensor) -> Tensor:

@@ -1,0 +1,71 @@
+"""The studio's Training form shows the defaults it picked for the design, and Start is off, with
+both sides named, when the data does not fit the model (a warning leaves Start on)."""
+
+from __future__ import annotations
+
+import pytest
+from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from test_training_datacheck import ERRORS, classifier, error_case, image_folder
+from test_training_defaults import sequence_design
+
+from cnnstudio.gui.main_window import MainWindow
+
+
+def test_a_design_without_settings_shows_the_defaults_it_picked(window: MainWindow) -> None:  # noqa: F811
+    window.show_design(sequence_design("causal"), None)
+    dock, form = window.training.dock, window.training.dock.form
+    line = form.rows["data"]._line()
+    assert line.text() == "" and line.placeholderText() == "default: synthetic-sequences (fits Input [1, 64], sequences)"
+    assert form.defaults.isVisible() and "data: synthetic-sequences (fits Input [1, 64]" in form.defaults.text()
+    assert form.rows["task"].editor.currentText() == "classification"
+    assert not form.problems and dock.start.isEnabled()
+    assert form.settings().data == "synthetic-sequences"
+
+
+def test_choosing_the_picked_source_keeps_following_the_design(window: MainWindow) -> None:  # noqa: F811
+    window.show_design(sequence_design("same"), None)
+    form = window.training.dock.form
+    line = form.rows["data"]._line()
+    QTest.keyClicks(line, "synthetic-sequences")
+    QTest.keyClick(line, Qt.Key.Key_Return)
+    assert "data" not in window.doc.design.training  # the picked value: the key stays out
+    line.selectAll()
+    QTest.keyClicks(line, "synthetic-shapes")  # an image source for a sequence Input: red, Start off
+    QTest.keyClick(line, Qt.Key.Key_Return)
+    assert window.doc.design.training["data"] == "synthetic-shapes"
+    assert "gives images" in form.rows["data"].problem and not window.training.dock.start.isEnabled()
+    line.clear()
+    QTest.keyClick(line, Qt.Key.Key_Return)  # emptied: back to the default
+    assert "data" not in window.doc.design.training and window.training.dock.start.isEnabled()
+
+
+@pytest.mark.parametrize("name", ERRORS)
+def test_each_mismatch_turns_start_off_with_both_sides(name: str, window: MainWindow, tmp_path) -> None:  # noqa: F811
+    design, raw, needle = error_case(name, tmp_path)
+    design.training = raw
+    window.show_design(design, None)
+    dock = window.training.dock
+    assert not dock.start.isEnabled() and needle in dock.start.toolTip()
+    assert dock.blocked.isVisible() and needle in dock.form.rows["data"].problem
+    assert not window.training.start()
+    assert needle in window.training.log.entries[-1].message
+
+
+def test_fewer_classes_than_outputs_is_shown_but_start_stays_on(window: MainWindow, tmp_path) -> None:  # noqa: F811
+    design = classifier(10)
+    design.training = {"data": f"folder:{image_folder(tmp_path / 'pics', 2)}"}
+    window.show_design(design, None)
+    dock, form = window.training.dock, window.training.dock.form
+    assert dock.start.isEnabled() and not form.problems
+    assert form.warnings and "'linear1' gives 10 class scores" in form.problem.text() and form.problem.isVisible()
+
+
+def test_typing_a_folder_with_too_many_classes_turns_start_off(window: MainWindow, tmp_path) -> None:  # noqa: F811
+    window.show_design(classifier(6), None)  # synthetic-shapes' 6 classes fit
+    dock, form = window.training.dock, window.training.dock.form
+    assert dock.start.isEnabled()
+    line = form.rows["data"]._line()
+    QTest.keyClicks(line, f"folder:{image_folder(tmp_path / 'pics', 8)}")  # typed, not yet committed
+    assert "has 8 classes" in form.rows["data"].problem and not dock.start.isEnabled()
