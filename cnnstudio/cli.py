@@ -27,6 +27,7 @@ EXIT_INTERRUPTED = 130
 EXIT_NO_DISPLAY = 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as shell tools report it
 EXIT_INTERNAL = 3
+EXIT_FAILED = 1  # what every command returns when it did not do its work (the message says why)
 
 
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -56,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version")):
             args = _parser(argv[0] if argv[0] in COMMANDS else None).parse_args(argv)
+            refused = _special_output(args)
+            if refused:
+                print(f"cnnstudio {args.command}: {refused}", file=sys.stderr)
+                return EXIT_FAILED
             return importlib.import_module(f"cnnstudio.commands.{args.command}").run(args)
         return _open_studio(argv)
     except KeyboardInterrupt:
@@ -70,6 +75,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cnnstudio: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         print("Please report it; run with CNNSTUDIO_DEBUG=1 for the details.", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _special_output(args: argparse.Namespace) -> str | None:
+    """Why a command's ``-o`` may not be written (a device, pipe, socket or folder), checked before
+    any work; the atomic writer checks again when it writes (:mod:`cnnstudio.core.regular`)."""
+    from pathlib import Path
+
+    from cnnstudio.core.regular import refuse_special_output
+
+    output = getattr(args, "output", None)
+    return refuse_special_output(Path(output)) if output is not None else None
 
 
 def _no_display() -> bool:

@@ -57,7 +57,7 @@ def default_weights(design_path: str, design: Design, which: str | None) -> Path
     from cnnstudio.runs import RunError, list_runs, pick_run, runs_dir
 
     folder = runs_dir(design_path, design.name)
-    if which is None and not list_runs(folder):
+    if which is None and all(run.damaged for run in list_runs(folder)):
         if design.weights:
             print(f"no runs: exporting the design's own weights ({design.weights})", file=sys.stderr)
             return design.weights

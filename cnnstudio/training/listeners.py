@@ -12,10 +12,12 @@ import json
 from pathlib import Path
 
 from cnnstudio.core.atomic import explain
+from cnnstudio.core.regular import NotReadable, read_regular
 from cnnstudio.training import events
 from cnnstudio.training.errors import NotWritten
 
 METRICS_NAME = "metrics.jsonl"
+MAX_METRICS_BYTES = 256 * 2**20  # one line per epoch: a longer file is not a run's metrics
 
 
 class Callback:
@@ -67,9 +69,9 @@ class MetricsWriter(Callback):
 def read_metrics(folder: Path) -> list[dict]:
     """The epoch records of a run folder's metrics.jsonl (a half-written last line is skipped)."""
     records = []
-    try:
-        lines = (folder / METRICS_NAME).read_text(encoding="utf-8").splitlines()
-    except OSError:
+    try:  # a bounded read of a regular file: a FIFO named metrics.jsonl must not block a listing
+        lines = read_regular(folder / METRICS_NAME, MAX_METRICS_BYTES).decode("utf-8", "replace").splitlines()
+    except NotReadable:
         return []
     for line in lines:
         try:
