@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from cnnstudio.core.display import shorten
 
@@ -66,12 +67,24 @@ def read_regular(path: Path, limit: int, what: str = "a file") -> bytes:
         raise NotReadable(f"{name}: not a regular file ({_what(mode)}); it should be {what}")
     with os.fdopen(fd, "rb") as handle:
         try:
-            raw = handle.read(limit + 1)
+            raw = read_at_most(handle, limit + 1)
         except OSError as error:
             raise NotReadable(f"{name}: cannot be read ({error.strerror or error})") from None
     if len(raw) > limit:
         raise NotReadable(f"{name}: the file is larger than {_size(limit)}; it should be {what}")
     return raw
+
+
+def read_at_most(handle: BinaryIO, size: int, chunk: int = 2**20) -> bytes:
+    """Up to ``size`` bytes, a chunk at a time: ``read(size)`` would reserve all of ``size`` first,
+    however small the file."""
+    parts = bytearray()
+    while len(parts) < size:
+        part = handle.read(min(chunk, size - len(parts)))
+        if not part:
+            break
+        parts += part
+    return bytes(parts)
 
 
 def _size(limit: int) -> str:
