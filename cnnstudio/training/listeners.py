@@ -58,8 +58,7 @@ class MetricsWriter(Callback):
         self.path = folder / METRICS_NAME
 
     def on_epoch(self, event: events.EpochMetrics) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
+        try:  # the engine made the folder; one deleted while training is an error, never made again
             with open(self.path, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(event.record()) + "\n")
         except OSError as error:
