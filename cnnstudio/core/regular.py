@@ -58,6 +58,9 @@ def read_regular(path: Path, limit: int, what: str = "a file") -> bytes:
     except ValueError:  # a NUL character in the path
         raise NotReadable(f"{shorten(repr(str(path)), 200)}: not a valid file name") from None
     except OSError as error:  # a socket (ENXIO), no permission, a name too long
+        kind = kind_of(path)
+        if kind is not None:
+            raise NotReadable(f"{name}: not a regular file ({kind}); it should be {what}") from None
         raise NotReadable(f"{name}: cannot be read ({error.strerror or error})") from None
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
