@@ -32,6 +32,7 @@ from cnnstudio.runs.manifest import Manifest
 from cnnstudio.training.errors import TrainingError
 
 pytestmark = pytest.mark.security
+SLOW = pytest.mark.faults  # real processes (CLI subprocesses, parallel trains): `-m "not faults"` skips them
 HANG_S = 60  # a hang is a failure; each case ends in a sentence long before this
 
 
@@ -232,6 +233,7 @@ def _damage(runs: Path, good: Path) -> dict[str, Path]:
     return cases
 
 
+@SLOW
 def test_damaged_run_folders_never_hang_or_stop_runs_runs_json_or_export(trained: Path, tmp_path: Path) -> None:
     design, runs, good = _copy_design(trained, tmp_path)
     cases = _damage(runs, good)
@@ -303,6 +305,7 @@ def test_the_runs_panel_shows_a_damaged_run_with_its_reason(trained: Path, tmp_p
     assert panel.buttons["load"].isEnabled()
 
 
+@SLOW
 def test_three_simultaneous_trains_of_one_design_keep_every_run(tmp_path: Path) -> None:
     design = _tiny(tmp_path, "twin")
     starts = [subprocess.Popen([sys.executable, "-m", "cnnstudio", "train", str(design)], env=cli_environment(),
@@ -325,6 +328,7 @@ def test_run_folders_are_made_exclusively_on_the_next_free_name(tmp_path: Path) 
         run_folder(tmp_path / "file" / "runs", {})
 
 
+@SLOW
 def test_a_run_folder_deleted_mid_run_stops_the_run_and_is_not_made_again(tmp_path: Path) -> None:
     design = _tiny(tmp_path, "gone", epochs=10_000)
     process = subprocess.Popen([sys.executable, "-m", "cnnstudio", "train", str(design)], env=cli_environment(),
@@ -394,6 +398,7 @@ def test_a_csv_file_that_is_a_fifo_or_dev_zero_is_refused_at_once(tmp_path: Path
             open_csv(str(path), OpenRequest((1, 8, 8)))
 
 
+@SLOW
 def test_train_on_a_csv_naming_a_fifo_ends_in_a_sentence(tmp_path: Path) -> None:
     from PIL import Image
 
@@ -487,6 +492,7 @@ def test_images_are_opened_only_from_regular_files_and_bombs_are_refused(tmp_pat
     assert not [w for w in recwarn if issubclass(w.category, Image.DecompressionBombWarning)]
 
 
+@SLOW
 def test_stylize_with_a_20000_pixel_square_content_image_is_a_sentence(tmp_path: Path) -> None:
     from PIL import Image
 
@@ -516,6 +522,7 @@ def test_import_weights_with_matching_names_and_other_shapes_list_each_tensor_on
     assert "size mismatch" not in message
 
 
+@SLOW
 def test_an_onnx_input_declared_2e9_by_2e9_is_a_sentence(tmp_path: Path) -> None:
     onnx = pytest.importorskip("onnx")
     pytest.importorskip("onnx2torch")
@@ -531,6 +538,7 @@ def test_an_onnx_input_declared_2e9_by_2e9_is_a_sentence(tmp_path: Path) -> None
     assert "internal error" not in done.stderr
 
 
+@SLOW
 def test_check_with_stdout_on_a_full_disk_says_so_on_stderr(tmp_path: Path) -> None:
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full here")
@@ -602,6 +610,7 @@ def _grouped_design(count: int, loop: bool = False) -> str:
     return json.dumps(data)
 
 
+@SLOW
 def test_design_files_with_200000_nested_groups_or_a_50000_group_loop_load_or_are_refused() -> None:
     design = loads(_grouped_design(200_000))
     assert len(design.groups) == 200_000 and grouping.ancestors(design.groups, "g199999")[-1] == "g0"
