@@ -8,6 +8,7 @@ for torch or Qt. No command lets a traceback reach the user (set CNNSTUDIO_DEBUG
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -27,6 +28,8 @@ EXIT_INTERRUPTED = 130
 EXIT_NO_DISPLAY = 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as shell tools report it
 EXIT_INTERNAL = 3
+EXIT_FAILED = 1  # what every command returns when it did not do its work (the message says why)
+_OUTPUT_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)  # writing stdout itself failed
 
 
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -56,7 +59,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version")):
             args = _parser(argv[0] if argv[0] in COMMANDS else None).parse_args(argv)
-            return importlib.import_module(f"cnnstudio.commands.{args.command}").run(args)
+            refused = _special_output(args)
+            if refused:
+                print(f"cnnstudio {args.command}: {refused}", file=sys.stderr)
+                return EXIT_FAILED
+            status = importlib.import_module(f"cnnstudio.commands.{args.command}").run(args)
+            sys.stdout.flush()  # here, not at exit: a full disk behind stdout is then a sentence too
+            return status
         return _open_studio(argv)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -64,12 +73,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader left early (`cnnstudio check X | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return EXIT_BROKEN_PIPE
+    except OSError as error:
+        if error.errno not in _OUTPUT_ERRORS or error.filename is not None:
+            return _internal(error)
+        # stdout on a full disk (`cnnstudio check X > /dev/full`): a sentence on stderr
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        print(f"cnnstudio: the output could not be written: {error.strerror}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as error:  # a bug of ours: say so plainly, never a traceback
-        if os.environ.get("CNNSTUDIO_DEBUG"):
-            raise
-        print(f"cnnstudio: internal error: {type(error).__name__}: {error}", file=sys.stderr)
-        print("Please report it; run with CNNSTUDIO_DEBUG=1 for the details.", file=sys.stderr)
-        return EXIT_INTERNAL
+        return _internal(error)
+
+
+def _internal(error: Exception) -> int:
+    """A bug of ours: said plainly, never a traceback."""
+    if os.environ.get("CNNSTUDIO_DEBUG"):
+        raise error
+    print(f"cnnstudio: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+    print("Please report it; run with CNNSTUDIO_DEBUG=1 for the details.", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def _special_output(args: argparse.Namespace) -> str | None:
+    """Why a command's ``-o`` may not be written (a device, pipe, socket or folder), checked before
+    any work; the atomic writer checks again when it writes (:mod:`cnnstudio.core.regular`)."""
+    from pathlib import Path
+
+    from cnnstudio.core.regular import refuse_special_output
+
+    output = getattr(args, "output", None)
+    return refuse_special_output(Path(output)) if output is not None else None
 
 
 def _no_display() -> bool:

@@ -32,7 +32,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnstudio.export import FORMATS, ExportError, export_design
+    from cnnstudio.export import FORMATS, ExportError, export_design, stale_weights
     from cnnstudio.export.code import CodeExportError
     from cnnstudio.core.weights import WeightsError
 
@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
         design = load_design(args.design)
         target = args.output or Path(args.design).with_suffix(FORMATS[args.format])
         weights = args.weights or (None if args.random_weights else default_weights(args.design, design, args.run))
+        stale = args.format == "code" and not weights and stale_weights(target) != target and stale_weights(target).is_file()
         report = export_design(design, args.format, target, weights)
     except (DesignFileError, CompileError, ExportError, CodeExportError, WeightsError, RunError) as error:
         print(f"cnnstudio export: {error}", file=sys.stderr)
@@ -49,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
     if report:
         print(report.summary())
     print(f"wrote {target}")
+    if stale:
+        print(f"removed the old {stale_weights(target).name} beside it: the new script would have loaded it "
+              "instead of its random weights")
     return EXIT_OK
 
 
@@ -58,7 +62,7 @@ def default_weights(design_path: str, design: Design, which: str | None) -> Path
     from cnnstudio.runs import RunError, list_runs, pick_run, runs_dir
 
     folder = runs_dir(design_path, design.name)
-    if which is None and not list_runs(folder):
+    if which is None and all(run.damaged for run in list_runs(folder)):
         if design.weights:
             print(f"no runs: exporting the design's own weights ({design.weights})", file=sys.stderr)
             return design.weights

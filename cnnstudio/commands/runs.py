@@ -1,7 +1,8 @@
 """``cnnstudio runs DESIGN``: the design's runs as a table (or ``--json``), with what each changed.
 Runs from before the run store are listed too; what they do not record reads "older run". A run
 whose process is gone reads "interrupted", with its last checkpoint and the command that continues
-it (:mod:`cnnstudio.runs.owner`); listing writes nothing."""
+it (:mod:`cnnstudio.runs.owner`); a run whose run.json cannot be used reads "damaged", with why.
+Listing writes nothing."""
 
 from __future__ import annotations
 
@@ -59,6 +60,8 @@ def table(rows: list[dict]) -> str:
         row = rows[index]
         if row["status"] == "failed" and row["message"]:
             text.insert(index + 2, "  failed: " + row["message"].splitlines()[0])
+        elif row["status"] == "damaged":
+            text.insert(index + 2, f"  damaged, skipped by latest and best: {row['detail']}")
         elif row["status"] == "interrupted":
             more = f"\n  continue with: {row['resume_command']}" if row.get("resume_command") else ""
             text.insert(index + 2, f"  interrupted: {row['detail']}{more}")

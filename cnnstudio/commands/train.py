@@ -21,6 +21,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from cnnstudio.core.atomic import WriteFailed
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, load_design, to_dict
 from cnnstudio.training import events
@@ -78,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
             _check_same_network(design, trainer.design, args.resume)
         else:
             trainer = Trainer(design, settings, **listening)
+    except WriteFailed as error:  # the run's folder could not be made
+        print(f"cnnstudio train: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except TrainingError as error:
         if out is not None:  # a new run folder made for this start keeps the failure
             record_failed_start(out, to_dict(design), settings.to_dict() if settings else {}, str(error))

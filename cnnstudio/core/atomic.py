@@ -1,6 +1,7 @@
 """Atomic file replacement: readers see the old file or the new one, never a half-written mix.
 
-Used for designs, exports, checkpoints and the views' PNG/CSV files. The new content goes to a
+Used for designs, exports, checkpoints and the views' PNG/CSV files. Only a regular file is
+ever replaced: a device, pipe, socket or folder at the target is refused before anything is written. The new content goes to a
 temporary file in the same folder (same file system, so the final rename is atomic), is flushed
 to disk, gets the permissions of the file it replaces (or those of a normal new file), then
 replaces the target; the folder is flushed too, so the rename survives a power cut. On any error
@@ -20,6 +21,8 @@ import re
 import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
+
+from cnnstudio.core.regular import refuse_special_output
 
 TEMP_SUFFIX = ".part"
 _MAX_NAME_BYTES = 255  # the longest file name of common file systems (ext4, NTFS, APFS, tmpfs)
@@ -127,6 +130,9 @@ def _prepare(path: Path, parents: bool) -> Path:
     if path.is_dir():
         error = IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         raise WriteFailed(error, explain(error, path))
+    refused = refuse_special_output(path)
+    if refused:  # a device, FIFO or socket: renaming over it would replace /dev/null itself
+        raise WriteFailed(OSError(errno.EINVAL, refused), refused)
     return path
 
 

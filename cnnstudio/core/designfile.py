@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from cnnstudio.core.design import Design, DesignError
 from cnnstudio.core.display import shorten
 from cnnstudio.core.groups import Group
 from cnnstudio.core.params import ParamError
+from cnnstudio.core.regular import NotReadable, read_regular
 
 FORMAT = "cnnstudio-design"
 VERSION = 2
@@ -48,36 +48,12 @@ def load_design(path: str | os.PathLike[str]) -> Design:
 
 
 def read_bounded(path: Path, limit: int = MAX_BYTES) -> bytes:
-    """At most ``limit`` bytes of a regular file, or :class:`DesignFileError`.
-
-    Devices (/dev/zero), pipes and sockets are refused before reading: a FIFO with no writer would
-    block forever, and /dev/urandom never ends. The size reported by the file system is not
-    trusted (a file may grow while read, /proc files report 0): reading stops past the limit.
-    """
+    """At most ``limit`` bytes of a regular file, or :class:`DesignFileError`
+    (:func:`cnnstudio.core.regular.read_regular`: devices, pipes and sockets refused before reading)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        raise DesignFileError(f"{shorten(str(path), 200)}: no such file") from None
-    except IsADirectoryError:
-        raise DesignFileError(f"{shorten(str(path), 200)}: is a folder, not a design file") from None
-    except ValueError:  # a NUL character in the path
-        raise DesignFileError(f"{shorten(repr(str(path)), 200)}: not a valid file name") from None
-    except OSError as error:
-        raise DesignFileError(f"{shorten(str(path), 200)}: cannot be read ({error.strerror or error})") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        if stat.S_ISDIR(mode):
-            raise DesignFileError(f"{path}: is a folder, not a design file")
-        raise DesignFileError(f"{path}: not a regular file (a device, a pipe or a socket); a design is a .json file")
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            raw = handle.read(limit + 1)
-        except OSError as error:
-            raise DesignFileError(f"{path}: cannot be read ({error.strerror or error})") from None
-    if len(raw) > limit:
-        raise DesignFileError(f"{path}: the file is larger than {limit // 2**20} MiB; is it a design?")
-    return raw
+        return read_regular(path, limit, "a design file")
+    except NotReadable as error:
+        raise DesignFileError(str(error)) from None
 
 
 def _read_text(path: Path) -> str:

@@ -9,6 +9,7 @@ groups, shared by :class:`~cnnstudio.core.design.Design`, the design file and th
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -45,13 +46,27 @@ def children(groups: Groups, group_id: str | None) -> list[str]:
     return [g.id for g in groups.values() if g.parent == group_id]
 
 
+def _children_index(groups: Groups) -> dict[str | None, list[str]]:
+    """parent -> its child groups, in order: one pass, so walking the tree costs the groups once."""
+    kids: dict[str | None, list[str]] = {}
+    for group in groups.values():
+        kids.setdefault(group.parent, []).append(group.id)
+    return kids
+
+
 def descendants(groups: Groups, group_id: str) -> list[str]:
-    """Every group inside ``group_id``, at any depth, parents before their children."""
+    """Every group inside ``group_id``, at any depth, parents before their children (each once,
+    even where parents loop)."""
+    kids = _children_index(groups)
     found: list[str] = []
-    todo = children(groups, group_id)
+    seen = {group_id}
+    todo = deque(kids.get(group_id, []))
     while todo:
-        found.append(child := todo.pop(0))
-        todo.extend(children(groups, child))
+        child = todo.popleft()
+        if child not in seen:
+            seen.add(child)
+            found.append(child)
+            todo.extend(kids.get(child, []))
     return found
 
 
@@ -63,9 +78,11 @@ def members(groups: Groups, group_id: str) -> list[str]:
 def ancestors(groups: Groups, group_id: str) -> list[str]:
     """The enclosing groups of ``group_id``, innermost first (stops at a loop or unknown parent)."""
     chain: list[str] = []
+    seen = {group_id}
     parent = groups[group_id].parent
-    while parent is not None and parent in groups and parent not in chain and parent != group_id:
+    while parent is not None and parent in groups and parent not in seen:
         chain.append(parent)
+        seen.add(parent)
         parent = groups[parent].parent
     return chain
 
@@ -80,19 +97,26 @@ class Tree:
 
 
 def tree(groups: Groups) -> Tree:
-    kids: dict[str | None, list[str]] = {}
-    for group in groups.values():
-        kids.setdefault(group.parent, []).append(group.id)
+    """Children first, without recursion: a chain of 200,000 nested groups is as cheap as a flat list."""
+    kids = _children_index(groups)
     inside: dict[str, list[str]] = {}
-
-    def collect(group_id: str) -> list[str]:
-        if group_id not in inside:
-            inside[group_id] = []  # a loop of parents (an invalid set) ends here
-            inside[group_id] = [*groups[group_id].nodes, *(n for c in kids.get(group_id, []) for n in collect(c))]
-        return inside[group_id]
-
-    for group_id in groups:
-        collect(group_id)
+    for root in groups:
+        if root in inside:
+            continue
+        inside[root] = []  # a loop of parents (an invalid set) ends where it meets a group seen
+        stack = [(root, iter(kids.get(root, [])))]
+        while stack:
+            group_id, pending = stack[-1]
+            child = next(pending, None)
+            if child is None:
+                stack.pop()
+                own = [*groups[group_id].nodes]
+                for kid in kids.get(group_id, []):
+                    own += inside[kid]
+                inside[group_id] = own
+            elif child not in inside:
+                inside[child] = []
+                stack.append((child, iter(kids.get(child, []))))
     return Tree(kids, inside)
 
 
@@ -133,25 +157,39 @@ def problems(groups: Groups, node_ids: Container[str]) -> list[tuple[str, str]]:
                 owner[node_id] = group.id
         if group.parent is not None and group.parent not in groups:
             found.append((group.id, f"its parent '{group.parent}' is not a group"))
-    for group in groups.values():
-        loop = _parent_loop(groups, group.id)
-        if loop:
-            found.append((group.id, "its parents form a loop: " + " -> ".join(loop)))
+    for loop in parent_loops(groups):
+        found.append((loop[0], "its parents form a loop: " + _chain([*loop, loop[0]])))
     return found
 
 
-def _parent_loop(groups: Groups, group_id: str) -> list[str]:
-    """The loop of parents starting at ``group_id``, or [] if following parents ends."""
-    chain = [group_id]
-    parent = groups[group_id].parent
-    while parent is not None and parent in groups:
-        if parent == group_id:
-            return [*chain, parent]
-        if parent in chain:  # a loop further up: reported for the groups in it
-            return []
-        chain.append(parent)
-        parent = groups[parent].parent
-    return []
+def parent_loops(groups: Groups) -> list[list[str]]:
+    """Each loop of parents once, starting at its first group in ``groups``' order. One walk up
+    from every group, never walking a group twice: linear in the number of groups."""
+    order = {group_id: index for index, group_id in enumerate(groups)}
+    done: set[str] = set()
+    loops: list[list[str]] = []
+    for start in groups:
+        path: list[str] = []
+        at: dict[str, int] = {}
+        group_id: str | None = start
+        while group_id is not None and group_id in groups and group_id not in done:
+            if group_id in at:
+                loop = path[at[group_id]:]
+                first = min(range(len(loop)), key=lambda i: order[loop[i]])
+                loops.append(loop[first:] + loop[:first])
+                break
+            at[group_id] = len(path)
+            path.append(group_id)
+            group_id = groups[group_id].parent
+        done.update(path)
+    return loops
+
+
+def _chain(ids: list[str], most: int = 8) -> str:
+    """``a -> b -> a``; a long loop names its first and last groups and counts the rest."""
+    if len(ids) <= most:
+        return " -> ".join(ids)
+    return f"{' -> '.join(ids[:most // 2])} -> ... -> {' -> '.join(ids[-most // 2:])} ({len(ids) - 1:,} groups)"
 
 
 def numbered(name: str, step: int, taken: Iterable[str]) -> str:

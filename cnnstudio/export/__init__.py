@@ -68,9 +68,21 @@ def export_design(design: Design, fmt: str, target: Path, weights: Path | str | 
             atomic_write_files([weights_file, (target, data)], parents=True)
         else:
             atomic_write_bytes(target, data, parents=True)
+            if fmt == "code" and stale_weights(target) != target:
+                stale_weights(target).unlink(missing_ok=True)
     except WriteFailed as error:
         raise ExportError(str(error)) from None
+    except OSError as error:
+        raise ExportError(f"{target} was written, but the old {stale_weights(target).name} beside it, which it would "
+                          f"load, could not be removed ({error.strerror}); delete it") from None
     return report
+
+
+def stale_weights(target: Path) -> Path:
+    """The weights file a code export without weights leaves no trace of: the script loads
+    ``<name>.pt`` from beside itself when it exists, so an older export's would be used instead of
+    the fresh random weights."""
+    return target.with_suffix(".pt")
 
 
 def _check_fits(analysis: Analysis) -> None:

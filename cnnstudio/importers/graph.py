@@ -151,8 +151,8 @@ def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]]) -> No
             value = self.fetch_attr(target)
             return meta(value) if isinstance(value, torch.Tensor) else value
 
-    inputs = [torch.empty((BATCH, *shape), device="meta") for shape in shapes]
-    try:
+    try:  # inside: an input declared 2e9 x 2e9 overflows even on the meta device
+        inputs = [torch.empty((BATCH, *shape), device="meta") for shape in shapes]
         Recorder(graph_module).run(*inputs)
     except Exception as error:
         raise ImportFailed(

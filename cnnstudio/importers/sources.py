@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from torch import nn
+from torch import Tensor, nn
 
 from cnnstudio.core.weights import WeightsError, read_state_dict
 from cnnstudio.importers.graph import ImportFailed
@@ -97,9 +97,19 @@ def load_source(source: str, weights: str | None = None) -> Loaded:
     return loaded
 
 
+def _dims(tensor: Tensor) -> str:
+    return "x".join(map(str, tensor.shape)) or "a scalar"
+
+
 def load_into(module: nn.Module, path: str) -> str:
     """Load a state-dict file into the source model (before conversion); an error if nothing matches."""
     state = read_state_dict(path)
+    own = module.state_dict()
+    wrong = [f"{name} is {_dims(tensor)} in the file but {_dims(own[name])} in the model"
+             for name, tensor in state.items() if name in own and tensor.shape != own[name].shape]
+    if wrong:
+        more = f" (and {len(wrong) - 20} more)" if len(wrong) > 20 else ""
+        raise WeightsError(f"{path} does not fit the model, so nothing was loaded: {'; '.join(wrong[:20])}{more}")
     result = module.load_state_dict(state, strict=False)
     loaded = len(state) - len(result.unexpected_keys)
     if state and not loaded:

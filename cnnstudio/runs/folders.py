@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cnnstudio.core.atomic import WriteFailed, explain
 from cnnstudio.core.display import file_stem
+from cnnstudio.runs.manifest import MANIFEST
 
 RUNS = "runs"
 TAGGED = ("lr", "batch_size", "epochs", "optimizer", "schedule", "task", "data", "weight_decay", "seed")
@@ -30,10 +32,11 @@ def runs_dir(design_path: str | os.PathLike[str] | None, design_name: str, unsav
 def run_folder(runs: Path, settings: dict[str, Any], *, design: dict[str, Any] | None = None,
                out: str | os.PathLike[str] | None = None, resume: str | os.PathLike[str] | None = None,
                now: float | None = None) -> Path:
-    """The folder a start writes to: ``out`` when named; a resumed run's own folder (its
+    """The folder a start writes to (:class:`WriteFailed` when it cannot be made): ``out`` when named; a resumed run's own folder (its
     checkpoint's); else a new folder in ``runs``, named by the start time and what sets this run
     apart from the previous one (``2026-12-01_14-03-22_lr0.01``, ``..._+dropout1``: settings first,
-    else the design, a design-file object), never an existing one."""
+    else the design, a design-file object), never an existing one: the folder is created here,
+    exclusively, so simultaneous starts each keep their own (``..._lr0.01-2``)."""
     if out is not None:
         return Path(out)
     if resume is not None:
@@ -41,10 +44,15 @@ def run_folder(runs: Path, settings: dict[str, Any], *, design: dict[str, Any] |
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S", time.localtime(now))
     name = "_".join([stamp, *_tags(settings, design, _previous(runs))])
     folder, n = runs / name, 2
-    while folder.exists():
-        folder, n = runs / f"{name}-{n}", n + 1
-    folder.mkdir(parents=True)
-    return folder
+    while True:  # an exclusive create: starts in the same second (other processes) each get their own
+        try:
+            runs.mkdir(parents=True, exist_ok=True)
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            folder, n = runs / f"{name}-{n}", n + 1
+        except OSError as error:  # the runs directory is a file, read-only, on a full disk
+            raise WriteFailed(error, f"the run's folder cannot be made: {explain(error, folder / MANIFEST)}") from None
 
 
 def _tags(settings: dict[str, Any], design: dict[str, Any] | None, previous: Any) -> list[str]:

@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, ClassVar
 
 from cnnstudio.runs.manifest import LAST, MAIN_METRIC, Manifest, main_metric
@@ -98,6 +99,8 @@ def checkpoint_header(path: Path) -> dict[str, Any] | None:
     try:
         stat = path.stat()
     except OSError:
+        return None
+    if not S_ISREG(stat.st_mode):  # a FIFO named last.pt would block the listing forever
         return None
     return _header(str(path), stat.st_size, stat.st_mtime_ns)
 

@@ -8,13 +8,14 @@ The engine does not know this module: a front end attaches :func:`run_listeners`
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 from cnnstudio.core.atomic import WriteFailed
 from cnnstudio.runs.files import write_bytes, write_text
-from cnnstudio.runs.manifest import BEST, DESIGN, LAST, SETTINGS, Manifest, main_metric
+from cnnstudio.runs.manifest import BEST, DESIGN, LAST, MANIFEST, SETTINGS, Manifest, main_metric
 from cnnstudio.runs.owner import HEARTBEAT_S, Owner, same_host
 from cnnstudio.runs.snapshots import SnapshotStore
 from cnnstudio.training import events
@@ -123,7 +124,7 @@ def record_failed_start(folder: Path, design: dict[str, Any], settings: dict[str
     ``failed`` manifest with the sentence. Only a folder made for this start is written: one that
     exists and holds no run yet (no manifest, checkpoint or metrics: a resumed run's folder, or an
     older run's, keeps its own record); if even that fails, the folder stays as it was."""
-    if not folder.is_dir() or Manifest.load(folder) is not None or any((folder / name).is_file() for name in RUN_FILES):
+    if not folder.is_dir() or os.path.lexists(folder / MANIFEST) or any((folder / name).is_file() for name in RUN_FILES):
         return
     recorder = RunRecorder(folder)
     try:

@@ -64,7 +64,7 @@ class SnapshotStore(Callback):
         buffer = io.BytesIO()
         torch.save(_plain(event), buffer)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            self.folder.mkdir(exist_ok=True)  # not its parents: a deleted run folder stays deleted
             write_bytes(self.folder / f"step-{event.step:09d}.pt", buffer.getbuffer())
         except (OSError, TrainingError):
             return

@@ -12,7 +12,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
-from cnnstudio.runs.manifest import BEST, DESIGN, LAST, MANIFEST, SETTINGS, Manifest, Status
+from cnnstudio.core.regular import NotReadable, read_regular
+from cnnstudio.runs.manifest import BEST, DESIGN, LAST, MANIFEST, SETTINGS, DamagedManifest, Manifest, Status
 from cnnstudio.runs.owner import STALE_AFTER_S, Owner, age_s
 from cnnstudio.training.listeners import read_metrics
 
@@ -41,6 +42,7 @@ class Run:
     path: Path
     manifest: Manifest
     older: ClassVar[bool] = False  # from before the run store (:class:`cnnstudio.runs.older.OlderRun`)
+    damaged: ClassVar[bool] = False  # its run.json cannot be used (:class:`DamagedRun`)
 
     @property
     def folder(self) -> str:
@@ -129,23 +131,65 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{int(seconds // 60)} min"
 
 
-def _read_json(path: Path) -> Any:
+MAX_JSON_BYTES = 64 * 2**20  # design.json and settings.json: a design file's own bound, and more
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """A run's design.json or settings.json, or None when it is missing, not a regular file (a FIFO
+    would block), too big, or not a JSON object."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_regular(path, MAX_JSON_BYTES, "a JSON file").decode("utf-8"))
+    except (NotReadable, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@dataclass
+class DamagedRun(Run):
+    """A run folder whose run.json cannot be used (not a regular file, not JSON, a wrong type):
+    listed, with the reason, so nothing is hidden; never picked as latest or best, never edited
+    (it may be deleted)."""
+
+    reason: str = ""
+    damaged: ClassVar[bool] = True
+
+    @classmethod
+    def of(cls, folder: Path, reason: str) -> DamagedRun:
+        try:
+            written = folder.stat().st_mtime
+        except OSError:
+            written = 0.0
+        return cls(folder, Manifest(started=written, status="damaged"), reason)
+
+    @cached_property
+    def state(self) -> RunState:
+        return RunState("damaged", self.reason)
+
+    def weights(self, prefer: str = "best") -> Path | None:
         return None
 
 
+def _read_run(folder: Path) -> Run | None:
+    """The run in ``folder``: a run of the run store, a damaged one, an older one, or None."""
+    from cnnstudio.runs.older import read_older
+
+    try:
+        manifest = Manifest.read(folder)
+    except DamagedManifest as error:
+        return DamagedRun.of(folder, str(error))
+    return Run(folder, manifest) if manifest is not None else read_older(folder)
+
+
 def list_runs(runs: Path) -> list[Run]:
-    """The runs in ``runs``, oldest first: its run folders, and runs from before the run store (the
-    runs directory itself holding ``last.pt`` and ``metrics.jsonl``, or a folder holding them
-    without a manifest). Folders with none of these are skipped."""
+    """The runs in ``runs``, oldest first: its run folders (a damaged one as :class:`DamagedRun`),
+    and runs from before the run store (the runs directory itself holding ``last.pt`` and
+    ``metrics.jsonl``, or a folder holding them without a manifest). Folders with none of these
+    are skipped."""
     from cnnstudio.runs.older import read_older
 
     found: list[Run] = []
     for folder in sorted(runs.iterdir()) if runs.is_dir() else ():
-        manifest = Manifest.load(folder) if folder.is_dir() else None
-        run = Run(folder, manifest) if manifest is not None else read_older(folder) if folder.is_dir() else None
+        run = _read_run(folder) if folder.is_dir() else None
         if run is not None:
             found.append(run)
     itself = read_older(runs, runs_directory=True) if runs.is_dir() else None
@@ -155,10 +199,14 @@ def list_runs(runs: Path) -> list[Run]:
 
 def pick_run(runs: Path, which: str | None = None) -> Run:
     """None: :func:`default_run`; ``latest`` (the newest); ``best`` (the best main metric among runs
-    that have one, finished or not); or a run's folder name, its given name, or a unique start of either."""
-    found = list_runs(runs)
+    that have one, finished or not); or a run's folder name, its given name, or a unique start of
+    either. Every choice but a named run skips damaged runs; naming one is a :class:`RunError` with
+    its reason."""
+    listed = list_runs(runs)
+    found = [run for run in listed if not run.damaged]
     if not found:
-        raise RunError(f"no runs in {runs}: train the design first (cnnstudio train)")
+        damaged = f" (only damaged ones: {_damaged_list(listed)})" if listed else ""
+        raise RunError(f"no runs in {runs}{damaged}: train the design first (cnnstudio train)")
     if which is None:
         chosen = default_run(found)
         if chosen is None:
@@ -171,8 +219,10 @@ def pick_run(runs: Path, which: str | None = None) -> Run:
         if not scored:
             raise RunError("no run has a validation metric yet; use --run latest")
         return _best(scored)
-    exact = [run for run in found if which in (run.folder, run.name)]
-    matches = exact or [run for run in found if run.folder.startswith(which) or run.name.startswith(which)]
+    exact = [run for run in listed if which in (run.folder, run.name)]
+    matches = exact or [run for run in listed if run.folder.startswith(which) or run.name.startswith(which)]
+    if len(matches) == 1 and isinstance(matches[0], DamagedRun):
+        raise RunError(f"the run {matches[0].folder} is damaged: {matches[0].reason}")
     if len(matches) == 1:
         return matches[0]
     names = ", ".join(run.name for run in found[-5:])
@@ -184,7 +234,7 @@ def default_run(found: list[Run]) -> Run | None:
     """Whose weights are used when no run is named (export, visualize, stylize, the studio's views
     and exports): the best completed run by the task's main metric, not the newest (a later
     experiment may be worse); without a completed one, the newest run with a checkpoint."""
-    weighted = [run for run in found if run.weights() is not None]
+    weighted = [run for run in found if not run.damaged and run.weights() is not None]
     completed = [run for run in weighted if run.manifest.status == "completed" and run.best_value() is not None]
     if completed:
         return _best([run for run in completed if run.manifest.metric == completed[-1].manifest.metric])
@@ -195,6 +245,10 @@ def _best(scored: list[Run]) -> Run:
     """The best by the main metric; of equals, the newest."""
     sign = 1 if scored[-1].manifest.mode == "max" else -1
     return max(reversed(scored), key=lambda run: sign * (run.best_value() or 0.0))
+
+
+def _damaged_list(runs: list[Run]) -> str:
+    return "; ".join(f"{run.folder}: {run.reason}" for run in runs if isinstance(run, DamagedRun))
 
 
 def rename(run: Run, title: str) -> None:
@@ -210,12 +264,14 @@ def set_note(run: Run, note: str) -> None:
 
 
 def delete(run: Run) -> None:
-    _editable(run)
+    _editable(run, deleting=True)
     shutil.rmtree(run.path)
 
 
-def _editable(run: Run) -> None:
+def _editable(run: Run, deleting: bool = False) -> None:
     """An older run's files are the user's, as they were: none is written, moved or deleted (its
     folder may be the runs directory itself, holding every other run)."""
     if run.older:
         raise RunError(f"{run.name} is an older run, from before the run store: its files are left as they are")
+    if isinstance(run, DamagedRun) and not deleting:
+        raise RunError(f"{run.folder} is damaged ({run.reason}): it can only be deleted")

@@ -44,7 +44,7 @@ def save(state: dict[str, Any], path: Path) -> None:
     buffer = io.BytesIO()
     torch.save(contents, buffer)
     try:
-        atomic_write_bytes(path, buffer.getbuffer(), parents=True)
+        atomic_write_bytes(path, buffer.getbuffer())  # the run's folder exists: one deleted mid-run is an error
     except WriteFailed as error:
         raise NotWritten(f"the checkpoint {path.name} was not written: {error}") from None
 

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from cnnstudio.core.atomic import explain
+from cnnstudio.core.regular import NotReadable, read_regular
 from cnnstudio.training import events
 from cnnstudio.training.errors import NotWritten
 
 METRICS_NAME = "metrics.jsonl"
+MAX_METRICS_BYTES = 256 * 2**20  # one line per epoch: a longer file is not a run's metrics
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,7 @@ class MetricsWriter(Callback):
         self.path = folder / METRICS_NAME
 
     def on_epoch(self, event: events.EpochMetrics) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
+        try:  # the engine made the folder; one deleted while training is an error, never made again
             with open(self.path, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(event.record()) + "\n")
         except OSError as error:
@@ -89,9 +90,9 @@ class MetricsWriter(Callback):
 def read_metrics(folder: Path) -> list[dict]:
     """The epoch records of a run folder's metrics.jsonl (a half-written last line is skipped)."""
     records = []
-    try:
-        lines = (folder / METRICS_NAME).read_text(encoding="utf-8").splitlines()
-    except OSError:
+    try:  # a bounded read of a regular file: a FIFO named metrics.jsonl must not block a listing
+        lines = read_regular(folder / METRICS_NAME, MAX_METRICS_BYTES).decode("utf-8", "replace").splitlines()
+    except NotReadable:
         return []
     for line in lines:
         try:

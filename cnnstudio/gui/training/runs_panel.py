@@ -168,6 +168,10 @@ class RunsPanel(QWidget):
         """The runs directory; for one selected interrupted run (or one of another host), what is known of it."""
         chosen = self.selected()
         state = chosen[0].state if len(chosen) == 1 else None
+        if state is not None and state.status == "damaged":
+            self.summary.setText(f"{chosen[0].folder} is damaged, so it is skipped by latest and best: {state.detail}")
+            self.buttons["resume"].hide()
+            return
         if state is not None and (state.status == "interrupted" or state.host):
             resume = " Resume continues it from there." if state.resume else ""
             self.summary.setText(f"{chosen[0].name} is {state.text()}: {state.detail}.{resume}")
@@ -180,7 +184,8 @@ class RunsPanel(QWidget):
         m = run.manifest
         changed = changes(previous.settings, run.settings, previous.design, run.design) if previous else "first run"
         state = run.state
-        status = {"failed": f"failed: {m.message or ''}", "unknown": OLDER}.get(state.status, state.text())
+        status = {"failed": f"failed: {m.message or ''}", "unknown": OLDER,
+                  "damaged": f"damaged: {state.detail}"}.get(state.status, state.text())
         started = OLDER if run.older else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(m.started))
         cells = [(run.name, run.name.lower()),
                  (started, m.started),
@@ -222,10 +227,13 @@ class RunsPanel(QWidget):
     def _update_buttons(self) -> None:
         chosen = self.selected()
         older = any(run.older for run in chosen)
+        damaged = next((run.state.detail for run in chosen if run.damaged), None)
         for key, button in self.buttons.items():
             edits = key in EDITS
-            button.setEnabled((len(chosen) == 1 or (key == "delete" and len(chosen) > 1)) and not (edits and older))
-            button.setToolTip(OLDER_TIP if edits and older else self.tips[key])
+            unusable = damaged is not None and key not in ("open", "delete")  # a damaged run can only go
+            button.setEnabled((len(chosen) == 1 or (key == "delete" and len(chosen) > 1)) and not (edits and older)
+                              and not unusable)
+            button.setToolTip(OLDER_TIP if edits and older else f"Damaged: {damaged}" if unusable else self.tips[key])
         resumable = len(chosen) == 1 and chosen[0].state.resume is not None and self.active is None
         self.buttons["resume"].setEnabled(resumable)
         if len(chosen) == 1 and chosen[0].state.status == "interrupted" and not resumable:

@@ -16,10 +16,13 @@ Classes are numbered in the order 0, 1, ... when every class is a number, else s
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import torch
 
+from cnnstudio.core.display import shorten
+from cnnstudio.core.regular import NotReadable, kind_of, read_regular
 from cnnstudio.training.data.convert import image_shape
 from cnnstudio.training.data.files import FileSource
 from cnnstudio.training.data.registry import OpenRequest, SourceKind, register
@@ -27,6 +30,7 @@ from cnnstudio.training.data.source import Dataset
 from cnnstudio.training.errors import TrainingError
 
 SPLITS = {"train": False, "training": False, "val": True, "validation": True}
+MAX_BYTES = 2**30  # a table of a few million rows; a bigger file is not a data list
 
 
 def open_csv(path: str, request: OpenRequest) -> Dataset:
@@ -67,15 +71,15 @@ def open_csv(path: str, request: OpenRequest) -> Dataset:
 
 def _rows(file: Path, spec: str) -> list[tuple[int, dict[str, str]]]:
     """(line number, row) of every row, after checking the columns and the split values."""
-    try:
-        with open(file, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            columns = [c.strip() for c in reader.fieldnames or []]
-            reader.fieldnames = columns
-            rows = [(reader.line_num, row) for row in reader]
-    except FileNotFoundError:
-        raise TrainingError(f"{spec}: no such file") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
+    try:  # a bounded read of a regular file: csv:/dev/zero or a FIFO must not hang the start
+        text = read_regular(file, MAX_BYTES, "a CSV file").decode("utf-8-sig")
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        columns = [c.strip() for c in reader.fieldnames or []]
+        reader.fieldnames = columns
+        rows = [(reader.line_num, row) for row in reader]
+    except NotReadable as error:
+        raise TrainingError(f"{spec}: {str(error).removeprefix(f'{file}: ')}") from None
+    except (UnicodeDecodeError, csv.Error) as error:
         raise TrainingError(f"{spec}: cannot be read as CSV ({error})") from None
     if "path" not in columns or not ({"label", "boxes"} & set(columns)):
         raise TrainingError(f"{spec}: the first row must name the columns, with 'path' and 'label' (or 'boxes'); "
@@ -83,6 +87,10 @@ def _rows(file: Path, spec: str) -> list[tuple[int, dict[str, str]]]:
     if not rows:
         raise TrainingError(f"{spec}: no rows after the column names")
     for line, row in rows:
+        if None in row or None in row.values():  # DictReader: values beyond the columns, or missing ones
+            count = len(columns) + len(row[None]) if None in row else sum(v is not None for v in row.values())
+            raise TrainingError(f"{spec}, line {line}: {count} value(s), but the first row names {len(columns)} "
+                                f"column(s) ({', '.join(columns)})")
         if not (row.get("path") or "").strip():
             raise TrainingError(f"{spec}, line {line}: the path is empty")
         if "mask" in row and not (row.get("mask") or "").strip():
@@ -90,6 +98,11 @@ def _rows(file: Path, spec: str) -> list[tuple[int, dict[str, str]]]:
         split = (row.get("split") or "train").strip().lower()
         if split not in SPLITS:
             raise TrainingError(f"{spec}, line {line}: split must be train or val, got '{split}'")
+        for column in ("path", "mask"):
+            kind = kind_of(file.parent / row[column].strip()) if column in row else None
+            if kind is not None:  # /dev/zero or a FIFO would hang the decoder; a missing file is skipped later
+                raise TrainingError(f"{spec}, line {line}: the {column} {shorten(row[column].strip())} is {kind}, "
+                                    "not an image file")
     return rows
 
 

@@ -35,19 +35,39 @@ def own_split(root: Path) -> tuple[Path, Path] | None:
     return train, val
 
 
-def index(folder: Path, classes: list[str], shape: tuple[int, int, int], root: Path, spec: str) -> FileSource:
+Listing = dict[str, tuple[list[Path], list[Path]]]  # class folder -> (its images, its other files)
+
+
+def listing(folder: Path) -> Listing:
+    return {name: list_images(folder / name) for name in class_folders(folder)}
+
+
+def classes_of(listed: Listing, folder: Path, root: Path, spec: str, request: OpenRequest) -> list[str]:
+    """The class folders that hold an image; an empty one is not a class (the run would learn a
+    class it never sees), and the warning says so."""
+    empty = [f"{(folder / name).relative_to(root).as_posix()}/" for name, (found, _) in listed.items() if not found]
+    if empty:
+        request.warn(f"{spec}: {', '.join(empty[:10])}{' and more' if len(empty) > 10 else ''} "
+                     f"{'holds' if len(empty) == 1 else 'hold'} no image, so {'it is' if len(empty) == 1 else 'they are'} "
+                     "not counted as a class")
+    return [name for name, (found, _) in listed.items() if found]
+
+
+def index(listed: Listing, folder: Path, classes: list[str], shape: tuple[int, int, int], root: Path,
+          spec: str) -> FileSource:
     """Every image file of ``folder``'s class sub-folders, labelled by the class's place in ``classes``."""
     paths, labels, others = [], [], []
-    for name in class_folders(folder):
+    for name, (found, rest) in listed.items():
+        others += [p.relative_to(root).as_posix() for p in rest]
+        if not found:
+            continue
         if name not in classes:
             raise TrainingError(f"{spec}: {folder.relative_to(root) / name} is a class that train/ does not have; "
                                 f"the classes are {', '.join(classes)}")
-        found, rest = list_images(folder / name)
         paths += [p.relative_to(root).as_posix() for p in found]
         labels += [classes.index(name)] * len(found)
-        others += [p.relative_to(root).as_posix() for p in rest]
     if not paths:
-        raise TrainingError(f"{spec}: no image file in {', '.join(class_folders(folder))}")
+        raise TrainingError(f"{spec}: no image file in {', '.join(listed) or folder}")
     return FileSource(root, paths, torch.tensor(labels, dtype=torch.int64), classes, shape, unlisted=others)
 
 
@@ -60,13 +80,14 @@ def open_folder(path: str, request: OpenRequest) -> Dataset:
     split = own_split(root)
     if split is not None:
         train, val = split
-        classes = class_folders(train)
-        return Dataset(index(train, classes, shape, root, spec), index(val, classes, shape, root, spec),
-                       f"the {val.name}/ folder")
-    classes = class_folders(root)
-    if not classes:
+        listed = listing(train)
+        classes = classes_of(listed, train, root, spec, request)
+        return Dataset(index(listed, train, classes, shape, root, spec),
+                       index(listing(val), val, classes, shape, root, spec), f"the {val.name}/ folder")
+    if not class_folders(root):
         raise TrainingError(f"{spec}: expected one sub-folder per class (e.g. cats/, dogs/), found none")
-    return Dataset(index(root, classes, shape, root, spec))
+    listed = listing(root)
+    return Dataset(index(listed, root, classes_of(listed, root, root, spec, request), shape, root, spec))
 
 
 register(SourceKind("folder", "folder:PATH", "one sub-folder per class, images of any size (ImageFolder layout); "

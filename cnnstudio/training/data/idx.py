@@ -10,10 +10,13 @@ pair only, the validation samples are drawn from it (see ``validation`` in docs/
 from __future__ import annotations
 
 import gzip
+import io
+import zlib
 from pathlib import Path
 
 import torch
 
+from cnnstudio.core.regular import NotReadable, read_at_most, read_regular
 from cnnstudio.training.data.base import TensorData
 from cnnstudio.training.data.convert import fit_images, image_shape
 from cnnstudio.training.data.registry import OpenRequest, SourceKind, register
@@ -21,17 +24,24 @@ from cnnstudio.training.data.source import Dataset
 from cnnstudio.training.errors import TrainingError
 
 TEST_PREFIXES = ("t10k", "test")
+MAX_BYTES = 8 * 2**30  # unpacked: far beyond MNIST's 47 MB, and a bound on a gzip bomb
+MAX_CLASSES = 100_000
 DTYPES = {0x08: torch.uint8, 0x09: torch.int8, 0x0B: torch.int16, 0x0C: torch.int32, 0x0D: torch.float32, 0x0E: torch.float64}
 
 
 def read_idx(path: Path) -> torch.Tensor:
     """One IDX file as a tensor (big-endian on disk, as the format says)."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as handle:
-            raw = handle.read()
-    except (OSError, EOFError) as error:
+    try:  # a regular file, read with a bound: a FIFO named like MNIST's files must not hang the start
+        raw = read_regular(path, MAX_BYTES, "an IDX file")
+        if path.suffix == ".gz":
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as unpacked:
+                raw = read_at_most(unpacked, MAX_BYTES + 1)
+    except NotReadable as error:
+        raise TrainingError(str(error)) from None
+    except (OSError, EOFError, zlib.error) as error:
         raise TrainingError(f"{path}: cannot be read ({error})") from None
+    if len(raw) > MAX_BYTES:
+        raise TrainingError(f"{path}: unpacks to more than {MAX_BYTES // 2**30} GiB; is it an IDX file?")
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in DTYPES:
         raise TrainingError(f"{path}: not an IDX file (the magic number is wrong)")
     dtype, dims = DTYPES[raw[2]], raw[3]
@@ -40,6 +50,8 @@ def read_idx(path: Path) -> torch.Tensor:
     expected = start + torch.Size(shape).numel() * dtype.itemsize
     if len(raw) != expected:
         raise TrainingError(f"{path}: the header promises {expected:,} bytes but the file has {len(raw):,}; is it truncated?")
+    if len(raw) == start:  # no values (0 images): frombuffer refuses an empty buffer
+        return torch.zeros(shape, dtype=dtype)
     data = torch.frombuffer(bytearray(raw[start:]), dtype=dtype)
     if dtype.itemsize > 1:
         data = data.view(torch.uint8).view(-1, dtype.itemsize).flip(1).contiguous().view(dtype)
@@ -60,10 +72,24 @@ def read_pairs(folder: str) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
         images, labels = read_idx(images_path), read_idx(labels_path)
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             raise TrainingError(f"{images_path}: expected N images of H x W and N labels; got shapes {list(images.shape)} and {list(labels.shape)}")
+        if not len(images):
+            raise TrainingError(f"{images_path}: holds 0 images")
+        _check_labels(labels, labels_path)
         pairs.append((images_path.name.split("-images-")[0], images, labels))
     if not pairs:
         raise TrainingError(f"idx:{folder}: the folder holds no *-images-idx3-ubyte[.gz] file")
     return pairs
+
+
+def _check_labels(labels: torch.Tensor, path: Path) -> None:
+    """Labels are class numbers: whole, 0 or more, below MAX_CLASSES (one of 2**31 would make a class
+    list of two billion names)."""
+    bad = ~torch.isfinite(labels) | (labels != labels.round()) if labels.is_floating_point() else torch.zeros_like(labels, dtype=torch.bool)
+    bad |= (labels < 0) | (labels >= MAX_CLASSES)
+    if bad.any():
+        at = int(bad.nonzero()[0])
+        raise TrainingError(f"{path}: label {at:,} is {labels[at].item()}; labels must be class numbers from 0 to "
+                            f"{MAX_CLASSES - 1:,}")
 
 
 def open_idx(folder: str, request: OpenRequest) -> Dataset:

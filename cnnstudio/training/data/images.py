@@ -8,7 +8,11 @@ JPEG never stops a run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+import stat
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
@@ -41,10 +45,32 @@ def to_tensor(image: Image.Image) -> Tensor:
     return pixels.view(image.height, image.width, channels).permute(2, 0, 1).contiguous()
 
 
+@contextlib.contextmanager
+def open_image(path: Path) -> Iterator[Image.Image]:
+    """PIL's image of the regular file ``path``. A FIFO or a device (a data list may name
+    /dev/zero) raises OSError at once instead of blocking or reading forever; an image over PIL's
+    pixel limit raises ``DecompressionBombError`` (PIL would otherwise print a raw warning for one
+    up to twice the limit and then decode it)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise IsADirectoryError(f"{path} is a folder") if stat.S_ISDIR(mode) else OSError(
+                f"{path} is not a regular file (a device, a pipe or a socket)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            try:
+                image = Image.open(handle)
+            except Image.DecompressionBombWarning as warning:
+                raise Image.DecompressionBombError(str(warning)) from None
+        with image:
+            yield image
+
+
 def decode(path: Path, shape: tuple[int, int, int]) -> tuple[Tensor, tuple[int, int]]:
     """The image resized to ``shape`` (C, H, W) as uint8 [C, H, W], and its size on disk (width, height)."""
     channels, height, width = shape
-    with Image.open(path) as image:
+    with open_image(path) as image:
         size = image.size
         pixels = image.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
     return to_tensor(pixels), size
@@ -52,7 +78,7 @@ def decode(path: Path, shape: tuple[int, int, int]) -> tuple[Tensor, tuple[int, 
 
 def decode_mask(path: Path, height: int, width: int) -> Tensor:
     """A mask image (0: background, class + 1 inside each object) as uint8 [H, W], nearest-resized."""
-    with Image.open(path) as image:
+    with open_image(path) as image:
         values = image.convert("L").resize((width, height), Image.NEAREST)
     return to_tensor(values)[0]
 

@@ -19,14 +19,21 @@ def read_image(path: str | Path) -> Tensor:
     import numpy as np
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    from cnnstudio.core.regular import kind_of
+    from cnnstudio.training.data.images import open_image
+
     path = Path(path)
     if not path.is_file():
-        raise SynthesisError(f"{path}: no such file" if not path.exists() else f"{path} is a folder, not an image")
+        kind = kind_of(path)
+        raise SynthesisError(f"{path}: no such file" if kind is None else f"{path} is {kind}, not an image")
     try:
-        with Image.open(path) as opened:
+        with open_image(path) as opened:
             image = ImageOps.exif_transpose(opened)
             grey = image.mode in ("1", "L", "LA", "I", "I;16", "F")
             pixels = np.asarray(image.convert("L" if grey else "RGB"), dtype=np.float32)
+    except Image.DecompressionBombError:
+        raise SynthesisError(f"{path.name} has more than the {Image.MAX_IMAGE_PIXELS:,} pixels an image may have "
+                             "here (decoding one that large can exhaust the memory); scale it down first") from None
     except (UnidentifiedImageError, OSError, ValueError):
         raise SynthesisError(f"{path.name} cannot be read as an image; use a {READABLE} file") from None
     array = torch.from_numpy(pixels.copy()).div_(255)
