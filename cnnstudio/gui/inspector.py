@@ -179,7 +179,9 @@ class Inspector(QScrollArea):
             for spec in layer_type.params:
                 editor = make_editor(spec)
                 editor.set_value(node.params[spec.name])
-                editor.value_changed.connect(lambda value, name=spec.name: self.editor.set_param(node.id, name, value))
+                editor.value_changed.connect(
+                    lambda value, name=spec.name, source=editor: self.editor.set_param(
+                        node.id, name, value, mergeable=source.stepped))
                 label = QLabel(spec.name)
                 label.setToolTip(editor.toolTip())
                 form.addRow(label, editor)
