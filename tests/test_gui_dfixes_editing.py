@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 from gui_fixtures import FIGURE21, answers, figure21, recovery_dir, settings, window  # noqa: F401
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
@@ -24,7 +26,7 @@ def wheel(widget: QWidget, notches: int) -> bool:
     return event.isAccepted()
 
 
-def test_the_wheel_over_unfocused_inspector_fields_changes_nothing(figure21) -> None:  # noqa: ANN001, F811
+def test_the_wheel_over_unfocused_inspector_fields_changes_nothing(figure21) -> None:  # noqa: F811
     win = figure21
     win.select_node("conv1")
     before = dict(win.doc.design.node("conv1").params)
@@ -38,7 +40,7 @@ def test_the_wheel_over_unfocused_inspector_fields_changes_nothing(figure21) -> 
     assert win.doc.undo_stack.count() == 0
 
 
-def test_the_wheel_changes_a_focused_field(figure21, qtbot) -> None:  # noqa: ANN001, F811
+def test_the_wheel_changes_a_focused_field(figure21, qtbot) -> None:  # noqa: F811
     win = figure21
     win.select_node("conv1")
     spin = win.inspector.editors["kernel_size"].spins[0]
@@ -49,7 +51,7 @@ def test_the_wheel_changes_a_focused_field(figure21, qtbot) -> None:  # noqa: AN
     assert win.doc.design.node("conv1").params["kernel_size"] == 3
 
 
-def test_a_typed_value_and_the_steps_after_it_undo_separately(figure21) -> None:  # noqa: ANN001, F811
+def test_a_typed_value_and_the_steps_after_it_undo_separately(figure21) -> None:  # noqa: F811
     win = figure21
     win.select_node("conv1")
     spin = win.inspector.editors["out_channels"].spin
@@ -80,7 +82,7 @@ def test_the_wheel_over_unfocused_training_fields_changes_nothing(window: MainWi
 
 @hsettings(max_examples=15, deadline=None)
 @given(batch=st.integers(min_value=-10_000, max_value=0))
-def test_a_refused_batch_size_stays_with_its_reason_beside_it(qapp, batch: int) -> None:  # noqa: ANN001
+def test_a_refused_batch_size_stays_with_its_reason_beside_it(qapp, batch: int) -> None:
     from cnnstudio.core.designfile import load_design
     from cnnstudio.gui.document import Document
     from cnnstudio.gui.training.form import SettingsForm

@@ -3,7 +3,10 @@ Auto-Layout never puts two cards, or a card and another group's frame, on top of
 
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cnnstudio.core import groups as grouping
 from cnnstudio.core.design import Design
@@ -33,7 +36,7 @@ def test_an_open_groups_members_fold_into_rows(data: st.DataObject) -> None:
     rows = {positions[n][1] for n in members}
     assert len(rows) == -(-size // WRAP_COLUMNS)
     # reading order is kept: left to right, then the next row below
-    for a, b in zip(members, members[1:]):
+    for a, b in itertools.pairwise(members):
         (ax, ay), (bx, by) = positions[a], positions[b]
         assert (by == ay and bx > ax) or by > ay
     # no card overlaps another, and nothing outside the group sits inside its members' box

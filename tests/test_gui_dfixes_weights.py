@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cnnstudio.core.compiler import build_model
 from cnnstudio.core.designfile import load_design
