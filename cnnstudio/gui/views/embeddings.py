@@ -44,6 +44,7 @@ class Embeddings(View):
         self.compute = QPushButton("Compute t-SNE")
         self.compute.setToolTip("Lay out the snapshot shown with t-SNE (a few seconds)")
         self.compute.clicked.connect(self.compute_tsne)
+        self.compute.setEnabled(False)  # until there is a snapshot to lay out
         self.controls.addWidget(self.method)
         self.controls.addWidget(self.compute)
 
@@ -108,7 +109,7 @@ class Embeddings(View):
         e = self.snapshot.embedding
         tsne = self.method.currentIndex() == 1
         points = self.tsne.get(self.snapshot.step) if tsne else to_numpy(e.points)
-        self.compute.setEnabled(tsne and points is None and self._job is None)
+        self._update_compute()
         if points is None:
             points = to_numpy(e.points)
         self.points = points
@@ -123,6 +124,10 @@ class Embeddings(View):
         label_axes(self.plot, f"{kind} 1", f"{kind} 2", f"{len(points)} validation samples at {e.node}")
         self.status.setText(f"step {self.snapshot.step}, epoch {self.snapshot.epoch}")
         self.plot.getPlotItem().autoRange()
+
+    def _update_compute(self) -> None:
+        """Compute t-SNE is on whenever the snapshot shown has no t-SNE yet, whichever method is picked."""
+        self.compute.setEnabled(self.snapshot is not None and self.snapshot.step not in self.tsne and self._job is None)
 
     def _method_changed(self) -> None:
         if self.snapshot is not None:
@@ -157,7 +162,7 @@ class Embeddings(View):
     def _tsne_failed(self, message: str) -> None:
         self._job = None
         self.compute.setText("Compute t-SNE")
-        self.compute.setEnabled(True)
+        self._update_compute()
         self.tsne_failed.emit(f"t-SNE failed: {message}")
 
     def _hovered(self, _item: Any, points: Any, _event: Any) -> None:
@@ -179,6 +184,7 @@ class Embeddings(View):
     def clear(self) -> None:
         self.snapshot, self.points = None, None
         self.tsne.clear()
+        self._update_compute()
         self.steps.clear()
         for values in self.counts.values():
             values.clear()
