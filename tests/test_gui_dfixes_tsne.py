@@ -47,7 +47,7 @@ def _snapshot(step: int) -> SimpleNamespace:
     return SimpleNamespace(step=step, epoch=1, embedding=embedding)
 
 
-def test_compute_tsne_is_on_with_pca_shown(qtbot) -> None:  # noqa: ANN001
+def test_compute_tsne_is_on_with_pca_shown(qtbot) -> None:
     from cnnstudio.gui.views.embeddings import Embeddings
 
     view = Embeddings()

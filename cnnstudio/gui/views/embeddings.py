@@ -12,7 +12,13 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QPushButton, QWidget
 
 from cnnstudio.gui.background import BackgroundJob
-from cnnstudio.gui.views.base import View, image_plot, label_axes, plot_widget, text_color
+from cnnstudio.gui.views.base import (
+    View,
+    image_plot,
+    label_axes,
+    plot_widget,
+    text_color,
+)
 from cnnstudio.gui.views.context import Context
 from cnnstudio.gui.views.imaging import class_color, rgba_image, to_numpy
 
