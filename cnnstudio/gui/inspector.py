@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -45,6 +46,8 @@ SPACING = 10
 def _label(text: str = "", muted: bool = False, wrap: bool = True) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(wrap)
+    if wrap:  # wraps at the panel's width: a long formula or message never widens the panel past its edge
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     if muted:
         label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
@@ -283,7 +286,7 @@ class Inspector(QScrollArea):
             previews = fixes_for(self.doc.design, issue, self.doc.analysis)
             own = previews[0]
             if not own.works:
-                note = _label(f"{html.escape(own.describe())}.", muted=True)
+                note = _label(f"{html.escape(own.describe().rstrip('.'))}.", muted=True)
                 note.setObjectName("fix-breaks")
                 column.addWidget(note)
             for preview in previews:

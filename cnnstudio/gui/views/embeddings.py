@@ -4,12 +4,20 @@ background. For metric learning, the counts of easy, semi-hard and hard triplets
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QPushButton, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from cnnstudio.gui.background import BackgroundJob
 from cnnstudio.gui.views.base import (
@@ -59,22 +67,26 @@ class Embeddings(View):
                                           hoverPen=pg.mkPen(text_color(self), width=1.5))
         self.scatter.sigHovered.connect(self._hovered)
         self.plot.addItem(self.scatter)
-        self.legend = self.plot.getPlotItem().addLegend(offset=(-8, 8), labelTextColor=text_color(self),
-                                                        brush=pg.mkBrush(self.palette().base().color()))
+        self.legend = QLabel()  # the classes, beside the plot: a legend inside it would hide points
+        self.legend.setObjectName("class-legend")
+        self.legend.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.sample_view, self.sample_image = image_plot(self, "hover a point")
         self.sample_view.setMaximumWidth(180)
         self.triplets = plot_widget(self)
-        triplet_legend = self.triplets.getPlotItem().addLegend(offset=(-8, 8), labelTextColor=text_color(self))
         self.triplet_curves = {key: self.triplets.plot([], [], name=name, pen=pg.mkPen(color, width=2))
                                for key, name, color in TRIPLETS}
-        triplet_legend.setColumnCount(len(TRIPLETS))  # in one row: the plot is too short for three
-        label_axes(self.triplets, "step", "triplets per batch", "triplet mining")
+        # the curves' names in the title, coloured, rather than a legend over the curves
+        label_axes(self.triplets, "step", "triplets per batch", "triplet mining: " + " · ".join(
+            f"<span style='color:{color}'>{name}</span>" for _, name, color in TRIPLETS))
         self.counts_label = QLabel()
         grid = QGridLayout(self.content)
         grid.setContentsMargins(0, 0, 0, 0)
+        side = QVBoxLayout()
+        side.addWidget(self.sample_view)
+        side.addWidget(self.legend, 1)
+        side.addWidget(self.counts_label)
         grid.addWidget(self.plot, 0, 0, 2, 1)
-        grid.addWidget(self.sample_view, 0, 1)
-        grid.addWidget(self.counts_label, 1, 1)
+        grid.addLayout(side, 0, 1, 2, 1)
         grid.addWidget(self.triplets, 2, 0, 1, 2)
         grid.setColumnStretch(0, 1)
         grid.setRowStretch(0, 3)
@@ -122,10 +134,9 @@ class Embeddings(View):
         labels = to_numpy(e.labels).astype(int)
         self.scatter.setData(x=points[:, 0], y=points[:, 1], data=np.arange(len(points)),
                              brush=[pg.mkBrush(class_color(int(c), 200)) for c in labels])
-        self.legend.clear()
-        for c in sorted(set(labels.tolist())):
-            self.legend.addItem(pg.ScatterPlotItem(brush=class_color(c), pen=None, size=9),
-                                self.context.class_name(c))
+        self.legend.setText("<br>".join(
+            f"<span style='color:{class_color(c).name()}'>●</span> {html.escape(str(self.context.class_name(c)))}"
+            for c in sorted(set(labels.tolist()))))
         kind = "t-SNE" if tsne and self.snapshot.step in self.tsne else "PCA"
         label_axes(self.plot, f"{kind} 1", f"{kind} 2", f"{len(points)} validation samples at {e.node}")
         self.status.setText(f"step {self.snapshot.step}, epoch {self.snapshot.epoch}")
