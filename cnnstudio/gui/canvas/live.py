@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shiboken6
-from PySide6.QtCore import QObject, QRectF, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -29,7 +29,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
 )
-from PySide6.QtWidgets import QMenu, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QMenu, QWidget
 
 from cnnstudio.core.display import size_text
 from cnnstudio.gui.background import BackgroundJob
@@ -72,19 +72,29 @@ def dead_fraction(values: np.ndarray) -> float:
 
 
 class OverlayLegend(QWidget):
-    """The measure's name and its colour scale from the lowest to the highest value, on the canvas."""
+    """The measure's name and its colour scale from the lowest to the highest value, at the canvas's
+    lower right (a folded chain's last row is the shortest). A child of the view, not of its viewport, which moves its children as it scrolls."""
 
-    def __init__(self, parent: QWidget):
+    def __init__(self, parent: QAbstractScrollArea):
         super().__init__(parent)
         self.title, self.low, self.high = "", "", ""
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.resize(230, 48)
+        self.resize(260, 48)
         self.hide()
+        parent.installEventFilter(self)  # kept at the lower right as the canvas resizes
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self._place()
+        return False
+
+    def _place(self) -> None:
+        area = self.parentWidget().viewport().geometry()
+        self.move(area.right() - self.width() - 10, area.bottom() - self.height() - 10)
 
     def show_scale(self, title: str, low: str, high: str) -> None:
         self.title, self.low, self.high = title, low, high
-        parent = self.parentWidget()
-        self.move(10, parent.height() - self.height() - 10)
+        self._place()
         self.show()
         self.raise_()
         self.update()
@@ -117,7 +127,7 @@ class LiveCanvas(QObject):
         self.profile: Profile | None = None
         self.profile_job: BackgroundJob | None = None
         self.values: dict[str, float] = {}  # the overlay's measure, by node id
-        self.legend = OverlayLegend(window.view.viewport())
+        self.legend = OverlayLegend(window.view)
         self._timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
 

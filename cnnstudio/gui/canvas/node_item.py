@@ -264,10 +264,11 @@ class NodeItem(QGraphicsObject):
         shape_color = alert if card.severity == "error" else colors.text
         self._text(painter, title_font, shape_color, QRectF(left, top, inner, line), card.shape)
         top += line
-        self._text(painter, small_font, colors.muted, QRectF(left, top, inner, line), card.params)
-        if self.overlay is not None:
-            self._text(painter, small_font, colors.text, QRectF(left, top, inner, line), self.overlay[1],
-                       Qt.AlignmentFlag.AlignRight)
+        value = self.overlay[1] if self.overlay is not None else ""
+        room = QFontMetricsF(small_font).horizontalAdvance(value) + 6 if value else 0.0  # the overlay's value, right
+        self._text(painter, small_font, colors.muted, QRectF(left, top, inner - room, line), card.params)
+        if value:
+            self._text(painter, small_font, colors.text, QRectF(left, top, inner, line), value, Qt.AlignmentFlag.AlignRight)
         if self.marks:
             self._marks(painter, small_font)
         if self.diff is not None:
