@@ -19,6 +19,7 @@ COMMANDS = {
     "export": "Write a design as standalone PyTorch code, TorchScript, torch.export, ONNX or safetensors.",
     "import": "Import a torchvision, timm, PyTorch, ONNX or torch.export model as a design with its weights.",
     "runs": "List a design's training runs (best and final metric, status, what changed), or --json.",
+    "profile": "Time each layer's forward and backward pass and size its output, as the studio's overlay shows.",
     "train": "Train a design headless: progress, metrics.jsonl and checkpoints (Ctrl-C stops with a checkpoint).",
     "stylize": "Gatys style transfer with a design's layers: the content of one image in the style of another.",
     "visualize": "What a layer's filters look for: the image that most excites each channel, as a PNG grid.",

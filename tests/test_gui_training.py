@@ -127,7 +127,8 @@ def test_settings_edits_are_checked_undoable_and_saved_with_the_design(studio: M
     lr = form.rows["lr"].editor
     lr.setText("-1")
     lr.editingFinished.emit()
-    assert "lr" not in studio.doc.design.training and lr.text() == "0.001"
+    assert "lr" not in studio.doc.design.training and lr.text() == "-1"  # refused, in view, never silently reverted
+    assert "Not applied: the design keeps 0.001" in form.rows["lr"].problem and form.rows["lr"].reason.isVisibleTo(form)
     assert "'lr' must be greater than 0" in studio.training.log.entries[-1].message
     form.rows["task"].editor.setCurrentText("metric")
     assert "margin" in form.rows

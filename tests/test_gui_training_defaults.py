@@ -59,7 +59,7 @@ def test_fewer_classes_than_outputs_is_shown_but_start_stays_on(window: MainWind
     window.show_design(design, None)
     dock, form = window.training.dock, window.training.dock.form
     assert dock.start.isEnabled() and not form.problems
-    assert form.warnings and "'linear1' gives 10 class scores" in form.problem.text() and form.problem.isVisible()
+    assert form.warnings and "'linear1' gives 10 class scores" in form.warning.text() and form.warning.isVisible()
 
 
 def test_typing_a_folder_with_too_many_classes_turns_start_off(window: MainWindow, tmp_path) -> None:  # noqa: F811

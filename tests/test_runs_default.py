@@ -17,7 +17,7 @@ from cnnstudio.runs.manifest import Manifest
 from cnnstudio.runs.store import default_run
 from training_helpers import classifier
 
-STATUSES = ("completed", "stopped", "failed", "running", "unknown")
+STATUSES = ("completed", "stopped", "failed", "running", "unknown")  # unknown: a damaged run.json, never chosen
 RUN = st.tuples(st.sampled_from(STATUSES), st.none() | st.floats(0, 1, allow_nan=False), st.booleans())
 
 
@@ -47,8 +47,8 @@ def test_the_default_is_the_best_completed_run_else_the_newest_with_weights(spec
         target = max(values) if mode == "max" else min(values)
         newest_best = max(i for i in candidates if specs[i][1] == target)  # of equals, the newest
         assert chosen is not None and chosen.folder.endswith(f"{newest_best:02d}")
-    elif any(weighted for _, _, weighted in specs):
-        newest = max(i for i, (_, _, weighted) in enumerate(specs) if weighted)
+    elif any(weighted and status != "unknown" for status, _, weighted in specs):
+        newest = max(i for i, (status, _, weighted) in enumerate(specs) if weighted and status != "unknown")
         assert chosen is not None and chosen.folder.endswith(f"{newest:02d}")
     else:
         assert chosen is None

@@ -1,4 +1,5 @@
-"""``cnnstudio runs DESIGN``: the design's runs as a table (or ``--json``), with what each changed.
+"""``cnnstudio runs DESIGN``: the design's runs as a table (or ``--json``), with what each changed and
+its note; the cells are those of the studio's Runs panel (:mod:`cnnstudio.runs.table`).
 Runs from before the run store are listed too; what they do not record reads "older run". A run
 whose process is gone reads "interrupted", with its last checkpoint and the command that continues
 it (:mod:`cnnstudio.runs.owner`); a run whose run.json cannot be used reads "damaged", with why.
@@ -9,10 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 
 from cnnstudio.core.designfile import DesignFileError, load_design
-from cnnstudio.runs.older import OLDER
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -24,7 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cnnstudio.runs import list_runs, runs_dir
-    from cnnstudio.runs.diff import changes
+    from cnnstudio.runs.table import run_cells, run_changes
 
     try:
         design = load_design(args.design)
@@ -33,30 +32,32 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     folder = runs_dir(args.design, design.name)
     found = list_runs(folder)
-    rows = []
+    rows, cells = [], []
     for previous, current in zip([None, *found], found):
         row = current.to_json()
         row["resume_command"] = current.resume_command(args.design)
-        row["changes"] = changes(previous.settings, current.settings, previous.design, current.design) if previous else ""
+        row["changes"] = run_changes(current, previous)
         rows.append(row)
+        cells.append(run_cells(current, previous).texts())
     if args.json:
         print(json.dumps(rows, indent=1))
         return EXIT_OK
     if not rows:
         print(f"no runs yet in {folder}")
         return EXIT_OK
-    print(table(rows))
+    print(table(rows, cells))
     return EXIT_OK
 
 
-def table(rows: list[dict]) -> str:
-    header = ["name", "started", "status", "epochs", "best", "final", "time", "changes"]
-    lines = [[r["name"], (r["started"] or OLDER).replace("T", " "), _status(r),
-              f"{r['epochs']}/{r['planned_epochs'] or '?'}", _metric(r, "best"), _metric(r, "final"),
-              duration(r["seconds"]) if r["seconds"] or not r["older"] else OLDER, r["changes"]] for r in rows]
-    widths = [max(len(str(row[i])) for row in [header, *lines]) for i in range(len(header) - 1)]
-    text = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)) + "  " + row[-1] for row in [header, *lines]]
-    for index in reversed(range(len(rows))):  # a failed or interrupted run's sentence on the line below it
+def table(rows: list[dict], cells: list[tuple[str, ...]]) -> str:
+    """The cells of :func:`cnnstudio.runs.table.run_cells` in columns, the note unpadded at the end;
+    a failed or interrupted run's sentence on the line below it."""
+    from cnnstudio.runs.table import HEADER
+
+    lines = [HEADER, *cells]
+    widths = [max(len(row[i]) for row in lines) for i in range(len(HEADER) - 1)]
+    text = [("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[-1]).rstrip() for row in lines]
+    for index in reversed(range(len(rows))):
         row = rows[index]
         if row["status"] == "failed" and row["message"]:
             text.insert(index + 2, "  failed: " + row["message"].splitlines()[0])
@@ -66,18 +67,3 @@ def table(rows: list[dict]) -> str:
             more = f"\n  continue with: {row['resume_command']}" if row.get("resume_command") else ""
             text.insert(index + 2, f"  interrupted: {row['detail']}{more}")
     return "\n".join(text)
-
-
-def _status(row: dict) -> str:
-    if row["status"] == "unknown":
-        return OLDER
-    return f"running (on {row['host']})" if row["status"] == "running" and row["host"] else row["status"]
-
-
-def _metric(row: dict, which: str) -> str:
-    value = (row[which] or {}).get(row["metric"])
-    return f"{row['metric'].removeprefix('val_')} {value:.4g}" if isinstance(value, (int, float)) else "-"
-
-
-def duration(seconds: float) -> str:
-    return time.strftime("%H:%M:%S", time.gmtime(seconds)) if seconds >= 3600 else f"{int(seconds) // 60}:{int(seconds) % 60:02d}"

@@ -11,10 +11,12 @@ room of its members plus a frame (``FRAME_PAD``, ``FRAME_HEADER``) when it is op
 group's members keep their layout, shifted so that the member its card sits on
 (``groups.card_position``) is at the card's place, ready for when the group opens.
 
-A long chain at the top level (an imported ResNet-50 with its stages closed, LeNet, Figure 21)
-is folded into rows of ``WRAP_COLUMNS`` that read left to right, top to bottom, so it fits a
-laptop screen at a readable zoom instead of one row at a third of its size; the connections from
-the end of one row to the start of the next run between the rows. Rows of four, not five: the
+A long chain (an imported ResNet-50 with its stages closed, LeNet, Figure 21, and as well the
+members of an opened group, such as a stage's six bottlenecks) is folded into rows of
+``WRAP_COLUMNS`` that read left to right, top to bottom, so it fits a laptop screen at a readable
+zoom instead of one row at a third of its size; the connections from the end of one row to the
+start of the next run between the rows. A group's members are folded the same way at every
+level, so an opened group is a block about as tall as wide, not one long row. Rows of four, not five: the
 canvas the docks leave on a laptop is almost square (780x735 at 1280x800, 940x835 at 1440x900),
 and rows of five made a band twice as wide as tall, fitted by its width (65% at 1280x800).
 """
@@ -93,7 +95,7 @@ class _Level:
                     graph.add_edge(src, dst)
         blocks = {unit: self._block(unit) for unit in graph}
         columns = _columns(graph, first)
-        if owner is None and len(columns) > WRAP_COLUMNS and all(len(column) == 1 for column in columns):
+        if len(columns) > WRAP_COLUMNS and all(len(column) == 1 for column in columns):
             lefts, tops = _folded([column[0] for column in columns], blocks)
         else:
             tops = self._tops(graph, blocks, columns)

@@ -121,18 +121,22 @@ def load_matching(model: nn.Module, state: dict[str, torch.Tensor], source: str 
     own = model.state_dict()
     by_id = node_id_names(model)
     by_name = {name: node_id for node_id, name in by_id.items()}
-    usable, used = {}, set()
+    usable, seen = {}, set()  # seen: the model's tensors the file names, loaded or not
     for key, tensor in state.items():
         name = by_id.get(key, key if key in own else None)
         if name is None:
             report.unexpected.append(key)
-        elif own[name].shape != tensor.shape:
+            continue
+        if name in seen:  # named twice (by node id and by module name): the first one counts
+            continue
+        seen.add(name)
+        if own[name].shape != tensor.shape:
             report.mismatched.append((by_name[name], tuple(own[name].shape), tuple(tensor.shape)))
         else:
             usable[name] = tensor
-            used.add(name)
             report.loaded.append(by_name[name])
-    report.missing = [by_name[name] for name in own if name not in used]
+    # each of the model's tensors is in exactly one list: loaded, shapes differ, or not in the file
+    report.missing = [by_name[name] for name in own if name not in seen]
     if state and not report.loaded:
         raise WeightsError(f"none of the {len(state)} tensor(s) of {source} matches a node of this design by id and "
                            f"shape, so nothing was loaded:\n" + report.summary() + "\n" + _expected(by_id, own))

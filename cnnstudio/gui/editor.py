@@ -302,9 +302,11 @@ class Editor(QObject):
         self.view.fit()
 
     # -- node properties (from the inspector) ----------------------------------------------------
-    def set_param(self, node_id: str, name: str, value: Any) -> None:
+    def set_param(self, node_id: str, name: str, value: Any, mergeable: bool = True) -> None:
+        """``mergeable``: whether it may merge with the previous edit of the parameter (a spin box's
+        steps do; a typed value is a step of its own)."""
         if self.design.node(node_id).params.get(name) != value:
-            self.doc.push(SetParams(self.doc, node_id, {name: value}))
+            self.doc.push(SetParams(self.doc, node_id, {name: value}, mergeable=mergeable))
 
     def apply_fix(self, fix: Fix) -> None:
         self.doc.push(SetParams(self.doc, fix.node, fix.params, f"Fix {fix.node}: {fix.label}", mergeable=False))

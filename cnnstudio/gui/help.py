@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -89,8 +90,11 @@ class ShortcutsDialog(QDialog):
         self.table.setAlternatingRowColors(True)
         for shortcut in shortcuts(window):
             self.table.addTopLevelItem(QTreeWidgetItem([shortcut.keys, shortcut.what, shortcut.where]))
-        for column in range(3):
-            self.table.resizeColumnToContents(column)
+        header = self.table.header()  # keys and place fit their text; "Does" takes the rest, so "Where" is never cut
+        header.setStretchLastSection(False)
+        for column, mode in enumerate((QHeaderView.ResizeMode.ResizeToContents, QHeaderView.ResizeMode.Stretch,
+                                       QHeaderView.ResizeMode.ResizeToContents)):
+            header.setSectionResizeMode(column, mode)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

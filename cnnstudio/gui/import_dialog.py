@@ -65,6 +65,7 @@ class ImportDialog(QDialog):
         self.note = ""  # what the import left out, said once the design is open
         self.job: BackgroundJob | None = None
         self.started = False  # an import was started: the status line is its own from then on
+        self.timm_note = ""
 
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search models, e.g. resnet, efficientnet, vit…")
@@ -123,16 +124,21 @@ class ImportDialog(QDialog):
     def _fill(self, names: list[str]) -> None:
         for name in names:
             QListWidgetItem(name, self.list)
-        timm = "" if any(n.startswith("timm:") for n in names) else " (install the timm extra for timm's models)"
-        if not self.started:  # an import's progress or error stays shown
-            _message(self.status, f"{len(names)} models{timm}. Pick one, or import a file.")
+        self.timm_note = "" if any(n.startswith("timm:") for n in names) else " (install the timm extra for timm's models)"
         self._filter(self.search.text())
 
     def _filter(self, text: str) -> None:
         words = text.lower().split()
+        shown = 0
         for row in range(self.list.count()):
             item = self.list.item(row)
             item.setHidden(not all(w in item.text().lower() for w in words))
+            shown += not item.isHidden()
+        if self.started or not self.list.count():  # an import's progress or error stays shown
+            return
+        total = self.list.count()
+        count = f"{shown} of {total} models match '{text.strip()}'" if words else f"{total} models"
+        _message(self.status, f"{count}{self.timm_note}. Pick one, or import a file.")
 
     def _pick(self, name: str) -> None:
         if name:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -45,6 +46,8 @@ SPACING = 10
 def _label(text: str = "", muted: bool = False, wrap: bool = True) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(wrap)
+    if wrap:  # wraps at the panel's width: a long formula or message never widens the panel past its edge
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     if muted:
         label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
@@ -179,7 +182,9 @@ class Inspector(QScrollArea):
             for spec in layer_type.params:
                 editor = make_editor(spec)
                 editor.set_value(node.params[spec.name])
-                editor.value_changed.connect(lambda value, name=spec.name: self.editor.set_param(node.id, name, value))
+                editor.value_changed.connect(
+                    lambda value, name=spec.name, source=editor: self.editor.set_param(
+                        node.id, name, value, mergeable=source.stepped))
                 label = QLabel(spec.name)
                 label.setToolTip(editor.toolTip())
                 form.addRow(label, editor)
@@ -281,7 +286,7 @@ class Inspector(QScrollArea):
             previews = fixes_for(self.doc.design, issue, self.doc.analysis)
             own = previews[0]
             if not own.works:
-                note = _label(f"{html.escape(own.describe())}.", muted=True)
+                note = _label(f"{html.escape(own.describe().rstrip('.'))}.", muted=True)
                 note.setObjectName("fix-breaks")
                 column.addWidget(note)
             for preview in previews:

@@ -36,6 +36,7 @@ from cnnstudio.core.designfile import DesignFileError, load_design, save_design
 from cnnstudio.core.display import format_count
 from cnnstudio.core.layout import layered_positions
 from cnnstudio.gui import autosave, theme, window_layout
+from cnnstudio.gui.canvas.live import LiveCanvas
 from cnnstudio.gui.canvas.scene import DesignScene
 from cnnstudio.gui.canvas.view import CanvasView
 from cnnstudio.gui.describe import plural
@@ -123,6 +124,7 @@ class MainWindow(QMainWindow):
         self._fitted = False  # the first show fits the window to the screen with its real frame
         self._placed: QRect | None = None
         self._build_actions()
+        self.live_canvas = LiveCanvas(self)  # card thumbnails and overlay (View menu)
         self._build_status_bar()
         self._connect()
         self.reset_layout()

@@ -2,7 +2,12 @@
 
 Editors only produce values the spec accepts (spin box ranges, fixed choices), so an edit can
 never put an invalid parameter into the design; whether the *design* is then valid is for the
-analysis to say. Each editor emits ``value_changed`` once per committed change (not per keystroke).
+analysis to say. Each editor emits ``value_changed`` once per committed change (not per keystroke),
+and ``stepped`` says whether that change came from a step (arrow key, wheel), so steps merge into one
+undo step while a typed value stays a step of its own.
+
+The wheel acts only on a focused field (:func:`wheel_only_when_focused`): scrolling a panel over its
+editors scrolls the panel and changes nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import json
 import re
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QRegularExpressionValidator, QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -30,12 +35,49 @@ from PySide6.QtWidgets import (
 from cnnstudio.core.params import PADDING_MODES, Param, ParamError, SizeParam
 
 
+class _WheelGuard(QObject):
+    """Passes a wheel event over an unfocused field on to its parents (the scroll area scrolls)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+            event.ignore()
+            return True
+        return False
+
+
+def wheel_only_when_focused(*widgets: QWidget) -> None:
+    """Make each widget take the wheel only once it has the focus (a click or Tab gives it)."""
+    for widget in widgets:
+        widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        guard = _WheelGuard(widget)
+        widget.installEventFilter(guard)
+
+
+class Stepping:
+    """For a spin box: ``stepping`` is true while a step (arrows, wheel) changes the value, so the
+    change it emits can be told from a typed one."""
+
+    stepping = False
+
+    def stepBy(self, steps: int) -> None:
+        self.stepping = True
+        try:
+            super().stepBy(steps)  # type: ignore[misc]
+        finally:
+            self.stepping = False
+
+
+class StepSpinBox(Stepping, QSpinBox):
+    pass
+
+
 class ParamEditor(QWidget):
     value_changed = Signal(object)
 
     def __init__(self, spec: Param):
         super().__init__()
         self.spec = spec
+        self.stepped = False  # whether the change being emitted came from a step
         self.row = QHBoxLayout(self)
         self.row.setContentsMargins(0, 0, 0, 0)
         self.row.setSpacing(4)
@@ -53,6 +95,7 @@ class ParamEditor(QWidget):
         raise NotImplementedError
 
     def _emit(self, *_: object) -> None:
+        self.stepped = any(getattr(spin, "stepping", False) for spin in self.findChildren(QAbstractSpinBox))
         self.value_changed.emit(self.value())
 
     def value(self) -> Any:
@@ -60,10 +103,11 @@ class ParamEditor(QWidget):
 
 
 def _spin(minimum: int, maximum: int) -> QSpinBox:
-    spin = QSpinBox()
+    spin = StepSpinBox()
     spin.setRange(minimum, maximum)
     spin.setKeyboardTracking(False)  # commit on Enter, focus change or arrows, not per digit
     spin.setAccelerated(True)
+    wheel_only_when_focused(spin)
     return spin
 
 
@@ -89,7 +133,7 @@ class IntEditor(ParamEditor):
         return self.spin.value()
 
 
-class CompactDoubleSpinBox(QDoubleSpinBox):
+class CompactDoubleSpinBox(Stepping, QDoubleSpinBox):
     """Shows 1e-05 and 0.5 as written (``%g``), while keeping full precision."""
 
     def textFromValue(self, value: float) -> str:
@@ -115,6 +159,7 @@ class FloatEditor(ParamEditor):
         self.spin.setRange(spec.minimum, spec.maximum)  # type: ignore[attr-defined]
         self.spin.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
         self.spin.setKeyboardTracking(False)
+        wheel_only_when_focused(self.spin)
         self.row.addWidget(self.spin)
         self.spin.valueChanged.connect(self._emit)
 
@@ -145,6 +190,7 @@ class ChoiceEditor(ParamEditor):
         super().__init__(spec)
         self.combo = QComboBox()
         self.combo.addItems(list(spec.choices))  # type: ignore[attr-defined]
+        wheel_only_when_focused(self.combo)
         self.row.addWidget(self.combo, 1)
         self.combo.currentTextChanged.connect(self._emit)
 
@@ -250,6 +296,7 @@ class PaddingEditor(ParamEditor):
         for index, mode in enumerate(self.mode.itemText(i) for i in range(self.mode.count())):
             self.mode.setItemData(index, PADDING_TIPS[mode], Qt.ItemDataRole.ToolTipRole)
         self.numbers = SizeEditor(spec)
+        wheel_only_when_focused(self.mode)
         self.row.addWidget(self.mode)
         self.row.addWidget(self.numbers, 1)
         self.mode.currentTextChanged.connect(self._mode_changed)

@@ -12,8 +12,25 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QGraphicsItem,
+    QGraphicsObject,
+    QGraphicsPixmapItem,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from cnnstudio.core.analysis import NodeInfo
 from cnnstudio.core.connecting import End
@@ -83,6 +100,10 @@ class NodeItem(QGraphicsObject):
         self.input_count = -1  # unknown until the scene syncs the inputs
         self.marks: tuple[str, ...] = ()  # tags such as "content" and "style" (the scene's set_marks)
         self.diff: str | None = None  # "added", "removed" or "changed" when two runs are compared
+        self.overlay: tuple[QColor, str] | None = None  # the live canvas's measure: tint and value
+        self.thumbnail = QGraphicsPixmapItem(self)  # the live canvas's picture of the output, under the card
+        self.thumbnail.setPos(4, HEIGHT + 3)
+        self.thumbnail.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
             | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
@@ -142,6 +163,16 @@ class NodeItem(QGraphicsObject):
     def set_marks(self, marks: tuple[str, ...]) -> None:
         if tuple(marks) != self.marks:
             self.marks = tuple(marks)
+            self.update()
+
+    def set_thumbnail(self, image: QImage | None) -> None:
+        """The live canvas's picture of this layer's output (None: none)."""
+        self.thumbnail.setPixmap(QPixmap.fromImage(image) if image is not None else QPixmap())
+
+    def set_overlay(self, overlay: tuple[QColor, str] | None) -> None:
+        """Tint the card by the live canvas's measure, with its value written in (None: plain)."""
+        if overlay != self.overlay:
+            self.overlay = overlay
             self.update()
 
     def set_input_count(self, count: int) -> None:
@@ -213,6 +244,9 @@ class NodeItem(QGraphicsObject):
         painter.setPen(pen)
         painter.setBrush(fill)
         painter.drawRoundedRect(rect, RADIUS, RADIUS)
+        if self.overlay is not None:
+            painter.setBrush(self.overlay[0])
+            painter.drawRoundedRect(rect, RADIUS, RADIUS)
 
         paint_accent(painter, accent)
         title_font, body_font, small_font = fonts()
@@ -230,7 +264,11 @@ class NodeItem(QGraphicsObject):
         shape_color = alert if card.severity == "error" else colors.text
         self._text(painter, title_font, shape_color, QRectF(left, top, inner, line), card.shape)
         top += line
-        self._text(painter, small_font, colors.muted, QRectF(left, top, inner, line), card.params)
+        value = self.overlay[1] if self.overlay is not None else ""
+        room = QFontMetricsF(small_font).horizontalAdvance(value) + 6 if value else 0.0  # the overlay's value, right
+        self._text(painter, small_font, colors.muted, QRectF(left, top, inner - room, line), card.params)
+        if value:
+            self._text(painter, small_font, colors.text, QRectF(left, top, inner, line), value, Qt.AlignmentFlag.AlignRight)
         if self.marks:
             self._marks(painter, small_font)
         if self.diff is not None:

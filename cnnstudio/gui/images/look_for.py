@@ -30,7 +30,11 @@ class LookFor(QObject):
     def start(self, layer: str) -> bool:
         """Visualise every filter of ``layer`` (up to 64); a run in progress is stopped first."""
         from cnnstudio.core.designfile import to_dict
-        from cnnstudio.training.synthesis.jobs import NetworkSpec, VisualizeJob, visualize
+        from cnnstudio.training.synthesis.jobs import (
+            NetworkSpec,
+            VisualizeJob,
+            visualize,
+        )
         from cnnstudio.training.synthesis.visualize import VisualizeSettings
 
         design = self.window.doc.design

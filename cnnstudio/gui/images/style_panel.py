@@ -1,8 +1,11 @@
 """The Style Transfer dock: pick the content and style layers on the canvas, load two images, watch
 the image form with its losses, pause or stop, save it as PNG.
 
-The layers are node ids in two fields; while "Pick" is on, clicking a card on the canvas adds it
-to (or takes it from) that field, and the canvas marks the chosen cards ("content", "style"). The
+The layers are node ids in two fields, proposed for each design (:mod:`.layers`: VGG's for VGG,
+else the design's own convolutions spread over its depth); while "Pick" is on, clicking a card on
+the canvas adds it to (or takes it from) that field, and the canvas marks the chosen cards
+("content", "style") while the dock is shown, only those the design holds. A colour image given
+to a design that takes grey images gets a note: the result is grey. The
 transfer runs on its own :class:`TrainingRunner` (a worker process by default, as training), with
 the design's weights, or torchvision's VGG-16 weights for the VGG-16 template.
 """
@@ -34,14 +37,13 @@ from PySide6.QtWidgets import (
 )
 
 from cnnstudio.gui.canvas.node_item import MARK_COLORS
+from cnnstudio.gui.images.layers import propose_layers
 from cnnstudio.gui.images.weights import confirm_random, current_weights
 from cnnstudio.gui.training.runner import TrainingRunner
 
 if TYPE_CHECKING:
     from cnnstudio.gui.main_window import MainWindow
 
-PAPER_CONTENT = "conv4_2"  # style.PAPER_CONTENT / PAPER_STYLE, without importing torch with the window
-PAPER_STYLE = "conv1_1, conv2_1, conv3_1, conv4_1, conv5_1"
 THUMBNAIL = 72
 REDRAW_MS = 250  # the loss curves redraw at most four times a second, however fast the steps come
 WEIGHT_SOURCES = (("The design's weights (its run, loaded or imported)", None),
@@ -62,6 +64,11 @@ def pixmap(image: np.ndarray, side: int) -> QPixmap:
     """The image as a pixmap fitted in a square of ``side`` pixels."""
     return QPixmap.fromImage(qimage(image)).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
                                                    Qt.TransformationMode.SmoothTransformation)
+
+
+def _is_grey(image: np.ndarray) -> bool:
+    """Whether a [3, H, W] image's channels are (nearly) equal."""
+    return bool(np.abs(image - image.mean(0, keepdims=True)).max() < 1 / 255)
 
 
 def ids(text: str) -> list[str]:
@@ -99,8 +106,8 @@ class StylePanel(QWidget):
         self.fields: dict[str, QLineEdit] = {}
         self.pick_buttons: dict[str, QPushButton] = {}
         form = QFormLayout()
-        for role, default in (("content", PAPER_CONTENT), ("style", PAPER_STYLE)):
-            field = QLineEdit(default)
+        for role in ("content", "style"):
+            field = QLineEdit()
             field.setToolTip(f"The {role} layers' node ids, separated by commas")
             field.textChanged.connect(self._mark)
             pick = QPushButton("Pick")
@@ -153,6 +160,10 @@ class StylePanel(QWidget):
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.picture.setMinimumSize(160, 160)
         self.picture.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.note = QLabel()  # what the design does to the images given (colour made grey)
+        self.note.setWordWrap(True)
+        self.note.setObjectName("style-note")
+        self.note.hide()
         self.losses = QLabel()
         self.losses.setWordWrap(True)
         self.losses.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -166,12 +177,23 @@ class StylePanel(QWidget):
         layout.addLayout(pictures)
         layout.addLayout(form)
         layout.addLayout(buttons)
+        layout.addWidget(self.note)
         layout.addWidget(self.picture, 1)
         layout.addLayout(self.curve_area)
         layout.addWidget(self.losses)
         window.scene.selectionChanged.connect(self._selection_changed)
         window.doc.analyzed.connect(self._mark)
+        window.doc.reset.connect(self.propose)
+        self.propose()
         self._update_buttons()
+
+    def propose(self) -> None:
+        """The layers proposed for the design now open (a new design replaces the previous choice)."""
+        proposal = propose_layers(self.window.doc.design, self.window.doc.analysis)
+        for role, chosen in (("content", proposal.content), ("style", proposal.style)):
+            self.fields[role].setText(", ".join(chosen))
+            self.fields[role].setPlaceholderText("no convolution with a feature map: pick layers on the canvas")
+        self._note()
 
     # -- inputs ------------------------------------------------------------------------------------
     def open_image(self, role: str, path: str | Path | None = None) -> bool:
@@ -187,6 +209,7 @@ class StylePanel(QWidget):
             QMessageBox.warning(self, "Not an Image", str(error))
             return False
         self.images[role] = image
+        self._note()
         self.thumbs[role].setPixmap(pixmap(image, THUMBNAIL))
         self.thumbs[role].setToolTip(f"{Path(path).name}: {image.shape[2]}×{image.shape[1]}")
         self._update_buttons()
@@ -213,13 +236,25 @@ class StylePanel(QWidget):
         self.fields[role].setText(", ".join(chosen))
 
     def _mark(self) -> None:
-        """The chosen layers marked on the canvas (only while this dock is shown)."""
+        """The chosen layers the design holds, marked on the canvas (only while this dock is shown)."""
         marks: dict[str, tuple[str, ...]] = {}
+        design = self.window.doc.design
         if self.isVisible():
             for role in ("content", "style"):
                 for node in self.layers(role):
-                    marks[node] = (*marks.get(node, ()), role)
+                    if node in design:
+                        marks[node] = (*marks.get(node, ()), role)
         self.window.scene.set_marks(marks)
+
+    def _note(self) -> None:
+        """Say so when a colour image meets a design that takes grey images: the result will be grey."""
+        inputs = [n for n in self.window.doc.design.nodes if n.layer_type.name == "Input"]
+        grey = len(inputs) == 1 and list(inputs[0].params.get("shape", ()))[:1] == [1]
+        coloured = [role for role, image in self.images.items() if image.shape[0] == 3 and not _is_grey(image)]
+        text = (f"'{self.window.doc.design.name}' takes grey images (1 channel): the {' and '.join(coloured)} "
+                "image's colours are averaged to grey, so the result is grey." if grey and coloured else "")
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)

@@ -8,8 +8,11 @@ every edit is checked with ``parse_settings`` first and refused with the engine'
 
 The whole object is also checked against the design and its data source as the user types
 (:func:`cnnstudio.training.check.training_problems`): a field with a problem turns red with the
-reason in its tooltip, and ``validity_changed`` tells the dock why Start cannot run. Warnings (data
-that can only waste outputs) are shown but do not stop Start.
+reason written under it, and ``validity_changed`` tells the dock why Start cannot run. A refused
+value stays in its field, with the reason and the value the design keeps; nothing reverts silently
+(a number out of bounds, such as a batch size of 0, is typed and refused, not clamped by the box).
+The wheel changes a field only once it has the focus, so it scrolls the form. Warnings (data that
+can only waste outputs) are shown above the fields but do not stop Start.
 
 Keys the design's object leaves out take the defaults the design implies
 (:mod:`cnnstudio.training.defaults`): an empty Data field says which source was picked and why, in
@@ -45,6 +48,7 @@ from PySide6.QtWidgets import (
 
 from cnnstudio.gui import theme
 from cnnstudio.gui.document import Document
+from cnnstudio.gui.param_editors import StepSpinBox, wheel_only_when_focused
 from cnnstudio.training.check import TrainingProblem, errors, training_problems
 from cnnstudio.training.defaults import Picked, default_settings, picked_defaults, with_defaults
 from cnnstudio.training.errors import TrainingError
@@ -78,17 +82,18 @@ LABELS = {"lr": "Learning rate", "val_split": "Validation split", "grad_clip": "
 class SetTraining(QUndoCommand):
     """Replace the design's "training" object; repeated edits of one key merge (spin box steps)."""
 
-    def __init__(self, doc: Document, new: dict[str, Any], key: str):
+    def __init__(self, doc: Document, new: dict[str, Any], key: str, mergeable: bool = True):
         super().__init__(f"Set training {key}")
-        self.doc, self.key = doc, key
+        self.doc, self.key, self.mergeable = doc, key, mergeable
         self.old, self.new = dict(doc.design.training), dict(new)
         self.stamp = time.monotonic()
 
     def id(self) -> int:
-        return _SET_TRAINING_ID
+        return _SET_TRAINING_ID if self.mergeable else -1
 
     def mergeWith(self, other: QUndoCommand) -> bool:
-        if not (isinstance(other, SetTraining) and other.key == self.key and other.stamp - self.stamp <= MERGE_WINDOW):
+        if not (isinstance(other, SetTraining) and other.mergeable and other.key == self.key
+                and other.stamp - self.stamp <= MERGE_WINDOW):
             return False
         self.new, self.stamp = other.new, other.stamp
         self.setObsolete(self.new == self.old)
@@ -111,6 +116,7 @@ class Row:
     kind: Any
     editor: QWidget
     label: QLabel
+    reason: QLabel = dataclasses.field(default_factory=QLabel)  # the problem, written under the field
     tip: str = ""
     problem: str = ""
     picked: Picked | None = None  # the default the design implies for this key, if it picks one
@@ -169,10 +175,12 @@ class Row:
             raise ValueError(f"'{self.spec.name}' must be written as JSON, e.g. {example}") from None
 
     def mark(self, problem: str) -> None:
-        """Red with the reason in the tooltip, or back to normal for ""."""
+        """Red with the reason under the field (and in the tooltip), or back to normal for ""."""
         if problem == self.problem:
             return
         self.problem = problem
+        self.reason.setText(problem)
+        self.reason.setVisible(bool(problem))
         typed = not isinstance(self.editor, (QCheckBox, QSpinBox)) and not (
             isinstance(self.editor, QComboBox) and not self.editor.isEditable())
         target = self._line() if typed else self.editor
@@ -211,13 +219,14 @@ class SettingsForm(QWidget):
         self.rows: dict[str, Row] = {}
         self.task_rows: list[str] = []
         self.shown_task: str | None = None
-        self.problem = QLabel(wordWrap=True)
-        self.problem.setVisible(False)
+        self.refused: dict[str, str] = {}  # key: why the value its field shows was not applied
+        self.warning = QLabel(wordWrap=True)  # data that can only waste outputs: Start still runs
+        self.warning.setVisible(False)
         self.defaults = QLabel(wordWrap=True)  # the defaults picked for this design, in grey
         self.defaults.setVisible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.problem)
+        layout.addWidget(self.warning)
         layout.addWidget(self.defaults)
         self.forms: dict[str, QFormLayout] = {}
         hints = typing.get_type_hints(TrainingSettings)
@@ -237,7 +246,7 @@ class SettingsForm(QWidget):
             layout.addWidget(box)
         layout.addStretch(1)
         doc.training_changed.connect(self.refresh)
-        doc.reset.connect(self.refresh)
+        doc.reset.connect(self._new_design)
         doc.analyzed.connect(self._design_edited)  # an edit of the design (its Input shape...) may matter
         self.refresh()
 
@@ -252,8 +261,24 @@ class SettingsForm(QWidget):
         row.editor.setToolTip(tip)
         row.tip = tip
         self.rows[spec.name] = row
-        form.addRow(label, row.editor)
+        form.addRow(label, self._with_reason(row))
         return row
+
+    @staticmethod
+    def _with_reason(row: Row) -> QWidget:
+        """The editor with its reason label under it: a refusal is read where the value was typed."""
+        field = QWidget()
+        column = QVBoxLayout(field)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(row.editor)
+        row.reason.setWordWrap(True)
+        row.reason.setObjectName("reason")
+        row.reason.setStyleSheet(f"color: {theme.colors().error.name()};")
+        row.reason.setVisible(False)
+        column.addWidget(row.reason)
+        field.setFocusProxy(row.editor)
+        return field
 
     def _editor(self, row: Row, meta: typing.Mapping[str, Any]) -> QWidget:
         name, base = row.spec.name, row.base
@@ -264,20 +289,21 @@ class SettingsForm(QWidget):
         if meta["choices"]:
             editor = QComboBox()
             editor.addItems(list(meta["choices"]))
+            wheel_only_when_focused(editor)
             editor.currentTextChanged.connect(lambda _="": self.commit(name))
             return editor
         if base is int and not row.optional:
-            editor = QSpinBox()
-            editor.setRange(int(meta["minimum"] if meta["minimum"] is not None else -2**31),
-                            int(min(meta["maximum"] if meta["maximum"] is not None else 2**31 - 1, 2**31 - 1)))
+            editor = BoundedSteps(meta["minimum"], meta["maximum"])
             editor.setGroupSeparatorShown(True)
             editor.setKeyboardTracking(False)
+            wheel_only_when_focused(editor)
             editor.valueChanged.connect(lambda _=0: self.commit(name))
             return editor
         if name in SUGGESTIONS:
             editor = QComboBox()
             editor.setEditable(True)
             editor.addItems(SUGGESTIONS[name])
+            wheel_only_when_focused(editor)
             editor.lineEdit().editingFinished.connect(lambda: self.commit(name))
             editor.lineEdit().textEdited.connect(lambda _="": self.check_typed(name))
             editor.activated.connect(lambda _=0: self.commit(name))
@@ -343,6 +369,8 @@ class SettingsForm(QWidget):
         values = settings.to_dict()
         self._show_defaults()
         for name, row in self.rows.items():
+            if name in self.refused:  # a refused value stays in view with its reason
+                continue
             shown = values.get(name) if row.picked is None or isinstance(row.editor, QComboBox) and not row.editor.isEditable() else ""
             row.show(raw.get(name, shown))
         for name, (other, where) in RELEVANT.items():
@@ -388,25 +416,27 @@ class SettingsForm(QWidget):
     def _show(self, problems: list[TrainingProblem]) -> None:
         self.problems = errors(problems)
         self.warnings = [problem for problem in problems if problem not in self.problems]
-        first: dict[str, str] = {}
+        first: dict[str, str] = dict(self.refused)
         for problem in self.problems:  # "data_options.count" is a problem of the data_options row
             first.setdefault(problem.key.partition(".")[0], problem.message)
         for key, row in self.rows.items():
             row.mark(first.get(key, ""))
-        if self.problems:
-            self._show_problem(self.problems[0].message)
-        else:
-            self._show_problem(self.warnings[0].message if self.warnings else "", "warning")
+        self._show_warning(self.warnings[0].message if self.warnings else "")
         self.validity_changed.emit(self.problems[0].message if self.problems else "")
 
+    def _new_design(self) -> None:
+        self.refused.clear()
+        self.refresh()
+
     def commit(self, name: str) -> None:
-        """Push the edit of ``name`` if it is valid; else say why and show the design's value again."""
+        """Push the edit of ``name`` if it is valid; else say why beside the field, keeping what was typed."""
         row = self.rows[name]
         training = dict(self.doc.design.training)
+        self.refused.pop(name, None)
         try:
             value = row.read()
         except ValueError as error:
-            return self._refuse(str(error))
+            return self._refuse(name, str(error))
         if name == "task":  # the keys of the previous task would be refused by the new one
             own = {f.name for f in dataclasses.fields(TASK_OPTIONS[value])}
             others = {f.name for cls in TASK_OPTIONS.values() for f in dataclasses.fields(cls)} - own
@@ -420,18 +450,37 @@ class SettingsForm(QWidget):
         try:
             parse_settings(training)
         except TrainingError as error:
-            return self._refuse(str(error))
-        self.doc.push(SetTraining(self.doc, training, name))  # valid alone, maybe not with the data: marked red
+            return self._refuse(name, str(error).removeprefix('"training": '))
+        stepped = getattr(row.editor, "stepping", False) or isinstance(row.editor, QComboBox) and not row.editor.isEditable()
+        # valid alone, maybe not with the data: then marked red by the check
+        self.doc.push(SetTraining(self.doc, training, name, mergeable=stepped))
 
-    def _refuse(self, message: str) -> None:
+    def _refuse(self, name: str, message: str) -> None:
+        """Keep the typed value in view, say why it was refused and what the design keeps."""
+        kept = self.doc.design.training.get(name, _default(self.rows[name].spec))
+        self.refused[name] = f"{message.rstrip('.')}. Not applied: the design keeps {json.dumps(kept)}."
         self.error.emit(message)
-        self.refresh()
-        self._show_problem(message)
+        self._check()
 
-    def _show_problem(self, message: str, severity: str = "error") -> None:
-        colour = (theme.colors().warning if severity == "warning" else theme.colors().error).name()
-        self.problem.setText(f"<span style='color:{colour}'>{message}</span>" if message else "")
-        self.problem.setVisible(bool(message))
+    def _show_warning(self, message: str) -> None:
+        colour = theme.colors().warning.name()
+        self.warning.setText(f"<span style='color:{colour}'>{message}</span>" if message else "")
+        self.warning.setVisible(bool(message))
+
+
+class BoundedSteps(StepSpinBox):
+    """An integer field whose steps stay within the key's bounds while any integer can be typed,
+    so an out-of-bounds value is refused with the engine's reason instead of clamped by the box."""
+
+    def __init__(self, low: float | None, high: float | None):
+        super().__init__()
+        self.low = int(low) if low is not None else -2**31
+        self.high = int(min(high, 2**31 - 1)) if high is not None else 2**31 - 1
+        self.setRange(-2**31, 2**31 - 1)
+
+    def stepBy(self, steps: int) -> None:
+        target = min(max(self.value() + steps * self.singleStep(), self.low), self.high)
+        super().stepBy(target - self.value())
 
 
 def _default(spec: dataclasses.Field) -> Any:

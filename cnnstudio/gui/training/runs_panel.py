@@ -12,7 +12,6 @@ not say. The table is re-read when a run writes its manifest (each epoch and at 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnstudio.gui.training.dock import duration
 from cnnstudio.runs import Run, list_runs, store
-from cnnstudio.runs.diff import changes
-from cnnstudio.runs.older import OLDER
+from cnnstudio.runs.table import run_cells
 from cnnstudio.training import events
 
 COLUMNS = ["Run", "Started", "Status", "Epochs", "Best", "Final", "Duration", "Changes from the previous run", "Note"]
@@ -64,10 +61,6 @@ class _Row(QTreeWidgetItem):
         if mine is None or theirs is None:
             return (mine is None) > (theirs is None)
         return mine < theirs
-
-
-def _metric(run: Run, value: float | None) -> str:
-    return "–" if value is None else f"{run.manifest.metric.removeprefix('val_')} {value:.4g}"
 
 
 class RunsPanel(QWidget):
@@ -181,21 +174,19 @@ class RunsPanel(QWidget):
         self.summary.setText(f"{len(self.runs)} run(s) in {self.directory}" if self.directory else "")
 
     def _row(self, run: Run, previous: Run | None, index: int) -> _Row:
-        m = run.manifest
-        changed = changes(previous.settings, run.settings, previous.design, run.design) if previous else "first run"
-        state = run.state
-        status = {"failed": f"failed: {m.message or ''}", "unknown": OLDER,
-                  "damaged": f"damaged: {state.detail}"}.get(state.status, state.text())
-        started = OLDER if run.older else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(m.started))
-        cells = [(run.name, run.name.lower()),
-                 (started, m.started),
+        m, state = run.manifest, run.state
+        text = run_cells(run, previous)  # the cells `cnnstudio runs` prints
+        changed = text.changes
+        status = {"failed": f"failed: {m.message or ''}", "damaged": f"damaged: {state.detail}"}.get(state.status, text.status)
+        cells = [(text.name, run.name.lower()),
+                 (text.started, m.started),
                  (status.split("\n")[0][:60], state.status),
-                 (f"{m.epochs}/{m.planned_epochs or '?'}", m.epochs),
-                 (_metric(run, run.best_value()), run.best_value()),
-                 (_metric(run, run.final_value()), run.final_value()),
-                 (duration(m.seconds) if m.seconds or not run.older else OLDER, m.seconds),
+                 (text.epochs, m.epochs),
+                 (text.best, run.best_value()),
+                 (text.final, run.final_value()),
+                 (text.time, m.seconds),
                  (changed, changed),
-                 (m.note, m.note)]
+                 (text.note, m.note)]
         item = _Row([text for text, _ in cells])
         for column, (_, key) in enumerate(cells):
             item.setData(column, SORT_KEY, key)

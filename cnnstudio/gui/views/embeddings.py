@@ -4,15 +4,29 @@ background. For metric learning, the counts of easy, semi-hard and hard triplets
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QPushButton, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from cnnstudio.gui.background import BackgroundJob
-from cnnstudio.gui.views.base import View, image_plot, label_axes, plot_widget, text_color
+from cnnstudio.gui.views.base import (
+    View,
+    image_plot,
+    label_axes,
+    plot_widget,
+    text_color,
+)
 from cnnstudio.gui.views.context import Context
 from cnnstudio.gui.views.imaging import class_color, rgba_image, to_numpy
 
@@ -44,6 +58,7 @@ class Embeddings(View):
         self.compute = QPushButton("Compute t-SNE")
         self.compute.setToolTip("Lay out the snapshot shown with t-SNE (a few seconds)")
         self.compute.clicked.connect(self.compute_tsne)
+        self.compute.setEnabled(False)  # until there is a snapshot to lay out
         self.controls.addWidget(self.method)
         self.controls.addWidget(self.compute)
 
@@ -52,22 +67,26 @@ class Embeddings(View):
                                           hoverPen=pg.mkPen(text_color(self), width=1.5))
         self.scatter.sigHovered.connect(self._hovered)
         self.plot.addItem(self.scatter)
-        self.legend = self.plot.getPlotItem().addLegend(offset=(-8, 8), labelTextColor=text_color(self),
-                                                        brush=pg.mkBrush(self.palette().base().color()))
+        self.legend = QLabel()  # the classes, beside the plot: a legend inside it would hide points
+        self.legend.setObjectName("class-legend")
+        self.legend.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.sample_view, self.sample_image = image_plot(self, "hover a point")
         self.sample_view.setMaximumWidth(180)
         self.triplets = plot_widget(self)
-        triplet_legend = self.triplets.getPlotItem().addLegend(offset=(-8, 8), labelTextColor=text_color(self))
         self.triplet_curves = {key: self.triplets.plot([], [], name=name, pen=pg.mkPen(color, width=2))
                                for key, name, color in TRIPLETS}
-        triplet_legend.setColumnCount(len(TRIPLETS))  # in one row: the plot is too short for three
-        label_axes(self.triplets, "step", "triplets per batch", "triplet mining")
+        # the curves' names in the title, coloured, rather than a legend over the curves
+        label_axes(self.triplets, "step", "triplets per batch", "triplet mining: " + " · ".join(
+            f"<span style='color:{color}'>{name}</span>" for _, name, color in TRIPLETS))
         self.counts_label = QLabel()
         grid = QGridLayout(self.content)
         grid.setContentsMargins(0, 0, 0, 0)
+        side = QVBoxLayout()
+        side.addWidget(self.sample_view)
+        side.addWidget(self.legend, 1)
+        side.addWidget(self.counts_label)
         grid.addWidget(self.plot, 0, 0, 2, 1)
-        grid.addWidget(self.sample_view, 0, 1)
-        grid.addWidget(self.counts_label, 1, 1)
+        grid.addLayout(side, 0, 1, 2, 1)
         grid.addWidget(self.triplets, 2, 0, 1, 2)
         grid.setColumnStretch(0, 1)
         grid.setRowStretch(0, 3)
@@ -108,21 +127,24 @@ class Embeddings(View):
         e = self.snapshot.embedding
         tsne = self.method.currentIndex() == 1
         points = self.tsne.get(self.snapshot.step) if tsne else to_numpy(e.points)
-        self.compute.setEnabled(tsne and points is None and self._job is None)
+        self._update_compute()
         if points is None:
             points = to_numpy(e.points)
         self.points = points
         labels = to_numpy(e.labels).astype(int)
         self.scatter.setData(x=points[:, 0], y=points[:, 1], data=np.arange(len(points)),
                              brush=[pg.mkBrush(class_color(int(c), 200)) for c in labels])
-        self.legend.clear()
-        for c in sorted(set(labels.tolist())):
-            self.legend.addItem(pg.ScatterPlotItem(brush=class_color(c), pen=None, size=9),
-                                self.context.class_name(c))
+        self.legend.setText("<br>".join(
+            f"<span style='color:{class_color(c).name()}'>●</span> {html.escape(str(self.context.class_name(c)))}"
+            for c in sorted(set(labels.tolist()))))
         kind = "t-SNE" if tsne and self.snapshot.step in self.tsne else "PCA"
         label_axes(self.plot, f"{kind} 1", f"{kind} 2", f"{len(points)} validation samples at {e.node}")
         self.status.setText(f"step {self.snapshot.step}, epoch {self.snapshot.epoch}")
         self.plot.getPlotItem().autoRange()
+
+    def _update_compute(self) -> None:
+        """Compute t-SNE is on whenever the snapshot shown has no t-SNE yet, whichever method is picked."""
+        self.compute.setEnabled(self.snapshot is not None and self.snapshot.step not in self.tsne and self._job is None)
 
     def _method_changed(self) -> None:
         if self.snapshot is not None:
@@ -157,7 +179,7 @@ class Embeddings(View):
     def _tsne_failed(self, message: str) -> None:
         self._job = None
         self.compute.setText("Compute t-SNE")
-        self.compute.setEnabled(True)
+        self._update_compute()
         self.tsne_failed.emit(f"t-SNE failed: {message}")
 
     def _hovered(self, _item: Any, points: Any, _event: Any) -> None:
@@ -179,6 +201,7 @@ class Embeddings(View):
     def clear(self) -> None:
         self.snapshot, self.points = None, None
         self.tsne.clear()
+        self._update_compute()
         self.steps.clear()
         for values in self.counts.values():
             values.clear()

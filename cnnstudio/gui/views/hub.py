@@ -20,6 +20,7 @@ the checkpoint of a finished run are looked at offline.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +61,7 @@ class Views(QObject):
         self.classes: list[str] = []
         self.shown: Any = None  # the snapshot on screen
         self.views: list[View] = []
+        self.extra_needs: list[Callable[[Context], dict[str, Any]]] = []  # more to capture (the live canvas)
         self.offline = OfflineProber(self)
         right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
         self.probe_dock = window.add_dock("probe", "Probe", QWidget(), right)
@@ -156,6 +158,9 @@ class Views(QObject):
         fields: dict[str, Any] = {"every": self.probe.timeline.every.value(), **self.probe.request_fields()}
         for view in views:
             fields.update(view.needs(self.context))
+        for needs in self.extra_needs:  # the live canvas: every card's output, gradient norms...
+            for key, value in needs(self.context).items():
+                fields[key] = tuple(dict.fromkeys((*fields.get(key, ()), *value))) if key == "activations" else value
         if self.offline.active and not self.running:
             fields["confusion"] = bool(fields.get("predictions")) and self.context.task == "classification"
         return ProbeRequest(**fields)

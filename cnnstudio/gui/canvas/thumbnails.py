@@ -1,0 +1,105 @@
+"""Small pictures of a layer's output for its card: a few channels of a feature map side by side,
+bars for a vector, the top classes (with their probabilities) at a classifier's output.
+
+They are drawn from the snapshot's arrays (at most 64 channels of at most 64x64, see
+``events.Activation``) straight into a QImage with numpy, with no plotting library, so a refresh of
+every card costs a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
+
+WIDTH, HEIGHT = 132, 30  # fits under a card (140 wide) in the 36 px between stacked branches
+CHANNELS = 4  # feature-map channels shown
+TOP_CLASSES = 3
+BAR_COLOR = QColor("#4c78a8")
+
+
+def _grey(values: np.ndarray) -> np.ndarray:
+    """A map scaled to 0-255 by its own range (a flat map is mid-grey)."""
+    low, high = float(values.min()), float(values.max())
+    scaled = (values - low) / (high - low) if high > low else np.full_like(values, 0.5)
+    return (scaled * 255).astype(np.uint8)
+
+
+def feature_maps(values: np.ndarray, channels: int = CHANNELS) -> QImage:
+    """The first ``channels`` maps of a [C, H, W] output, each fitted in a square, side by side."""
+    shown = values[:channels]
+    side = HEIGHT
+    canvas = np.full((side, WIDTH), 255, np.uint8)
+    for index, channel in enumerate(shown):
+        rows = np.linspace(0, channel.shape[0] - 1, side).round().astype(int)
+        cols = np.linspace(0, channel.shape[1] - 1, side).round().astype(int)
+        left = index * (side + 3)
+        if left + side > WIDTH:
+            break
+        canvas[:, left:left + side] = _grey(channel)[np.ix_(rows, cols)]
+    return QImage(canvas.data, WIDTH, side, WIDTH, QImage.Format.Format_Grayscale8).copy()
+
+
+def sequence(values: np.ndarray) -> QImage:
+    """A [C, L] output: the first channels as rows of a strip."""
+    rows = values[:CHANNELS]
+    cols = np.linspace(0, rows.shape[1] - 1, WIDTH).round().astype(int)
+    strip = _grey(rows)[:, cols]
+    canvas = np.repeat(strip, max(1, HEIGHT // len(strip)), axis=0)
+    canvas = np.ascontiguousarray(canvas[:HEIGHT])
+    return QImage(canvas.data, WIDTH, len(canvas), WIDTH, QImage.Format.Format_Grayscale8).copy()
+
+
+def bars(values: np.ndarray) -> QImage:
+    """A vector as bars (at most one per two pixels: longer vectors are averaged in bins)."""
+    bins = min(len(values), WIDTH // 2)
+    binned = np.array([chunk.mean() for chunk in np.array_split(values, bins)]) if bins else np.zeros(1)
+    image = QImage(WIDTH, HEIGHT, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    low, high = min(0.0, float(binned.min())), max(0.0, float(binned.max()))
+    span = high - low or 1.0
+    zero = HEIGHT * high / span
+    width = WIDTH / len(binned)
+    for index, value in enumerate(binned):
+        top = zero - HEIGHT * max(value, 0) / span
+        painter.fillRect(QRectF(index * width, top, max(width - 1, 1), HEIGHT * abs(value) / span), BAR_COLOR)
+    painter.end()
+    return image
+
+
+def top_classes(probabilities: np.ndarray, names: list[str] | None = None) -> QImage:
+    """The classes with the highest probability, as labelled bars."""
+    order = np.argsort(-probabilities)[:TOP_CLASSES]
+    image = QImage(WIDTH, HEIGHT, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    font = QFont()
+    font.setPixelSize(HEIGHT // TOP_CLASSES - 1)
+    painter.setFont(font)
+    row = HEIGHT / TOP_CLASSES
+    for index, cls in enumerate(order):
+        name = names[cls] if names and cls < len(names) else str(int(cls))
+        painter.fillRect(QRectF(40, index * row + 1, (WIDTH - 40) * float(probabilities[cls]), row - 2), BAR_COLOR)
+        painter.setPen(QColor("#555555"))
+        painter.drawText(QRectF(0, index * row, 38, row), int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                         name[:6])
+    painter.end()
+    return image
+
+
+def thumbnail(values: np.ndarray, output: bool = False, names: list[str] | None = None) -> QImage | None:
+    """The picture for one layer's output (no batch dimension); ``output``: a classifier's last
+    layer, drawn as its top classes. None for values that cannot be drawn (empty, NaN)."""
+    values = np.asarray(values, dtype=np.float32)
+    if values.size == 0 or not np.isfinite(values).all():
+        return None
+    if output and values.ndim == 1:
+        shifted = np.exp(values - values.max())
+        probabilities = values if abs(values.sum() - 1) < 1e-3 and values.min() >= 0 else shifted / shifted.sum()
+        return top_classes(probabilities, names)
+    if values.ndim == 3:
+        return feature_maps(values)
+    if values.ndim == 2:
+        return sequence(values)
+    return bars(values.reshape(-1))

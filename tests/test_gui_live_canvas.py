@@ -1,0 +1,123 @@
+"""The live canvas: card thumbnails drawn from the snapshots of a run (throttled) and an overlay
+that colours cards by a per-layer measure, with the same numbers as ``cnnstudio profile``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from gui_fixtures import FIGURE21, answers, figure21, recovery_dir, settings, window  # noqa: F401
+
+from cnnstudio.cli import main
+from cnnstudio.core.designfile import save_design
+from cnnstudio.gui.canvas.live import PROFILE_BATCH, dead_fraction
+from cnnstudio.gui.canvas.thumbnails import thumbnail
+from cnnstudio.training import events
+
+CLASSES = [str(i) for i in range(10)]
+
+
+def _started() -> events.Started:
+    return events.Started("cpu", 100, 10, 10, 20, 0, CLASSES, ["fc2"])
+
+
+def _snapshot(step: int, seed: int) -> events.Snapshot:
+    g = torch.Generator().manual_seed(seed)
+    activations = {
+        "conv1": events.Activation(torch.randn(6, 24, 24, generator=g), (6, 24, 24)),
+        "relu1": events.Activation(torch.randn(6, 24, 24, generator=g).clamp_min(0), (6, 24, 24)),
+        "fc1": events.Activation(torch.randn(32, generator=g), (32,)),
+        "fc2": events.Activation(torch.randn(10, generator=g), (10,)),
+    }
+    return events.Snapshot(step, 1, [torch.zeros(1, 28, 28)], None, activations,
+                           grad_norms={"conv1": 0.5 + seed, "fc1": 2.0, "fc2": 0.1})
+
+
+def _pixels(item) -> bytes:
+    image = item.thumbnail.pixmap().toImage()
+    return bytes(image.constBits()) if not image.isNull() else b""
+
+
+def test_thumbnails_follow_the_snapshots(figure21, qtbot) -> None:  # noqa: F811
+    win = figure21
+    live = win.live_canvas
+    view_menu = next(a.menu() for a in win.menuBar().actions() if a.text() == "&View")
+    assert live.act_thumbnails in view_menu.actions() and live.overlay_menu.menuAction() in view_menu.actions()
+    live.act_thumbnails.setChecked(True)
+    win.views.build()
+    needs = live.needs(win.views.context)
+    assert set(needs["activations"]) == set(win.doc.design.graph) - set(win.doc.analysis.inputs)
+    win.views.running = True  # while a run trains, the probe asks for every card's output too
+    assert set(win.views.request().activations) == set(needs["activations"])
+    win.views.running = False
+    runner = win.training_runner
+    runner.event.emit(_started())
+    runner.event.emit(_snapshot(10, 0))
+    nodes = win.scene.nodes
+    qtbot.waitUntil(lambda: bool(_pixels(nodes["conv1"])), timeout=5000)
+    first = {node: _pixels(nodes[node]) for node in ("conv1", "relu1", "fc1", "fc2")}
+    assert all(first.values()) and not _pixels(nodes["conv2"])  # only what the snapshot holds
+    runner.event.emit(_snapshot(20, 1))
+    qtbot.waitUntil(lambda: _pixels(nodes["conv1"]) != first["conv1"], timeout=5000)
+    live.act_thumbnails.setChecked(False)
+    assert not _pixels(nodes["conv1"])
+
+
+def test_many_snapshots_are_drawn_at_most_a_few_times_a_second(figure21, qtbot) -> None:  # noqa: F811
+    live = figure21.live_canvas
+    live.act_thumbnails.setChecked(True)
+    drawn: list[int] = []
+    original = live.refresh
+    live.refresh = lambda: (drawn.append(live.snapshot.step), original())  # type: ignore[method-assign]
+    live._timer.timeout.disconnect()
+    live._timer.timeout.connect(live.refresh)
+    for step in range(1, 41):
+        figure21.training_runner.event.emit(_snapshot(step, step))
+    qtbot.waitUntil(lambda: bool(drawn) and drawn[-1] == 40, timeout=5000)
+    assert len(drawn) <= 2  # forty snapshots in a burst: drawn once or twice, the latest last
+
+
+def test_snapshot_measures_colour_the_cards_with_a_legend(figure21, qtbot) -> None:  # noqa: F811
+    win = figure21
+    live = win.live_canvas
+    win.training_runner.event.emit(_started())
+    snapshot = _snapshot(10, 3)
+    win.training_runner.event.emit(snapshot)
+    live.set_measure("grad_norm")
+    assert live.values == snapshot.grad_norms
+    assert win.scene.nodes["conv1"].overlay is not None and win.scene.nodes["conv2"].overlay is None
+    assert live.legend.isVisible() and live.legend.title == "Gradient Norm" and live.legend.high == "3.5"
+    live.set_measure("dead")
+    assert live.values["relu1"] == dead_fraction(snapshot.activations["relu1"].values.numpy())
+    live.set_measure(None)
+    assert all(item.overlay is None for item in win.scene.nodes.values()) and not live.legend.isVisible()
+
+
+def test_the_overlay_shows_what_cnnstudio_profile_prints(figure21, qtbot, tmp_path: Path, capsys) -> None:  # noqa: F811
+    win = figure21
+    live = win.live_canvas
+    live.set_measure("activation_bytes")
+    qtbot.waitUntil(lambda: live.profile is not None, timeout=120_000)
+    path = tmp_path / "figure21.json"
+    save_design(win.doc.design, path)
+    capsys.readouterr()
+    assert main(["profile", str(path), "--batch-size", str(PROFILE_BATCH), "--repeats", "1", "--json"]) == 0
+    printed = {row["node"]: row for row in json.loads(capsys.readouterr().out)["layers"]}
+    assert live.values == {node: row["activation_bytes"] for node, row in printed.items()}  # exact
+    live.set_measure("time_ms")
+    from_profile = {row["node"]: row["time_ms"] for row in live.profile.to_json()["layers"]}  # what the CLI prints
+    assert live.values == pytest.approx(from_profile) and set(live.values) == set(printed)
+    assert live.legend.title == "Forward + Backward Time"
+
+
+@pytest.mark.parametrize("values", [np.zeros((3, 5, 5)), np.random.default_rng(0).normal(size=(64, 2, 70)),
+                                    np.array([np.nan, 1.0]), np.zeros(0), np.ones(1000), np.full((2, 7), -3.0)])
+def test_thumbnails_of_any_output(qapp, values: np.ndarray) -> None:
+    image = thumbnail(values, output=values.ndim == 1 and values.size == 2)
+    if values.size == 0 or not np.isfinite(values).all():
+        assert image is None
+    else:
+        assert image is not None and image.width() <= 132 and image.height() <= 30
