@@ -68,6 +68,8 @@ def table(rows: list[dict]) -> str:
 def _status(row: dict) -> str:
     if row["status"] == "unknown":
         return OLDER
+    if (row.get("sweep") or {}).get("pruned"):  # a sweep's trial its pruner stopped
+        return "pruned"
     return f"running (on {row['host']})" if row["status"] == "running" and row["host"] else row["status"]
 
 

@@ -54,6 +54,8 @@ class Manifest:
     resumed: int = 0  # times continued with --resume
     owner: dict[str, Any] | None = None  # the process that runs it (:class:`cnnstudio.runs.owner.Owner`)
     checkpoint: dict[str, Any] | None = None  # where the run stood at its last.pt: epoch (done), global_step
+    # a sweep's trial: {"name": the sweep, "trial": its number, "pruned": whether the pruner stopped it}
+    sweep: dict[str, Any] | None = None
 
     def better(self, record: dict[str, Any]) -> bool:
         """Is this epoch better than the best so far by the main metric?"""
