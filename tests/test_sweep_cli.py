@@ -149,3 +149,11 @@ def test_a_grid_stops_when_every_point_was_tried(design_file: Path, capsys: pyte
                  "--sampler", "grid"]) == 0
     trials = sweeps_json(design_file, capsys)[0]["trials"]
     assert sorted(t["params"]["training.batch_size"] for t in trials) == [16, 32]
+
+
+def test_a_worker_under_torchrun_says_it_does_not_run_there(design_file: Path, capsys: pytest.CaptureFixture,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["sweep", str(design_file), "--param", "training.lr=float:0.001:0.1", "--trials", "1"]) == 2
+    assert "does not run under torchrun" in capsys.readouterr().err
+    assert not (design_file.parent / "runs").exists()

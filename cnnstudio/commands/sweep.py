@@ -69,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
     from cnnstudio.training.errors import TrainingError
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # each trial gets our own line
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        return _say("a sweep worker trains each trial on one device and does not run under torchrun; start it "
+                    "without torchrun (--jobs K runs K trials at once; see docs/experiments.md)", EXIT_REFUSED)
     try:
         design = load_design(args.design)
     except DesignFileError as error:

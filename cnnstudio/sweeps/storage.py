@@ -8,6 +8,7 @@ A storage holds many sweeps (Optuna studies); each remembers the design it sweep
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from typing import Any
 from cnnstudio.sweeps.space import SweepError
 
 JOURNAL = "sweeps.journal"
-DRIVERS = {"postgresql": "psycopg2-binary", "mysql": "PyMySQL (and the URL mysql+pymysql://...)"}
+# The pip package of each database driver SQLAlchemy may ask for (postgresql:// means psycopg 3 in SQLAlchemy 2.1)
+DRIVERS = {"psycopg": "'psycopg[binary]'", "psycopg2": "psycopg2-binary", "pymysql": "PyMySQL", "MySQLdb": "mysqlclient"}
 
 
 @dataclass(frozen=True)
@@ -67,17 +69,28 @@ def open_storage(place: Where) -> Any:
     scheme = place.url.split("://", 1)[0].split("+", 1)[0]
     kwargs = {"connect_args": {"connect_timeout": 10}} if scheme in ("postgresql", "mysql") else {}
     try:
-        return optuna.storages.RDBStorage(place.url, engine_kwargs=kwargs)
-    except ModuleNotFoundError as error:
-        driver = DRIVERS.get(scheme, error.name)
-        raise SweepError(f"the storage {place.text} needs a database driver that is not installed "
-                         f"({error.name}): pip install {driver}") from None
+        return _rdb(place.url, kwargs)
+    except ImportError as error:  # Optuna's, from the driver's ModuleNotFoundError
+        missing = getattr(error.__cause__, "name", None) or getattr(error, "name", None) or scheme
+        raise SweepError(f"the storage {place.text} needs the database driver {missing}, which is not installed: "
+                         f"pip install {DRIVERS.get(missing, missing)}") from None
     except Exception as error:  # noqa: BLE001 - SQLAlchemy's errors differ by database; each is a sentence here
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         raise SweepError(f"the storage {place.text} cannot be reached or opened: {reason}") from None
 
 
-def study_names(storage: Any) -> list[str]:
+def _rdb(url: str, engine_kwargs: dict[str, Any], tries: int = 3) -> Any:
+    """Optuna's SQL storage. Workers started together on an empty database all create its tables,
+    and all but one then fail on a duplicate key (PostgreSQL); a retry finds the tables made."""
     import optuna
+    from sqlalchemy.exc import DBAPIError
 
-    return [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
+    for attempt in range(tries - 1):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        except DBAPIError as error:
+            text = str(error.orig).lower()
+            if "duplicate" not in text and "already exists" not in text:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
