@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "resources" / "templates" / "figure21.json"
-GOOD = [0.0005, 0.001, 0.002, 0.004]
+GOOD = [0.001, 0.002, 0.003, 0.005]
 DIVERGING = [2.0, 4.0, 8.0, 16.0]
 
 
@@ -102,7 +102,7 @@ def pruning(count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of part 1")
-    parser.add_argument("--count", type=int, default=1024, help="synthetic images per trial")
+    parser.add_argument("--count", type=int, default=2048, help="synthetic images per trial")
     parser.add_argument("--part", choices=("1", "2", "all"), default="all")
     args = parser.parse_args()
     if args.part in ("1", "all"):
