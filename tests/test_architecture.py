@@ -17,7 +17,7 @@ import textwrap
 
 from corehelpers import FIGURE21, ROOT
 
-HEADLESS_PACKAGES = ["cnnstudio.core", "cnnstudio.training", "cnnstudio.export", "cnnstudio.commands",
+HEADLESS_PACKAGES = ["cnnstudio.core", "cnnstudio.training", "cnnstudio.export", "cnnstudio.commands", "cnnstudio.sweeps",
                      "cnnstudio.importers", "cnnstudio.runs"]
 
 

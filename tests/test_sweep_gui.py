@@ -93,3 +93,13 @@ def test_a_sweep_of_the_command_line_shows_when_the_design_opens(window, qtbot, 
     qtbot.waitUntil(lambda: window.sweep.weighing is None and window.sweep.importance_of == 2, timeout=120_000)
     bars = [item for item in window.sweep.importance.getPlotItem().items if type(item).__name__ == "BarGraphItem"]
     assert len(bars) == 1  # Optuna's importance of the one KEY
+
+
+def test_a_hand_edited_sweep_of_the_wrong_kinds_shows_its_defaults(figure21) -> None:  # noqa: F811
+    win, doc = figure21, figure21.doc
+    doc.set_sweep({"params": {"training.lr": "float:0.001:0.1", "bad": 3}, "trials": "many", "jobs": True,
+                   "sampler": "median", "pruner": "hyperband", "metric": 7, "name": ["x"]})
+    setup = win.sweep.setup()
+    assert setup == {"name": "", "params": {"training.lr": "float:0.001:0.1"}, "trials": 8, "jobs": 1, "metric": None,
+                     "sampler": "tpe", "pruner": "hyperband"}
+    assert win.sweep.trials.value() == 8 and win.sweep.pruner.currentText() == "hyperband"

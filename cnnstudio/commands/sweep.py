@@ -40,7 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--storage", metavar="URL", help="where the sweep lives: sqlite:///PATH, postgresql://..., "
                         "mysql://... or a journal file (default: sweeps.journal in the design's runs folder)")
     parser.add_argument("--sweep", metavar="NAME", help="the sweep's name (default: its KEYs); the same name joins it")
-    parser.add_argument("--data", help="data source of every trial")
+    parser.add_argument("--data", metavar="SOURCE", help="data source of every trial")
     parser.add_argument("--epochs", type=_positive, metavar="E", help="epochs of every trial")
     parser.add_argument("--metric", metavar="NAME", help="the validation metric to optimize (default: the task's main one)")
     parser.add_argument("--direction", choices=("maximize", "minimize"), help="default: what the metric wants")

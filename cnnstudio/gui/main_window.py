@@ -122,7 +122,11 @@ class MainWindow(QMainWindow):
         style_dock.hide()  # View > Style Transfer… (window_layout.HIDDEN_AT_START)
         self.dataset_browser: QWidget | None = None  # made on first use (View › Dataset Browser…)
         self.sweep = SweepDock(self.doc, self.save, lambda folder: self.training.load_run(Run(folder, Manifest.load(folder))))
-        self.add_dock("sweep", "Sweep", self.sweep, Qt.DockWidgetArea.RightDockWidgetArea).hide()
+        sweep_scroller = QScrollArea()  # taller than the right column's half: it scrolls there
+        sweep_scroller.setWidgetResizable(True)
+        sweep_scroller.setFrameShape(QFrame.Shape.NoFrame)
+        sweep_scroller.setWidget(self.sweep)
+        self.add_dock("sweep", "Sweep", sweep_scroller, Qt.DockWidgetArea.RightDockWidgetArea)
         for panel in (self.inspector, self.training.dock.form):  # right-click → Sweep… adds a row and shows the dock
             panel.sweep_requested.connect(self.show_sweep)
 

@@ -27,7 +27,7 @@ from cnnstudio.sweeps.space import SweepError, parse_param
 
 POLL_MS = 2000
 DEFAULTS = {"name": "", "params": {}, "trials": 8, "jobs": 1, "metric": None, "sampler": "tpe", "pruner": "median"}
-STATE_TEXT = {"complete": "complete", "pruned": "pruned", "failed": "failed", "running": "running"}
+CHOICES = {"sampler": ("tpe", "random", "grid"), "pruner": ("median", "hyperband", "none")}
 
 
 def _study(design_path: Path, design_name: str, sweep_name: str) -> tuple[Any, str] | None:
@@ -105,6 +105,7 @@ class SweepDock(QWidget):
         self.rows.setHorizontalHeaderLabels(["What varies", "Range or choices"])
         self.rows.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.rows.verticalHeader().hide()
+        self.rows.setMinimumHeight(96)
         self.rows.setToolTip("Right-click a layer parameter in the Inspector or a training setting, then Sweep…, "
                              "to add a row. Edit a range as float:LOW:HIGH[:log], int:LOW:HIGH[:STEP] or choice:A,B,C")
         self.rows.itemChanged.connect(self._row_edited)
@@ -113,13 +114,13 @@ class SweepDock(QWidget):
         self.name = QLineEdit(placeholderText="its KEYs")
         self.trials = QSpinBox(minimum=1, maximum=10_000)
         self.jobs = QSpinBox(minimum=1, maximum=max(1, os.cpu_count() or 1))
-        self.metric = QLineEdit(placeholderText="the task's main validation metric")
+        self.metric_name = QLineEdit(placeholderText="the task's main validation metric")
         self.sampler = QComboBox()
-        self.sampler.addItems(["tpe", "random", "grid"])
+        self.sampler.addItems(CHOICES["sampler"])
         self.pruner = QComboBox()
-        self.pruner.addItems(["median", "hyperband", "none"])
+        self.pruner.addItems(CHOICES["pruner"])
         self.jobs.setToolTip("Trials at once, sharing this machine's cores (or one GPU each)")
-        for field in (self.name, self.metric):
+        for field in (self.name, self.metric_name):
             field.editingFinished.connect(self._form_edited)
         for spin in (self.trials, self.jobs):
             spin.editingFinished.connect(self._form_edited)
@@ -133,6 +134,7 @@ class SweepDock(QWidget):
         self.status = QLabel(wordWrap=True)
         self.table = QTableWidget(0, 4)
         self.table.verticalHeader().hide()
+        self.table.setMinimumHeight(150)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setToolTip("Double-click a trial to open its run (its weights in the views)")
@@ -149,7 +151,7 @@ class SweepDock(QWidget):
         form.addRow("Name", self.name)
         form.addRow("Trials", self.trials)
         form.addRow("Jobs", self.jobs)
-        form.addRow("Metric", self.metric)
+        form.addRow("Metric", self.metric_name)
         form.addRow("Sampler", self.sampler)
         form.addRow("Pruner", self.pruner)
         buttons = QHBoxLayout()
@@ -174,7 +176,12 @@ class SweepDock(QWidget):
 
     # -- the setup (the design's "sweep") ------------------------------------------------------------
     def setup(self) -> dict[str, Any]:
-        return {**DEFAULTS, **(self.doc.design.sweep or {})}
+        """The design's "sweep", each value that is not of its kind (a hand-edited file) left at its default."""
+        saved = self.doc.design.sweep or {}
+        setup = {key: saved[key] if key in saved and _fits(key, saved[key], default) else default
+                 for key, default in DEFAULTS.items()}
+        setup["params"] = {k: v for k, v in setup["params"].items() if isinstance(k, str) and isinstance(v, str)}
+        return setup
 
     def sweep_name(self) -> str:
         setup = self.setup()
@@ -215,7 +222,7 @@ class SweepDock(QWidget):
 
     def _form_edited(self) -> None:
         new = {**self.setup(), "name": self.name.text().strip(), "trials": self.trials.value(), "jobs": self.jobs.value(),
-               "metric": self.metric.text().strip() or None, "sampler": self.sampler.currentText(),
+               "metric": self.metric_name.text().strip() or None, "sampler": self.sampler.currentText(),
                "pruner": self.pruner.currentText()}
         if new != self.setup():
             self.doc.push(SetSweep(self.doc, new, "Change the sweep"))
@@ -233,7 +240,7 @@ class SweepDock(QWidget):
         self.name.setText(setup["name"])
         self.trials.setValue(int(setup["trials"]))
         self.jobs.setValue(int(setup["jobs"]))
-        self.metric.setText(setup["metric"] or "")
+        self.metric_name.setText(setup["metric"] or "")
         self.sampler.setCurrentText(setup["sampler"])
         self.pruner.setCurrentText(setup["pruner"])
         self._update_buttons()
@@ -345,7 +352,7 @@ class SweepDock(QWidget):
         grey = theme.colors().muted
         for row, trial in enumerate(trials):
             seconds = (sweep["seconds"] or {}).get(trial["number"])
-            cells = [str(trial["number"]), STATE_TEXT.get(trial["state"], trial["state"]),
+            cells = [str(trial["number"]), trial["state"],
                      f"{trial['value']:.4g}" if trial["value"] is not None else "-",
                      f"{seconds:.0f} s" if seconds is not None else "-",
                      *(_shown(trial["params"].get(k)) for k in keys)]
@@ -377,6 +384,16 @@ class SweepDock(QWidget):
             self._say(f"The best trial's values cannot be applied: {error}", problem=True)
             return
         self._say(f"applied trial {best['number']}'s values (Edit › Undo takes them back)")
+
+
+def _fits(key: str, value: Any, default: Any) -> bool:
+    if key in CHOICES:
+        return value in CHOICES[key]
+    if default is None:  # the metric: a name, or none for the task's own
+        return value is None or isinstance(value, str)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10_000
+    return isinstance(value, type(default))
 
 
 def _shown(value: Any) -> str:

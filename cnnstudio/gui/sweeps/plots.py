@@ -73,6 +73,7 @@ def parallel(plot: pg.PlotWidget, sweep: dict[str, Any]) -> None:
                   symbolBrush=color, symbolPen=None)
     labels = [k.split(".", 1)[1] for k in keys] + [sweep["metric"] or "value"]
     plot.getPlotItem().getAxis("bottom").setTicks([list(enumerate(labels))])
+    plot.setXRange(-0.3, len(labels) - 0.7, padding=0)  # room for the first and last axis names
     plot.getPlotItem().getAxis("left").setTicks([[(0, "low"), (1, "high")]])
 
 
