@@ -7,7 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gui_fixtures import FIGURE21, answers, figure21, recovery_dir, settings, snapshot, window  # noqa: F401
+from gui_fixtures import (  # noqa: F401
+    FIGURE21,
+    answers,
+    figure21,
+    recovery_dir,
+    settings,
+    snapshot,
+    window,
+)
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog
 from training_helpers import classifier

@@ -38,7 +38,7 @@ def cnnstudio(*args: str, cwd: Path, **kwargs) -> subprocess.Popen:
 
 
 def listed(design_file: Path, *storage: str, name: str | None = None) -> dict:
-    out, err = cnnstudio("sweeps", str(design_file), "--json", *storage, cwd=design_file.parent).communicate(timeout=120)
+    out, _err = cnnstudio("sweeps", str(design_file), "--json", *storage, cwd=design_file.parent).communicate(timeout=120)
     (sweep,) = [s for s in json.loads(out)["sweeps"] if name in (None, s["name"])]
     return sweep
 
@@ -70,7 +70,7 @@ def test_two_workers_share_a_sweep_without_running_a_trial_twice(design_file: Pa
 def test_jobs_run_trials_at_once_sharing_the_cores(design_file: Path, tmp_path: Path) -> None:
     worker = cnnstudio("sweep", str(design_file), "--param", "training.lr=float:0.001:0.1:log", "--trials", "3",
                        "--jobs", "2", cwd=tmp_path)
-    out, err = worker.communicate(timeout=600)
+    _out, err = worker.communicate(timeout=600)
     assert worker.returncode == 0, err
     assert "3 trial(s) on 2 job(s)" in err and err.count("sweep 'lr' in") == 3  # this process and its two workers
     assert sorted(t["number"] for t in listed(design_file)["trials"]) == [0, 1, 2]

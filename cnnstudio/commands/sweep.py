@@ -20,13 +20,11 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 from cnnstudio.core.designfile import DesignFileError, load_design
 
 EXIT_DONE, EXIT_FAILED, EXIT_REFUSED, EXIT_STOPPED = 0, 1, 2, 130
-PRUNERS = ("median", "hyperband", "none")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metric", metavar="NAME", help="the validation metric to optimize (default: the task's main one)")
     parser.add_argument("--direction", choices=("maximize", "minimize"), help="default: what the metric wants")
     parser.add_argument("--sampler", choices=("tpe", "random", "grid"), default="tpe")
-    parser.add_argument("--pruner", choices=PRUNERS, default="median")
+    parser.add_argument("--pruner", choices=("median", "hyperband", "none"), default="median")
     parser.add_argument("--seed", type=int, help="the sampler's seed (the same seed draws the same values)")
 
 
@@ -94,14 +92,14 @@ def run(args: argparse.Namespace) -> int:
         return _run_jobs(args, spec.name)
     from cnnstudio.training import threads
 
-    threads.configure(processes=int(os.environ.get("LOCAL_WORLD_SIZE", 1)))
+    threads.configure(processes=int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
     worker = Worker(study, design, spec, runs, lambda line: print(line, file=sys.stderr))
     try:
         with _stop_on_signals(worker):
             outcomes = worker.run(args.trials)
     except SweepError as error:
         return _say(str(error), EXIT_FAILED)
-    except Exception as error:  # noqa: BLE001 - a storage gone mid-sweep (a database server restarted)
+    except Exception as error:  # a storage gone mid-sweep (a database server restarted): a sentence
         if os.environ.get("CNNSTUDIO_DEBUG") or not type(error).__module__.startswith(("optuna", "sqlalchemy")):
             raise
         return _say(f"the sweep's storage failed: {error}", EXIT_FAILED)

@@ -33,11 +33,6 @@ def sweeps_of(storage: Any, design_name: str, storage_text: str) -> list[dict[st
     return found
 
 
-def messages(study: Any) -> dict[int, str]:
-    """Why each failed trial failed."""
-    return {t.number: t.user_attrs["message"] for t in study.get_trials(deepcopy=False) if "message" in t.user_attrs}
-
-
 def _trial(trial: Any, decoders: dict[str, Dimension]) -> dict[str, Any]:
     params = {key: decoders[key].decode(value) if key in decoders else value for key, value in trial.params.items()}
     return {"number": trial.number, "state": STATES[trial.state.name], "params": params,

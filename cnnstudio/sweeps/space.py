@@ -25,7 +25,12 @@ from cnnstudio.core.repeat import MAX_TIMES, plan_repeat, repeat_group
 from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.fields import names as fields_of
 from cnnstudio.training.fields import unknown_key
-from cnnstudio.training.settings import COMMON_KEYS, AugmentSettings, TrainingSettings, parse_settings
+from cnnstudio.training.settings import (
+    COMMON_KEYS,
+    AugmentSettings,
+    TrainingSettings,
+    parse_settings,
+)
 from cnnstudio.training.task_options import TASK_OPTIONS
 
 Kind = Literal["float", "int", "choice"]

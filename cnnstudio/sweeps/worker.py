@@ -34,8 +34,6 @@ from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.listeners import read_metrics
 from cnnstudio.training.settings import TrainingSettings, parse_settings
 
-SAMPLERS = ("tpe", "random", "grid")
-PRUNERS = ("median", "hyperband", "none")
 CLAIM = "sweep-continuing.json"  # in a run folder: the worker process that continues the trial
 
 

@@ -13,8 +13,22 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QProcess, Qt, QTimer
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit,
-                               QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from cnnstudio.core.design import DesignError
 from cnnstudio.gui import theme
@@ -263,10 +277,9 @@ class SweepDock(QWidget):
         if not self.setup()["params"]:
             self._say("Nothing varies yet: right-click a layer parameter or a training setting, then Sweep…", problem=True)
             return
-        if self.doc.path is None or self.doc.modified:
-            if not self.save() or self.doc.path is None:
-                self._say("The sweep trains the saved design: save it first (its runs go beside the file)", problem=True)
-                return
+        if (self.doc.path is None or self.doc.modified) and (not self.save() or self.doc.path is None):
+            self._say("The sweep trains the saved design: save it first (its runs go beside the file)", problem=True)
+            return
         self.process = QProcess(self)
         self.process.setProgram(sys.executable)
         self.process.setArguments(["-m", "cnnstudio", "sweep", *self.arguments()])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import typing
-from typing import Any
 
 from cnnstudio.core.design import Design
 from cnnstudio.core.params import BoolParam, ChoiceParam, FloatParam, IntParam
