@@ -21,6 +21,8 @@ COMMANDS = {
     "runs": "List a design's training runs (best and final metric, status, what changed), or --json.",
     "profile": "Time each layer's forward and backward pass and size its output, as the studio's overlay shows.",
     "train": "Train a design headless: progress, metrics.jsonl and checkpoints (Ctrl-C stops with a checkpoint).",
+    "sweep": "Train a design many times with other layer parameters or settings (Optuna); workers share a sweep.",
+    "sweeps": "List a design's sweeps: their trials, values, metric and best trial, or --json.",
     "stylize": "Gatys style transfer with a design's layers: the content of one image in the style of another.",
     "visualize": "What a layer's filters look for: the image that most excites each channel, as a PNG grid.",
 }

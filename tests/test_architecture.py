@@ -21,7 +21,7 @@ from pathlib import Path
 
 from corehelpers import FIGURE21, ROOT
 
-HEADLESS_PACKAGES = ["cnnstudio.core", "cnnstudio.training", "cnnstudio.export", "cnnstudio.commands",
+HEADLESS_PACKAGES = ["cnnstudio.core", "cnnstudio.training", "cnnstudio.export", "cnnstudio.commands", "cnnstudio.sweeps",
                      "cnnstudio.importers", "cnnstudio.runs"]
 
 

@@ -59,6 +59,9 @@ class Design:
     # written relative to the design file), or "torchvision:NAME" for pretrained weights.
     weights: str | None = None
     groups: dict[str, Group] = field(default_factory=dict)  # annotations: see core/groups.py
+    # The studio's sweep of this design ("sweep" in the file, docs/design-format.md): what varies
+    # and how; its trials live in the sweep's storage (cnnstudio/sweeps).
+    sweep: dict[str, Any] | None = None
 
     # -- reading ---------------------------------------------------------------------------------
     @property

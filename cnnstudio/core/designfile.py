@@ -119,7 +119,13 @@ def from_dict(data: Any, source: str = "<design>", folder: Path | None = None) -
     if weights is not None and not (isinstance(weights, str) and weights.strip()):
         raise fail('"weights" must be the path of a .safetensors file beside the design, or "torchvision:NAME"')
 
-    design = Design(name=name, training=training, weights=_resolve_weights(weights, folder))
+    sweep = data.get("sweep")
+    if sweep is not None and not (isinstance(sweep, dict) and isinstance(sweep.get("params", {}), dict)):
+        raise fail('"sweep" must be an object with "params" mapping each KEY to its SPEC (see docs/experiments.md)')
+    if _too_deep(sweep):
+        raise fail(f'"sweep" is nested more than {MAX_DEPTH} levels deep')
+
+    design = Design(name=name, training=training, weights=_resolve_weights(weights, folder), sweep=sweep)
     for index, entry in enumerate(nodes):
         _add_node(design, entry, f"{source}: nodes[{index}]")
     for index, edge in enumerate(edges):
@@ -296,6 +302,8 @@ def to_dict(design: Design, folder: Path | None = None) -> dict[str, Any]:
         data["training"] = design.training
     if design.weights is not None:
         data["weights"] = _relative_weights(design.weights, folder)
+    if design.sweep is not None:
+        data["sweep"] = design.sweep
     return data
 
 

@@ -51,6 +51,7 @@ class Document(QObject):
     analyzed = Signal()
     path_changed = Signal()
     training_changed = Signal()  # the design's "training" object
+    sweep_changed = Signal()  # the design's "sweep" object (the Sweep dock's setup)
 
     def __init__(self, design: Design | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -171,6 +172,10 @@ class Document(QObject):
         """Replace the design's "training" object (the training form's edits)."""
         self.design.training = dict(training)
         self.training_changed.emit()
+
+    def set_sweep(self, sweep: Mapping[str, Any] | None) -> None:
+        self.design.sweep = None if sweep is None else copy.deepcopy(dict(sweep))
+        self.sweep_changed.emit()
 
     def move(self, node_id: str, pos: tuple[float, float]) -> None:
         self.design.node(node_id).pos = pos

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -39,6 +39,7 @@ from cnnstudio.gui.editor import Editor
 from cnnstudio.gui.group_panel import GroupPanel
 from cnnstudio.gui.param_editors import ParamEditor, make_editor
 from cnnstudio.gui.settings import Settings
+from cnnstudio.gui.sweeps.menu import offer_sweep
 
 SPACING = 10
 
@@ -75,6 +76,8 @@ def _form() -> QFormLayout:
 
 
 class Inspector(QScrollArea):
+    sweep_requested = Signal(str)  # right-click a parameter → Sweep…: its KEY (nodes.ID.PARAM)
+
     def __init__(self, doc: Document, editor: Editor, settings: Settings, parent: QWidget | None = None):
         super().__init__(parent)
         self.doc, self.editor, self.settings = doc, editor, settings
@@ -187,6 +190,7 @@ class Inspector(QScrollArea):
                         node.id, name, value, mergeable=source.stepped))
                 label = QLabel(spec.name)
                 label.setToolTip(editor.toolTip())
+                offer_sweep(label, f"nodes.{node.id}.{spec.name}", self.sweep_requested)
                 form.addRow(label, editor)
                 self.editors[spec.name] = editor
             column.addLayout(form)

@@ -52,7 +52,10 @@ from cnnstudio.gui.settings import Settings
 from cnnstudio.gui.summary import Summary
 from cnnstudio.core.resources import TEMPLATES, templates
 from cnnstudio.gui.images.style_panel import StylePanel
+from cnnstudio.gui.sweeps.dock import SweepDock
 from cnnstudio.gui.training.panels import TrainingPanels
+from cnnstudio.runs.manifest import Manifest
+from cnnstudio.runs.store import Run
 from cnnstudio.gui.views.hub import Views
 
 FILE_FILTER = "CNN Studio designs (*.json);;All files (*)"
@@ -119,6 +122,14 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.findChild(QDockWidget, "dock-inspector"), style_dock)
         style_dock.hide()  # View > Style Transfer… (window_layout.HIDDEN_AT_START)
         self.dataset_browser: QWidget | None = None  # made on first use (View › Dataset Browser…)
+        self.sweep = SweepDock(self.doc, self.save, lambda folder: self.training.load_run(Run(folder, Manifest.load(folder))))
+        sweep_scroller = QScrollArea()  # taller than the right column's half: it scrolls there
+        sweep_scroller.setWidgetResizable(True)
+        sweep_scroller.setFrameShape(QFrame.Shape.NoFrame)
+        sweep_scroller.setWidget(self.sweep)
+        self.add_dock("sweep", "Sweep", sweep_scroller, Qt.DockWidgetArea.RightDockWidgetArea)
+        for panel in (self.inspector, self.training.dock.form):  # right-click → Sweep… adds a row and shows the dock
+            panel.sweep_requested.connect(self.show_sweep)
 
         self._docs: DocsViewer | None = None
         self._fitted = False  # the first show fits the window to the screen with its real frame
@@ -152,6 +163,12 @@ class MainWindow(QMainWindow):
         toggle.setToolTip(f"Show or hide the {title} panel")
         self.panels_menu.addAction(toggle)
         return dock
+
+    def show_sweep(self, key: str) -> None:
+        dock = self.findChild(QDockWidget, "dock-sweep")
+        dock.show()
+        dock.raise_()
+        self.sweep.add_param(key)
 
     def show_style_transfer(self) -> None:
         dock = self.findChild(QDockWidget, "dock-style")

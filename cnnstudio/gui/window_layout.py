@@ -17,8 +17,8 @@ TITLE_BAR = 32  # the window manager's frame is not known before the window is s
 RIGHT_WIDTH = 300
 RIGHT_TOP_SHARE = 0.5  # the Inspector group's share of the right column (Training is there too)
 # The docks of the right column, by name (``add_dock``'s); names not in the window are skipped.
-RIGHT_TOP = ("inspector", "training", "probe", "style")
-HIDDEN_AT_START = ("style",)  # opened on demand (View › Style Transfer…)
+RIGHT_TOP = ("inspector", "training", "probe", "style", "sweep")
+HIDDEN_AT_START = ("style", "sweep")  # opened on demand (View › Style Transfer…, Sweep… on a parameter)
 RIGHT_BOTTOM = ("summary", "curves", "run-log", "runs", "activations", "filters", "predictions", "gradients",
                 "embeddings")
 

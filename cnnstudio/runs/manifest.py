@@ -61,6 +61,8 @@ class Manifest:
     resumed: int = 0  # times continued with --resume
     owner: dict[str, Any] | None = None  # the process that runs it (:class:`cnnstudio.runs.owner.Owner`)
     checkpoint: dict[str, Any] | None = None  # where the run stood at its last.pt: epoch (done), global_step
+    # a sweep's trial: {"name": the sweep, "trial": its number, "pruned": whether the pruner stopped it}
+    sweep: dict[str, Any] | None = None
 
     def better(self, record: dict[str, Any]) -> bool:
         """Is this epoch better than the best so far by the main metric?"""
@@ -152,6 +154,11 @@ def _checkpoint(value: Any) -> bool:
     return value is None or (isinstance(value, dict) and all(_count(value.get(k, 0)) for k in ("epoch", "global_step")))
 
 
+def _sweep(value: Any) -> bool:
+    return value is None or (isinstance(value, dict) and isinstance(value.get("name"), str)
+                             and _count(value.get("trial")) and isinstance(value.get("pruned"), bool))
+
+
 _TEXT = _rule(lambda v: isinstance(v, str), "a string")
 _OPTIONAL_TEXT = _rule(lambda v: v is None or isinstance(v, str), "a string or null")
 _COUNT = _rule(_count, "a whole number, 0 or more")
@@ -166,4 +173,5 @@ _FIELD_RULES: dict[str, Callable[[Any], str | None]] = {
     "best": _rule(_record, "an object or null"), "final": _rule(_record, "an object or null"),
     "owner": _rule(_owner, 'null or an object with a "pid" (a whole number) and a "host"'),
     "checkpoint": _rule(_checkpoint, 'null or an object whose "epoch" and "global_step" are whole numbers'),
+    "sweep": _rule(_sweep, 'null or an object with a "name", a "trial" (a whole number) and "pruned" (true or false)'),
 }

@@ -123,7 +123,7 @@ class Run:
                 "metric": m.metric, "best": m.best, "final": m.final,
                 "started": None if self.older else time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(m.started)),
                 "older": self.older,
-                "seconds": round(m.seconds, 3), "note": m.note, "settings": self.settings,
+                "seconds": round(m.seconds, 3), "note": m.note, "settings": self.settings, "sweep": m.sweep,
                 "weights": str(self.weights()) if self.weights() else None}
 
 

@@ -64,7 +64,7 @@ def run_cells(run: Run, previous: Run | None) -> RunCells:
     return RunCells(
         name=run.name,
         started=OLDER if run.older else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(m.started)),
-        status=OLDER if state.status == "unknown" else state.text(),
+        status=OLDER if state.status == "unknown" else "pruned" if (m.sweep or {}).get("pruned") else state.text(),
         epochs=f"{m.epochs}/{m.planned_epochs or '?'}",
         best=metric_text(run, run.best_value()),
         final=metric_text(run, run.final_value()),

@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 from cnnstudio.gui import theme
 from cnnstudio.gui.document import Document
 from cnnstudio.gui.param_editors import StepSpinBox, wheel_only_when_focused
+from cnnstudio.gui.sweeps.menu import offer_sweep
 from cnnstudio.training.check import TrainingProblem, errors, training_problems
 from cnnstudio.training.defaults import Picked, default_settings, picked_defaults, with_defaults
 from cnnstudio.training.errors import TrainingError
@@ -210,6 +211,7 @@ class SettingsForm(QWidget):
 
     error = Signal(str)
     validity_changed = Signal(str)  # the first problem of the settings, "" when they can train
+    sweep_requested = Signal(str)  # right-click a setting → Sweep…: its KEY (training.NAME)
 
     def __init__(self, doc: Document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -258,6 +260,7 @@ class SettingsForm(QWidget):
         row.editor = self._editor(row, meta)
         tip = f"{meta['help']}{_bounds(meta)}\nKey \"{spec.name}\", default {json.dumps(_default(spec))}."
         label.setToolTip(tip)
+        offer_sweep(label, f"training.{spec.name}", self.sweep_requested)
         row.editor.setToolTip(tip)
         row.tip = tip
         self.rows[spec.name] = row

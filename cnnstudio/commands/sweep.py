@@ -1,0 +1,202 @@
+"""``cnnstudio sweep DESIGN --param KEY=SPEC ... --trials N``: train a design many times with other
+values of its layer parameters or training settings, chosen by Optuna (:mod:`cnnstudio.sweeps`).
+
+This process is one worker: it runs ``--trials N`` trials of the sweep. The same command started
+again (here or on another machine sharing ``--storage``) adds workers to the same sweep. ``--jobs K``
+starts K worker processes here, each with its share of the trials and of the CPU cores (or one GPU
+each where there are several): processes, not threads, because torch's thread pool and Python's
+lock are per process, so trials in threads would contend for both.
+
+Exit status: 0 this worker ran its trials (failed and pruned ones included: the sweep goes on), 1 the
+sweep could not go on (its storage failed, the runs report no such metric), 2 unreadable design or
+refused input (before any trial), 130 stopped (the running trials keep checkpoints and continue when
+the sweep starts again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from cnnstudio.core.designfile import DesignFileError, load_design
+
+EXIT_DONE, EXIT_FAILED, EXIT_REFUSED, EXIT_STOPPED = 0, 1, 2, 130
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("design", help="design file (.json)")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=SPEC", required=True,
+                        help="what varies: KEY is training.SETTING, nodes.ID.PARAM or groups.ID.repeat; SPEC is "
+                        "float:LOW:HIGH[:log], int:LOW:HIGH[:STEP] or choice:A,B,C (repeat for each)")
+    parser.add_argument("--trials", type=_positive, required=True, metavar="N", help="trials this worker runs")
+    parser.add_argument("--jobs", type=_positive, default=1, metavar="K",
+                        help="trials at once on this machine, sharing its cores (or one GPU each)")
+    parser.add_argument("--storage", metavar="URL", help="where the sweep lives: sqlite:///PATH, postgresql://..., "
+                        "mysql://... or a journal file (default: sweeps.journal in the design's runs folder)")
+    parser.add_argument("--sweep", metavar="NAME", help="the sweep's name (default: its KEYs); the same name joins it")
+    parser.add_argument("--data", metavar="SOURCE", help="data source of every trial")
+    parser.add_argument("--epochs", type=_positive, metavar="E", help="epochs of every trial")
+    parser.add_argument("--metric", metavar="NAME", help="the validation metric to optimize (default: the task's main one)")
+    parser.add_argument("--direction", choices=("maximize", "minimize"), help="default: what the metric wants")
+    parser.add_argument("--sampler", choices=("tpe", "random", "grid"), default="tpe")
+    parser.add_argument("--pruner", choices=("median", "hyperband", "none"), default="median")
+    parser.add_argument("--seed", type=int, help="the sampler's seed (the same seed draws the same values)")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    import optuna
+
+    from cnnstudio.runs import runs_dir
+    from cnnstudio.sweeps import storage as stores
+    from cnnstudio.sweeps.space import SweepError, parse_param
+    from cnnstudio.sweeps.worker import SweepSpec, Worker, default_name, open_study
+    from cnnstudio.training.errors import TrainingError
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # each trial gets our own line
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        return _say("a sweep worker trains each trial on one device and does not run under torchrun; start it "
+                    "without torchrun (--jobs K runs K trials at once; see docs/experiments.md)", EXIT_REFUSED)
+    try:
+        design = load_design(args.design)
+    except DesignFileError as error:
+        return _say(str(error), EXIT_REFUSED)
+    try:
+        dimensions = [parse_param(text, design) for text in args.param]
+        if len({d.key for d in dimensions}) != len(dimensions):
+            raise SweepError("a KEY is given by two --param")
+        overrides = {key: value for key, value in (("data", args.data), ("epochs", args.epochs)) if value is not None}
+        spec = SweepSpec(args.sweep or default_name(dimensions), dimensions, args.metric, args.direction,
+                         args.sampler, args.pruner, args.seed, overrides)
+        runs = runs_dir(args.design, design.name)
+        place = stores.where(args.storage, runs)
+        study = open_study(stores.open_storage(place), design, spec)
+    except (SweepError, TrainingError) as error:
+        return _say(str(error), EXIT_REFUSED)
+    print(f"sweep '{spec.name}' in {place.text}: {args.trials} trial(s) on {args.jobs} job(s), "
+          f"{study.user_attrs['metric']} to {study.direction.name.lower()}", file=sys.stderr)
+    if args.jobs > 1:
+        return _run_jobs(args, spec.name)
+    from cnnstudio.training import threads
+
+    threads.configure(processes=int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    worker = Worker(study, design, spec, runs, lambda line: print(line, file=sys.stderr))
+    try:
+        with _stop_on_signals(worker):
+            outcomes = worker.run(args.trials)
+    except SweepError as error:
+        return _say(str(error), EXIT_FAILED)
+    except Exception as error:  # a storage gone mid-sweep (a database server restarted): a sentence
+        if os.environ.get("CNNSTUDIO_DEBUG") or not type(error).__module__.startswith(("optuna", "sqlalchemy")):
+            raise
+        return _say(f"the sweep's storage failed: {error}", EXIT_FAILED)
+    if worker.stopping.is_set() or any(o.state == "interrupted" for o in outcomes):
+        print("stopped: start the same command again to continue the sweep", file=sys.stderr)
+        return EXIT_STOPPED
+    _print_best(study)
+    return EXIT_DONE
+
+
+def _say(message: str, status: int) -> int:
+    print(f"cnnstudio sweep: {message}", file=sys.stderr)
+    return status
+
+
+def _print_best(study: Any) -> None:
+    from cnnstudio.sweeps.listing import describe
+
+    best = describe(study, "")["best"]
+    if best:
+        shown = ", ".join(f"{k} {v}" for k, v in best["params"].items())
+        print(f"best so far: trial {best['number']} ({shown}): {study.user_attrs['metric']} {best['value']:.4g}, "
+              f"run {best['run']}", file=sys.stderr)
+
+
+def _run_jobs(args: argparse.Namespace, name: str) -> int:
+    """K workers of this sweep, each a ``cnnstudio sweep`` process with its share of the trials and
+    of the cores (``OMP_NUM_THREADS``; the user's own value wins) or, with several GPUs, one GPU."""
+    from cnnstudio.training.threads import plan
+
+    shares = [args.trials // args.jobs + (i < args.trials % args.jobs) for i in range(args.jobs)]
+    gpus = _gpu_count()
+    procs = []
+    for index, share in enumerate(s for s in shares if s):
+        env = dict(os.environ)
+        env.setdefault("OMP_NUM_THREADS", str(plan(processes=min(args.jobs, args.trials))))
+        if gpus > 1:
+            env["CUDA_VISIBLE_DEVICES"] = str(index % gpus)
+        procs.append(subprocess.Popen([sys.executable, "-m", "cnnstudio", "sweep", *_worker_args(args, name, share)],
+                                      env=env))
+    with _forward_signals(procs):
+        codes = [proc.wait() for proc in procs]
+    if EXIT_STOPPED in codes or any(code < 0 for code in codes):
+        return EXIT_STOPPED
+    return max(codes)
+
+
+def _worker_args(args: argparse.Namespace, name: str, trials: int) -> list[str]:
+    argv = [args.design, *(f"--param={p}" for p in args.param), "--trials", str(trials), "--sweep", name,
+            "--sampler", args.sampler, "--pruner", args.pruner]
+    for flag in ("storage", "data", "epochs", "metric", "direction", "seed"):
+        value = getattr(args, flag)
+        if value is not None:
+            argv += [f"--{flag}", str(value)]
+    return argv
+
+
+def _gpu_count() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+class _stop_on_signals:
+    """Ctrl-C or SIGTERM stops the worker (its running trial writes a checkpoint); a second Ctrl-C is immediate."""
+
+    def __init__(self, worker: Any):
+        self.worker = worker
+
+    def __enter__(self) -> None:
+        self.previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        print("\nstopping the sweep: the running trial writes a checkpoint (Ctrl-C again to quit now)", file=sys.stderr)
+        self.worker.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+class _forward_signals:
+    """The workers share the terminal, so Ctrl-C reaches them itself; a SIGTERM or a Ctrl-C sent to
+    this process alone is passed on as SIGTERM, which each worker takes as its first stop."""
+
+    def __init__(self, procs: list[subprocess.Popen]):
+        self.procs = procs
+
+    def __enter__(self) -> None:
+        self.previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)

@@ -1,0 +1,89 @@
+"""The Sweep dock with a finished sweep, in a real studio window at 1440x900:
+
+    Xvfb :99 -screen 0 1440x900x24 &
+    DISPLAY=:99 .venv/bin/python docs/images/make_sweep_screenshot.py [DESIGN.json]
+
+Without DESIGN, it makes a small classifier in a temporary folder and sweeps its learning rate and
+first convolution's width with a real ``cnnstudio sweep`` (6 trials of 2 epochs on generated
+shapes); with DESIGN, it shows that design's saved sweep as it stands. Writes
+``studio-sweep-1440x900.png`` beside this script.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDockWidget
+
+from cnnstudio.core.design import Design
+from cnnstudio.core.designfile import save_design
+from cnnstudio.gui import theme
+from cnnstudio.gui.main_window import MainWindow
+from cnnstudio.gui.settings import Settings
+from cnnstudio.gui.window_layout import RIGHT_BOTTOM
+
+HERE = Path(__file__).resolve().parent
+SWEEP = {"name": "demo", "params": {"training.lr": "float:0.0003:0.03:log", "nodes.conv1.out_channels": "int:2:12"},
+         "trials": 6, "jobs": 1, "metric": None, "sampler": "random", "pruner": "median"}
+
+
+def make_sweep(folder: Path) -> Path:
+    design = Design(name="shapes")
+    previous = design.add_node("Input", {"shape": [1, 16, 16]}, "x").id
+    for node_id, type_name, params in [("conv1", "Conv2d", {"out_channels": 8, "kernel_size": 3, "padding": "same"}),
+                                       ("relu1", "ReLU", {}), ("pool1", "MaxPool2d", {"kernel_size": 2}),
+                                       ("flatten", "Flatten", {}), ("fc", "Linear", {"out_features": 6})]:
+        design.add_node(type_name, params, node_id)
+        design.connect(previous, node_id)
+        previous = node_id
+    design.training = {"epochs": 2, "batch_size": 32, "data_options": {"count": 300}, "device": "cpu"}
+    design.sweep = SWEEP
+    path = folder / "shapes.json"
+    save_design(design, path)
+    params = [f"--param={key}={spec}" for key, spec in SWEEP["params"].items()]
+    subprocess.run([sys.executable, "-m", "cnnstudio", "sweep", str(path), *params, "--trials", "6", "--sweep", "demo",
+                    "--sampler", "random", "--seed", "3"], check=True)
+    return path
+
+
+def shoot(path: Path) -> None:
+    app = QApplication.instance() or QApplication([])
+    theme.apply(app)
+    with tempfile.TemporaryDirectory() as settings_dir:
+        window = MainWindow(Settings(QSettings(f"{settings_dir}/s.ini", QSettings.Format.IniFormat)), probe_device=False)
+        window.resize(1440, 900)
+        window.show()
+        window.open_path(path, ask=False)
+        dock = window.findChild(QDockWidget, "dock-sweep")
+        dock.show()
+        dock.raise_()
+        for other in RIGHT_BOTTOM:  # the whole right column for the sweep, as an experiments workspace has it
+            found = window.findChild(QDockWidget, f"dock-{other}")
+            if found is not None:
+                found.hide()
+        window.resizeDocks([dock], [640], Qt.Orientation.Horizontal)
+
+        def done() -> bool:
+            return window.sweep.table.rowCount() > 0 and window.sweep.weighing is None and window.sweep.importance_of > 0
+
+        def grab() -> None:
+            if not done():
+                QTimer.singleShot(500, grab)
+                return
+            window.grab().save(str(HERE / "studio-sweep-1440x900.png"))
+            app.quit()
+
+        QTimer.singleShot(1000, grab)
+        app.exec()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        shoot(Path(sys.argv[1]).resolve())
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            shoot(make_sweep(Path(folder)))
