@@ -36,6 +36,7 @@ class Node:
     pos: tuple[float, float] | None = None
     frozen: bool = False
     label: str | None = None
+    unverified: str | None = None  # an import could not prove this node computes what its model did: why
 
     @property
     def layer_type(self) -> catalogue.LayerType:

@@ -260,8 +260,11 @@ def _add_node(design: Design, entry: Any, where: str) -> None:
     label = entry.get("label")
     if label is not None and not isinstance(label, str):
         raise DesignFileError(f'{where}: "label" must be a string')
+    unverified = entry.get("unverified")
+    if unverified is not None and not isinstance(unverified, str):
+        raise DesignFileError(f'{where}: "unverified" must be a string (why the import could not verify the node)')
     try:
-        design.add_node(type_name, clean, node_id, tuple(pos) if pos else None, frozen, label)
+        design.add_node(type_name, clean, node_id, tuple(pos) if pos else None, frozen, label).unverified = unverified
     except DesignError as error:
         raise DesignFileError(f"{where}: {error}") from None
 
@@ -306,6 +309,8 @@ def to_dict(design: Design, folder: Path | None = None) -> dict[str, Any]:
             entry["frozen"] = True
         if node.label:
             entry["label"] = node.label
+        if node.unverified:
+            entry["unverified"] = node.unverified
         nodes.append(entry)
     data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": design.name, "nodes": nodes}
     data["edges"] = [list(edge) for edge in design.edges]
