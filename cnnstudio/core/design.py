@@ -60,6 +60,9 @@ class Design:
     # written relative to the design file), or "torchvision:NAME" for pretrained weights.
     weights: str | None = None
     groups: dict[str, Group] = field(default_factory=dict)  # annotations: see core/groups.py
+    # Tensors that are one tensor of the model (an imported model's shared weight): (node id, tensor
+    # name) -> the (node id, tensor name) it is; the compiled model holds one Parameter for both.
+    tied: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     # -- reading ---------------------------------------------------------------------------------
     @property
@@ -216,6 +219,7 @@ class Design:
         self._id_freed(old)
         if self.output_order is not None:
             self.output_order = [new if n == old else n for n in self.output_order]
+        self.tied = {(rename(a, a), t): (rename(b, b), u) for (a, t), (b, u) in self.tied.items()}
         group_id = self.group_of(old)
         if group_id is not None:
             members = self.groups[group_id].nodes

@@ -63,7 +63,7 @@ class Imported:
         lines = [
             f"{design.name}: {len(design)} nodes, {len(design) - len(design.input_ids) - sum(kinds.values())} layers, "
             f"{sum(kinds.values())} opaque node(s){': ' + ', '.join(f'{n} {k}' for k, n in kinds.most_common()) if kinds else ''}",
-            f"groups: {len(design.groups)}; tied tensors: {len(tied_tensors(self.weights))}",
+            f"groups: {len(design.groups)}; tied tensors: {len(design.tied)}",
         ]
         if self.traced_into:
             lines.append(f"traced into {len(self.traced_into)} module(s) whose rebuild as one node differed: "
@@ -72,15 +72,6 @@ class Imported:
             lines.append(self.verification.sentence())
         lines.append(f"import took {self.seconds:.1f} s")
         return "\n".join(lines)
-
-
-def tied_tensors(weights: dict[str, "torch.Tensor"]) -> list[list[str]]:
-    """Keys of the weights that are one tensor of the model (the same storage), in groups of two or more."""
-    groups: dict[tuple[int, int], list[str]] = {}
-    for key, tensor in weights.items():
-        if tensor.numel():
-            groups.setdefault((tensor.untyped_storage().data_ptr(), tensor.storage_offset()), []).append(key)
-    return [keys for keys in groups.values() if len(keys) > 1]
 
 
 def _opaque_kind(node) -> str:

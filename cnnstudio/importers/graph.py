@@ -495,6 +495,24 @@ def _tensor_kind(tensor: torch.Tensor) -> dict[str, Any]:
     return kind
 
 
+def tied_tensors(converted: Converted) -> dict[tuple[str, str], tuple[str, str]]:
+    """Weights of two nodes that are one tensor of the model (the same memory, shape and strides):
+    each later one -> the first, as (node id, tensor name)."""
+    first: dict[tuple, tuple[str, str]] = {}
+    tied: dict[tuple[str, str], tuple[str, str]] = {}
+    ids = sorted(converted.fx_nodes, key=len, reverse=True)  # the longest id that prefixes a key names its node
+    for key, tensor in converted.weights.items():
+        if not tensor.numel() or not tensor.is_floating_point():
+            continue
+        node_id = next(i for i in ids if key.startswith(f"{i}."))
+        where = (node_id, key[len(node_id) + 1:])
+        identity = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape), tensor.stride())
+        if identity in first and first[identity][0] != node_id:
+            tied[where] = first[identity]
+        first.setdefault(identity, where)
+    return tied
+
+
 def constructor_arguments(module: nn.Module) -> dict[str, Any]:
     """The keyword arguments that build ``module`` again, from its signature and attributes
     (torch.nn's modules keep their constructor arguments as attributes of the same name)."""
@@ -551,6 +569,7 @@ def convert(model: nn.Module, shapes: list[tuple[int, ...]], name: str, collapse
     propagate(graph_module, shapes)
     converted = Converter(graph_module, shapes, name, exported).run()
     converted.graph_module = graph_module
+    converted.design.tied = tied_tensors(converted)
     module_types = {path: type(m).__name__ for path, m in model.named_modules() if path}
     add_module_groups(converted.design, converted.scopes, module_types, collapsed)
     for node_id, pos in layered_positions(converted.design).items():
