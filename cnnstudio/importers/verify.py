@@ -190,8 +190,11 @@ def verify(design: Design, weights: dict[str, torch.Tensor], graph_module: fx.Gr
     """Compare the design (with ``weights``) against ``graph_module``, the traced model, whose node
     ``fx_nodes[id]`` computes design node ``id``. ``original``: the model itself, to check that the
     trace is the model too (left out when the trace ran the model's training-only branches)."""
+    from cnnstudio.importers.graph import is_exported
+
     start = time.perf_counter()
-    graph_module.eval()
+    if not is_exported(graph_module):  # torch.export's modules refuse eval(): they are in evaluation mode
+        graph_module.eval()
     with torch.no_grad(), perturbed(graph_module):
         rebuilt, unloaded = build_rebuilt(design, weights)
         if unloaded:
