@@ -82,8 +82,7 @@ def kind_of(name: str) -> str:
 def survey(source: str, timeout: int) -> Row:
     import torch
 
-    from cnnstudio.core.analysis import analyze
-    from cnnstudio.importers import import_model, tied_tensors
+    from cnnstudio.importers import import_model
     from cnnstudio.importers.graph import ImportFailed
     from cnnstudio.importers.sources import load_source
 
@@ -104,8 +103,8 @@ def survey(source: str, timeout: int) -> Row:
         verification = imported.verification
         outcome = "exact" if verification.exact else "unverified"
         params = sum(p.numel() for p in load_source(source).module.parameters())  # a tied tensor counted once
-        row = Row(source, outcome, 0.0, len(design), len(imported.opaque), len(tied_tensors(imported.weights)),
-                  analyze(design).total_params == params, verification.sentence())
+        row = Row(source, outcome, 0.0, len(design), len(imported.opaque), len(design.tied),
+                  verification.parameters == params, verification.sentence())
     except Timeout:
         return Row(source, "refused", time.perf_counter() - start, sentence=f"stopped after {timeout} s")
     except Exception as error:  # noqa: BLE001 - a survey records every failure as a row

@@ -144,3 +144,4 @@ def test_an_opaque_module_that_rebuilds_wrong_is_traced_into() -> None:
     assert imported.traced_into == ["1"]
     types = [n.type for n in imported.design.nodes]
     assert "BatchNorm2d" in types and "SiLU" in types and "Module" not in types
+

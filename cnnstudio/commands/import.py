@@ -37,7 +37,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnstudio.core.analysis import analyze
     from cnnstudio.core.designfile import DesignFileError
     from cnnstudio.core.weights import WeightsError
     from cnnstudio.importers import import_model, save_import
@@ -52,7 +51,6 @@ def run(args: argparse.Namespace) -> int:
     for report in (imported.weights_report, imported.note):
         if report:
             print(report)
-    print(f"{analyze(imported.design).total_params:,} parameters")
     print(imported.report())
     print(f"wrote {args.output} and {weights_path}")
     return EXIT_OK

@@ -63,7 +63,8 @@ class Imported:
         lines = [
             f"{design.name}: {len(design)} nodes, {len(design) - len(design.input_ids) - sum(kinds.values())} layers, "
             f"{sum(kinds.values())} opaque node(s){': ' + ', '.join(f'{n} {k}' for k, n in kinds.most_common()) if kinds else ''}",
-            f"groups: {len(design.groups)}; tied tensors: {len(design.tied)}",
+            f"groups: {len(design.groups)}; tied tensors: {len(design.tied)}"
+            + (f"; {self.verification.parameters:,} parameters" if self.verification else ""),
         ]
         if self.traced_into:
             lines.append(f"traced into {len(self.traced_into)} module(s) whose rebuild as one node differed: "
@@ -138,6 +139,7 @@ def _convert_verified(model: "torch.nn.Module", shapes: list[tuple[int, ...]], n
 
     trace_into: frozenset[str] = frozenset()
     best: tuple[Converted, Verification, frozenset[str]] | None = None
+    why = ""  # why the modules traced into could not stay opaque
     for _ in range(MAX_ROUNDS):
         try:
             converted = convert(model, shapes, name, training_branches=training_branches, trace_into=trace_into)
@@ -145,10 +147,11 @@ def _convert_verified(model: "torch.nn.Module", shapes: list[tuple[int, ...]], n
             if set(needs.reasons) <= trace_into:
                 raise ImportFailed(str(needs)) from None
             trace_into |= set(needs.reasons)
+            why = str(needs)
             continue
-        except ImportFailed:
-            if best is None:  # tracing into a module failed: keep the previous round's result
-                raise
+        except ImportFailed as error:
+            if best is None:  # tracing into a module failed: keep the previous round's result, if any
+                raise ImportFailed(f"{why}; tracing into it instead failed: {error}" if why else str(error)) from None
             break
         original = None if training_branches or is_exported(model) else model
         verification = verify(converted.design, converted.weights, converted.graph_module, converted.fx_nodes,

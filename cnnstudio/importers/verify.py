@@ -27,7 +27,7 @@ from torch import fx, nn
 
 from cnnstudio.core.design import Design
 
-BATCHES = (2, 3)  # 2 is the traced batch: a size written into the design as a number shows at 3
+BATCHES = (1, 2)  # 2 is the traced batch: a size written into the design as a number shows at 1
 RTOL, ATOL = 1e-4, 1e-6  # |difference| <= RTOL * scale + ATOL, scale = the reference's largest magnitude
 SEED = 20240
 
@@ -53,6 +53,7 @@ class Verification:
     seconds: float
     differing: list[NodeDifference] = field(default_factory=list)  # nodes wrong on their own inputs, in order
     problem: str = ""  # a difference not tied to a node (the trace itself, a weight that did not load)
+    parameters: int = 0  # of the built design, a tied tensor counted once
 
     def sentence(self) -> str:
         batches = " and ".join(map(str, BATCHES))
@@ -212,7 +213,7 @@ def verify(design: Design, weights: dict[str, torch.Tensor], graph_module: fx.Gr
                 error, scale = _relative(mine, recorder.values[fx_nodes[node_id]])
                 wrong = wrong or _differs(error, scale)
                 worst = max(worst, error / max(scale, ATOL))
-            if original is not None and original is not graph_module and batch == BATCHES[-1]:
+            if original is not None and original is not graph_module and batch == BATCHES[0]:
                 error, scale = _relative(_leaves(original(*inputs)), _leaves(returned))
                 if _differs(error, scale):
                     problem = (f"torch.fx's trace of the model computes something else than the model at a batch of "
@@ -221,7 +222,9 @@ def verify(design: Design, weights: dict[str, torch.Tensor], graph_module: fx.Gr
         modules = {node.id for node in design.nodes if node.type == "Module"}
         check = None if wrong or problem else modules
         differing = local_differences(design, rebuilt, graph_module, fx_nodes, shapes, check) if check != set() else []
-    return Verification(not (wrong or problem or differing), worst, time.perf_counter() - start, differing, problem)
+    parameters = sum(p.numel() for p in rebuilt.parameters())
+    return Verification(not (wrong or problem or differing), worst, time.perf_counter() - start, differing, problem,
+                        parameters)
 
 
 def _leaves(value: Any) -> list[Any]:
