@@ -1,45 +1,130 @@
-"""Importing torchvision's ResNet-50 as a design (issue 10): goal under 3 s on this machine.
+"""Importing torchvision's ResNet-50 as a design, side by side with torchvision building it.
 
-Run: ``.venv/bin/python bench/bench_import.py``. Measured side by side, interleaved, in one run:
-torchvision building the model (random weights), the import (which builds it too, then traces,
-converts and lays it out), and writing the design with its 98 MiB of weights. The ratio of
-import to torchvision's own construction says what the import adds, whatever the machine's load.
+Run: ``PYTHONPATH=. python bench/bench_import.py [--rounds N]``. Measured in one run, interleaved:
+
+1. in the process: torchvision building the model (random weights), the import (which builds it
+   too, then traces, converts, lays it out and verifies it against the model), and writing the
+   design with its 98 MiB of weights;
+2. as commands, each a fresh process: ``cnnstudio import torchvision:resnet50`` against
+   ``python -c`` building the model in torchvision (both pay for importing torch);
+3. in the studio (offscreen): File › Import Model… opened with its names list filled (from the
+   cache, then with no cache: the first time), and import-to-open: from pressing Import until
+   ResNet-50 is on the canvas.
+
+Ratios to torchvision's own construction say what the import adds, whatever the machine's load.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import torchvision
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from cnnstudio.importers import import_model, save_import
+import torchvision  # noqa: E402
 
-ROUNDS = 5
+from cnnstudio.importers import import_model, save_import  # noqa: E402
+
+MODEL = "resnet50"
 
 
-def timed(work) -> tuple[float, object]:
+def timed(work) -> tuple[float, object]:  # noqa: ANN001
     start = time.perf_counter()
     result = work()
     return time.perf_counter() - start, result
 
 
-def main() -> None:
+def in_process(rounds: int, folder: Path) -> None:
     import_model("torchvision:resnet18")  # warm-up: imports and caches
-    construct, imports, writes = [], [], []
-    with tempfile.TemporaryDirectory() as folder:
-        for _ in range(ROUNDS):
-            construct.append(timed(lambda: torchvision.models.get_model("resnet50", weights=None))[0])
-            seconds, imported = timed(lambda: import_model("torchvision:resnet50"))
-            imports.append(seconds)
-            writes.append(timed(lambda: save_import(imported, Path(folder) / "resnet50.json"))[0])
-    c, i, w = (statistics.median(v) for v in (construct, imports, writes))
-    print(f"resnet50, median of {ROUNDS} interleaved rounds ({len(imported.design)} nodes):")
-    print(f"  torchvision builds the model     {c:6.2f} s")
-    print(f"  cnnstudio import (incl. build)   {i:6.2f} s   ratio to building: {i / c:.2f}   goal: < 3 s")
-    print(f"  writing design + safetensors     {w:6.2f} s   import + write: {i + w:.2f} s")
+    construct, imports, verifying, writes = [], [], [], []
+    for _ in range(rounds):
+        construct.append(timed(lambda: torchvision.models.get_model(MODEL, weights=None))[0])
+        seconds, imported = timed(lambda: import_model(f"torchvision:{MODEL}"))
+        imports.append(seconds)
+        verifying.append(imported.verification.seconds)
+        writes.append(timed(lambda: save_import(imported, folder / f"{MODEL}.json"))[0])
+    c, i, v, w = (statistics.median(x) for x in (construct, imports, verifying, writes))
+    print(f"{MODEL}, in one process, median of {rounds} interleaved rounds ({len(imported.design)} nodes):")
+    print(f"  torchvision builds the model          {c:6.2f} s")
+    print(f"  import (build, trace, verify)         {i:6.2f} s   ratio to building: {i / c:.2f}")
+    print(f"    of which verifying                  {v:6.2f} s")
+    print(f"  writing design + safetensors          {w:6.2f} s")
+
+
+def commands(rounds: int, folder: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    build = [sys.executable, "-c", f"import torchvision; torchvision.models.get_model('{MODEL}', weights=None)"]
+    cli = [sys.executable, "-m", "cnnstudio", "import", f"torchvision:{MODEL}", "-o", str(folder / "cli.json")]
+    builds, imports = [], []
+    for _ in range(rounds):
+        builds.append(timed(lambda: subprocess.run(build, env=env, check=True, capture_output=True))[0])
+        imports.append(timed(lambda: subprocess.run(cli, env=env, check=True, capture_output=True))[0])
+    b, i = statistics.median(builds), statistics.median(imports)
+    print(f"as commands (fresh processes), median of {rounds}:")
+    print(f"  python -c: torchvision builds it      {b:6.2f} s")
+    print(f"  cnnstudio import torchvision:{MODEL} {i:6.2f} s   ratio: {i / b:.2f}")
+
+
+def studio(folder: Path) -> None:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from cnnstudio.gui import import_dialog
+    from cnnstudio.gui.import_dialog import ImportDialog
+    from cnnstudio.gui.main_window import MainWindow
+    from cnnstudio.gui.settings import Settings
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    window = MainWindow(Settings(QSettings(str(folder / "s.ini"), QSettings.Format.IniFormat)),
+                        recovery_dir=folder / "recovery", probe_device=False)
+    window.show()
+    cache = folder / "names.json"
+    import_dialog.names_cache = lambda: cache
+
+    def open_dialog() -> tuple[float, ImportDialog]:
+        start = time.perf_counter()
+        dialog = ImportDialog(folder, window)
+        while dialog.list.count() == 0:
+            app.processEvents()
+            time.sleep(0.005)
+        return time.perf_counter() - start, dialog
+
+    first, dialog = open_dialog()  # no cache: the names come from torchvision and timm
+    dialog.close()
+    cached, dialog = open_dialog()
+    dialog.source.setText(f"torchvision:{MODEL}")
+    dialog.target.setText(str(folder / "studio.json"))
+    start = time.perf_counter()
+    dialog._import()
+    while dialog.imported is None:
+        app.processEvents()
+        time.sleep(0.005)
+    window.open_path(dialog.imported, ask=False)
+    app.processEvents()
+    opened = time.perf_counter() - start
+    print(f"in the studio ({dialog.list.count()} names):")
+    print(f"  Import Model… list filled, first time {first:6.2f} s")
+    print(f"  Import Model… list filled, cached     {cached:6.2f} s")
+    print(f"  Import pressed to {MODEL} on the canvas {opened:6.2f} s   ({window.statusBar().currentMessage()[:90]})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        in_process(args.rounds, folder)
+        commands(args.rounds, folder)
+        studio(folder)
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ BAD_TEXTS = [
     ("array", "[1, 2]", ["JSON object"]),
     ("wrong format", _mutated(_set(["format"], "keras-model")), ['"format"', "cnnstudio-design", "keras-model"]),
     ("no format", _mutated(lambda d: d.pop("format")), ['"format"']),
-    ("future version", _mutated(_set(["version"], 3)), ["newer", "version 3"]),
+    ("future version", _mutated(_set(["version"], 4)), ["newer", "version 4"]),
     ("version as text", _mutated(_set(["version"], "1")), ['"version"']),
     ("version zero", _mutated(_set(["version"], 0)), ['"version"']),
     ("huge int", MINIMAL.replace('"version": 1', '"version": 1' + "0" * 5000), ["not valid JSON"]),

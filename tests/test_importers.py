@@ -315,3 +315,12 @@ def test_a_torch_export_program_imports_as_layers_with_its_module_names(tmp_path
     assert imported.design.node("layer1.0.bn1").type == "BatchNorm2d" and "layer1.0" in imported.design.groups
     save_import(imported, tmp_path / "r18.json")
     _compare(tmp_path / "r18.json", reference, (3, 32, 32))
+
+
+@pytest.mark.parametrize(("name", "weights"), [("googlenet", [0.3, 0.3]), ("quantized_googlenet", [0.3, 0.3]),
+                                               ("inception_v3", [0.4]), ("quantized_inception_v3", [0.4]),
+                                               ("resnet18", None), ("fcn_resnet50", None)])
+def test_auxiliary_heads_are_found_by_their_class_not_the_model_name(name: str, weights: list[float] | None) -> None:
+    from cnnstudio.importers.sources import load_source
+
+    assert load_source(f"torchvision:{name}").aux_loss_weights == weights

@@ -1,6 +1,10 @@
-"""``cnnstudio import SOURCE -o DESIGN.json [--weights W] [--input CxHxW]``.
+"""``cnnstudio import SOURCE -o DESIGN.json [--weights W] [--input CxHxW] [--allow-unverified]``.
 
-Exit status: 0 imported, 1 the model or its weights could not be imported.
+Every import is verified before anything is written: the design, compiled with the imported
+weights, must compute the model's outputs. One that does not is refused with a sentence naming the
+first node that differs, unless ``--allow-unverified`` writes it with those nodes marked.
+Exit status: 0 imported (the report says whether it was verified), 1 the model or its weights
+could not be imported.
 """
 
 from __future__ import annotations
@@ -27,27 +31,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", help="a state dict (.pt/.pth/.safetensors), or DEFAULT for pretrained weights (online)")
     parser.add_argument("--input", type=_shape, action="append", metavar="CxHxW",
                         help="input shape, channels first without the batch (once per input)")
+    parser.add_argument("--allow-unverified", action="store_true",
+                        help="write a design that does not compute exactly what the model does, its differing nodes "
+                             "marked 'unverified' (shown by check and on their cards), instead of refusing it")
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnstudio.core.analysis import analyze
     from cnnstudio.core.designfile import DesignFileError
     from cnnstudio.core.weights import WeightsError
     from cnnstudio.importers import import_model, save_import
     from cnnstudio.importers.graph import ImportFailed
 
     try:
-        imported = import_model(args.source, args.input, args.weights)
+        imported = import_model(args.source, args.input, args.weights, args.allow_unverified)
         weights_path = save_import(imported, args.output)
     except (ImportFailed, WeightsError, DesignFileError, OSError) as error:
         print(f"cnnstudio import: {error}", file=sys.stderr)
         return EXIT_FAILED
-    analysis = analyze(imported.design)
     for report in (imported.weights_report, imported.note):
         if report:
             print(report)
-    opaque = imported.opaque
-    print(f"{imported.design.name}: {len(imported.design)} nodes, {analysis.total_params:,} parameters, "
-          f"{len(opaque)} opaque node(s){': ' + ', '.join(opaque[:8]) + (' ...' if len(opaque) > 8 else '') if opaque else ''}")
+    print(imported.report())
     print(f"wrote {args.output} and {weights_path}")
     return EXIT_OK

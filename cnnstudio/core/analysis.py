@@ -175,7 +175,12 @@ def _infer_node(design: Design, node_id: str, done: dict[str, NodeInfo], reachab
     info.params = result.params
     info.macs = result.macs
     info.formulas = result.formulas
+    if node.unverified:
+        info.issues.append(Issue("warning", f"unverified import: {node.unverified}", node_id))
     for note in result.notes:
+        if note.informational:  # shown with the formulas it explains, not as a warning
+            info.formulas = [*info.formulas, note.message]
+            continue
         fix = Fix(node_id, note.fix_params, note.fix_label) if note.fix_params else None
         info.issues.append(Issue("warning", note.message, node_id, fix))
     return info

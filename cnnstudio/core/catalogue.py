@@ -58,6 +58,7 @@ class Note:
     message: str
     fix_params: Mapping[str, Any] | None = None
     fix_label: str = ""
+    informational: bool = False  # a fact worth showing beside the formulas, not a warning (no fix)
 
 
 @dataclass

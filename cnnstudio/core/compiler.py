@@ -141,9 +141,36 @@ def build_model(design: Design, analysis: Analysis | None = None) -> fx.GraphMod
         if node.frozen:
             module.requires_grad_(False)
         modules[name] = module
+    _tie(design, modules, {node_id: name for name, node_id in plan.node_names.items()})
     model = plan.structure.instantiate(modules)
     model.node_names = dict(plan.node_names)  # module name -> node id
     return model
+
+
+def _tie(design: Design, modules: dict[str, nn.Module], names: dict[str, str]) -> None:
+    """Make each tied tensor the very tensor it is tied to, so both nodes train one Parameter.
+    A tie to or from a node no longer in the design is gone with it."""
+    for (node_id, tensor), (owner_id, owner_tensor) in design.tied.items():
+        if node_id not in names or owner_id not in names:
+            continue
+        module_path, _, leaf = tensor.rpartition(".")
+        try:
+            holder = modules[names[node_id]].get_submodule(module_path)
+            mine = getattr(holder, leaf)
+            owner = modules[names[owner_id]].get_parameter(owner_tensor) if owner_tensor in dict(
+                modules[names[owner_id]].named_parameters()) else modules[names[owner_id]].get_buffer(owner_tensor)
+        except AttributeError:
+            raise CompileError(f"{node_id}: its tensor '{tensor}' is tied to {owner_id}'s '{owner_tensor}', "
+                               "but one of them no longer exists") from None
+        if not isinstance(mine, torch.Tensor) or mine.shape != owner.shape:
+            raise CompileError(f"{node_id}: its tensor '{tensor}' is tied to {owner_id}'s '{owner_tensor}', but their "
+                               f"shapes now differ ({list(getattr(mine, 'shape', []))} and {list(owner.shape)})")
+        holder._parameters.pop(leaf, None)
+        holder._buffers.pop(leaf, None)
+        if isinstance(owner, nn.Parameter):
+            holder.register_parameter(leaf, owner)
+        else:
+            holder.register_buffer(leaf, owner)
 
 
 def example_inputs(design: Design, analysis: Analysis | None = None, batch: int = 2) -> tuple[torch.Tensor, ...]:

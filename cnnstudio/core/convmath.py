@@ -117,3 +117,9 @@ def same_is_exact(axes: list[Axis]) -> bool:
         if (axis.size + lo + hi - axis.span) % axis.stride:
             return False
     return True
+
+
+def standard_downsampling(axes: list["Axis"]) -> bool:
+    """An odd window padded by half of it, moving by 1 or 2 (ResNet's 7x7/2 pad 3, 3x3/2 pad 1, 1x1/2):
+    the layout standard networks use on purpose, where a floored last row is expected, not a mistake."""
+    return all(a.kernel % 2 and a.pad_lo == a.pad_hi == a.dilation * (a.kernel - 1) // 2 and a.stride <= 2 for a in axes)

@@ -36,6 +36,7 @@ class Node:
     pos: tuple[float, float] | None = None
     frozen: bool = False
     label: str | None = None
+    unverified: str | None = None  # an import could not prove this node computes what its model did: why
 
     @property
     def layer_type(self) -> catalogue.LayerType:
@@ -62,6 +63,9 @@ class Design:
     # The studio's sweep of this design ("sweep" in the file, docs/design-format.md): what varies
     # and how; its trials live in the sweep's storage (cnnstudio/sweeps).
     sweep: dict[str, Any] | None = None
+    # Tensors that are one tensor of the model (an imported model's shared weight): (node id, tensor
+    # name) -> the (node id, tensor name) it is; the compiled model holds one Parameter for both.
+    tied: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     # -- reading ---------------------------------------------------------------------------------
     @property
@@ -218,6 +222,7 @@ class Design:
         self._id_freed(old)
         if self.output_order is not None:
             self.output_order = [new if n == old else n for n in self.output_order]
+        self.tied = {(rename(a, a), t): (rename(b, b), u) for (a, t), (b, u) in self.tied.items()}
         group_id = self.group_of(old)
         if group_id is not None:
             members = self.groups[group_id].nodes

@@ -24,7 +24,7 @@ from cnnstudio.core.params import ParamError
 from cnnstudio.core.regular import NotReadable, read_regular
 
 FORMAT = "cnnstudio-design"
-VERSION = 2
+VERSION = 3  # files without tied tensors are written as version 2, which older readers take
 MAX_BYTES = 50 * 1024 * 1024
 MAX_DEPTH = 32  # of "training": copying or writing deeper values recurses past Python's limit
 
@@ -34,8 +34,13 @@ def _version_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     return {**{k: v for k, v in data.items() if k not in ("groups", "weights")}, "version": 2}
 
 
+def _version_2_to_3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 added the optional "tied"; a version-2 file has none."""
+    return {**{k: v for k, v in data.items() if k != "tied"}, "version": 3}
+
+
 # Upgrades from version N to N+1, applied in turn to older files.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _version_1_to_2}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _version_1_to_2, 2: _version_2_to_3}
 
 
 class DesignFileError(ValueError):
@@ -148,7 +153,25 @@ def from_dict(data: Any, source: str = "<design>", folder: Path | None = None) -
                 raise fail(f"\"outputs\" names '{shorten(node_id)}', which is not a node")
         design.output_order = list(outputs)
     _add_groups(design, data.get("groups", []), source)
+    design.tied = _tied(design, data.get("tied", []), fail)
     return design
+
+
+def _tied(design: Design, entries: Any, fail: Callable[[str], DesignFileError]) -> dict[tuple[str, str], tuple[str, str]]:
+    """``"tied": [{"tensor": ["head", "weight"], "is": ["embed", "weight"]}, ...]``, checked."""
+    def pair(value: Any) -> tuple[str, str] | None:
+        ok = isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) and v for v in value)
+        return (value[0], value[1]) if ok and value[0] in design else None
+
+    if not isinstance(entries, list):
+        raise fail('"tied" must be a list of {"tensor": [node, tensor], "is": [node, tensor]}')
+    tied = {}
+    for index, entry in enumerate(entries):
+        tensor, owner = (pair(entry.get("tensor")), pair(entry.get("is"))) if isinstance(entry, dict) else (None, None)
+        if tensor is None or owner is None:
+            raise fail(f'"tied"[{index}] must be {{"tensor": [node, tensor], "is": [node, tensor]}} naming nodes of the design')
+        tied[tensor] = owner
+    return tied
 
 
 def _resolve_weights(weights: str | None, folder: Path | None) -> str | None:
@@ -242,8 +265,11 @@ def _add_node(design: Design, entry: Any, where: str) -> None:
     label = entry.get("label")
     if label is not None and not isinstance(label, str):
         raise DesignFileError(f'{where}: "label" must be a string')
+    unverified = entry.get("unverified")
+    if unverified is not None and not isinstance(unverified, str):
+        raise DesignFileError(f'{where}: "unverified" must be a string (why the import could not verify the node)')
     try:
-        design.add_node(type_name, clean, node_id, tuple(pos) if pos else None, frozen, label)
+        design.add_node(type_name, clean, node_id, tuple(pos) if pos else None, frozen, label).unverified = unverified
     except DesignError as error:
         raise DesignFileError(f"{where}: {error}") from None
 
@@ -288,8 +314,11 @@ def to_dict(design: Design, folder: Path | None = None) -> dict[str, Any]:
             entry["frozen"] = True
         if node.label:
             entry["label"] = node.label
+        if node.unverified:
+            entry["unverified"] = node.unverified
         nodes.append(entry)
-    data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": design.name, "nodes": nodes}
+    version = VERSION if design.tied else 2  # the oldest version that holds the design
+    data: dict[str, Any] = {"format": FORMAT, "version": version, "name": design.name, "nodes": nodes}
     data["edges"] = [list(edge) for edge in design.edges]
     if design.output_order is not None:
         data["outputs"] = list(design.output_order)
@@ -298,6 +327,8 @@ def to_dict(design: Design, folder: Path | None = None) -> dict[str, Any]:
             {"id": g.id, "name": g.name, "parent": g.parent, "nodes": list(g.nodes), "collapsed": g.collapsed}
             for g in design.groups.values()
         ]
+    if design.tied:
+        data["tied"] = [{"tensor": list(tensor), "is": list(owner)} for tensor, owner in design.tied.items()]
     if design.training:
         data["training"] = design.training
     if design.weights is not None:

@@ -1,17 +1,23 @@
 """File > Import Model…: pick a torchvision or timm model (searchable), or an ONNX / torch.export
 file, and import it as a design with its weights, in the background.
 
-The model names come from torchvision (and timm, when installed), which take a second or two to
-import, so the list fills in the background too. The import writes ``NAME.json`` and
-``NAME.safetensors`` where the user says; the window then opens the design.
+The model names come from torchvision (and timm, when installed), which take seconds to import;
+they are kept in the user's cache folder, keyed by both libraries' versions, so the list fills at
+once after the first time (which fills it in the background). The import verifies the design
+against the model (a differing one is refused unless "write it marked unverified" is ticked),
+writes ``NAME.json`` and ``NAME.safetensors`` where the user says; the window then opens the
+design and shows the import's report in its status bar.
 """
 
 from __future__ import annotations
 
+import json
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -36,21 +42,54 @@ WEIGHT_FILES = "Weights (*.safetensors *.pt *.pth);;All files (*)"
 RANDOM, PRETRAINED = "random (no weights file)", "DEFAULT (pretrained, needs the internet once)"
 
 
-def model_names() -> list[str]:
-    """``torchvision:NAME`` for every torchvision model, then ``timm:NAME`` if timm is installed."""
+def names_cache() -> Path:
+    return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)) / "model-names.json"
+
+
+def library_versions() -> dict[str, str | None]:
+    """The installed torchvision's and timm's versions (read from their metadata: no import)."""
+    versions: dict[str, str | None] = {}
+    for name in ("torchvision", "timm"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def cached_model_names(path: Path | None = None) -> list[str] | None:
+    """The names kept by :func:`model_names` for the libraries installed now; None if there are none."""
+    try:
+        data = json.loads((path or names_cache()).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    names = data.get("names") if isinstance(data, dict) and data.get("versions") == library_versions() else None
+    return names if isinstance(names, list) and all(isinstance(n, str) for n in names) else None
+
+
+def model_names(path: Path | None = None) -> list[str]:
+    """``torchvision:NAME`` for every torchvision model, then ``timm:NAME`` if timm is installed;
+    kept in the cache for the next time (a cache that cannot be written is only slower)."""
+    from cnnstudio.core.atomic import atomic_write_text
     from cnnstudio.importers.sources import timm_names, torchvision_names
 
-    return [f"torchvision:{n}" for n in torchvision_names()] + [f"timm:{n}" for n in timm_names()]
+    names = [f"torchvision:{n}" for n in torchvision_names()] + [f"timm:{n}" for n in timm_names()]
+    try:
+        atomic_write_text(path or names_cache(), json.dumps({"versions": library_versions(), "names": names}), parents=True)
+    except OSError:
+        pass
+    return names
 
 
-def run_import(source: str, shape_text: str, weights: str | None, target: Path) -> tuple[Path, str]:
-    """The written design's path, and what the import left out of it ("" for nothing)."""
+def run_import(source: str, shape_text: str, weights: str | None, target: Path,
+               allow_unverified: bool = False) -> tuple[Path, str]:
+    """The written design's path, and what to say about it: what was left out, then the report."""
     from cnnstudio.importers import import_model, parse_shape, save_import
 
     shapes = [parse_shape(shape_text)] if shape_text.strip() else None
-    imported = import_model(source, shapes, weights)
+    imported = import_model(source, shapes, weights, allow_unverified)
     save_import(imported, target)
-    return target, imported.note
+    return target, "; ".join(filter(None, [imported.note, *imported.report().splitlines()]))
 
 
 class ImportDialog(QDialog):
@@ -89,12 +128,15 @@ class ImportDialog(QDialog):
         self.target = QLineEdit()
         target_browse = QToolButton(text="…")
         target_browse.clicked.connect(self._browse_target)
+        self.allow_unverified = QCheckBox("If it does not compute exactly what the model does, write it anyway, "
+                                          "its differing nodes marked unverified")
 
         form = QFormLayout()
         form.addRow("Model", self.source)
         form.addRow("Input shape", self.shape)
         form.addRow("Weights", _path_row(self.weights, weights_browse))  # type: ignore[arg-type]
         form.addRow("Save as", _path_row(self.target, target_browse))
+        form.addRow("Verification", self.allow_unverified)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.progress.hide()
@@ -115,10 +157,15 @@ class ImportDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
-        self.names_job = BackgroundJob(model_names, (), self)
-        self.names_job.done.connect(self._fill)
-        self.names_job.failed.connect(lambda message: _message(self.status, message, error=True))
-        self.names_job.start()
+        self.names_job: BackgroundJob | None = None
+        names = cached_model_names()
+        if names is not None:
+            self._fill(names)
+        else:
+            self.names_job = BackgroundJob(model_names, (), self)
+            self.names_job.done.connect(self._fill)
+            self.names_job.failed.connect(lambda message: _message(self.status, message, error=True))
+            self.names_job.start()
 
     # -- choosing --------------------------------------------------------------------------------
     def _fill(self, names: list[str]) -> None:
@@ -185,13 +232,13 @@ class ImportDialog(QDialog):
         if not source or not target or self.job is not None:
             return None
         target_path = Path(target) if target.endswith(".json") else Path(target + ".json")
-        shape, weights = self.shape.text(), self.weights_choice()
+        shape, weights, allow = self.shape.text(), self.weights_choice(), self.allow_unverified.isChecked()
         self.started = True
         self.progress.show()
         self.import_button.setEnabled(False)
         _message(self.status, f"Importing {source}…")
         expected = (ImportFailed, WeightsError, DesignFileError, OSError, ValueError)
-        self.job = BackgroundJob(lambda: run_import(source, shape, weights, target_path), expected, self)
+        self.job = BackgroundJob(lambda: run_import(source, shape, weights, target_path, allow), expected, self)
         self.job.done.connect(self._done)
         self.job.failed.connect(self._failed)
         return self.job.start()

@@ -8,7 +8,9 @@ sources. ``import_model`` returns the design and its weights by node id; ``save_
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import time
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     import torch
 
     from cnnstudio.importers.graph import Converted
+    from cnnstudio.importers.verify import Verification
 
 __all__ = ["Imported", "ImportFailed", "import_model", "parse_shape", "save_import"]
 
@@ -45,20 +48,54 @@ class Imported:
     scopes: dict[str, str]  # node id -> innermost module path of the source ("" at the top)
     weights_report: str  # what a --weights file loaded into the source model ("" without one)
     note: str = ""  # what was left out of the design, and why ("" for nothing)
+    verification: "Verification | None" = None
+    traced_into: list[str] = field(default_factory=list)  # modules traced through because one opaque node differed
+    seconds: float = 0.0  # the whole import: loading, tracing, converting, verifying
 
     @property
     def opaque(self) -> list[str]:
         return [node.id for node in self.design.nodes if node.layer_type.opaque]
 
+    def report(self) -> str:
+        """What the import made: nodes, layers, opaque nodes by kind, groups, tied tensors, verification."""
+        design = self.design
+        kinds = Counter(_opaque_kind(node) for node in design.nodes if node.layer_type.opaque)
+        lines = [
+            f"{design.name}: {len(design)} nodes, {len(design) - len(design.input_ids) - sum(kinds.values())} layers, "
+            f"{sum(kinds.values())} opaque node(s){': ' + ', '.join(f'{n} {k}' for k, n in kinds.most_common()) if kinds else ''}",
+            f"groups: {len(design.groups)}; tied tensors: {len(design.tied)}"
+            + (f"; {self.verification.parameters:,} parameters" if self.verification else ""),
+        ]
+        if self.traced_into:
+            lines.append(f"traced into {len(self.traced_into)} module(s) whose rebuild as one node differed: "
+                         + ", ".join(self.traced_into[:5]) + (" ..." if len(self.traced_into) > 5 else ""))
+        if self.verification is not None:
+            lines.append(self.verification.sentence())
+        lines.append(f"import took {self.seconds:.1f} s")
+        return "\n".join(lines)
 
-def import_model(source: str, input_shapes: list[tuple[int, ...]] | None = None, weights: str | None = None) -> Imported:
-    """Trace ``source`` and convert it; ``input_shapes`` (channels first, no batch) override the
-    source's own. ``weights``: a state-dict file, or "DEFAULT" for pretrained weights."""
+
+def _opaque_kind(node) -> str:
+    if node.type == "Module":
+        return node.params["class"].rpartition(".")[2]
+    call = node.params.get("call")
+    name = call.get("function") or call.get("method") or call.get("module") if isinstance(call, dict) else None
+    return f"{node.type} {str(name).rpartition('.')[2]}" if name else node.type
+
+
+def import_model(source: str, input_shapes: list[tuple[int, ...]] | None = None, weights: str | None = None,
+                 allow_unverified: bool = False) -> Imported:
+    """Trace ``source``, convert it and verify the design against the model (see ``verify``);
+    ``input_shapes`` (channels first, no batch) override the source's own. ``weights``: a state-dict
+    file, or "DEFAULT" for pretrained weights. A design that does not compute what the model does
+    is refused (:class:`ImportFailed` naming the first node that differs), or with
+    ``allow_unverified`` kept with those nodes marked ``unverified``."""
     import torch
 
-    from cnnstudio.importers.graph import ImportFailed, convert
+    from cnnstudio.importers.graph import ImportFailed
     from cnnstudio.importers.sources import load_source
 
+    start = time.perf_counter()
     loaded = load_source(source, weights)
     shapes = input_shapes or loaded.shapes
     if not shapes:
@@ -66,18 +103,68 @@ def import_model(source: str, input_shapes: list[tuple[int, ...]] | None = None,
     aux, note = loaded.aux_loss_weights, ""
     with torch.no_grad():
         try:
-            converted: Converted = convert(loaded.module, list(shapes), loaded.name, training_branches=aux is not None)
+            converted, verification, traced = _convert_verified(loaded.module, list(shapes), loaded.name, aux is not None)
         except ImportFailed:
             if aux is None:
                 raise
             # The auxiliary heads need a larger input than the model alone (Inception v3's: 299x299).
-            converted = convert(loaded.module, list(shapes), loaded.name)
+            converted, verification, traced = _convert_verified(loaded.module, list(shapes), loaded.name, False)
             aux, note = None, (f"{loaded.name}'s auxiliary classifiers do not fit an input of "
                                f"{'x'.join(map(str, shapes[0]))}, so they were left out (they only help training)")
     design = converted.design
+    if not verification.exact:
+        if not allow_unverified:
+            raise ImportFailed(f"{loaded.name} was not imported: {verification.sentence()}. "
+                               "Import it anyway with --allow-unverified (the differing nodes are marked unverified)")
+        for difference in verification.differing:
+            design.node(difference.node).unverified = str(difference)
+        if not verification.differing:
+            for node_id in design.output_ids:
+                design.node(node_id).unverified = verification.problem or verification.sentence()
     if aux is not None:  # it returns the logits, then each auxiliary head's
         design.training = {"outputs": list(design.output_order), "loss_weights": [1.0, *aux]}
-    return Imported(design, converted.weights, converted.scopes, loaded.weights_report, note)
+    return Imported(design, converted.weights, converted.scopes, loaded.weights_report, note, verification,
+                    sorted(traced), time.perf_counter() - start)
+
+
+MAX_ROUNDS = 4  # conversions: each traces into the modules the one before could not rebuild
+
+
+def _convert_verified(model: "torch.nn.Module", shapes: list[tuple[int, ...]], name: str,
+                      training_branches: bool) -> tuple["Converted", "Verification", frozenset[str]]:
+    """Convert and verify; trace into the modules whose opaque node cannot be rebuilt or computes
+    something else, and convert again, until it is exact or nothing more can be traced into."""
+    from cnnstudio.importers.graph import ImportFailed, NeedsTracing, convert, is_exported
+    from cnnstudio.importers.verify import verify
+
+    trace_into: frozenset[str] = frozenset()
+    best: tuple[Converted, Verification, frozenset[str]] | None = None
+    why = ""  # why the modules traced into could not stay opaque
+    for _ in range(MAX_ROUNDS):
+        try:
+            converted = convert(model, shapes, name, training_branches=training_branches, trace_into=trace_into)
+        except NeedsTracing as needs:
+            if set(needs.reasons) <= trace_into:
+                raise ImportFailed(str(needs)) from None
+            trace_into |= set(needs.reasons)
+            why = str(needs)
+            continue
+        except ImportFailed as error:
+            if best is None:  # tracing into a module failed: keep the previous round's result, if any
+                raise ImportFailed(f"{why}; tracing into it instead failed: {error}" if why else str(error)) from None
+            break
+        original = None if training_branches or is_exported(model) else model
+        verification = verify(converted.design, converted.weights, converted.graph_module, converted.fx_nodes,
+                              shapes, original)
+        best = (converted, verification, trace_into)
+        wrong_modules = {converted.fx_nodes[d.node].target for d in verification.differing
+                         if converted.design.node(d.node).type == "Module"} - trace_into
+        if verification.exact or not wrong_modules:
+            break
+        trace_into |= wrong_modules
+    if best is None:
+        raise ImportFailed(f"{name}: its modules could not be rebuilt even after tracing into them")
+    return best
 
 
 def save_import(imported: Imported, path: str | Path) -> Path:

@@ -34,6 +34,16 @@ class ImportFailed(ValueError):
     """The model cannot be imported; the message says which step and why."""
 
 
+class NeedsTracing(ImportFailed):
+    """Modules that cannot be rebuilt as one opaque node (module path -> why): trace into them."""
+
+    def __init__(self, reasons: dict[str, str]):
+        self.reasons = reasons
+        path, why = next(iter(reasons.items()))
+        more = f" (and {len(reasons) - 1} more module(s))" if len(reasons) > 1 else ""
+        super().__init__(f"{why}{more}")
+
+
 @dataclass
 class Converted:
     """The design, its weights keyed by node id, and each node's module scope (for groups)."""
@@ -41,6 +51,8 @@ class Converted:
     design: Design
     weights: dict[str, torch.Tensor] = field(default_factory=dict)
     scopes: dict[str, str] = field(default_factory=dict)  # node id -> innermost module path ("" at top)
+    fx_nodes: dict[str, fx.Node] = field(default_factory=dict)  # node id -> the traced step it computes
+    graph_module: fx.GraphModule | None = None  # the traced model, which verification runs
 
 
 class Placeholder:
@@ -66,13 +78,17 @@ def _safe(reverse, call: Call) -> Any:
 
 
 class CatalogueTracer(fx.Tracer):
-    """Leaves: torch.nn modules, modules a catalogue layer recognises, and timm's own leaves."""
+    """Leaves: torch.nn modules, modules a catalogue layer recognises, and timm's own leaves, except
+    the modules named in ``trace_into`` (whose rebuild as one opaque node computed something else)."""
 
-    def __init__(self, extra_leaves: tuple[type, ...] = (), autowrap_functions: tuple = ()):
+    def __init__(self, extra_leaves: tuple[type, ...] = (), autowrap_functions: tuple = (),
+                 trace_into: frozenset[str] = frozenset()):
         super().__init__(autowrap_functions=autowrap_functions)
-        self.extra_leaves = extra_leaves
+        self.extra_leaves, self.trace_into = extra_leaves, trace_into
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        if module_qualified_name in self.trace_into:
+            return False
         return super().is_leaf_module(m, module_qualified_name) or isinstance(m, self.extra_leaves) or claims(m)
 
 
@@ -102,9 +118,9 @@ def function_name(function: Any) -> str:
     return f"{module}.{name}"
 
 
-def trace(model: nn.Module) -> fx.GraphModule:
+def trace(model: nn.Module, trace_into: frozenset[str] = frozenset()) -> fx.GraphModule:
     leaves, functions = _timm_notrace()
-    tracer = CatalogueTracer(leaves, functions)
+    tracer = CatalogueTracer(leaves, functions, trace_into)
     try:
         graph = tracer.trace(model)
     except Exception as error:  # torch.fx's complaint about Python it cannot follow
@@ -169,6 +185,7 @@ class Converter:
         self.result = Converted(Design(name=name))
         self.ids: dict[fx.Node, str] = {}  # fx node -> design node id, for per-sample tensors
         self.parts: dict[str, nn.Module] = {}  # modules the Function node being written runs
+        self.unbuildable: dict[str, str] = {}  # module path -> why one opaque node cannot rebuild it
         self.sample = self._per_sample_nodes()
 
     def _per_sample_nodes(self) -> set[fx.Node]:
@@ -195,6 +212,8 @@ class Converter:
         fx.node.map_arg(_output_args(self.gm), lambda a: outs.append(self.ids[a]) if a in self.ids else None)
         if not outs:
             raise ImportFailed("the model returns no tensor computed from its input")
+        if self.unbuildable:
+            raise NeedsTracing(self.unbuildable)
         design.output_order = list(dict.fromkeys(outs))
         return self.result
 
@@ -232,12 +251,17 @@ class Converter:
                 if extra is not None:
                     self._add(node, layer_type.name, params, node_id, inputs, {**tensors, **extra})
                     return
-        if module is not None:
-            if not plain_inputs:
-                raise ImportFailed(f"{node_id}: a {name} called with other arguments than its inputs cannot be imported")
-            self._add(node, "Module", {"class": name, "arguments": constructor_arguments(module)}, node_id, inputs,
-                      module.state_dict())
-            self._check_module_node(node_id, module)
+        if module is not None:  # an opaque node; found all in one pass, those that cannot be one are traced into
+            arguments: dict[str, Any] = {}
+            try:
+                if not plain_inputs:
+                    raise ImportFailed(f"{node_id}: a {name} called with other arguments than its inputs cannot be imported")
+                arguments = constructor_arguments(module)
+            except ImportFailed as error:
+                self.unbuildable[node.target] = f"{node_id}: {error}"
+            self._add(node, "Module", {"class": name, "arguments": arguments}, node_id, inputs, module.state_dict())
+            if node.target not in self.unbuildable and (problem := self._module_problem(node_id, module)):
+                self.unbuildable[node.target] = problem
             return
         owned: dict[str, torch.Tensor] = {}
         self.parts = {}
@@ -280,7 +304,9 @@ class Converter:
         extra = {k: torch.zeros((), dtype=torch.long) for k in have.keys() - want.keys() if k.endswith("num_batches_tracked")}
         return extra if {k: s for k, s in have.items() if k not in extra} == want else None
 
-    def _check_module_node(self, node_id: str, module: nn.Module) -> None:
+    def _module_problem(self, node_id: str, module: nn.Module) -> str | None:
+        """Why the opaque node cannot stand for ``module`` (its rebuild fails or holds other tensors), or None;
+        whether it computes the same is verified with real values afterwards."""
         from cnnstudio.core.calls import CallError, build_module
 
         node = self.result.design.node(node_id)
@@ -288,9 +314,10 @@ class Converter:
             with torch.device("meta"):
                 rebuilt = build_module(node.params["class"], node.params["arguments"])
         except CallError as error:
-            raise ImportFailed(f"{node_id}: {error}") from None
+            return f"{node_id}: {error}"
         if {k: v.shape for k, v in rebuilt.state_dict().items()} != {k: v.shape for k, v in module.state_dict().items()}:
-            raise ImportFailed(f"{node_id}: a {type(module).__name__} rebuilt from its attributes does not match the original")
+            return f"{node_id}: a {type(module).__name__} rebuilt from its attributes does not match the original"
+        return None
 
     def _add(self, node: fx.Node, type_name: str, params: dict, node_id: str,
              inputs: list[fx.Node] = (), tensors: dict[str, torch.Tensor] | None = None) -> None:
@@ -302,6 +329,7 @@ class Converter:
         for source in inputs:
             design.connect(self.ids[source], node_id)
         self.ids[node] = node_id
+        self.result.fx_nodes[node_id] = node
         self.result.scopes[node_id] = self._scope(node)
         for key, tensor in (tensors or {}).items():
             self.result.weights[f"{node_id}.{key}"] = tensor.detach()
@@ -479,6 +507,24 @@ def _tensor_kind(tensor: torch.Tensor) -> dict[str, Any]:
     return kind
 
 
+def tied_tensors(converted: Converted) -> dict[tuple[str, str], tuple[str, str]]:
+    """Weights of two nodes that are one tensor of the model (the same memory, shape and strides):
+    each later one -> the first, as (node id, tensor name)."""
+    first: dict[tuple, tuple[str, str]] = {}
+    tied: dict[tuple[str, str], tuple[str, str]] = {}
+    ids = sorted(converted.fx_nodes, key=len, reverse=True)  # the longest id that prefixes a key names its node
+    for key, tensor in converted.weights.items():
+        if not tensor.numel() or not tensor.is_floating_point():
+            continue
+        node_id = next(i for i in ids if key.startswith(f"{i}."))
+        where = (node_id, key[len(node_id) + 1:])
+        identity = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape), tensor.stride())
+        if identity in first and first[identity][0] != node_id:
+            tied[where] = first[identity]
+        first.setdefault(identity, where)
+    return tied
+
+
 def constructor_arguments(module: nn.Module) -> dict[str, Any]:
     """The keyword arguments that build ``module`` again, from its signature and attributes
     (torch.nn's modules keep their constructor arguments as attributes of the same name)."""
@@ -520,19 +566,22 @@ def _json_value(value: Any, owner: str, name: str) -> Any:
 
 
 def convert(model: nn.Module, shapes: list[tuple[int, ...]], name: str, collapsed: bool = True,
-            training_branches: bool = False) -> Converted:
+            training_branches: bool = False, trace_into: frozenset[str] = frozenset()) -> Converted:
     """``model`` (in evaluation mode) as a design with its weights by node id, one group per
     module of its hierarchy (``collapsed`` or open), laid out left to right. ``training_branches``
     traces it in training mode, so what its forward computes only while training (GoogLeNet's
-    auxiliary classifiers) is in the design as extra outputs; its layers then run in evaluation mode."""
+    auxiliary classifiers) is in the design as extra outputs; its layers then run in evaluation mode.
+    ``trace_into``: module paths traced through although they would be leaves."""
     from cnnstudio.importers.groups import add_module_groups
 
     exported = is_exported(model)
     if not exported:  # torch.export's modules refuse eval(): they are in evaluation mode
         model.train(training_branches)
-    graph_module = model if exported else trace(model).eval()  # branches are fixed by the trace: now evaluate
+    graph_module = model if exported else trace(model, trace_into).eval()  # branches are fixed by the trace: now evaluate
     propagate(graph_module, shapes)
     converted = Converter(graph_module, shapes, name, exported).run()
+    converted.graph_module = graph_module
+    converted.design.tied = tied_tensors(converted)
     module_types = {path: type(m).__name__ for path, m in model.named_modules() if path}
     add_module_groups(converted.design, converted.scopes, module_types, collapsed)
     for node_id, pos in layered_positions(converted.design).items():

@@ -31,10 +31,22 @@ from cnnstudio.importers.graph import ImportFailed
 Shape = tuple[int, ...]
 DEFAULT = "DEFAULT"
 IMAGE = (3, 224, 224)
-TORCHVISION_INPUTS = {"inception_v3": (3, 299, 299)}
-# Models whose auxiliary classifiers run only while training, with the weight of each one's loss:
+TORCHVISION_INPUTS = {"inception_v3": (3, 299, 299), "quantized_inception_v3": (3, 299, 299)}
+# Auxiliary classifiers that run only while training, found by their class (so the quantizable
+# builds, whose heads subclass these, keep them too), with the weight of each one's loss:
 # GoogLeNet's paper weighs its two by 0.3; Inception v3's one is weighed 0.4, as in TF-slim.
-AUX_LOSS_WEIGHTS = {"googlenet": [0.3, 0.3], "inception_v3": [0.4]}
+AUX_HEADS = {"torchvision.models.googlenet.InceptionAux": 0.3, "torchvision.models.inception.InceptionAux": 0.4}
+
+
+def auxiliary_loss_weights(module: nn.Module) -> list[float] | None:
+    """The loss weight of each auxiliary head of ``module``, in order; None when it has none."""
+    import torchvision  # noqa: F401 - the heads' classes
+
+    classes = {importlib.import_module(path.rpartition(".")[0]).__dict__[path.rpartition(".")[2]]: weight
+               for path, weight in AUX_HEADS.items()}
+    weights = [next(w for c, w in classes.items() if isinstance(m, c)) for m in module.modules()
+               if isinstance(m, tuple(classes))]
+    return weights or None
 
 
 @dataclass
@@ -130,21 +142,30 @@ def _torchvision(name: str, pretrained: bool) -> Loaded:
 
     if name not in torchvision.models.list_models():
         raise _unknown("torchvision", name, torchvision.models.list_models())
-    aux = {"aux_logits": True, "init_weights": False} if name in AUX_LOSS_WEIGHTS else {}
     if pretrained:  # torchvision sets what its weights expect (GoogLeNet's input transform, say)
         try:
-            module = torchvision.models.get_model(name, weights="DEFAULT", **aux)
+            module = _with_aux_heads(name, weights="DEFAULT")
         except (OSError, RuntimeError) as error:  # urllib's URLError is an OSError
             raise WeightsError(
                 f"the pretrained weights of {name} could not be downloaded ({error}). They are downloaded once "
                 "into the torch cache and need an internet connection."
             ) from None
     else:
-        options = dict(aux)
+        options = {}
         if "weights_backbone" in inspect.signature(torchvision.models.get_model_builder(name)).parameters:
             options["weights_backbone"] = None  # segmentation models would download their backbone's
-        module = torchvision.models.get_model(name, weights=None, **options)
-    return Loaded(module, [TORCHVISION_INPUTS.get(name, IMAGE)], name, aux_loss_weights=AUX_LOSS_WEIGHTS.get(name))
+        module = _with_aux_heads(name, weights=None, **options)
+    return Loaded(module, [TORCHVISION_INPUTS.get(name, IMAGE)], name, aux_loss_weights=auxiliary_loss_weights(module))
+
+
+def _with_aux_heads(name: str, **options) -> nn.Module:
+    """torchvision's model, with its auxiliary classifiers if it has an ``aux_logits`` switch."""
+    import torchvision
+
+    try:
+        return torchvision.models.get_model(name, aux_logits=True, init_weights=False, **options)
+    except TypeError:  # no such switch: a model without auxiliary heads
+        return torchvision.models.get_model(name, **options)
 
 
 def _timm(name: str, pretrained: bool) -> Loaded:

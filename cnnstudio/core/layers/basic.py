@@ -202,8 +202,9 @@ def _batchnorm_reverse(call: Call, name: str) -> dict | Reversed | None:
         if m.track_running_stats and m.momentum is not None:
             return {"eps": m.eps, "momentum": m.momentum, "affine": m.affine}
         return None
-    if one_tensor(call, ATEN + "batch_norm.default") and call.argument(5, "training") is False:
-        keys = ("weight", "bias", "running_mean", "running_var")
+    functional = one_tensor(call, F + "batch_norm")  # timm's BatchNormAct2d calls it; aten orders the tensors otherwise
+    if (functional or one_tensor(call, ATEN + "batch_norm.default")) and call.argument(5, "training") is False:
+        keys = ("running_mean", "running_var", "weight", "bias") if functional else ("weight", "bias", "running_mean", "running_var")
         weights = owned_weights(**{key: call.argument(i + 1, key) for i, key in enumerate(keys)})
         if weights is None or "running_mean" not in weights:
             return None

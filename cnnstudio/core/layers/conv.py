@@ -184,6 +184,8 @@ def _dropped_note(name: str, axes: list[Axis], dropped: list[Axis], can_pad: boo
         f"{name}: (W1 - F + 2P) is not a multiple of the stride, so PyTorch floors the result and "
         f"the last {' and '.join(parts)} input row(s)/column(s) are never covered."
     )
+    if convmath.standard_downsampling(axes):
+        return Note(message, informational=True)
     if not can_pad:
         return Note(message)
     pads = convmath.exact_padding(axes)

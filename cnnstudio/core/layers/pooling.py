@@ -73,14 +73,12 @@ def _pool_type(kind: str, dims: int) -> LayerType:
         dropped = [a for a in axes if a.dropped and not ctx.p["ceil_mode"]]
         if dropped:
             parts = " and ".join(f"{a.dropped} along {a.name}" for a in dropped)
-            notes.append(
-                Note(
-                    f"{name}: the windows do not tile the input exactly, so PyTorch floors the result "
-                    f"and drops the last {parts} row(s)/column(s).",
-                    {"ceil_mode": True},
-                    "set ceil_mode to true (keep a partial last window)",
-                )
-            )
+            message = (f"{name}: the windows do not tile the input exactly, so PyTorch floors the result "
+                       f"and drops the last {parts} row(s)/column(s).")
+            if convmath.standard_downsampling(axes):  # ResNet's 3x3/2 pad 1: on purpose
+                notes.append(Note(message, informational=True))
+            else:
+                notes.append(Note(message, {"ceil_mode": True}, "set ceil_mode to true (keep a partial last window)"))
         return Inference((ctx.shape[0], *outs), formulas=formulas, notes=notes)
 
     def build(ctx: Ctx):

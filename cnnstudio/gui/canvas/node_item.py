@@ -126,13 +126,13 @@ class NodeItem(QGraphicsObject):
 
     # -- content ---------------------------------------------------------------------------------
     def show(self, node: Node, info: NodeInfo | None, channels_last: bool) -> None:
-        shown = (tuple(node.params.items()), node.label, node.frozen, info, channels_last)
+        shown = (tuple(node.params.items()), node.label, node.frozen, node.unverified, info, channels_last)
         if shown == self._shown:
             return
         self._shown = shown
         layer_type = node.layer_type
         text = caption(layer_type, node.params, channels_last)
-        detail = text[len(layer_type.name) :].strip()
+        detail = ("unverified · " if node.unverified else "") + text[len(layer_type.name) :].strip()
         severity = severity_of(info)
         problems = [f"{'Error' if i.severity == 'error' else 'Warning'}: {i.message}" for i in info.issues] if info else []
         shape = format_shape(info.shape, channels_last) if info and info.shape is not None else "?"

@@ -1,0 +1,271 @@
+"""Proof that an imported design computes what its model computes, before anything is written.
+
+The source model (as torch.fx traced it) and the design compiled with the imported weights run
+side by side in evaluation mode on seeded probe inputs at two batch sizes; every output is
+compared within a tolerance relative to its scale. Random weights hide mistakes (a batch norm
+whose gamma is 1 and running statistics 0 and 1 is almost the identity; timm zero-initialises the
+last gamma of each residual block), so normalisation parameters and statistics, and every
+parameter that holds one value throughout, are set to seeded random values for the check and put
+back afterwards (the design's weights share their storage with the model, so both see the same).
+
+Every node is also checked on its own: fed the model's own values of its inputs, its output must
+be the model's value at that node. That names the first node that differs (the earliest in the
+design's order), and it is how opaque ``Module`` nodes are accepted one by one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from cnnstudio.core.design import Design
+
+BATCHES = (1, 2)  # 2 is the traced batch: a size written into the design as a number shows at 1
+RTOL, ATOL = 1e-4, 1e-6  # |difference| <= RTOL * scale + ATOL, scale = the reference's largest magnitude
+SEED = 20240
+
+
+@dataclass(frozen=True)
+class NodeDifference:
+    node: str
+    error: float  # largest absolute difference (inf: shapes or values that cannot be compared)
+    scale: float  # the reference value's largest magnitude
+
+    def __str__(self) -> str:
+        if math.isinf(self.error):
+            return f"{self.node} (its value has another shape or type)"
+        return f"{self.node} (differs by {self.error:.3g} on values up to {self.scale:.3g})"
+
+
+@dataclass
+class Verification:
+    """The outcome: ``exact`` when every output agrees at every probe batch."""
+
+    exact: bool
+    error: float  # the largest output difference relative to that output's scale
+    seconds: float
+    differing: list[NodeDifference] = field(default_factory=list)  # nodes wrong on their own inputs, in order
+    problem: str = ""  # a difference not tied to a node (the trace itself, a weight that did not load)
+    parameters: int = 0  # of the built design, a tied tensor counted once
+
+    def sentence(self) -> str:
+        batches = " and ".join(map(str, BATCHES))
+        if self.exact:
+            return (f"verified: the design computes the model's outputs (batches of {batches}; largest relative "
+                    f"difference {self.error:.1e}) in {self.seconds:.1f} s")
+        if self.differing:
+            first = self.differing[0]
+            more = f", and {len(self.differing) - 1} more node(s) after it" if len(self.differing) > 1 else ""
+            return (f"not exact: the design's outputs differ from the model's by {self.error:.3g} (relative); the first "
+                    f"node that computes something else is {first}{more}")
+        return f"not exact: {self.problem or f'the outputs differ by {self.error:.3g} (relative)'}"
+
+
+def _relative(got: Any, want: Any) -> tuple[float, float]:
+    """(largest absolute difference, scale) of two values; inf when they cannot be compared."""
+    if isinstance(want, torch.Tensor):
+        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+            return math.inf, 0.0
+        if not want.is_floating_point():
+            return (0.0 if torch.equal(got, want) else math.inf), 0.0
+        if torch.equal(got, want):  # the usual case, and cheap
+            return 0.0, want.abs().max().item() if want.numel() else 0.0
+        both_finite = torch.isfinite(want) & torch.isfinite(got)
+        agree = (both_finite | (got == want) | (torch.isnan(got) & torch.isnan(want))).all().item()
+        if not agree:
+            return math.inf, 0.0
+        if not both_finite.any():
+            return 0.0, 0.0
+        want64, got64 = want[both_finite].double(), got[both_finite].double()
+        return (got64 - want64).abs().max().item(), want64.abs().max().item()
+    if isinstance(want, (tuple, list)):
+        if not isinstance(got, (tuple, list)) or len(got) != len(want):
+            return math.inf, 0.0
+        pairs = [_relative(g, w) for g, w in zip(got, want)]
+        return max((p[0] for p in pairs), default=0.0), max((p[1] for p in pairs), default=0.0)
+    return (0.0 if got == want else math.inf), 0.0
+
+
+def _differs(error: float, scale: float) -> bool:
+    return not error <= RTOL * scale + ATOL
+
+
+# -- realistic weights ----------------------------------------------------------------------
+def _is_norm(module: nn.Module) -> bool:
+    return "norm" in type(module).__name__.lower() or hasattr(module, "running_mean")
+
+
+@contextmanager
+def perturbed(model: nn.Module, seed: int = SEED) -> Iterator[None]:
+    """Seeded random values for normalisation weights and statistics and for every parameter that
+    holds a single value throughout (zero-initialised gammas, layer scales, fresh biases), put back
+    on leaving."""
+    generator = torch.Generator().manual_seed(seed)
+    saved: list[tuple[torch.Tensor, torch.Tensor]] = []
+    seen: set[int] = set()
+
+    def uniform(tensor: torch.Tensor) -> torch.Tensor:
+        return torch.rand(tensor.shape, generator=generator) + 0.5
+
+    def normal(tensor: torch.Tensor) -> torch.Tensor:
+        return torch.randn(tensor.shape, generator=generator) * 0.1
+
+    def change(tensor: torch.Tensor, name: str) -> None:
+        if tensor is None or not tensor.is_floating_point() or id(tensor) in seen or tensor.numel() == 0:
+            return
+        seen.add(id(tensor))
+        saved.append((tensor, tensor.detach().clone()))
+        spread = uniform if name.endswith(("weight", "var", "gamma", "scale")) else normal
+        with torch.no_grad():
+            tensor.copy_(spread(tensor).to(tensor.dtype))
+
+    for module in model.modules():
+        if _is_norm(module):
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                change(getattr(module, name, None), name)
+        for name, parameter in module.named_parameters(recurse=False):
+            if parameter.numel() > 1 and bool((parameter == parameter.flatten()[0]).all()):
+                change(parameter, name)
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for tensor, value in saved:
+                tensor.copy_(value)
+
+
+def probe_inputs(shapes: list[tuple[int, ...]], batch: int, seed: int = SEED) -> list[torch.Tensor]:
+    """Normalised-image-like values: a standard normal, seeded."""
+    generator = torch.Generator().manual_seed(seed + batch)
+    return [torch.randn((batch, *shape), generator=generator) for shape in shapes]
+
+
+# -- running ---------------------------------------------------------------------------------
+class _Recorder(fx.Interpreter):
+    """Runs a graph and keeps the values of the nodes asked for (cloned: later in-place calls
+    must not change them)."""
+
+    def __init__(self, graph_module: fx.GraphModule, keep: set[fx.Node]):
+        super().__init__(graph_module)
+        self.keep, self.values = keep, {}
+
+    def run_node(self, n: fx.Node) -> Any:
+        result = super().run_node(n)
+        if n in self.keep:
+            self.values[n] = _clone(result)
+        return result
+
+
+def _clone(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.clone()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_clone(v) for v in value) if not hasattr(value, "_fields") else value
+    return value
+
+
+def build_rebuilt(design: Design, weights: dict[str, torch.Tensor]) -> tuple[fx.GraphModule, list[str]]:
+    """The design compiled with the imported weights, in evaluation mode, and the tensors of the
+    design that no imported weight filled."""
+    from cnnstudio.core.compiler import CompileError, build_model
+    from cnnstudio.core.weights import load_matching
+    from cnnstudio.importers.graph import ImportFailed
+
+    try:
+        model = build_model(design)
+    except CompileError as error:  # never written: its own check refuses it
+        raise ImportFailed(f"the design it makes fails its own check: {str(error).splitlines()[-1]}") from None
+    report = load_matching(model, weights, "the import")
+    return model.eval(), report.missing + report.unexpected + [m[0] for m in report.mismatched]
+
+
+def verify(design: Design, weights: dict[str, torch.Tensor], graph_module: fx.GraphModule,
+           fx_nodes: dict[str, fx.Node], shapes: list[tuple[int, ...]], original: nn.Module | None = None) -> Verification:
+    """Compare the design (with ``weights``) against ``graph_module``, the traced model, whose node
+    ``fx_nodes[id]`` computes design node ``id``. ``original``: the model itself, to check that the
+    trace is the model too (left out when the trace ran the model's training-only branches)."""
+    from cnnstudio.importers.graph import is_exported
+
+    start = time.perf_counter()
+    if not is_exported(graph_module):  # torch.export's modules refuse eval(): they are in evaluation mode
+        graph_module.eval()
+    with torch.no_grad(), perturbed(graph_module):
+        rebuilt, unloaded = build_rebuilt(design, weights)
+        if unloaded:
+            return Verification(False, math.inf, time.perf_counter() - start,
+                                problem=f"the imported weights do not fill the design: {', '.join(unloaded[:5])}")
+        outputs = [fx_nodes[node_id] for node_id in design.output_ids]
+        worst, wrong, problem = 0.0, False, ""
+        for batch in BATCHES:
+            inputs = probe_inputs(shapes, batch)
+            recorder = _Recorder(graph_module, set(outputs))
+            returned = recorder.run(*inputs)
+            got = rebuilt(*inputs)
+            got = list(got) if isinstance(got, tuple) else [got]
+            for node_id, mine in zip(design.output_ids, got):
+                error, scale = _relative(mine, recorder.values[fx_nodes[node_id]])
+                wrong = wrong or _differs(error, scale)
+                worst = max(worst, error / max(scale, ATOL))
+            if original is not None and original is not graph_module and batch == BATCHES[0]:
+                error, scale = _relative(_leaves(original(*inputs)), _leaves(returned))
+                if _differs(error, scale):
+                    problem = (f"torch.fx's trace of the model computes something else than the model at a batch of "
+                               f"{batch} (by {error:.3g}): its forward depends on the input in a way a trace cannot keep")
+        # Every node on its own inputs when an output differs (to name the first); else the opaque modules only.
+        modules = {node.id for node in design.nodes if node.type == "Module"}
+        check = None if wrong or problem else modules
+        differing = local_differences(design, rebuilt, graph_module, fx_nodes, shapes, check) if check != set() else []
+    parameters = sum(p.numel() for p in rebuilt.parameters())
+    return Verification(not (wrong or problem or differing), worst, time.perf_counter() - start, differing, problem,
+                        parameters)
+
+
+def _leaves(value: Any) -> list[Any]:
+    from torch.utils._pytree import tree_leaves
+
+    return [v for v in tree_leaves(value) if isinstance(v, torch.Tensor)]
+
+
+def local_differences(design: Design, rebuilt: fx.GraphModule, graph_module: fx.GraphModule,
+                      fx_nodes: dict[str, fx.Node], shapes: list[tuple[int, ...]], only: set[str] | None = None,
+                      batch: int = BATCHES[0]) -> list[NodeDifference]:
+    """Each node of the design (or those in ``only``) run on the model's own values of its inputs,
+    against the model's value at that node: the nodes that compute something else, in the design's order."""
+    names = {node_id: name for name, node_id in rebuilt.node_names.items()}
+    checked = set(fx_nodes) if only is None else only
+    by_fx = {fx_nodes[node_id]: node_id for node_id in checked | {s for n in checked for s in design.inputs_of(n)}}
+    graph = design.graph
+    pending = {node_id: sum(1 for n in graph.succ[node_id] if n in checked) for node_id in by_fx.values()}
+    values: dict[str, Any] = {}
+    found: list[NodeDifference] = []
+
+    class Local(fx.Interpreter):
+        def run_node(self, n: fx.Node) -> Any:
+            result = super().run_node(n)
+            node_id = by_fx.get(n)
+            if node_id is None:
+                return result
+            sources = design.inputs_of(node_id)
+            if sources and node_id in checked:
+                mine = getattr(rebuilt, names[node_id])(*[_clone(values[s]) for s in sources])
+                error, scale = _relative(mine, result)
+                if _differs(error, scale):
+                    found.append(NodeDifference(node_id, error, scale))
+                for source in set(sources):
+                    pending[source] -= 1
+                    if not pending[source]:
+                        del values[source]
+            if pending[node_id]:
+                values[node_id] = _clone(result)
+            return result
+
+    Local(graph_module).run(*probe_inputs(shapes, batch))
+    order = {node_id: index for index, node_id in enumerate(design.graph)}
+    return sorted(found, key=lambda d: order[d.node])

@@ -1,0 +1,104 @@
+"""Tied tensors stay tied (issue 21): a tensor two nodes use is one Parameter of the built design."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import cnnstudio
+from cnnstudio.core.designfile import DesignFileError, load_design, loads
+from cnnstudio.importers import import_model, save_import
+
+
+class SharedLinear(nn.Module):
+    """Two Linear layers with one weight (as a language model ties its embedding and its head)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Linear(8, 8)
+        self.b = nn.Linear(8, 8)
+        self.b.weight = self.a.weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(torch.relu(self.a(x)))
+
+
+class ReusedConv(nn.Module):
+    """One convolution called twice, and a second convolution sharing its weight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.other = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        self.other.weight = self.conv.weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.other(self.conv(torch.tanh(self.conv(x))))
+
+
+@pytest.mark.parametrize(("factory", "shape"), [(SharedLinear, (8,)), (ReusedConv, (4, 6, 6))])
+def test_a_shared_tensor_is_one_parameter_that_stays_one_in_training(factory, shape, tmp_path: Path) -> None:  # noqa: ANN001
+    torch.manual_seed(0)
+    reference = factory().eval()
+    torch.save(reference.state_dict(), tmp_path / "w.pt")
+    imported = import_model(f"module:test_importers_tied:{factory.__name__}", [shape], str(tmp_path / "w.pt"))
+    assert imported.verification.exact and imported.design.tied
+    save_import(imported, tmp_path / "tied.json")
+    data = json.loads((tmp_path / "tied.json").read_text())
+    assert data["version"] == 3 and data["tied"]
+    model = cnnstudio.build_model(load_design(tmp_path / "tied.json"))
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in reference.parameters())
+    x = torch.randn(2, *shape)
+    with torch.no_grad():
+        assert torch.allclose(model.eval()(x), reference(x), atol=1e-6)
+    model.train()
+    torch.optim.SGD(model.parameters(), lr=0.5).zero_grad()
+    model(x).square().mean().backward()
+    torch.optim.SGD(model.parameters(), lr=0.5).step()
+    state = dict(model.named_parameters(remove_duplicate=False))
+    for (node, tensor), (owner, owner_tensor) in load_design(tmp_path / "tied.json").tied.items():
+        names = {v: k for k, v in model.node_names.items()}
+        assert state[f"{names[node]}.{tensor}"] is state[f"{names[owner]}.{owner_tensor}"]
+
+
+def test_untied_designs_are_written_as_version_2(tmp_path: Path) -> None:
+    imported = import_model("module:test_importers_tied:ReusedConv", [(4, 6, 6)])
+    imported.design.tied = {}
+    save_import(imported, tmp_path / "untied.json")
+    assert json.loads((tmp_path / "untied.json").read_text())["version"] == 2
+
+
+def test_renaming_or_removing_a_node_keeps_the_design_buildable(tmp_path: Path) -> None:
+    design = import_model("module:test_importers_tied:SharedLinear", [(8,)]).design
+    design.rename("a", "first")
+    assert design.tied == {("b", "weight"): ("first", "weight")}
+    built = cnnstudio.build_model(design)
+    assert built.first.weight is built.b.weight
+    design.remove_node("first")
+    design.connect(design.input_ids[0], "relu")
+    assert sum(p.numel() for p in cnnstudio.build_model(design).parameters()) == 8 * 8 + 8  # b alone, untied
+
+
+TEMPLATE = {"format": "cnnstudio-design", "version": 3, "name": "t",
+            "nodes": [{"id": "x", "type": "Input", "params": {"shape": [8]}},
+                      {"id": "a", "type": "Linear", "params": {"out_features": 8}},
+                      {"id": "b", "type": "Linear", "params": {"out_features": 4}}],
+            "edges": [["x", "a"], ["a", "b"]]}
+
+
+@pytest.mark.parametrize("tied", [{}, [1], [{"tensor": ["a", "weight"]}], [{"tensor": ["a"], "is": ["b", "weight"]}],
+                                  [{"tensor": ["nope", "weight"], "is": ["b", "weight"]}],
+                                  [{"tensor": ["a", ""], "is": ["b", "weight"]}]])
+def test_a_malformed_tie_is_a_sentence(tied) -> None:  # noqa: ANN001
+    with pytest.raises(DesignFileError, match='"tied"'):
+        loads(json.dumps({**TEMPLATE, "tied": tied}))
+
+
+def test_a_tie_between_tensors_of_different_shapes_is_a_compile_error() -> None:
+    design = loads(json.dumps({**TEMPLATE, "tied": [{"tensor": ["b", "weight"], "is": ["a", "weight"]}]}))
+    with pytest.raises(ValueError, match="shapes now differ"):
+        cnnstudio.build_model(design)
