@@ -20,6 +20,7 @@ from cnnstudio.gui.canvas.ghost_item import GhostItem
 from cnnstudio.gui.export_dialog import ExportDialog
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.runs import list_runs, snapshots
+from cnnstudio.runs.store import best_of
 from cnnstudio.training import events
 
 TINY = {"data_options": {"count": 160}, "epochs": 2, "batch_size": 32, "device": "cpu"}
@@ -68,9 +69,11 @@ def test_two_runs_are_kept_listed_and_stay_listed_after_save_as(studio: MainWind
     with qtbot.waitSignal(studio.training.weights_loaded, timeout=30_000) as loaded:
         studio.open_path(tmp_path / "elsewhere" / "renamed.json", ask=False)  # reopened later: found again
     assert len(studio.training.runs.runs) == 2
-    assert [run.folder for run in panel.selected()] == [second.folder]  # its latest run on show:
+    shown = best_of(panel.runs)  # its best run on show (by its main metric):
+    assert [run.folder for run in panel.selected()] == [shown.folder]
     assert len(studio.training.curves.curves.overlays) == 3  # its curves,
-    assert loaded.args[0].path == str(moved / second.folder / "best.pt")  # its best weights
+    assert loaded.args[0].path == str(moved / shown.folder / "best.pt")  # its best weights, named in the status bar
+    assert studio.state.weights.run == shown.name and studio.weights_label.text().startswith(f"weights: {shown.name}, best")
 
     panel.select([first.folder, second.folder])  # two: overlay and design diff
     curves = studio.training.curves.curves

@@ -689,9 +689,9 @@ class MainWindow(QMainWindow):
         """Once the window manager's frame is known, a first window whose frame is not wholly on the
         screen (the manager moved it down by its title bar, or a taller title bar than assumed) is
         fitted again with the real frame, so the whole window, status bar included, is on screen.
-        A window sized by the caller, or restored, that fits is theirs to keep."""
+        A window sized by the caller, or restored, is theirs to keep."""
         available = self.screen().availableGeometry()
-        if self._placed is None or available.contains(self.frameGeometry()):
+        if self._placed is None or self.size() != self._placed.size() or available.contains(self.frameGeometry()):
             return
         frame = QMargins(self.geometry().left() - self.frameGeometry().left(),
                          self.geometry().top() - self.frameGeometry().top(),

@@ -1,7 +1,8 @@
 """Workspaces: a dock layout per task, chosen from a row of tabs under the menu.
 
 Each :class:`Workspace` says, as data, which docks it shows, in which area, in which tab groups, and
-how much of the window each column or row takes: ``design`` gives the canvas the room; ``train``
+how much of the window each column or row takes: ``design`` gives the canvas the room (the palette
+left; the inspector, settings and probe, then the summary, curves and runs, as tabs right); ``train``
 the curves, the settings and progress, and the runs, with a small canvas; ``inspect`` the
 activations, filters, predictions and embeddings; ``data`` the settings form (the data source) and
 the probe; ``experiments`` the runs and curves (and the docks others register for it: sweeps).
@@ -51,17 +52,15 @@ VIEWS = ("activations", "filters", "predictions", "gradients", "embeddings")
 WORKSPACES = (
     Workspace("design", "Design", "Edit the design: the canvas gets the room", (
         Column("left", (("palette",),), 0),  # 0: the palette's own width (every layer name whole)
-        Column("right", (("inspector", "training", "probe"), ("summary", "curves", "run-log", "runs", *VIEWS)),
-               300, (0.5, 0.5)),
+        Column("right", (("inspector", "training", "probe"), ("summary", "curves", "run-log", "runs")), 300, (0.5, 0.5)),
     )),
     Workspace("train", "Train", "Watch a run: curves, progress and settings large, the canvas small", (
         Column("right", (("training",), ("runs", "run-log")), 0.36, (0.56, 0.44)),
         Column("bottom", (("curves",),), 0.68),
     )),
     Workspace("inspect", "Inspect", "Look inside: activations, filters, predictions and embeddings large", (
-        Column("left", (("activations", "gradients"),), 0.38),
-        Column("right", (("probe", "inspector"), ("filters",)), 0.27, (0.5, 0.5)),
-        Column("bottom", (("predictions", "embeddings"),), 0.66),
+        Column("right", (("probe", "inspector"), ("filters",)), 0.3, (0.56, 0.44)),
+        Column("bottom", (("activations", "predictions", "embeddings", "gradients"),), 0.76),
     )),
     Workspace("data", "Data", "The data source and its settings, the probe and the layers' shapes", (
         Column("right", (("training",), ("probe",)), 0.36, (0.6, 0.4)),

@@ -51,18 +51,27 @@ class Imported:
         return [node.id for node in self.design.nodes if node.layer_type.opaque]
 
 
-def import_model(source: str, input_shapes: list[tuple[int, ...]] | None = None, weights: str | None = None) -> Imported:
+def import_model(source: str | torch.nn.Module, input_shapes: list[tuple[int, ...]] | None = None,
+                 weights: str | None = None) -> Imported:
     """Trace ``source`` and convert it; ``input_shapes`` (channels first, no batch) override the
-    source's own. ``weights``: a state-dict file, or "DEFAULT" for pretrained weights."""
+    source's own. ``source``: what ``load_source`` reads (torchvision:NAME, a .onnx file...), or a
+    module object already built (a script's, :func:`cnnstudio.gui.open`'s). ``weights``: a
+    state-dict file, or "DEFAULT" for pretrained weights."""
     import torch
 
     from cnnstudio.importers.graph import ImportFailed, convert
-    from cnnstudio.importers.sources import load_source
+    from cnnstudio.importers.sources import Loaded, load_into, load_source
 
-    loaded = load_source(source, weights)
+    if isinstance(source, torch.nn.Module):
+        loaded = Loaded(source, None, type(source).__name__)
+        if weights:
+            loaded.weights_report = load_into(source, weights)
+    else:
+        loaded = load_source(source, weights)
     shapes = input_shapes or loaded.shapes
     if not shapes:
-        raise ImportFailed(f"{source}: give the input shape with --input, e.g. --input 3x224x224")
+        named = source if isinstance(source, str) else loaded.name
+        raise ImportFailed(f"{named}: give the input shape with --input, e.g. --input 3x224x224")
     aux, note = loaded.aux_loss_weights, ""
     with torch.no_grad():
         try:

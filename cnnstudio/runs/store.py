@@ -145,6 +145,15 @@ def list_runs(runs: Path) -> list[Run]:
     return sorted(found, key=lambda run: (not run.older, run.manifest.started, run.folder))
 
 
+def best_of(runs: list[Run]) -> Run | None:
+    """The run with the best main metric (by the latest run's mode, min or max); None if none has one."""
+    scored = [run for run in runs if run.best_value() is not None]
+    if not scored:
+        return None
+    maximize = scored[-1].manifest.mode == "max"
+    return (max if maximize else min)(scored, key=lambda run: run.best_value())
+
+
 def pick_run(runs: Path, which: str) -> Run:
     """``latest``; ``best`` (the best main metric among runs that have one); or a run's folder name,
     its given name, or a unique start of either."""
@@ -154,11 +163,10 @@ def pick_run(runs: Path, which: str) -> Run:
     if which == "latest":
         return found[-1]
     if which == "best":
-        scored = [run for run in found if run.best_value() is not None]
-        if not scored:
+        best = best_of(found)
+        if best is None:
             raise RunError("no run has a validation metric yet; use --run latest")
-        maximize = scored[-1].manifest.mode == "max"
-        return (max if maximize else min)(scored, key=lambda run: run.best_value())
+        return best
     exact = [run for run in found if which in (run.folder, run.name)]
     matches = exact or [run for run in found if run.folder.startswith(which) or run.name.startswith(which)]
     if len(matches) == 1:

@@ -32,6 +32,7 @@ from cnnstudio.gui.settings import Settings
 from cnnstudio.gui.state import Diff, Weights
 from cnnstudio.runs import Run, run_folder
 from cnnstudio.runs.diff import design_diff
+from cnnstudio.runs.store import best_of
 from cnnstudio.runs.folders import move_runs
 from cnnstudio.training import events
 from cnnstudio.training.errors import TrainingError
@@ -211,8 +212,8 @@ class TrainingPanels(QObject):
 
     def _design_replaced(self) -> None:
         """Another design (New, Open, template): nothing of the previous design's runs stays on show
-        (the state has already let its weights go). If it has runs, its latest run is shown: its
-        curves, and its best weights for the views and for export (trained weights by default)."""
+        (the state has already let its weights go). If it has runs, its best run (by its main metric;
+        else the latest) is shown: its curves, and its best weights for the views and for export."""
         self.pending_move = None
         self._designs_opened += 1  # weights still loading for the previous design are dropped
         self.log.clear()
@@ -221,8 +222,9 @@ class TrainingPanels(QObject):
             self.curves.curves.overlay([])
         self.loaded_weights = None
         self._show_runs()
-        if self.runs.runs and self.runs.runs[-1].weights() is not None:
-            self.load_run(self.runs.runs[-1])
+        with_weights = [run for run in self.runs.runs if run.weights() is not None]
+        if with_weights:
+            self.load_run(best_of(with_weights) or with_weights[-1])
 
     def _path_changed(self) -> None:
         """Save As (or a first Save): the design's runs move along to its new runs directory."""

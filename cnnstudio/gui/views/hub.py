@@ -101,6 +101,14 @@ class Views(QObject):
         return self.docks_specs
 
     @property
+    def probe_dock(self) -> QDockWidget | None:
+        return dock_of(self.probe_place)
+
+    @property
+    def view_docks(self) -> list[QDockWidget | None]:
+        return [dock_of(place) for place in self.view_places]
+
+    @property
     def built(self) -> bool:
         return bool(self.views)
 
