@@ -107,10 +107,11 @@ def open_studio(design: str | Path | Design | nn.Module | None = None, show: boo
     app = QApplication.instance() or QApplication(sys.argv[:1])
     name_application(app)
     theme.apply(app)
+    if isinstance(design, (str, Path)):
+        load_design(Path(design))  # its error, as a sentence, before a window or a dialog
     window = MainWindow(settings, recovery_dir=recovery_dir, probe_device=show)
     studio = Studio(window)
     if isinstance(design, (str, Path)):
-        load_design(Path(design))  # its error, as a sentence, before any dialog would show it
         window.open_path(Path(design), ask=False)
     elif isinstance(design, Design):
         window.show_design(design, None)

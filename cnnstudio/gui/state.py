@@ -111,6 +111,7 @@ class StudioState:
         self.diff: Diff | None = None
         self.painted = False
         self._trainer: Callable[[str | None], bool] | None = None
+        self._configure: Callable[[dict[str, Any]], None] | None = None
         self.design_replaced, self.selection_changed, self.weights_changed = Event(), Event(), Event()
         self.probe_changed, self.runs_changed, self.run_shown = Event(), Event(), Event()
         self.snapshot_changed, self.diff_changed, self.message, self.first_painted = Event(), Event(), Event(), Event()
@@ -173,15 +174,22 @@ class StudioState:
         return activations[node_id]
 
     # -- training --------------------------------------------------------------------------------------
-    def provide_trainer(self, start: Callable[[str | None], bool]) -> None:
-        """The training panel's start (it reads the settings form and the runs folder)."""
-        self._trainer = start
+    def provide_training(self, start: Callable[[str | None], bool], configure: Callable[[dict[str, Any]], None]) -> None:
+        """The training panel's start (it reads the settings form and the runs folder) and its
+        settings edit (one undoable step, as the form makes)."""
+        self._trainer, self._configure = start, configure
 
     def train(self, resume: str | None = None) -> bool:
         """Start training the design as it is now; False (with the reasons in the Run Log) if it cannot."""
         if self._trainer is None:
             raise RuntimeError("the studio has no training panel")
         return self._trainer(resume)
+
+    def configure_training(self, **values: Any) -> None:
+        """Set training settings (``epochs=2, data="synthetic-shapes"``...) as the Training form does."""
+        if self._configure is None:
+            raise RuntimeError("the studio has no training panel")
+        self._configure(values)
 
     @property
     def training(self) -> bool:

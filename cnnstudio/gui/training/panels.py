@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QDockWidget, QMessageBox, QTabWidget, QVBoxLayout,
 from cnnstudio.gui.background import BackgroundJob
 from cnnstudio.gui.training.checkpoints import Checkpoints, LoadedWeights, load_weights
 from cnnstudio.gui.training.dock import TrainingDock
+from cnnstudio.gui.training.form import SetTraining
 from cnnstudio.gui.training.log import EventLog
 from cnnstudio.gui.training.runner import TrainingRunner
 from cnnstudio.gui.training.runs_panel import RunsPanel, run_color
@@ -115,7 +116,7 @@ class TrainingPanels(QObject):
         ]
         self.actions = [ActionSpec("start-training", "Start Training", lambda: raise_dock(self.dock) or self.start(),
                                    "F5", "Train the design as it is now")]
-        state.provide_trainer(lambda resume: self.start(resume))
+        state.provide_training(lambda resume: self.start(resume), self.configure)
 
         self.runner.event.connect(self._on_event)
         self.runner.running_changed.connect(self._running_changed)
@@ -173,6 +174,10 @@ class TrainingPanels(QObject):
         self.runs_directory = folder.parent if resume is None else self.runs_directory
         self.runs.set_directory(self.runs_directory)
         return True
+
+    def configure(self, values: dict[str, Any]) -> None:
+        """Change training settings as one undoable step (a script's ``state.configure_training``)."""
+        self.doc.undo_stack.push(SetTraining(self.doc, {**self.doc.design.training, **values}, ", ".join(values)))
 
     def _refuse(self, message: str) -> None:
         self.log.add("error", message)
