@@ -228,6 +228,7 @@ def test_a_view_opened_after_the_run_shows_what_was_captured_while_hidden(studio
     last = views.timeline[-1]
     end = run.manifest.global_step
     assert (last.step, last.epoch) == (end, 2) and end > 0  # the epoch-end capture, epochs counted from 1
+    studio.workspace = "inspect"
     views.view_docks[3].raise_()  # the Gradients tab
     qtbot.waitUntil(lambda: views.gradients in views.visible_views())
     qtbot.waitUntil(lambda: "step" in views.gradients.status.text(), timeout=30_000)

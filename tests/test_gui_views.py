@@ -129,7 +129,7 @@ def test_every_view_exports_a_png(window, classifier_events, qtbot, tmp_path):
 def test_an_image_file_becomes_the_probe_as_the_model_sees_it(window, qtbot, tmp_path, answers):  # noqa: F811
     window.show_design(classifier(), None)
     views = window.views.build()
-    window.views.view_docks[0].raise_()  # the Activations tab: hidden views ask for nothing
+    window.workspace = "inspect"  # the Activations tab on show: hidden views ask for nothing
     picture = QImage(40, 30, QImage.Format.Format_RGB32)
     picture.fill(QColor("#ff0000"))
     picture.save(str(tmp_path / "red.png"))

@@ -80,11 +80,15 @@ def docks(window: QMainWindow) -> dict[str, QDockWidget]:
 def arrange(window: QMainWindow, workspace: Workspace, extra: dict[str, str], palette_width: int) -> None:
     """Put the docks where ``workspace`` has them; the others are closed (View › Panels opens them).
     ``extra``: docks added by others (name -> workspace), placed in a tab group of their area."""
+
     found = docks(window)
     size = window.size()
-    for dock in found.values():  # hidden while they move: docks stacked for a moment add up their sizes
+    areas = {name: window.dockWidgetArea(dock) for name, dock in found.items()}
+    for name, dock in found.items():  # out of their tab groups, placeholders too (a hidden dock's place
+        dock.setFloating(False)        # would keep its old group's tab bar on show), then back, closed
+        window.removeDockWidget(dock)
+        window.addDockWidget(areas[name] if areas[name] != Qt.DockWidgetArea.NoDockWidgetArea else AREAS["right"], dock)
         dock.hide()
-        dock.setFloating(False)
     placed: list[tuple[Column, list[QDockWidget]]] = []
     for column in workspace.columns:
         groups = [[found[n] for n in group if n in found] for group in column.groups]
@@ -118,6 +122,22 @@ def arrange(window: QMainWindow, workspace: Workspace, extra: dict[str, str], pa
             window.resizeDocks(firsts, [int(share * along) for share in column.splits],
                                Qt.Orientation.Vertical if vertical else Qt.Orientation.Horizontal)
     whole_tab_titles(window)
+
+
+def hide_stale_tab_bars(window: QMainWindow) -> None:
+    """Qt leaves the tab bar of a dissolved tab group on show after docks move (a Qt 6 quirk): a bar
+    is kept only where its tabs are the titles of docks on show and it sits right under them."""
+    shown = [d for d in docks(window).values() if d.isVisible() and not d.isFloating()]
+    for tabs in window.findChildren(QTabBar):
+        if tabs.objectName() == "workspaces" or not tabs.isVisible():
+            continue
+        titles = {tabs.tabText(i).replace("&", "") for i in range(tabs.count())}
+        group = [d for d in shown if d.windowTitle() in titles]
+        bar = tabs.geometry()
+        under = any(abs(d.geometry().bottom() - bar.top()) <= 8 and d.geometry().left() <= bar.left() + 8
+                    and bar.left() < d.geometry().right() for d in group)
+        if len(group) != len(titles) or not under:
+            tabs.hide()
 
 
 def whole_tab_titles(window: QMainWindow) -> None:
@@ -195,6 +215,7 @@ class Workspaces(QObject):
         QTimer.singleShot(0, self._install)
 
     def _install(self) -> None:
+        hide_stale_tab_bars(self.window)
         for tabs in self.window.findChildren(QTabBar):
             if tabs.objectName() != "workspaces":
                 tabs.installEventFilter(self)
