@@ -353,6 +353,8 @@ class MainWindow(QMainWindow):
         row.setObjectName("toolbar-workspaces")
         row.setMovable(False)
         row.setFloatable(False)
+        row.setStyleSheet("QToolBar { border: 0; padding: 0; spacing: 0; }")  # the canvas keeps the height
+        row.layout().setContentsMargins(0, 0, 0, 0)
         self.workspaces = Workspaces(self, self.settings, self._screen_key(), self.palette.needed_width())
         for spec in registry.docks.values():  # registered docks no workspace names: placed where they ask
             if spec.workspaces and not any(spec.name in ws.names() for ws in WORKSPACES):
