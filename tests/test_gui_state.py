@@ -98,7 +98,7 @@ def test_d2_a_template_starts_without_weights_filters_or_probe(window: MainWindo
     with qtbot.waitSignal(window.training.weights_loaded, timeout=30_000):
         window.training.load_weights(str(weights_file(design, tmp_path / "w.pt")))
     assert window.weights_label.text() == "weights: w.pt" == window.state.describe_weights()
-    qtbot.waitUntil(lambda: views.filters.layer.count() > 0, timeout=30_000)  # captured offline
+    qtbot.waitUntil(lambda: views.filters.layer.count() > 0, timeout=90_000)  # captured offline (a trainer is built)
     image = tmp_path / "probe.png"
     QImage(16, 16, QImage.Format.Format_Grayscale8).save(str(image))
     window.state.set_probe(str(image))
