@@ -18,6 +18,7 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDockWidget
+from training_helpers import classifier
 
 from cnnstudio.core.analysis import analyze
 from cnnstudio.core.compiler import build_model
@@ -25,7 +26,6 @@ from cnnstudio.core.design import Design
 from cnnstudio.gui.images.weights import current_weights
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.state import NO_WEIGHTS, Event, StudioState, Weights
-from training_helpers import classifier
 
 ROOT = Path(__file__).parents[1]
 
@@ -113,7 +113,7 @@ def test_d2_a_template_starts_without_weights_filters_or_probe(window: MainWindo
     assert views.filters.layer.count() == 0  # no late capture of the old weights arrives
 
 
-def run_in(window: MainWindow, qtbot, folder: Path) -> None:  # noqa: ANN001
+def run_in(window: MainWindow, qtbot, folder: Path) -> None:  # noqa: ANN001, F811
     design = classifier()
     design.training = {"data_options": {"count": 96}, "epochs": 1, "batch_size": 32, "device": "cpu"}
     window.show_design(design, None)

@@ -21,7 +21,7 @@ DOC = Path(__file__).parents[1] / "docs" / "scripting.md"
 def test_the_documented_example_runs_as_written(monkeypatch, settings, recovery_dir, capsys) -> None:  # noqa: ANN001, F811
     monkeypatch.setattr(main_window, "Settings", lambda: settings)  # not the user's settings
     monkeypatch.setattr(main_window.autosave, "default_directory", lambda: recovery_dir)
-    example = re.search(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S).group(1)
+    example = re.search(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL).group(1)
     exec(compile(example, str(DOC), "exec"), {})  # noqa: S102 - our own documentation
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "weights: Sequential.safetensors"

@@ -8,11 +8,11 @@ from __future__ import annotations
 import pyqtgraph as pg
 import pytest
 from gui_fixtures import answers, recovery_dir, settings  # noqa: F401
-from test_gui_views import run
-from training_helpers import classifier
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDockWidget, QTabBar
+from test_gui_views import run
+from training_helpers import classifier
 
 import cnnstudio.gui
 from cnnstudio.core.design import Design

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import load_design
-
 from cnnstudio.gui import theme
 from cnnstudio.gui.gc_guard import MainThreadCollector
 from cnnstudio.gui.main_window import MainWindow

@@ -19,7 +19,15 @@ from pathlib import Path
 import shiboken6
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QEvent, QMargins, QObject, QPoint, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -39,6 +47,7 @@ from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, load_design, save_design
 from cnnstudio.core.display import format_count
 from cnnstudio.core.layout import layered_positions
+from cnnstudio.core.resources import TEMPLATES, templates
 from cnnstudio.gui import autosave, theme, window_layout
 from cnnstudio.gui.canvas.ghost_item import ghosts
 from cnnstudio.gui.canvas.scene import DesignScene
@@ -50,11 +59,10 @@ from cnnstudio.gui.editor import Editor
 from cnnstudio.gui.export_dialog import ExportDialog, TrainingJobDialog
 from cnnstudio.gui.group_actions import GroupActions
 from cnnstudio.gui.help import DocsViewer, ShortcutsDialog
+from cnnstudio.gui.images.style_panel import StylePanel
 from cnnstudio.gui.registry import ALL_WORKSPACES, ActionSpec, Area, Registry, builtin
 from cnnstudio.gui.settings import Settings
 from cnnstudio.gui.state import Diff, StudioState, Weights
-from cnnstudio.core.resources import TEMPLATES, templates
-from cnnstudio.gui.images.style_panel import StylePanel
 from cnnstudio.gui.training.panels import make_runner
 from cnnstudio.gui.workspaces import AREAS, WORKSPACES, Workspaces
 

@@ -14,6 +14,7 @@ maximises that dock, and a second one restores the workspace as it was.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar
@@ -98,7 +99,7 @@ def arrange(window: QMainWindow, workspace: Workspace, extra: dict[str, str], pa
         area = AREAS[column.area]
         orientation = Qt.Orientation.Vertical if column.area in ("left", "right") else Qt.Orientation.Horizontal
         window.addDockWidget(area, groups[0][0])
-        for previous, group in zip(groups, groups[1:]):
+        for previous, group in pairwise(groups):
             window.splitDockWidget(previous[0], group[0], orientation)
         for group in groups:
             for dock in group[1:]:

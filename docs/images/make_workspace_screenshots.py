@@ -32,8 +32,9 @@ from cnnstudio.training.settings import parse_settings
 
 OUT = Path(__file__).resolve().parent
 sys.path[:0] = [str(OUT), str(OUT.parents[1])]
-from bench.gallery_screenshots import shrink  # noqa: E402
 from make_view_screenshots import DIGITS  # noqa: E402
+
+from bench.gallery_screenshots import shrink  # noqa: E402
 
 
 def trained(studio: Studio) -> None:

@@ -20,21 +20,21 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
+from cnnstudio.core.designfile import to_dict
 from cnnstudio.gui.background import BackgroundJob
+from cnnstudio.gui.registry import ActionSpec, DockSpec
+from cnnstudio.gui.settings import Settings
+from cnnstudio.gui.state import Diff, Weights
 from cnnstudio.gui.training.checkpoints import Checkpoints, LoadedWeights, load_weights
 from cnnstudio.gui.training.dock import TrainingDock
 from cnnstudio.gui.training.form import SetTraining
 from cnnstudio.gui.training.log import EventLog
 from cnnstudio.gui.training.runner import TrainingRunner
 from cnnstudio.gui.training.runs_panel import RunsPanel, run_color
-from cnnstudio.core.designfile import to_dict
-from cnnstudio.gui.registry import ActionSpec, DockSpec
-from cnnstudio.gui.settings import Settings
-from cnnstudio.gui.state import Diff, Weights
 from cnnstudio.runs import Run, run_folder
 from cnnstudio.runs.diff import design_diff
-from cnnstudio.runs.store import best_of
 from cnnstudio.runs.folders import move_runs
+from cnnstudio.runs.store import best_of
 from cnnstudio.training import events
 from cnnstudio.training.errors import TrainingError
 
