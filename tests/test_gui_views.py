@@ -185,7 +185,8 @@ def test_after_training_the_views_look_at_the_checkpoint(window, qtbot, tmp_path
         dock.setFloating(True)
         dock.show()
     with qtbot.waitSignal(views.offline.ready, timeout=30_000) as ready:
-        views.on_event(finished)
+        window.training_runner.event.emit(finished)  # as the runner delivers it: the state's weights now
+    assert window.state.weights.path == finished.checkpoint
     snapshot, classes = ready.args
     assert classes[:2] == ["circle", "square"] and snapshot.confusion is not None
     qtbot.waitUntil(lambda: views.predictions.probabilities is not None)

@@ -75,6 +75,8 @@ class Views(QObject):
         self.shown: Any = None  # the snapshot on screen
         self.views: list[View] = []
         self.offline = OfflineProber(self)
+        self._probe_path: str | None = None  # the image the probe panel holds
+        self._keeping = False
         self.probe_place = _place()
         self.view_places = [_place() for _ in VIEW_DOCKS]
         self.docks_specs = [DockSpec("probe", "Probe", "right", lambda _: self.probe_place)]
@@ -213,16 +215,23 @@ class Views(QObject):
         return self.state.probe == str(path)
 
     def _probe_changed(self, path: str | None) -> None:
+        if self._keeping or path == self._probe_path:
+            return
         if not self.built:
             if path is not None:
                 self.build()  # which takes the probe up
             return
         if path is None:
+            self._probe_path = None
             self.probe.use_sample(0)
             return
         raise_dock(self.probe)
-        if not self.probe.load_file(path):
-            self.state.set_probe(None)
+        if self.probe.load_file(path):
+            self._probe_path = path
+            return
+        self._keeping = True  # a file that cannot be used: the previous probe stays, in the state too
+        self.state.set_probe(self._probe_path)
+        self._keeping = False
 
     # -- events ---------------------------------------------------------------------------------------------
     def on_event(self, event: Any) -> None:
