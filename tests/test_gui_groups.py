@@ -106,7 +106,7 @@ def test_rename_through_the_dialog_and_undo(figure21, monkeypatch) -> None:  # n
     win = figure21
     group_id = group_first_block(win)
     monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: ("Stem", True))
-    win.group_actions.rename.trigger()
+    win.actions["rename-group"].trigger()
     assert win.doc.design.groups[group_id].name == "Stem" and win.scene.groups[group_id].card.name == "Stem"
     win.doc.undo_stack.undo()
     assert win.doc.design.groups[group_id].name == "Group 1"
@@ -116,12 +116,12 @@ def test_repeat_chains_copies_in_one_undoable_step(window, monkeypatch) -> None:
     win = window
     assert win.open_path(TEMPLATES / "resnet_small.json", ask=False)
     win.scene.select_nodes(["b2_conv1", "b2_relu1", "b2_conv2", "skip2", "b2_relu2"])
-    win.group_actions.group.trigger()
+    win.actions["group"].trigger()
     (group_id,) = win.doc.design.groups
     before = snapshot(win)
     params = win.doc.analysis.total_params
     monkeypatch.setattr(QInputDialog, "getInt", lambda *args, **kwargs: (2, True))
-    win.group_actions.repeat.trigger()
+    win.actions["repeat-group"].trigger()
     design = win.doc.design
     assert len(design.groups) == 3 and win.doc.analysis.valid
     copies = [g for g in design.groups if g != group_id]

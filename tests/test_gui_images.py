@@ -140,6 +140,7 @@ def test_unknown_layers_end_the_run_with_a_sentence(vgg: MainWindow, checkpoint:
 def test_the_filters_view_shows_what_each_filter_looks_for(vgg: MainWindow, checkpoint: str, qtbot: Any,
                                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("cnnstudio.gui.images.look_for.STEPS", 16)
+    vgg.workspace = "inspect"  # the Filters view on show
     views = vgg.views.build()
     views.look_at(checkpoint)
     filters = views.filters

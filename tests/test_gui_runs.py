@@ -73,7 +73,8 @@ def test_two_runs_are_kept_listed_and_stay_listed_after_save_as(studio: MainWind
     assert shown.best_value() == max(run.best_value() for run in panel.runs)
     assert [run.folder for run in panel.selected()] == [shown.folder]  # its best completed run on show:
     assert len(studio.training.curves.curves.overlays) == 3  # its curves,
-    assert loaded.args[0].path == str(moved / shown.folder / "best.pt")  # its best weights
+    assert loaded.args[0].path == str(moved / shown.folder / "best.pt")  # its best weights, named in the status bar
+    assert studio.state.weights.run == shown.name and studio.weights_label.text().startswith(f"weights: {shown.name}, best")
 
     panel.select([first.folder, second.folder])  # two: overlay and design diff
     curves = studio.training.curves.curves
@@ -228,6 +229,7 @@ def test_a_view_opened_after_the_run_shows_what_was_captured_while_hidden(studio
     last = views.timeline[-1]
     end = run.manifest.global_step
     assert (last.step, last.epoch) == (end, 2) and end > 0  # the epoch-end capture, epochs counted from 1
+    studio.workspace = "inspect"
     views.view_docks[3].raise_()  # the Gradients tab
     qtbot.waitUntil(lambda: views.gradients in views.visible_views())
     qtbot.waitUntil(lambda: "step" in views.gradients.status.text(), timeout=30_000)

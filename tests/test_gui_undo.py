@@ -53,7 +53,7 @@ EDITS = {
     "layout": lambda win: win.act_layout.trigger(),
     "frozen": lambda win: win.editor.set_frozen("fc2", True),
     "label": lambda win: win.editor.set_label("fc2", "classifier"),
-    "group": lambda win: (select("conv2", "relu2")(win), win.group_actions.group.trigger()),
+    "group": lambda win: (select("conv2", "relu2")(win), win.actions["group"].trigger()),
 }
 
 

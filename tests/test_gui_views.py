@@ -129,7 +129,7 @@ def test_every_view_exports_a_png(window, classifier_events, qtbot, tmp_path):
 def test_an_image_file_becomes_the_probe_as_the_model_sees_it(window, qtbot, tmp_path, answers):  # noqa: F811
     window.show_design(classifier(), None)
     views = window.views.build()
-    window.views.view_docks[0].raise_()  # the Activations tab: hidden views ask for nothing
+    window.workspace = "inspect"  # the Activations tab on show: hidden views ask for nothing
     picture = QImage(40, 30, QImage.Format.Format_RGB32)
     picture.fill(QColor("#ff0000"))
     picture.save(str(tmp_path / "red.png"))
@@ -185,7 +185,8 @@ def test_after_training_the_views_look_at_the_checkpoint(window, qtbot, tmp_path
         dock.setFloating(True)
         dock.show()
     with qtbot.waitSignal(views.offline.ready, timeout=30_000) as ready:
-        views.on_event(finished)
+        window.training_runner.event.emit(finished)  # as the runner delivers it: the state's weights now
+    assert window.state.weights.path == finished.checkpoint
     snapshot, classes = ready.args
     assert classes[:2] == ["circle", "square"] and snapshot.confusion is not None
     qtbot.waitUntil(lambda: views.predictions.probabilities is not None)

@@ -14,7 +14,11 @@ from PySide6.QtWidgets import QDockWidget
 
 from cnnstudio.gui import window_layout
 from cnnstudio.gui.main_window import MainWindow
-from cnnstudio.gui.window_layout import RIGHT_BOTTOM, RIGHT_TOP, first_geometry
+from cnnstudio.gui.window_layout import first_geometry
+from cnnstudio.gui.workspaces import BY_NAME, docks
+
+RIGHT = BY_NAME["design"].columns[1]  # the design workspace's right column
+RIGHT_WIDTH = int(RIGHT.size)
 
 SCREENS = [(1280, 800), (1440, 900), (1920, 1080)]
 PANEL = 28  # a desktop's top bar, outside the available geometry
@@ -82,12 +86,12 @@ def test_every_dock_is_at_least_its_minimum_and_tabs_keep_whole_titles(window: M
     win.training.curves.build()
     win.reset_layout()
     qtbot_wait(win)
-    docks = window_layout.docks(win)
-    for name in [n for n in (*RIGHT_TOP, *RIGHT_BOTTOM) if n in docks]:
-        dock = docks[name]
+    found = docks(win)
+    for name in [n for group in RIGHT.groups for n in group if n in found]:
+        dock = found[name]
         assert win.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
-        assert dock.minimumSizeHint().width() <= window_layout.RIGHT_WIDTH, name
-    assert win.findChild(QDockWidget, "dock-inspector").width() <= window_layout.RIGHT_WIDTH + 8
+        assert dock.minimumSizeHint().width() <= RIGHT_WIDTH, name
+    assert win.findChild(QDockWidget, "dock-inspector").width() <= RIGHT_WIDTH + 8
 
 
 def test_palette_names_are_whole(window: MainWindow) -> None:  # noqa: F811
@@ -112,7 +116,7 @@ def test_reset_layout_puts_moved_docks_back(window: MainWindow) -> None:  # noqa
     win.act_reset_layout.trigger()
     assert win.dockWidgetArea(summary) == Qt.DockWidgetArea.RightDockWidgetArea
     assert win.findChild(QDockWidget, "dock-palette").isVisible()
-    assert "Reset Layout" in [a.text().replace("&", "") for a in win.menuBar().actions()[2].menu().actions()]
+    assert "Reset Workspace" in [a.text().replace("&", "") for a in win.menuBar().actions()[2].menu().actions()]
 
 
 def test_the_layout_is_saved_per_screen_size(qtbot, settings, recovery_dir) -> None:  # noqa: ANN001, F811
@@ -139,7 +143,8 @@ def test_predictions_labels_never_overlap_at_the_default_size(window, qtbot) -> 
     played = run(design)
     win = at_laptop_size(window)
     views = shown(win, design, played, qtbot)
-    win.reset_layout()  # back in the right column, at its default size
+    win.workspace = "inspect"
+    win.reset_layout()  # where the inspect workspace has it, at its default size
     dock = win.findChild(QDockWidget, "dock-predictions")
     dock.raise_()
     qtbot.waitUntil(lambda: dock.widget().isVisible())
@@ -147,7 +152,6 @@ def test_predictions_labels_never_overlap_at_the_default_size(window, qtbot) -> 
     qtbot.waitUntil(lambda: view.probabilities is not None)
     for _ in range(5):
         qtbot.wait(20)
-    assert dock.width() <= window_layout.RIGHT_WIDTH + 8
     for texts in (view.bar_text, view.matrix_text):
         shown_rects = [t.mapRectToScene(t.boundingRect()) for t in texts if t.isVisible()]
         for a, b in itertools.combinations(shown_rects, 2):

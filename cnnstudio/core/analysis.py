@@ -130,11 +130,20 @@ def analyze(design: Design) -> Analysis:
         if node_id not in graph:
             design_issues.append(Issue("error", f"the output '{node_id}' is not a node of the design"))
     if len(graph) and not outputs:
-        design_issues.append(Issue("error", "the design has no output: every layer feeds another"))
+        design_issues.append(Issue("error", _no_output(design)))
     for node_id in design.input_ids:
         if not graph.succ[node_id]:
             nodes[node_id].issues.append(Issue("warning", "this Input is not connected to anything", node_id))
     return Analysis(nodes, order, design.input_ids, outputs, design_issues)
+
+
+def _no_output(design: Design) -> str:
+    """Why nothing is an output: only Inputs end the graph, or every layer feeds another (a cycle)."""
+    if all(design.node(n).type == "Input" for n in design.graph):
+        return "the design has no output: add a layer after the Input"
+    if design.output_order is not None:
+        return "the design has no output: none is listed in its outputs"
+    return "the design has no output: every layer feeds another"
 
 
 def _infer_node(design: Design, node_id: str, done: dict[str, NodeInfo], reachable: set[str]) -> NodeInfo:

@@ -4,6 +4,9 @@ The window is shown before anything slow happens: the design is opened (or a cra
 offered for restore) right after, and torch is imported only in the background once the window has
 painted. Any unexpected exception is shown in a dialog instead of ending the program.
 
+:func:`open_studio` (``cnnstudio.gui.open``) is the same studio for a Python console or Jupyter:
+it returns a :class:`Studio` without running the event loop (``%gui qt`` runs it in Jupyter).
+
 Set ``CNNSTUDIO_EXIT_AFTER_PAINT=1`` to print the seconds from ``CNNSTUDIO_STARTUP_T0`` (a
 ``time.time()`` taken by the caller before starting the process) to the first paint, then quit:
 ``bench/bench_startup.py`` uses it.
@@ -18,14 +21,21 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from cnnstudio.core.design import Design
+from cnnstudio.core.designfile import load_design
 from cnnstudio.gui import theme
 from cnnstudio.gui.gc_guard import MainThreadCollector
 from cnnstudio.gui.main_window import MainWindow
-from cnnstudio.gui.settings import APP_NAME
+from cnnstudio.gui.settings import APP_NAME, Settings
+from cnnstudio.gui.state import StudioState
+
+if TYPE_CHECKING:
+    from torch import nn
 
 IMPORTED_AT = time.time()
 
@@ -46,6 +56,82 @@ def run_studio(design_path: str | None = None) -> int:
     window.show()
     QTimer.singleShot(0, lambda: window.start(Path(design_path) if design_path else None))
     return app.exec()
+
+
+class Studio:
+    """A studio opened from Python: its ``state`` (what the window shows; train and read activations
+    there), its ``window``, and the ``workspace`` on show (settable: "design", "train", "inspect",
+    "data", "experiments")."""
+
+    def __init__(self, window: MainWindow):
+        self.window = window
+
+    @property
+    def state(self) -> StudioState:
+        return self.window.state
+
+    @property
+    def workspace(self) -> str:
+        return self.window.workspace
+
+    @workspace.setter
+    def workspace(self, name: str) -> None:
+        self.window.workspace = name
+
+    def wait(self, done: Callable[[], bool], timeout_s: float = 60.0) -> bool:
+        """Run the event loop until ``done()`` (a script without Jupyter's ``%gui qt``); False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while not done():
+            if time.monotonic() > deadline:
+                return False
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            QApplication.sendPostedEvents()
+            time.sleep(0.01)
+        return True
+
+    def close(self) -> None:
+        self.window.doc.undo_stack.setClean()  # a script's edits are its own: no question
+        self.window.close()
+
+
+def open_studio(design: str | Path | Design | nn.Module | None = None, show: bool = True,
+                input_shape: tuple[int, ...] | None = None, settings: Settings | None = None,
+                recovery_dir: Path | None = None) -> Studio:
+    """The studio with ``design``: a design file's path (opened as File › Open opens it, its runs and
+    best weights loaded), a :class:`Design`, or a torch module (imported with its weights by
+    :func:`cnnstudio.importers.import_model`; ``input_shape``, channels first, when the module does
+    not say). The window is shown unless ``show`` is False; the event loop is not run here.
+    A file that cannot be read raises ``DesignFileError``, a module that cannot be imported
+    ``ImportFailed``, each with a sentence."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    name_application(app)
+    theme.apply(app)
+    if isinstance(design, (str, Path)):
+        load_design(Path(design))  # its error, as a sentence, before a window or a dialog
+    window = MainWindow(settings, recovery_dir=recovery_dir, probe_device=show)
+    studio = Studio(window)
+    if isinstance(design, (str, Path)):
+        window.open_path(Path(design), ask=False)
+    elif isinstance(design, Design):
+        window.show_design(design, None)
+    elif design is not None:
+        window.open_path(_imported(design, input_shape), ask=False)
+    if show:
+        window.show()
+    return studio
+
+
+def _imported(module: Any, input_shape: tuple[int, ...] | None) -> Path:
+    """The module as a design file with its weights beside it, in a folder of its own (as File ›
+    Import Model… writes them), so it opens as any imported design does."""
+    import tempfile
+
+    from cnnstudio.importers import import_model, save_import
+
+    imported = import_model(module, [input_shape] if input_shape else None)
+    path = Path(tempfile.mkdtemp(prefix="cnnstudio-")) / f"{imported.design.name or 'model'}.json"
+    save_import(imported, path)
+    return path
 
 
 def name_application(app: QApplication) -> None:

@@ -1,21 +1,33 @@
-"""The studio's main window: the canvas in the middle, the palette, inspector and summary in docks,
-the File/Edit/View menus, the status bar, and the life cycle of the open file.
+"""The studio's main window: a shell built from the state and the registry.
 
-More docks (training, plots) are added with :meth:`MainWindow.add_dock`, which also lists them in
-View > Panels so every dock can be shown again after it was closed. Where the window and the docks
-go at first, per screen size, and after View › Reset Layout is ``window_layout.py``.
+The window makes the document, the canvas, the editor and the training runner, hands them to a
+:class:`~cnnstudio.gui.state.StudioState`, and builds its docks and actions from
+:mod:`cnnstudio.gui.registry` (each factory takes the state). It mirrors the state in its chrome:
+the status bar (validity, the weights the views look at, messages), the canvas selection and the
+run diff drawn on the canvas. Menus, the toolbar, files (New, Open, Save, Import, Export) and the
+row of workspace tabs (``workspaces.py``) are its own. :meth:`MainWindow.add_dock` adds a dock
+after the window is built, listed in View › Panels; where the window goes at first is
+``window_layout.py``.
 """
 
 from __future__ import annotations
 
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import shiboken6
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QEvent, QMargins, QObject, QPoint, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -35,7 +47,9 @@ from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, load_design, save_design
 from cnnstudio.core.display import format_count
 from cnnstudio.core.layout import layered_positions
+from cnnstudio.core.resources import TEMPLATES, templates
 from cnnstudio.gui import autosave, theme, window_layout
+from cnnstudio.gui.canvas.ghost_item import ghosts
 from cnnstudio.gui.canvas.live import LiveCanvas
 from cnnstudio.gui.canvas.scene import DesignScene
 from cnnstudio.gui.canvas.view import CanvasView
@@ -46,20 +60,26 @@ from cnnstudio.gui.editor import Editor
 from cnnstudio.gui.export_dialog import ExportDialog, TrainingJobDialog
 from cnnstudio.gui.group_actions import GroupActions
 from cnnstudio.gui.help import DocsViewer, ShortcutsDialog
-from cnnstudio.gui.inspector import Inspector
-from cnnstudio.gui.palette import Palette
-from cnnstudio.gui.settings import Settings
-from cnnstudio.gui.summary import Summary
-from cnnstudio.core.resources import TEMPLATES, templates
 from cnnstudio.gui.images.style_panel import StylePanel
+from cnnstudio.gui.registry import ALL_WORKSPACES, ActionSpec, Area, Registry, builtin
+from cnnstudio.gui.settings import Settings
+from cnnstudio.gui.state import Diff, StudioState, Weights
 from cnnstudio.gui.sweeps.dock import SweepDock
-from cnnstudio.gui.training.panels import TrainingPanels
+from cnnstudio.gui.training.panels import make_runner
+from cnnstudio.gui.workspaces import AREAS, WORKSPACES, Workspaces
 from cnnstudio.runs.manifest import Manifest
 from cnnstudio.runs.store import Run
-from cnnstudio.gui.views.hub import Views
 
 FILE_FILTER = "CNN Studio designs (*.json);;All files (*)"
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm", ".pbm", ".tif", ".tiff", ".webp"}
 Key = QKeySequence.StandardKey
+
+
+def _dropped_image(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> str | None:
+    """The first local image file among the dropped ones."""
+    urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+    paths = [url.toLocalFile() for url in urls if url.isLocalFile()]
+    return next((p for p in paths if Path(p).suffix.lower() in IMAGE_SUFFIXES), None)
 
 
 class TwinAction(QAction):
@@ -89,6 +109,7 @@ class MainWindow(QMainWindow):
         recovery_dir: Path | None = None,
         templates_dir: Path = TEMPLATES,
         probe_device: bool = True,
+        registry: Registry | None = None,
     ):
         super().__init__()
         self.settings = settings or Settings()
@@ -97,59 +118,72 @@ class MainWindow(QMainWindow):
         self.scene = DesignScene(self.doc, self.settings, self)
         self.view = CanvasView(self.scene)
         self.editor = Editor(self.doc, self.scene, self.view)
+        self.training_runner = make_runner(self.settings, self)
+        self.state = StudioState(self.doc, self.editor, self.settings, self.training_runner)
         self.autosaver = autosave.AutoSaver(self.doc, recovery_dir or autosave.default_directory())
         self.recovery_dir = self.autosaver.path.parent
         self.panels_menu = QMenu("&Panels", self)
         self.setCentralWidget(self.view)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         self.setDocumentMode(True)
+        for corner, area in ((Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea),
+                             (Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea),
+                             (Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea),
+                             (Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)):
+            self.setCorner(corner, area)  # the side columns take the window's height; plots go under the canvas
 
-        self.palette = Palette()
-        self.inspector = Inspector(self.doc, self.editor, self.settings)
-        self.summary = Summary(self.doc, self.settings)
-        self.add_dock("palette", "Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.add_dock("inspector", "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.add_dock("summary", "Summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.training = TrainingPanels(self)  # the Training, Curves and Run Log docks
-        self.training_runner = self.training.runner
-        self.views = Views(self)  # the Probe dock and the views inside the network, fed by the runner
+        registry = registry or builtin()
+        self.widgets: dict[str, QWidget] = {}
+        self.parts = {name: spec.factory(self.state) for name, spec in registry.parts.items()}
+        specs = [*registry.docks.values(), *(spec for part in self.parts.values() for spec in part.docks)]
+        for spec in specs:
+            self.widgets[spec.name] = spec.factory(self.state)
+            self.add_dock(spec.name, spec.title, self.widgets[spec.name], spec.area)
+        self.palette = self.widgets["palette"]
+        self.inspector = self.widgets["inspector"]
+        self.summary = self.widgets["summary"]
+        self.training = self.parts["training"]
+        self.views = self.parts["views"]
         self.style_transfer = StylePanel(self)  # its own runner; marks its layers on the canvas
         scroller = QScrollArea()  # the panel is taller and wider than the right column: it scrolls there
         scroller.setWidgetResizable(True)
         scroller.setFrameShape(QFrame.Shape.NoFrame)
         scroller.setWidget(self.style_transfer)
-        style_dock = self.add_dock("style", "Style Transfer", scroller, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.tabifyDockWidget(self.findChild(QDockWidget, "dock-inspector"), style_dock)
-        style_dock.hide()  # View > Style Transfer… (window_layout.HIDDEN_AT_START)
+        self.add_dock("style", "Style Transfer", scroller, Qt.DockWidgetArea.RightDockWidgetArea, ())
         self.dataset_browser: QWidget | None = None  # made on first use (View › Dataset Browser…)
         self.sweep = SweepDock(self.doc, self.save, lambda folder: self.training.load_run(Run(folder, Manifest.load(folder))))
         sweep_scroller = QScrollArea()  # taller than the right column's half: it scrolls there
         sweep_scroller.setWidgetResizable(True)
         sweep_scroller.setFrameShape(QFrame.Shape.NoFrame)
         sweep_scroller.setWidget(self.sweep)
-        self.add_dock("sweep", "Sweep", sweep_scroller, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.add_dock("sweep", "Sweep", sweep_scroller, Qt.DockWidgetArea.RightDockWidgetArea, ("experiments",))
         for panel in (self.inspector, self.training.dock.form):  # right-click → Sweep… adds a row and shows the dock
             panel.sweep_requested.connect(self.show_sweep)
 
         self._docs: DocsViewer | None = None
         self._fitted = False  # the first show fits the window to the screen with its real frame
         self._placed: QRect | None = None
-        self._build_actions()
+        self.actions: dict[str, QAction] = {}
+        self._build_actions(registry)
         self.live_canvas = LiveCanvas(self)  # card thumbnails and overlay (View menu)
         self._build_status_bar()
         self._connect()
-        self.reset_layout()
         self._restore_layout()
         self._update_title()
         self._update_status()
         self.view.viewport().installEventFilter(self)
+        self.setAcceptDrops(True)
         self._painted = False
+        self.first_painted.connect(self.state.painted_once)
         if probe_device:
             self.first_painted.connect(lambda: QTimer.singleShot(300, self._probe_device))
 
     # -- docks -----------------------------------------------------------------------------------
-    def add_dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        """Add a dock that remembers its place (QSettings) and can be toggled from View > Panels."""
+    def add_dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea | Area,
+                 workspaces: tuple[str, ...] = ALL_WORKSPACES) -> QDockWidget:
+        """Add a dock that remembers its place (per workspace) and can be toggled from View > Panels.
+        A dock added after the window is built (``workspaces``: where it is on show; the first one is
+        where it is placed by Reset Workspace) is shown in the current workspace if listed there."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{name}")
         dock.setWidget(widget)
@@ -158,20 +192,37 @@ class MainWindow(QMainWindow):
             | QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
-        self.addDockWidget(area, dock)
+        self.addDockWidget(AREAS[area] if isinstance(area, str) else area, dock)
         toggle = dock.toggleViewAction()
         toggle.setToolTip(f"Show or hide the {title} panel")
         self.panels_menu.addAction(toggle)
+        if hasattr(self, "workspaces"):  # after the window is built: a dock of another part of the code
+            if workspaces and not any(name in ws.names() for ws in WORKSPACES):
+                self.workspaces.extra[name] = workspaces[0]
+            dock.setVisible(self.workspaces.current in workspaces)
         return dock
 
     def show_sweep(self, key: str) -> None:
+        """Right-click › Sweep… on a parameter: the Experiments workspace, its Sweep dock, a row for ``key``."""
+        self.workspace = "experiments"
         dock = self.findChild(QDockWidget, "dock-sweep")
         dock.show()
         dock.raise_()
         self.sweep.add_param(key)
 
+    @property
+    def workspace(self) -> str:
+        return self.workspaces.current
+
+    @workspace.setter
+    def workspace(self, name: str) -> None:
+        self.workspaces.switch(name)
+
     def show_style_transfer(self) -> None:
-        dock = self.findChild(QDockWidget, "dock-style")
+        """The Style Transfer dock, in no workspace by default: tabbed with the Inspector where it is."""
+        dock, inspector = (self.findChild(QDockWidget, f"dock-{name}") for name in ("style", "inspector"))
+        if not dock.isVisible() and inspector.isVisible() and not inspector.isFloating():
+            self.tabifyDockWidget(inspector, dock)
         dock.show()
         dock.raise_()
 
@@ -186,10 +237,10 @@ class MainWindow(QMainWindow):
         self.dataset_browser.activateWindow()
 
     # -- actions and menus -----------------------------------------------------------------------
-    def _action(self, text: str, slot: Callable[[], object], shortcut: QKeySequence | Key | str | list | None = None,
+    def _action(self, text: str, slot: Callable[[], object], shortcut: QKeySequence | Key | str | Sequence[str] | None = None,
                 tip: str = "") -> QAction:
         action = QAction(text, self)
-        if isinstance(shortcut, list):
+        if isinstance(shortcut, (list, tuple)):
             action.setShortcuts([QKeySequence(s) for s in shortcut])
         elif shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
@@ -199,7 +250,11 @@ class MainWindow(QMainWindow):
         self.addAction(action)
         return action
 
-    def _build_actions(self) -> None:
+    def _from_spec(self, spec: ActionSpec) -> QAction:
+        self.actions[spec.name] = action = self._action(spec.text, spec.run, spec.shortcut, spec.tip)
+        return action
+
+    def _build_actions(self, registry: Registry) -> None:
         e, v = self.editor, self.view
         a = self._action
         self.act_new = a("&New", self.new_design, Key.New, "Start an empty design")
@@ -235,8 +290,8 @@ class MainWindow(QMainWindow):
         )
         self.act_channels_last.setCheckable(True)
         self.act_channels_last.setChecked(self.settings.channels_last)
-        self.act_reset_layout = a("&Reset Layout", self.reset_layout, None,
-                                  "Put every panel back where a fresh studio has it")
+        self.act_reset_layout = a("&Reset Workspace", self.reset_layout, None,
+                                  "Put every panel of this workspace back where a fresh studio has it")
         self.act_snap = a("&Snap to Grid", self._toggle_snap, None, "Align moved layers to the grid")
         self.act_snap.setCheckable(True)
         self.act_snap.setChecked(self.settings.snap_to_grid)
@@ -246,7 +301,12 @@ class MainWindow(QMainWindow):
                                  "Open a template, train it and look inside, step by step")
         self.act_shortcuts = a("&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/", "Every shortcut, searchable")
         self.act_about = a("&About CNN Studio", self.about, None, "Version and credits")
-        self.group_actions = GroupActions(self)
+        group_actions = [self._from_spec(spec) for spec in GroupActions(self.state).actions]
+        part_specs = [spec for part in self.parts.values() for spec in part.actions]
+        menus: dict[str | None, list[QAction]] = {}
+        for spec in part_specs:
+            menus.setdefault(spec.menu, []).append(self._from_spec(spec))
+        self.group_actions = group_actions
         self.act_dataset = a("&Dataset Browser…", self.show_dataset_browser, "Ctrl+Shift+D",
                              "Browse the training data: samples, class histogram, augmentation preview")
         self.act_style = a("Style &Transfer…", self.show_style_transfer, "Ctrl+Shift+Y",
@@ -262,7 +322,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addAction(self.act_import)
-        file_menu.addAction(self.views.act_load_image)
+        file_menu.addActions(menus.get("File", []))
         file_menu.addSeparator()
         file_menu.addActions([self.act_save, self.act_save_as])
         file_menu.addSeparator()
@@ -275,7 +335,7 @@ class MainWindow(QMainWindow):
         edit_menu.addSeparator()
         edit_menu.addActions([self.act_cut, self.act_copy, self.act_paste, self.act_duplicate, self.act_delete])
         edit_menu.addSeparator()
-        self.group_actions.add_to(edit_menu)
+        edit_menu.addActions(self.group_actions)
         edit_menu.addSeparator()
         edit_menu.addAction(self.act_select_all)
         arrange = edit_menu.addMenu("A&rrange")
@@ -297,6 +357,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.act_dataset)
         view_menu.addAction(self.act_style)
         view_menu.addAction(self.act_reset_layout)
+        view_menu.addActions(menus.get("View", []))
 
         help_menu = bar.addMenu("&Help")
         help_menu.addActions([self.act_first_steps, self.act_docs, self.act_shortcuts])
@@ -317,6 +378,19 @@ class MainWindow(QMainWindow):
         self.panels_menu.addSeparator()
         self.panels_menu.addAction(tools.toggleViewAction())
 
+        row = QToolBar("Workspaces", self)  # the workspace tabs, in a row of their own under the menu
+        row.setObjectName("toolbar-workspaces")
+        row.setMovable(False)
+        row.setFloatable(False)
+        row.setStyleSheet("QToolBar { border: 0; padding: 0; spacing: 0; }")  # the canvas keeps the height
+        row.layout().setContentsMargins(0, 0, 0, 0)
+        self.workspaces = Workspaces(self, self.settings, self._screen_key(), self.palette.needed_width())
+        for spec in registry.docks.values():  # registered docks no workspace names: placed where they ask
+            if spec.workspaces and not any(spec.name in ws.names() for ws in WORKSPACES):
+                self.workspaces.extra[spec.name] = spec.workspaces[0]
+        row.addWidget(self.workspaces.tabs)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, row)
+
     def _build_status_bar(self) -> None:
         self.validity = QLabel()
         self.validity.setToolTip("Whether the design compiles; the Summary panel lists every problem")
@@ -325,7 +399,11 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel("Device: …")
         self.device_label.setToolTip("The device training would use (CUDA GPU, Apple MPS or CPU)")
         status = self.statusBar()
+        self.weights_label = QLabel(self.state.describe_weights())
+        self.weights_label.setToolTip("The weights the views look at and export writes: a run's checkpoint or a "
+                                      "weights file (a new design starts without)")
         status.addWidget(self.validity)
+        status.addPermanentWidget(self.weights_label)
         status.addPermanentWidget(self.zoom_label)
         status.addPermanentWidget(self.device_label)
 
@@ -334,8 +412,11 @@ class MainWindow(QMainWindow):
         self.doc.undo_stack.cleanChanged.connect(self._update_title)
         self.doc.path_changed.connect(self._update_title)
         self.scene.selectionChanged.connect(self._selection_changed)
-        self.palette.add_requested.connect(self.editor.add_after_selection)
-        self.summary.node_clicked.connect(self.select_node)
+        state = self.state
+        state.selection_changed.connect(self._state_selection)
+        state.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
+        state.weights_changed.connect(self._weights_changed)
+        state.diff_changed.connect(self._show_diff)
         self.editor.message.connect(lambda text: self.statusBar().showMessage(text, 4000))
         self.view.zoom_changed.connect(lambda zoom: self.zoom_label.setText(f"{zoom:.0%}"))
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -353,7 +434,7 @@ class MainWindow(QMainWindow):
         if item is not None:
             menu.addActions([self.act_cut, self.act_copy, self.act_duplicate, self.act_delete])
             menu.addSeparator()
-            self.group_actions.add_to(menu)
+            menu.addActions(self.group_actions)
             menu.addSeparator()
         menu.addActions([self.act_paste, self.act_select_all])
         menu.addSeparator()
@@ -361,17 +442,48 @@ class MainWindow(QMainWindow):
         menu.popup(self.view.viewport().mapToGlobal(pos))
 
     def _selection_changed(self) -> None:
+        """The canvas selection is the state's (the inspector shows a lone group's page)."""
         if shiboken6.isValid(self.scene):  # a scene being destroyed deselects as it goes
             nodes, groups = self.scene.selected_node_ids(), self.scene.selected_group_ids()
             if len(groups) == 1 and not nodes:
                 self.inspector.show_group(groups[0])
             else:
                 self.inspector.show_selection(nodes)
+            self.state.select(nodes)
+
+    def _state_selection(self, nodes: tuple[str, ...]) -> None:
+        """A selection made elsewhere (the Summary, a script): the canvas follows and shows it."""
+        if shiboken6.isValid(self.scene) and tuple(self.scene.selected_node_ids()) != nodes:
+            self.scene.select_nodes(list(nodes))
+            if len(nodes) == 1 and nodes[0] in self.scene.nodes:
+                self.view.ensureVisible(self.scene.nodes[nodes[0]], 60, 60)
 
     def select_node(self, node_id: str) -> None:
-        self.scene.select_nodes([node_id])
-        if node_id in self.scene.nodes:
-            self.view.ensureVisible(self.scene.nodes[node_id], 60, 60)
+        self.state.select([node_id])
+
+    def _weights_changed(self, weights: Weights | None) -> None:
+        self.weights_label.setText(self.state.describe_weights())
+
+    def _show_diff(self, diff: Diff | None) -> None:
+        if diff is None:
+            self.scene.show_diff({})
+        else:
+            self.scene.show_diff(diff.marks, ghosts(diff.older, list(diff.gone), diff.older_name,
+                                                    self.settings.channels_last) if diff.older else ())
+
+    # -- image files dropped on the window: the probe ---------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _dropped_image(event):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if _dropped_image(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if path := _dropped_image(event):
+            event.acceptProposedAction()
+            self.state.set_probe(path)
 
     # -- state shown in the chrome ---------------------------------------------------------------
     def _update_title(self) -> None:
@@ -501,8 +613,8 @@ class MainWindow(QMainWindow):
         dialog.deleteLater()
 
     def export_design(self) -> None:
-        loaded = self.training.loaded_weights
-        dialog = ExportDialog(self.doc, loaded.path if loaded else None, self, self.training.runs.runs)
+        weights = self.state.weights
+        dialog = ExportDialog(self.doc, weights.path if weights else None, self, self.state.runs)
         dialog.exec()
         dialog.deleteLater()
 
@@ -583,21 +695,20 @@ class MainWindow(QMainWindow):
         return True
 
     def reset_layout(self) -> None:
-        """The docks as a fresh studio has them: the palette left, one column of tabs right."""
-        window_layout.arrange_default(self, self.palette.needed_width())
+        """The current workspace's docks as a fresh studio has them (View › Reset Workspace)."""
+        self.workspaces.reset()
 
     def _screen_key(self) -> str:
         return window_layout.screen_key(self.screen().availableGeometry())
 
     def _restore_layout(self) -> None:
-        """The geometry and docks saved for this screen size; else the first window fits the screen."""
-        geometry, state = self.settings.window_state(self._screen_key())
+        """The geometry saved for this screen size, else the first window fits the screen; then the
+        current workspace's docks as the user left them (or its default)."""
+        geometry, _ = self.settings.window_state(self._screen_key())
         if geometry is None or not self.restoreGeometry(geometry):
             self.setGeometry(window_layout.first_geometry(self.screen().availableGeometry()))
             self._placed = self.geometry()  # for an assumed frame: corrected once the real one is known
-            self.reset_layout()  # the dock sizes follow the window's
-        if state is not None:
-            self.restoreState(state)
+        self.workspaces.restore()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -606,10 +717,12 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._keep_frame_on_screen)
 
     def _keep_frame_on_screen(self) -> None:
-        """Once the window manager's frame is known, the first window is fitted again to the screen
-        with it, so the whole window, status bar included, is on screen."""
+        """Once the window manager's frame is known, a first window whose frame is not wholly on the
+        screen (the manager moved it down by its title bar, or a taller title bar than assumed) is
+        fitted again with the real frame, so the whole window, status bar included, is on screen.
+        A window sized by the caller, or restored, is theirs to keep."""
         available = self.screen().availableGeometry()
-        if self.geometry() != self._placed:  # sized by the caller, or restored: theirs to keep
+        if self._placed is None or self.size() != self._placed.size() or available.contains(self.frameGeometry()):
             return
         frame = QMargins(self.geometry().left() - self.frameGeometry().left(),
                          self.geometry().top() - self.frameGeometry().top(),
@@ -627,6 +740,7 @@ class MainWindow(QMainWindow):
         self.style_transfer.shutdown()
         if self.views.built:
             self.views.look_for.shutdown()
+        self.workspaces.save()
         self.settings.save_window_state(self._screen_key(), self.saveGeometry(), self.saveState())
         self.autosaver.close()
         event.accept()

@@ -1,9 +1,13 @@
 """The summary: every layer with its output shape and parameters, the totals and the problems,
-like torchinfo's table. Clicking a row (or a problem) selects that layer on the canvas."""
+like torchinfo's table. Clicking a row (or a problem) selects that layer (``StudioState.select``).
+The problems are the analysis's, always: an empty design's missing Input is one, as the Training
+dock and the status bar say too."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -22,8 +26,9 @@ from PySide6.QtWidgets import (
 from cnnstudio.core.display import format_count, format_shape
 from cnnstudio.gui import theme
 from cnnstudio.gui.describe import plural
-from cnnstudio.gui.document import Document
-from cnnstudio.gui.settings import Settings
+
+if TYPE_CHECKING:
+    from cnnstudio.gui.state import StudioState
 
 NODE_ROLE = Qt.ItemDataRole.UserRole
 WIDE = 700  # from this width the problems sit beside the table
@@ -31,11 +36,10 @@ COLUMNS = ("Layer", "Type", "Output shape", "Param #", "Mult-adds", "Notes")
 
 
 class Summary(QWidget):
-    node_clicked = Signal(str)
-
-    def __init__(self, doc: Document, settings: Settings, parent: QWidget | None = None):
+    def __init__(self, state: StudioState, parent: QWidget | None = None):
         super().__init__(parent)
-        self.doc, self.settings = doc, settings
+        self.state = state
+        self.doc, self.settings = doc, settings = state.document, state.settings
         self.table = QTreeWidget()
         self.table.setHeaderLabels(list(COLUMNS))
         self.table.setRootIsDecorated(False)
@@ -96,7 +100,7 @@ class Summary(QWidget):
     def _clicked(self, item: QTreeWidgetItem | QListWidgetItem) -> None:
         node_id = item.data(0, NODE_ROLE) if isinstance(item, QTreeWidgetItem) else item.data(NODE_ROLE)
         if node_id:
-            self.node_clicked.emit(node_id)
+            self.state.select([node_id])
 
     def _row(self, node_id: str, colors: theme.Colors, channels_last: bool) -> tuple[list[str], QColor | None, str]:
         """The texts of a layer's row, its alert colour and the tooltip of its notes."""
@@ -160,7 +164,7 @@ class Summary(QWidget):
         )
 
         self.problems.clear()
-        issues = analysis.issues if len(design) else []  # an empty canvas is a start, not an error
+        issues = analysis.issues
         for issue in issues:
             item = QListWidgetItem(f"{issue.node or 'design'}: {issue.message}")
             item.setData(NODE_ROLE, issue.node)

@@ -83,23 +83,31 @@ def _opaque_kind(node) -> str:
     return f"{node.type} {str(name).rpartition('.')[2]}" if name else node.type
 
 
-def import_model(source: str, input_shapes: list[tuple[int, ...]] | None = None, weights: str | None = None,
-                 allow_unverified: bool = False) -> Imported:
+def import_model(source: str | torch.nn.Module, input_shapes: list[tuple[int, ...]] | None = None,
+                 weights: str | None = None, allow_unverified: bool = False) -> Imported:
     """Trace ``source``, convert it and verify the design against the model (see ``verify``);
-    ``input_shapes`` (channels first, no batch) override the source's own. ``weights``: a state-dict
-    file, or "DEFAULT" for pretrained weights. A design that does not compute what the model does
+    ``input_shapes`` (channels first, no batch) override the source's own. ``source``: what
+    ``load_source`` reads (torchvision:NAME, a .onnx file...), or a module object already built (a
+    script's, :func:`cnnstudio.gui.open`'s). ``weights``: a state-dict file, or "DEFAULT" for
+    pretrained weights. A design that does not compute what the model does
     is refused (:class:`ImportFailed` naming the first node that differs), or with
     ``allow_unverified`` kept with those nodes marked ``unverified``."""
     import torch
 
     from cnnstudio.importers.graph import ImportFailed
-    from cnnstudio.importers.sources import load_source
+    from cnnstudio.importers.sources import Loaded, load_into, load_source
 
     start = time.perf_counter()
-    loaded = load_source(source, weights)
+    if isinstance(source, torch.nn.Module):
+        loaded = Loaded(source, None, type(source).__name__)
+        if weights:
+            loaded.weights_report = load_into(source, weights)
+    else:
+        loaded = load_source(source, weights)
     shapes = input_shapes or loaded.shapes
     if not shapes:
-        raise ImportFailed(f"{source}: give the input shape with --input, e.g. --input 3x224x224")
+        named = source if isinstance(source, str) else loaded.name
+        raise ImportFailed(f"{named}: give the input shape with --input, e.g. --input 3x224x224")
     aux, note = loaded.aux_loss_weights, ""
     with torch.no_grad():
         try:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication
 from cnnstudio.core.designfile import load_design
 from cnnstudio.gui import theme
 from cnnstudio.gui.main_window import MainWindow
+from cnnstudio.gui.views.hub import dock_of
 from cnnstudio.gui.settings import Settings
 from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR
 from cnnstudio.training.engine import Trainer
@@ -81,7 +82,7 @@ def arrange(win: MainWindow, shot: Shot) -> Any:
     if shot.view == "probe":
         target = views.probe_dock
     else:
-        target = views.docks[getattr(views, shot.view)]
+        target = dock_of(getattr(views, shot.view))
     for dock in views.view_docks:  # the probe's shot keeps Activations open: some view must ask for captures
         dock.setVisible(dock is target or (shot.view == "probe" and dock is views.view_docks[0]))
     if target is not views.probe_dock:

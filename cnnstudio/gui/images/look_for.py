@@ -11,17 +11,17 @@ from cnnstudio.gui.images.weights import confirm_random, current_weights
 from cnnstudio.gui.training.runner import TrainingRunner
 
 if TYPE_CHECKING:
-    from cnnstudio.gui.main_window import MainWindow
+    from cnnstudio.gui.state import StudioState
     from cnnstudio.gui.views.filters import Filters
 
 STEPS = 256
 
 
 class LookFor(QObject):
-    def __init__(self, window: MainWindow, filters: Filters):
+    def __init__(self, state: StudioState, filters: Filters):
         super().__init__(filters)
-        self.window, self.filters = window, filters
-        self.runner = TrainingRunner(window.training_runner.mode, self)
+        self.state, self.filters = state, filters
+        self.runner = TrainingRunner(state.runner.mode, self)
         self.runner.event.connect(self.on_event)
         self.runner.running_changed.connect(self._running)
         self.layer = ""
@@ -37,8 +37,8 @@ class LookFor(QObject):
         )
         from cnnstudio.training.synthesis.visualize import VisualizeSettings
 
-        design = self.window.doc.design
-        source = current_weights(self.window)
+        design = self.state.design
+        source = current_weights(self.state)
         random = source is None and confirm_random(self.filters, design.name)
         if source is None and not random:
             return False

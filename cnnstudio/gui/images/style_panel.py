@@ -274,7 +274,7 @@ class StylePanel(QWidget):
             QMessageBox.information(self, "Style Transfer", f"Load the {' and the '.join(missing)} image first.")
             return False
         design = self.window.doc.design
-        source = self.weights.currentData() or current_weights(self.window)
+        source = self.weights.currentData() or current_weights(self.window.state)
         random = source is None and confirm_random(self, design.name)
         if source is None and not random:
             return False

@@ -7,20 +7,20 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 if TYPE_CHECKING:
-    from cnnstudio.gui.main_window import MainWindow
+    from cnnstudio.gui.state import StudioState
 
 NO_WEIGHTS = "these would be the patterns of random weights; train or import first"  # network.NO_WEIGHTS
 
 
-def current_weights(window: MainWindow) -> Any:
-    """The weights the views look at (loaded, or a finished run's), else the latest checkpoint of the
-    training runner, else the design's own (``"weights"``: imported ones); None when it has none."""
-    offline = window.views.offline
-    if offline.active and offline.weights is not None:
-        return offline.weights
-    if window.training_runner.last_checkpoint:
-        return window.training_runner.last_checkpoint
-    return window.doc.design.weights
+def current_weights(state: StudioState) -> Any:
+    """The weights the views look at (``state.weights``: a loaded run or file, a finished run's), else
+    the latest checkpoint of a run in progress, else the design's own (``"weights"``: imported ones);
+    None when it has none: a new design or template starts without weights."""
+    if state.weights is not None:
+        return state.weights.path
+    if state.training and state.runner.last_checkpoint:
+        return state.runner.last_checkpoint
+    return state.design.weights
 
 
 def confirm_random(parent: QWidget, name: str) -> bool:

@@ -169,5 +169,6 @@ class Filters(View):
 
     def clear(self) -> None:
         self.snapshot = None
+        self.layer.clear()  # another design's layers are not offered
         self.clear_look_for()
         super().clear()

@@ -1,7 +1,7 @@
 """The views of what a network computes, as docks of the studio, and the one object that feeds them.
 
-``Views`` puts the Probe dock and the view docks into the window, follows the canvas selection
-(as the inspector does), and keeps one capture request up to date: ``request_changed(ProbeRequest
+``Views(state)`` is a part of the studio (``registry.PartSpec``): it lists the Probe dock and the
+view docks, follows the state's selection (as the inspector does), and keeps one capture request up to date: ``request_changed(ProbeRequest
 | None)``. While a run trains, the request covers every view, visible or not, so each snapshot
 holds what every view the design supports needs; the timeline keeps them (bounded, see
 ``timeline.py``) and the run folder keeps a copy on disk (``cnnstudio.runs.snapshots``). A view
@@ -9,13 +9,14 @@ opened during or after the run shows its whole timeline. Only visible views draw
 (after it ends, or with loaded weights) the visible views' requests are captured in the
 background by :class:`OfflineProber`, named by the checkpoint's real step and epoch. A past run
 loaded from the Runs panel brings its timeline back from its folder. Opening another design
-clears the timeline and every view.
+clears the timeline and every view (the state lets the previous weights and probe go).
 
 The docks are placed at once (so the saved layout restores them), but the views themselves, which
 import pyqtgraph (about 0.3 s), are built after the window's first paint or at first need.
-With a training runner (``window.training_runner``) the views follow its events and send it their
-requests (``set_probe``); weights loaded into the design (``window.training.weights_loaded``) and
-the checkpoint of a finished run are looked at offline.
+The views follow the state's runner (its events; their requests go to it as ``set_probe``), and
+look offline at the state's weights (a loaded run or file, a finished run's checkpoint). The probe
+image is the state's (``state.set_probe``: File › Load Image…, or an image dropped on the window).
+The latest snapshot shown is the state's too (``state.snapshot``, read by scripts).
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import shiboken6
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMessageBox, QWidget
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QDockWidget, QMessageBox, QVBoxLayout, QWidget
 
+from cnnstudio.gui.registry import ActionSpec, DockSpec
+from cnnstudio.gui.state import Weights
+from cnnstudio.gui.training.panels import raise_dock
 from cnnstudio.gui.views.context import Context
 from cnnstudio.gui.views.offline import OfflineProber
 from cnnstudio.gui.views.timeline import Timeline
@@ -37,7 +39,7 @@ from cnnstudio.training import events
 from cnnstudio.training.defaults import with_defaults
 
 if TYPE_CHECKING:
-    from cnnstudio.gui.main_window import MainWindow
+    from cnnstudio.gui.state import StudioState
     from cnnstudio.gui.views.base import View
 
 DEFAULT_EVERY = 100  # probes.DEFAULT_EVERY, without importing torch with the window
@@ -45,16 +47,29 @@ REDRAW_MS = 400  # snapshots arriving faster are all kept, but drawn at most thi
 BUILD_DELAY_MS = 700  # after the first paint
 VIEW_DOCKS = (("activations", "Activations"), ("filters", "Filters"), ("predictions", "Predictions"),
               ("gradients", "Gradients"), ("embeddings", "Embeddings"))
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm", ".pbm", ".tif", ".tiff", ".webp"}
+
+
+def _place() -> QWidget:
+    """An empty dock body; the view is put in it when the views are built."""
+    place = QWidget()
+    QVBoxLayout(place).setContentsMargins(0, 0, 0, 0)
+    return place
+
+
+def dock_of(widget: QWidget) -> QDockWidget | None:
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QDockWidget):
+        parent = parent.parentWidget()
+    return parent
 
 
 class Views(QObject):
     request_changed = Signal(object)
 
-    def __init__(self, window: MainWindow):
-        super().__init__(window)
-        self.window = window
-        self.doc = window.doc
+    def __init__(self, state: StudioState):
+        super().__init__(state.runner)
+        self.state = state
+        self.doc = state.document
         self.timeline = Timeline()
         self.context: Context | None = None
         self.running = False
@@ -63,41 +78,40 @@ class Views(QObject):
         self.views: list[View] = []
         self.extra_needs: list[Callable[[Context], dict[str, Any]]] = []  # more to capture (the live canvas)
         self.offline = OfflineProber(self)
-        right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
-        self.probe_dock = window.add_dock("probe", "Probe", QWidget(), right)
-        self.view_docks = [window.add_dock(name, title, QWidget(), bottom) for name, title in VIEW_DOCKS]
-        # Tabbed with the Summary rather than beside it: side by side, the bottom docks' minimum
-        # widths add up and the window no longer fits a laptop screen (1440x900).
-        summary = window.findChild(QDockWidget, "dock-summary")
-        for dock in self.view_docks:
-            window.tabifyDockWidget(summary, dock)
-        summary.raise_()
-        inspector = window.findChild(QDockWidget, "dock-inspector")  # likewise for the heights on the right
-        window.tabifyDockWidget(inspector, self.probe_dock)
-        inspector.raise_()
+        self._probe_path: str | None = None  # the image the probe panel holds
+        self._keeping = False
+        self.probe_place = _place()
+        self.view_places = [_place() for _ in VIEW_DOCKS]
+        self.docks_specs = [DockSpec("probe", "Probe", "right", lambda _: self.probe_place)]
+        self.docks_specs += [DockSpec(name, title, "bottom", lambda _, p=place: p)
+                             for (name, title), place in zip(VIEW_DOCKS, self.view_places, strict=True)]
         self._request_timer = QTimer(self, singleShot=True, interval=0)
         self._request_timer.timeout.connect(self._send_request)
         self._draw_timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._draw_timer.timeout.connect(self._draw)
+        self.actions = [ActionSpec("load-image", "Load &Image…", lambda: self.build().probe.open_dialog(), "Ctrl+I",
+                                   "Probe the network with an image file", menu="File")]
+        state.first_painted.connect(lambda: QTimer.singleShot(BUILD_DELAY_MS, self.build))
+        runner = state.runner
+        runner.event.connect(self.on_event)
+        runner.running_changed.connect(self._runner_running)
+        self.request_changed.connect(lambda request: runner.call("set_probe", request))
+        state.weights_changed.connect(self._weights_changed)
+        state.run_shown.connect(self.show_run)
+        state.probe_changed.connect(self._probe_changed)
+        state.design_replaced.connect(self._design_replaced)
 
-        self.act_load_image = QAction("Load &Image…", window)
-        self.act_load_image.setShortcut(QKeySequence("Ctrl+I"))
-        self.act_load_image.setToolTip("Probe the network with an image file")
-        self.act_load_image.triggered.connect(lambda: self.build().probe.open_dialog())
-        window.addAction(self.act_load_image)
-        window.setAcceptDrops(True)
-        window.installEventFilter(self)
-        window.first_painted.connect(lambda: QTimer.singleShot(BUILD_DELAY_MS, self.build))
-        runner = getattr(window, "training_runner", None)
-        if runner is not None:
-            runner.event.connect(self.on_event)
-            runner.running_changed.connect(self._runner_running)
-            self.request_changed.connect(lambda request: runner.call("set_probe", request))
-        training = getattr(window, "training", None)
-        if training is not None:
-            training.weights_loaded.connect(lambda loaded: self.look_at(loaded.path))
-            training.run_shown.connect(self.show_run)
-        self.doc.reset.connect(self._design_replaced)
+    @property
+    def docks(self) -> list[DockSpec]:
+        return self.docks_specs
+
+    @property
+    def probe_dock(self) -> QDockWidget | None:
+        return dock_of(self.probe_place)
+
+    @property
+    def view_docks(self) -> list[QDockWidget | None]:
+        return [dock_of(place) for place in self.view_places]
 
     @property
     def built(self) -> bool:
@@ -118,13 +132,14 @@ class Views(QObject):
         self.activations, self.filters, self.predictions = Activations(), Filters(), Predictions()
         self.gradients, self.embeddings = Gradients(), Embeddings()
         self.views = [self.activations, self.filters, self.predictions, self.gradients, self.embeddings]
-        self.probe_dock.setWidget(self.probe)
-        self.docks: dict[View, QDockWidget] = dict(zip(self.views, self.view_docks))
-        for view, dock in self.docks.items():
-            dock.setWidget(view)
-            dock.visibilityChanged.connect(lambda visible, v=view: self._visibility_changed(v, visible))
+        self.probe_place.layout().addWidget(self.probe)
+        for view, place in zip(self.views, self.view_places, strict=True):
+            place.layout().addWidget(view)
+            dock = dock_of(place)
+            if dock is not None:
+                dock.visibilityChanged.connect(lambda visible, v=view: self._visibility_changed(v, visible))
             view.needs_changed.connect(self.schedule_request)
-        self.window.scene.selectionChanged.connect(self._selection_changed)
+        self.state.selection_changed.connect(self._selection_changed)
         self.doc.analyzed.connect(self._design_changed)
         self.probe.changed.connect(self.schedule_request)
         self.probe.failed.connect(self._probe_failed)
@@ -133,11 +148,13 @@ class Views(QObject):
         self.embeddings.tsne_failed.connect(self._probe_failed)
         from cnnstudio.gui.images.look_for import LookFor
 
-        self.look_for = LookFor(self.window, self.filters)
+        self.look_for = LookFor(self.state, self.filters)
         self.offline.ready.connect(self._offline_snapshot)
-        self.offline.failed.connect(lambda message: self.window.statusBar().showMessage(
+        self.offline.failed.connect(lambda message: self.state.show_message(
             f"The views cannot look at these weights: {message}", 8000))
         self._design_changed()
+        if self.state.probe is not None:
+            self._probe_changed(self.state.probe)
         return self
 
     # -- what the views need --------------------------------------------------------------------------
@@ -145,7 +162,7 @@ class Views(QObject):
         if not self.built:
             return []
         # a dock behind another's tab stays "visible", moved out of sight: its visible region is empty
-        return [view for view, dock in self.docks.items() if dock.isVisible() and not view.visibleRegion().isEmpty()]
+        return [view for view in self.views if view.isVisible() and not view.visibleRegion().isEmpty()]
 
     def request(self) -> Any:
         """What to capture: for every view while a run trains (hidden ones too, so their timeline
@@ -189,40 +206,38 @@ class Views(QObject):
             self.offline.release()
         self.schedule_request()
 
-    def _selection_changed(self) -> None:
-        if not shiboken6.isValid(self.window.scene):
-            return
-        selected = self.window.scene.selected_node_ids()
+    def _selection_changed(self, selected: tuple[str, ...]) -> None:
         if len(selected) == 1:
             self.activations.set_node(selected[0])
             self.filters.set_layer(selected[0])
 
     # -- the probe ----------------------------------------------------------------------------------------
     def _probe_failed(self, message: str) -> None:
-        QMessageBox.warning(self.window, "Cannot Use This Probe", message)
+        QMessageBox.warning(self.probe, "Cannot Use This Probe", message)
 
     def load_image(self, path: str | Path) -> bool:
-        self.build()
-        self.probe_dock.show()
-        self.probe_dock.raise_()
-        return self.probe.load_file(path)
+        """Probe with this image file (``state.set_probe``); False when it cannot be used."""
+        self.state.set_probe(str(path))
+        return self.state.probe == str(path)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Image files dropped anywhere on the window become the probe."""
-        if event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove) and self._dropped_image(event):
-            event.acceptProposedAction()
-            return True
-        if event.type() == QEvent.Type.Drop and (path := self._dropped_image(event)):
-            event.acceptProposedAction()
-            self.load_image(path)
-            return True
-        return super().eventFilter(watched, event)
-
-    @staticmethod
-    def _dropped_image(event: Any) -> str | None:
-        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
-        paths = [url.toLocalFile() for url in urls if url.isLocalFile()]
-        return next((p for p in paths if Path(p).suffix.lower() in IMAGE_SUFFIXES), None)
+    def _probe_changed(self, path: str | None) -> None:
+        if self._keeping or path == self._probe_path:
+            return
+        if not self.built:
+            if path is not None:
+                self.build()  # which takes the probe up
+            return
+        if path is None:
+            self._probe_path = None
+            self.probe.use_sample(0)
+            return
+        raise_dock(self.probe)
+        if self.probe.load_file(path):
+            self._probe_path = path
+            return
+        self._keeping = True  # a file that cannot be used: the previous probe stays, in the state too
+        self.state.set_probe(self._probe_path)
+        self._keeping = False
 
     # -- events ---------------------------------------------------------------------------------------------
     def on_event(self, event: Any) -> None:
@@ -246,9 +261,7 @@ class Views(QObject):
             self.embeddings.on_metrics(event)
             self.predictions.on_metrics(event, self.context)
         elif isinstance(event, events.Finished):
-            self.running = False
-            if event.checkpoint:
-                self.look_at(event.checkpoint)
+            self.running = False  # the training panels make its checkpoint the state's weights
 
     def _forget(self) -> None:
         """Empty the timeline and every view (a new run, another design)."""
@@ -265,6 +278,8 @@ class Views(QObject):
             self.offline.release()
         self.classes = []
         self._forget()
+        if self.built:
+            self.probe.sample.setValue(0)  # the previous data's sample is not this design's
 
     def show_run(self, run: Any) -> None:
         """A past run: its snapshots, read back from its folder in the background, become the timeline."""
@@ -277,7 +292,7 @@ class Views(QObject):
         self.build()
         job = BackgroundJob(lambda: [snapshots.load(f) for f in files], (OSError, RuntimeError, KeyError, ValueError), self)
         job.done.connect(self._run_timeline)
-        job.failed.connect(lambda message: self.window.statusBar().showMessage(
+        job.failed.connect(lambda message: self.state.show_message(
             f"The run's snapshots cannot be read: {message}", 8000))
         self._timeline_job = job.start()
 
@@ -299,10 +314,20 @@ class Views(QObject):
             self.offline.release()
             self._send_request()  # now, so the trainer has it before its first step
 
-    def look_at(self, weights: str | dict[str, Any]) -> None:
-        """Show the design with these weights (a checkpoint or weights file, or a state dict)."""
+    def look_at(self, path: str) -> None:
+        """Show the design with these weights (a checkpoint or weights file): they become the state's."""
+        if self.state.weights is not None and self.state.weights.path == path:
+            self._weights_changed(self.state.weights)
+        else:
+            self.state.set_weights(Weights(path))
+
+    def _weights_changed(self, weights: Weights | None) -> None:
+        if weights is None:
+            if not self.running:
+                self.offline.release()
+            return
         self.build()
-        self.offline.set_weights(self.doc.design, weights)
+        self.offline.set_weights(self.doc.design, weights.path)
         self.schedule_request()
 
     def _offline_snapshot(self, snapshot: Any, classes: list[str]) -> None:
@@ -318,6 +343,7 @@ class Views(QObject):
 
     def _show(self, snapshot: Any) -> None:
         self.shown = snapshot
+        self.state.set_snapshot(snapshot)
         if not self._draw_timer.isActive():
             self._draw_timer.start()
 

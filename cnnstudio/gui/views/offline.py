@@ -28,6 +28,7 @@ class OfflineProber(QObject):
         self.busy = False
         self.pending: Any = None
         self._job: BackgroundJob | None = None
+        self._generation = 0  # a capture of weights since replaced or released is dropped
 
     @property
     def active(self) -> bool:
@@ -36,11 +37,13 @@ class OfflineProber(QObject):
     def set_weights(self, design: Design, weights: str | dict[str, Any]) -> None:
         """Look at ``design`` with ``weights`` (a weights or checkpoint file, or a state dict)."""
         self.design, self.weights, self.prober, self.place = design.copy(), weights, None, None
+        self._generation += 1
 
     def release(self) -> None:
         """A new run or design: forget the model."""
         self.design = self.weights = self.prober = None
         self.pending = None
+        self._generation += 1
 
     def request(self, request: Any) -> None:
         if not self.active or request is None:
@@ -54,7 +57,8 @@ class OfflineProber(QObject):
         from cnnstudio.training.errors import TrainingError
 
         job = BackgroundJob(lambda: self._capture(request), (TrainingError, WeightsError, CompileError), self)
-        job.done.connect(self._done)
+        generation = self._generation
+        job.done.connect(lambda result: self._done(result, generation == self._generation))
         job.failed.connect(self._failed)
         self._job = job.start()
 
@@ -95,9 +99,12 @@ class OfflineProber(QObject):
         self.place = (int(state.get("global_step", 0)), epoch + 1 if step or not epoch else epoch)
         return state["model"]
 
-    def _done(self, result: tuple[Any, list[str]]) -> None:
+    def _done(self, result: tuple[Any, list[str]], current: bool) -> None:
         self.busy = False
-        self.ready.emit(*result)
+        if current:
+            self.ready.emit(*result)
+        else:
+            self.trainer = None  # built in the background for the weights since let go
         self._next()
 
     def _failed(self, message: str) -> None:
