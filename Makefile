@@ -11,6 +11,7 @@ run: $(STAMP)
 
 # the import contracts of pyproject.toml first (seconds), then the tests
 test: $(STAMP)
+	$(BIN)/ruff check cnnstudio tests bench docs
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 

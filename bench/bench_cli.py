@@ -84,7 +84,6 @@ def whole_process(rounds: int) -> None:
 
 def training_steps(rounds: int) -> None:
     from bench_training import data_spec, engine_rate, plain_data, plain_rate
-
     from cnnstudio.training import threads
 
     print(f"\n2. training steps, engine vs plain channels-last loop (8,000 images, interleaved x{rounds}, "
@@ -201,7 +200,7 @@ def build_vs_hand(rounds: int) -> None:
     cases = [("Figure 21", figure21, figure21_by_hand, rounds), ("ResNet-18-sized", resnet, modules_of(resnet),
                                                                  max(3, rounds // 20))]
     for label, design, by_hand, count in cases:
-        best = best_of({"again": lambda: compiler.build_model(design), "after an edit": after_edit(design),
+        best = best_of({"again": lambda design=design: compiler.build_model(design), "after an edit": after_edit(design),
                         "first": first_build(design), "by hand": by_hand}, count)
         for kind in ("again", "after an edit", "first"):
             ratio = best[kind] / best["by hand"]

@@ -21,10 +21,10 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_core import residual_design  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from bench_core import residual_design  # noqa: E402
 from cnnstudio.core.design import Design  # noqa: E402
 from cnnstudio.core.layout import layered_positions  # noqa: E402
 from cnnstudio.gui.canvas.scene import DesignScene  # noqa: E402

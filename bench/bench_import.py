@@ -50,7 +50,7 @@ def in_process(rounds: int, folder: Path) -> None:
         seconds, imported = timed(lambda: import_model(f"torchvision:{MODEL}"))
         imports.append(seconds)
         verifying.append(imported.verification.seconds)
-        writes.append(timed(lambda: save_import(imported, folder / f"{MODEL}.json"))[0])
+        writes.append(timed(lambda imported=imported: save_import(imported, folder / f"{MODEL}.json"))[0])
     c, i, v, w = (statistics.median(x) for x in (construct, imports, verifying, writes))
     print(f"{MODEL}, in one process, median of {rounds} interleaved rounds ({len(imported.design)} nodes):")
     print(f"  torchvision builds the model          {c:6.2f} s")

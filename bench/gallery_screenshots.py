@@ -20,10 +20,10 @@ from PIL import Image
 from PySide6.QtCore import QRect, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QDockWidget
 
+from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR
 from cnnstudio.gui import theme
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.settings import Settings
-from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "images"
 SIZE = (1600, 1000)

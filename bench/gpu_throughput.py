@@ -31,12 +31,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_training import MNIST, TEMPLATE, data_spec  # noqa: E402
-from designs import resnet18_sized  # noqa: E402
-
 from cnnstudio.core.designfile import load_design  # noqa: E402
 from cnnstudio.training import events  # noqa: E402
 from cnnstudio.training.engine import Trainer  # noqa: E402
 from cnnstudio.training.settings import parse_settings  # noqa: E402
+from designs import resnet18_sized  # noqa: E402
 
 GENERATED_IMAGES = 6000
 CLASSES = 10

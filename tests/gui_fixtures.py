@@ -21,10 +21,10 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from cnnstudio.core.designfile import dumps  # noqa: E402
+from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR  # noqa: E402
 from cnnstudio.gui.canvas.view import LAYER_MIME  # noqa: E402
 from cnnstudio.gui.main_window import MainWindow  # noqa: E402
 from cnnstudio.gui.settings import Settings  # noqa: E402
-from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR  # noqa: E402
 
 FIGURE21 = TEMPLATES_DIR / "figure21.json"
 

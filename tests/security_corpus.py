@@ -167,7 +167,7 @@ def spellings(marker: str) -> list[dict[str, Any]]:
     cases.append({"method": "view", "args": [f"touch {marker}"], "kwargs": {"x; import os": 1}})
     cases.append({"function": "torch.permute", "args": [{"input": 0}, [0]], "kwargs": {"dims)#": 1}})
     cases.append({"tensor": f"x;open({marker!r},'w')"})
-    cases.append({"module": f"__class__"})
+    cases.append({"module": "__class__"})
     cases.append({"input": f"0;open({marker!r},'w')"})
     cases.append({"function": "torch.permute", "args": [{"input": 0}, [0]], "function2": "os.system"})
     cases.append({"function": ["torch", "save"], "args": [[1], marker]})

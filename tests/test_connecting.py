@@ -3,11 +3,10 @@ input's connection, go through a collapsed group's free input or output, or refu
 
 from __future__ import annotations
 
-from corehelpers import chain
-
 from cnnstudio.core.connecting import Connection, Drop, End, plan_connection, plan_drop
 from cnnstudio.core.design import Design
 from cnnstudio.core.groups import free_inputs, group_outputs
+from corehelpers import chain
 
 CONV = ("Conv2d", {"out_channels": 4, "kernel_size": 3, "padding": "same"})
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_training_engine import RESUME_SETTINGS, _dropout_classifier
-from test_training_streaming import shades
-from test_training_tasks import CASES
-from training_helpers import MNIST, Recorder, chain, classifier, train
 
 from cnnstudio.training import events
 from cnnstudio.training.engine import Trainer
 from cnnstudio.training.settings import parse_settings
+from test_training_engine import RESUME_SETTINGS, _dropout_classifier
+from test_training_streaming import shades
+from test_training_tasks import CASES
+from training_helpers import MNIST, Recorder, chain, classifier, train
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (bench/gpu.sh runs these)")]

@@ -13,8 +13,8 @@ from cnnstudio.cli import main
 from cnnstudio.core.compiler import build_model
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import load_design, save_design
-from cnnstudio.export import export_design
 from cnnstudio.core.weights import WeightsError, load_matching, read_state_dict
+from cnnstudio.export import export_design
 
 ROOT = Path(__file__).resolve().parents[1]
 TOLERANCE = 1e-5

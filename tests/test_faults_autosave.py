@@ -8,13 +8,13 @@ import json
 import os
 from pathlib import Path
 
-from gui_fixtures import FIGURE21, answers, recovery_dir, settings  # noqa: F401
 from PySide6.QtWidgets import QMessageBox
 
 from cnnstudio.core.designfile import load_design, to_dict
 from cnnstudio.gui.autosave import AutoSaver, ProcessLock, claim_orphan
 from cnnstudio.gui.document import Document
 from cnnstudio.gui.main_window import MainWindow
+from gui_fixtures import FIGURE21, answers, recovery_dir, settings  # noqa: F401
 
 Button = QMessageBox.StandardButton
 

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 import torch
-from fault_helpers import RUN_FILES, cli_environment, entries, fill, small_disk
-from training_helpers import Recorder, classifier
 
 from cnnstudio.cli import main
 from cnnstudio.core.designfile import save_design
+from cnnstudio.runs.recorder import RunRecorder, run_listeners
 from cnnstudio.training import checkpoint, events
 from cnnstudio.training.engine import Trainer
-from cnnstudio.runs.recorder import RunRecorder, run_listeners
 from cnnstudio.training.errors import NotWritten, TrainingError
 from cnnstudio.training.settings import parse_settings
+from fault_helpers import RUN_FILES, cli_environment, entries, fill, small_disk
+from training_helpers import Recorder, classifier
 
 SETTINGS = {"epochs": 1, "batch_size": 32, "data_options": {"count": 200}, "device": "cpu"}
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from fault_helpers import REPO, assert_clean_failure, cli, entries, fill, small_disk
-from training_helpers import classifier
 
 from cnnstudio.core import atomic
 from cnnstudio.core.designfile import DesignFileError, load_design, save_design
 from cnnstudio.export import FORMATS, ExportError, export_design
 from cnnstudio.training import checkpoint
 from cnnstudio.training.errors import TrainingError
+from fault_helpers import REPO, assert_clean_failure, cli, entries, fill, small_disk
+from training_helpers import classifier
 
 FORMATS_ON_DISK = ["code", "torchscript", "export", "safetensors"]
 

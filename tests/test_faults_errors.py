@@ -8,11 +8,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fault_helpers import small_disk
-from training_helpers import classifier
 
 from cnnstudio.cli import main
 from cnnstudio.core.designfile import save_design, to_dict
+from fault_helpers import small_disk
+from training_helpers import classifier
 
 
 def _deep(levels: int) -> dict:

@@ -15,11 +15,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from fault_helpers import assert_clean_failure, cli
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cnnstudio.cli import main
+from fault_helpers import assert_clean_failure, cli
 
 CORPUS = sorted((Path(__file__).parent / "fault_corpus").iterdir())
 BASE = {"format": "cnnstudio-design", "version": 1, "name": "fuzz",

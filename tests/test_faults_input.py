@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from fault_helpers import cli
-from training_helpers import classifier, train
 
 from cnnstudio.cli import main
 from cnnstudio.core.compiler import module_names
 from cnnstudio.core.design import Design, DesignError
 from cnnstudio.core.designfile import MAX_BYTES, DesignFileError, load_design, loads, save_design, to_dict
 from cnnstudio.export import export_design
+from fault_helpers import cli
+from training_helpers import classifier, train
 
 # -- item 5: bounded reading ----------------------------------------------------------------------
 

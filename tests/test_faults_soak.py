@@ -20,11 +20,11 @@ import time
 from pathlib import Path
 
 import pytest
-from fault_helpers import REPO, RUN_FILES
-from training_helpers import classifier
 
 from cnnstudio.core.designfile import save_design
 from cnnstudio.training import checkpoint
+from fault_helpers import REPO, RUN_FILES
+from training_helpers import classifier
 
 KILLS = 32
 

@@ -3,13 +3,24 @@ selection, clipboard and view controls, on the real widgets (offscreen)."""
 
 from __future__ import annotations
 
-from gui_fixtures import FIGURE21, answers, drag, drop_layer, figure21, recovery_dir, settings, snapshot, view_point, window  # noqa: F401
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMenu
 
 from cnnstudio.gui.canvas.edge_item import EdgeItem
 from cnnstudio.gui.canvas.view import LAYER_MIME
+from gui_fixtures import (  # noqa: F401
+    FIGURE21,
+    answers,
+    drag,
+    drop_layer,
+    figure21,
+    recovery_dir,
+    settings,
+    snapshot,
+    view_point,
+    window,
+)
 
 
 def palette_item(win, type_name: str):  # noqa: ANN001, ANN201

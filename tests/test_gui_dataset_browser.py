@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401 - fixtures
 from PIL import Image
-from test_training_splits import write_idx
 
 from cnnstudio.core.resources import TEMPLATES
 from cnnstudio.gui.dataset_browser import PAGE, DatasetBrowser
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.training.form import SetTraining
 from cnnstudio.training.data.files import FileSource
+from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401 - fixtures
+from test_training_splits import write_idx
 
 
 def browse(win: MainWindow, design: Path, qtbot, **training) -> DatasetBrowser:  # noqa: ANN001

@@ -5,7 +5,6 @@ training value stays in its field with the reason written under it."""
 from __future__ import annotations
 
 import pytest
-from gui_fixtures import FIGURE21, answers, figure21, recovery_dir, settings, window  # noqa: F401
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -15,6 +14,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QWidget
 
 from cnnstudio.gui.main_window import MainWindow
+from gui_fixtures import FIGURE21, answers, figure21, recovery_dir, settings, window  # noqa: F401
 
 
 def wheel(widget: QWidget, notches: int) -> bool:

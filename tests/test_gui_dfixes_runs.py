@@ -8,7 +8,6 @@ import json
 import time
 from pathlib import Path
 
-from gui_fixtures import settings  # noqa: F401
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -20,6 +19,7 @@ from cnnstudio.gui.training.runs_panel import COLUMNS, RunsPanel
 from cnnstudio.runs import runs_dir
 from cnnstudio.runs.manifest import Manifest
 from cnnstudio.runs.table import FIRST_RUN, duration
+from gui_fixtures import settings  # noqa: F401
 
 SECONDS = st.one_of(st.floats(0, 10_000, allow_nan=False), st.sampled_from([0.5, 1.5, 59.5, 59.49, 3599.5, 3600.4]))
 NOTES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=30)

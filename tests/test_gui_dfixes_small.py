@@ -8,11 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gui_fixtures import answers, figure21, recovery_dir, settings, window  # noqa: F401
 from PySide6.QtWidgets import QLabel
 
 from cnnstudio.gui.help import ShortcutsDialog
 from cnnstudio.gui.main_window import MainWindow
+from gui_fixtures import answers, figure21, recovery_dir, settings, window  # noqa: F401
 
 
 @pytest.mark.parametrize("width", [250, 320])

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401
 from PySide6.QtWidgets import QDockWidget
 
 from cnnstudio.core.analysis import analyze
@@ -17,6 +16,7 @@ from cnnstudio.core.resources import TEMPLATES
 from cnnstudio.gui.images.layers import feature_convolutions, propose_layers
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.training.synthesis.images import write_png
+from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401
 
 
 @pytest.mark.parametrize("template", sorted(TEMPLATES.glob("*.json")), ids=lambda p: p.stem)

@@ -8,9 +8,6 @@ hidden by cards; multi-select, copy/paste, align and distribute behave as in dia
 
 from __future__ import annotations
 
-from gui_fixtures import (  # noqa: F401
-    answers, drag, drop_layer, figure21, hover_drag, recovery_dir, release, settings, view_point, window,
-)
 from PySide6.QtCore import QMimeData, QPointF, QRect, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent
 from PySide6.QtTest import QTest
@@ -19,10 +16,22 @@ from PySide6.QtWidgets import QApplication
 from cnnstudio.core import catalogue
 from cnnstudio.core.design import Node
 from cnnstudio.gui import theme
-from cnnstudio.gui.commands import AddNodes
 from cnnstudio.gui.canvas.node_item import HEIGHT, WIDTH
 from cnnstudio.gui.canvas.view import LAYER_MIME
+from cnnstudio.gui.commands import AddNodes
 from cnnstudio.gui.main_window import MainWindow
+from gui_fixtures import (  # noqa: F401
+    answers,
+    drag,
+    drop_layer,
+    figure21,
+    hover_drag,
+    recovery_dir,
+    release,
+    settings,
+    view_point,
+    window,
+)
 
 
 def overlaps(win: MainWindow, node_id: str) -> list[str]:

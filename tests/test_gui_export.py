@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication
-from training_helpers import classifier
 
 from cnnstudio.gui.export_dialog import ExportDialog, TrainingJobDialog
 from cnnstudio.gui.main_window import MainWindow
+from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
+from training_helpers import classifier
 
 
 def test_export_has_a_menu_entry_and_ctrl_e(window: MainWindow) -> None:  # noqa: F811

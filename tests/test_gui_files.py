@@ -9,13 +9,13 @@ import sys
 import textwrap
 from pathlib import Path
 
-from gui_fixtures import FIGURE21, TEMPLATES_DIR, answers, figure21, recovery_dir, settings, snapshot, window  # noqa: F401
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QMessageBox
 
 from cnnstudio.core.designfile import load_design
-from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.core.resources import templates
+from cnnstudio.gui.main_window import MainWindow
+from gui_fixtures import FIGURE21, TEMPLATES_DIR, answers, figure21, recovery_dir, settings, snapshot, window  # noqa: F401
 
 Button = QMessageBox.StandardButton
 

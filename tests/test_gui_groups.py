@@ -3,9 +3,6 @@ rename, repeat, delete, drag a card, connect to and from a closed card, and undo
 
 from __future__ import annotations
 
-from gui_fixtures import (  # noqa: F401
-    answers, drag, drop_layer, figure21, hover_drag, recovery_dir, release, settings, snapshot, view_point, window,
-)
 from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QInputDialog
@@ -16,6 +13,19 @@ from cnnstudio.core.resources import TEMPLATES
 from cnnstudio.gui.canvas.group_item import GroupItem
 from cnnstudio.gui.canvas.node_item import HEIGHT, WIDTH
 from cnnstudio.gui.commands import Delete
+from gui_fixtures import (  # noqa: F401
+    answers,
+    drag,
+    drop_layer,
+    figure21,
+    hover_drag,
+    recovery_dir,
+    release,
+    settings,
+    snapshot,
+    view_point,
+    window,
+)
 
 
 def card_of(win, node_id: str) -> QRectF:  # noqa: ANN001

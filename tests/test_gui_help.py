@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
-
 from cnnstudio.gui.help import PAGES, ShortcutsDialog, shortcuts
 from cnnstudio.gui.main_window import MainWindow
+from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
 
 
 def test_help_menu_has_documentation_shortcuts_and_first_steps(window: MainWindow) -> None:  # noqa: F811

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import torch
-from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
 from PySide6.QtWidgets import QDockWidget
 
 from cnnstudio.core.designfile import load_design
@@ -17,6 +16,7 @@ from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.training.engine import Trainer
 from cnnstudio.training.settings import parse_settings
 from cnnstudio.training.synthesis.images import read_image, write_png
+from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
 
 RUN_MS = 60_000
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
 from torch import nn
 
 from cnnstudio.gui.canvas.node_item import OPAQUE_TIP
 from cnnstudio.gui.import_dialog import ImportDialog
 from cnnstudio.gui.main_window import MainWindow
+from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
 
 
 class Tiny(nn.Module):

@@ -3,12 +3,12 @@ errors show on the card, in the summary and in the status bar, and a Fix applies
 
 from __future__ import annotations
 
-from gui_fixtures import TEMPLATES_DIR, answers, figure21, recovery_dir, settings, window  # noqa: F401
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from cnnstudio.gui.param_editors import IntEditor, PaddingEditor, SizeEditor
+from gui_fixtures import TEMPLATES_DIR, answers, figure21, recovery_dir, settings, window  # noqa: F401
 
 
 def live_text(win, name: str) -> str:  # noqa: ANN001

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from gui_fixtures import FIGURE21, answers, figure21, recovery_dir, settings, window  # noqa: F401
 
 from cnnstudio.cli import main
 from cnnstudio.core.designfile import save_design
 from cnnstudio.gui.canvas.live import PROFILE_BATCH, dead_fraction
 from cnnstudio.gui.canvas.thumbnails import thumbnail
 from cnnstudio.training import events
+from gui_fixtures import FIGURE21, answers, figure21, recovery_dir, settings, window  # noqa: F401
 
 CLASSES = [str(i) for i in range(10)]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401
 from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import QApplication
 
 from cnnstudio.core.designfile import load_design
 from cnnstudio.gui.app import name_application
 from cnnstudio.gui.main_window import MainWindow
+from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401
 
 
 def test_an_untitled_design_takes_the_files_name(window: MainWindow, tmp_path: Path) -> None:  # noqa: F811

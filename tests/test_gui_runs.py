@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainterPath
-from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
-from training_helpers import classifier, older_layout
 
 from cnnstudio.cli import main
 from cnnstudio.core.connecting import Connection
@@ -22,6 +20,8 @@ from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.runs import list_runs, snapshots
 from cnnstudio.runs.store import default_run
 from cnnstudio.training import events
+from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
+from training_helpers import classifier, older_layout
 
 TINY = {"data_options": {"count": 160}, "epochs": 2, "batch_size": 32, "device": "cpu"}
 RUN_S = 90_000
@@ -136,13 +136,12 @@ def test_older_and_failed_runs_are_listed_and_a_removed_node_is_a_ghost_where_it
 
 
 def test_a_worker_process_that_dies_before_training_leaves_a_failed_record(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
-    from fault_helpers import die_at_once
-
     from cnnstudio.core.designfile import to_dict
     from cnnstudio.gui.training.runner import TrainingRunner
     from cnnstudio.gui.training.worker import Job
     from cnnstudio.runs.manifest import Manifest
     from cnnstudio.training.settings import parse_settings
+    from fault_helpers import die_at_once
 
     folder = tmp_path / "runs" / "tiny" / "2026-12-01_00-00-00"
     folder.mkdir(parents=True)
@@ -160,13 +159,12 @@ def test_a_worker_process_that_dies_before_training_leaves_a_failed_record(qtbot
 
 
 def test_a_worker_process_that_dies_mid_training_leaves_its_run_failed_not_running(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
-    from fault_helpers import die_mid_training
-
     from cnnstudio.core.designfile import to_dict
     from cnnstudio.gui.training.runner import TrainingRunner
     from cnnstudio.gui.training.worker import Job
     from cnnstudio.runs.manifest import Manifest
     from cnnstudio.training.settings import parse_settings
+    from fault_helpers import die_mid_training
 
     folder = tmp_path / "runs" / "tiny" / "2026-12-01_00-00-00"
     folder.mkdir(parents=True)

@@ -8,10 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401
 from PySide6.QtWidgets import QMessageBox
 
 from cnnstudio.gui.app import _excepthook
+from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 

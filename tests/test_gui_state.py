@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDockWidget
-from training_helpers import classifier
 
 from cnnstudio.core.analysis import analyze
 from cnnstudio.core.compiler import build_model
@@ -26,6 +24,8 @@ from cnnstudio.core.design import Design
 from cnnstudio.gui.images.weights import current_weights
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.state import NO_WEIGHTS, Event, StudioState, Weights
+from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401
+from training_helpers import classifier
 
 ROOT = Path(__file__).parents[1]
 

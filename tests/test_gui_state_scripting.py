@@ -8,12 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
-from gui_fixtures import FIGURE21, answers, recovery_dir, settings  # noqa: F401
 from PySide6.QtWidgets import QApplication
 
 import cnnstudio.gui
 from cnnstudio.core.designfile import DesignFileError
 from cnnstudio.gui import main_window
+from gui_fixtures import FIGURE21, answers, recovery_dir, settings  # noqa: F401
 
 DOC = Path(__file__).parents[1] / "docs" / "scripting.md"
 

@@ -8,13 +8,13 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
-from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
 from PySide6.QtWidgets import QMessageBox
-from training_helpers import classifier
 
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.training.curves import Curves
 from cnnstudio.training import events
+from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
+from training_helpers import classifier
 
 TINY = {"data_options": {"count": 240}, "epochs": 2, "batch_size": 32, "device": "cpu"}
 RUN_S = 90_000  # generous: a spawned worker imports torch first

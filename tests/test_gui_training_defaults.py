@@ -4,13 +4,13 @@ both sides named, when the data does not fit the model (a warning leaves Start o
 from __future__ import annotations
 
 import pytest
-from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from test_training_datacheck import ERRORS, classifier, error_case, image_folder
-from test_training_defaults import sequence_design
 
 from cnnstudio.gui.main_window import MainWindow
+from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
+from test_training_datacheck import ERRORS, classifier, error_case, image_folder
+from test_training_defaults import sequence_design
 
 
 def test_a_design_without_settings_shows_the_defaults_it_picked(window: MainWindow) -> None:  # noqa: F811

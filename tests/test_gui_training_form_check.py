@@ -3,13 +3,13 @@ types: the field turns red with the reason, and Start is off with the reason sho
 
 from __future__ import annotations
 
-from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from cnnstudio.core.designfile import load_design
 from cnnstudio.core.resources import TEMPLATES
 from cnnstudio.gui.main_window import MainWindow
+from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401
 
 
 def test_data_options_with_idx_data_turn_red_and_start_is_off(window: MainWindow, qtbot) -> None:  # noqa: ANN001, F811

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from gui_fixtures import TEMPLATES_DIR, answers, drag, drop_layer, figure21, recovery_dir, settings, snapshot, window  # noqa: F401
 from PySide6.QtCore import QPointF
 
 from cnnstudio.gui.main_window import MainWindow
+from gui_fixtures import TEMPLATES_DIR, answers, drag, drop_layer, figure21, recovery_dir, settings, snapshot, window  # noqa: F401
 
 
 def select(*node_ids: str) -> Callable[[MainWindow], None]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401 - fixtures
 from PySide6.QtGui import QColor, QImage
 
 from cnnstudio.core.design import Design
@@ -16,6 +15,7 @@ from cnnstudio.gui.views.hub import Views
 from cnnstudio.training import events, probes
 from cnnstudio.training.engine import Trainer
 from cnnstudio.training.settings import parse_settings
+from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401 - fixtures
 from training_helpers import Recorder, chain, classifier
 
 EVERYTHING = dict(filters=True, grad_norms=True, predictions=True, saliency=True, embeddings=True)

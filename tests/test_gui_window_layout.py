@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401
 from PySide6.QtCore import QMargins, QRect, Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QDockWidget
@@ -16,6 +15,7 @@ from cnnstudio.gui import window_layout
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.window_layout import first_geometry
 from cnnstudio.gui.workspaces import BY_NAME, docks
+from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401
 
 RIGHT = BY_NAME["design"].columns[1]  # the design workspace's right column
 RIGHT_WIDTH = int(RIGHT.size)

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 import pytest
-from gui_fixtures import answers, recovery_dir, settings  # noqa: F401
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDockWidget, QTabBar
-from test_gui_views import run
-from training_helpers import classifier
 
 import cnnstudio.gui
 from cnnstudio.core.design import Design
 from cnnstudio.gui.views.hub import dock_of
 from cnnstudio.gui.workspaces import BY_NAME, WORKSPACES, docks
+from gui_fixtures import answers, recovery_dir, settings  # noqa: F401
+from test_gui_views import run
+from training_helpers import classifier
 
 SIZE = (1280, 800)
 MIN_PLOT = (280, 180)

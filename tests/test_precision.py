@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from training_helpers import classifier
 
 from cnnstudio.training.engine import Trainer
 from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.precision import autocast_dtype, needs_loss_scaling
 from cnnstudio.training.settings import parse_settings
+from training_helpers import classifier
 
 CUDA, CPU = torch.device("cuda"), torch.device("cpu")
 

@@ -8,17 +8,16 @@ from pathlib import Path
 
 import pytest
 import torch
-from training_helpers import classifier, older_layout
 
 from cnnstudio.cli import main
 from cnnstudio.core.compiler import build_model
 from cnnstudio.core.designfile import load_design, save_design
-from cnnstudio.runs import list_runs, pick_run, run_folder, runs_dir
-from cnnstudio.runs import store
+from cnnstudio.runs import list_runs, pick_run, run_folder, runs_dir, store
 from cnnstudio.runs.diff import changes, design_diff
 from cnnstudio.runs.manifest import Manifest
 from cnnstudio.runs.snapshots import thin
 from cnnstudio.training import checkpoint, events
+from training_helpers import classifier, older_layout
 
 
 @pytest.fixture

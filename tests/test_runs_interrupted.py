@@ -13,8 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from fault_helpers import cli, cli_environment
-from training_helpers import classifier
 
 from cnnstudio.cli import main
 from cnnstudio.core.designfile import save_design
@@ -22,6 +20,8 @@ from cnnstudio.runs import list_runs
 from cnnstudio.runs.manifest import LAST, MANIFEST, Manifest
 from cnnstudio.runs.owner import STALE_AFTER_S, Owner, boot_id, process_start
 from cnnstudio.runs.recorder import record_died
+from fault_helpers import cli, cli_environment
+from training_helpers import classifier
 
 LINUX = pytest.mark.skipif(process_start(os.getpid()) is None, reason="process start times from /proc")
 

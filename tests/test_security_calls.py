@@ -11,9 +11,9 @@ appear and torch's global settings must not change. Hypothesis then builds JSON 
 from __future__ import annotations
 
 import ast
-import inspect
 import importlib
 import importlib.util
+import inspect
 import json
 import random
 import re
@@ -239,7 +239,7 @@ def _assert_only_allowed(e: Any) -> None:
             _assert_only_allowed(v)
 
 
-NAMES_THAT_ARE_CODE = [f'x"""\nimport os; os.mkdir({MARKER!r})\n"""', f'x\\', f'x"""\rimport os; os.mkdir({MARKER!r})  #',
+NAMES_THAT_ARE_CODE = [f'x"""\nimport os; os.mkdir({MARKER!r})\n"""', 'x\\', f'x"""\rimport os; os.mkdir({MARKER!r})  #',
                        f"x'''\u2028import os; os.mkdir({MARKER!r})", 'R\u00e9seau "quoted" \\n', f'"""{{os.mkdir({MARKER!r})}}']
 
 

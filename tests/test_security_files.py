@@ -18,8 +18,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from fault_helpers import cli_environment
-from training_helpers import classifier
 
 from cnnstudio import cli
 from cnnstudio.cli import main
@@ -28,8 +26,9 @@ from cnnstudio.core.atomic import WriteFailed, atomic_write_bytes
 from cnnstudio.core.designfile import DesignFileError, loads, save_design, to_dict
 from cnnstudio.core.groups import Group
 from cnnstudio.runs import list_runs, pick_run, runs_dir, store
-from cnnstudio.runs.manifest import Manifest
 from cnnstudio.training.errors import TrainingError
+from fault_helpers import cli_environment
+from training_helpers import classifier
 
 pytestmark = pytest.mark.security
 SLOW = pytest.mark.faults  # real processes (CLI subprocesses, parallel trains): `-m "not faults"` skips them

@@ -11,8 +11,8 @@ import pytest
 import cnnstudio
 import security_corpus as corpus
 from cnnstudio.core.designfile import save_design
-from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401 - pytest fixtures
 from cnnstudio.gui.main_window import MainWindow
+from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401 - pytest fixtures
 
 pytestmark = pytest.mark.security
 MARKER = Path("/tmp/cnnstudio-security-marker-19-studio")

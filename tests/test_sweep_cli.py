@@ -8,12 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
-from training_helpers import classifier
 
 from cnnstudio.cli import main
 from cnnstudio.core.compiler import build_model
 from cnnstudio.core.designfile import load_design, save_design
 from cnnstudio.runs import list_runs
+from training_helpers import classifier
 
 TINY = {"epochs": 1, "batch_size": 32, "data_options": {"count": 96}, "device": "cpu", "lr": 0.01}
 
@@ -49,7 +49,7 @@ def test_a_layer_parameter_changes_what_each_trial_trains(design_file: Path, cap
     assert parameters(by_width[2] / "design.json") == 2 * 10 + 2 * 96 + 6
     assert parameters(by_width[5] / "design.json") == 5 * 10 + 5 * 96 + 6
     runs = {run.path: run for run in list_runs(design_file.parent / "runs" / "tiny")}
-    for number, (width, folder) in enumerate(sorted(by_width.items(), key=lambda item: item[1].name)):
+    for number, (_width, folder) in enumerate(sorted(by_width.items(), key=lambda item: item[1].name)):
         assert runs[folder].manifest.sweep == {"name": "width", "trial": number, "pruned": False}
         assert runs[folder].settings["lr"] == 0.01 and (folder / "last.pt").is_file()
 

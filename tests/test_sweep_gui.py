@@ -7,6 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QInputDialog
+
+from cnnstudio.cli import main
+from cnnstudio.core.designfile import load_design, loads, save_design, to_dict
 from gui_fixtures import (  # noqa: F401
     FIGURE21,
     answers,
@@ -16,12 +21,7 @@ from gui_fixtures import (  # noqa: F401
     snapshot,
     window,
 )
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QInputDialog
 from training_helpers import classifier
-
-from cnnstudio.cli import main
-from cnnstudio.core.designfile import load_design, loads, save_design, to_dict
 
 
 def answer(monkeypatch: pytest.MonkeyPatch, spec: str) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from training_helpers import chain, classifier
 
 from cnnstudio.core.compiler import build_model
 from cnnstudio.core.design import DesignError
 from cnnstudio.sweeps.space import Dimension, SweepError, apply, parse_param
+from training_helpers import chain, classifier
 
 
 def grouped():

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from training_helpers import classifier
 
 from cnnstudio.core.designfile import save_design
+from training_helpers import classifier
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.faults  # real processes training at once: slow on a small machine (make test runs them)

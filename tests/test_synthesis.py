@@ -17,10 +17,10 @@ from cnnstudio.cli import main
 from cnnstudio.core.compiler import build_model
 from cnnstudio.core.designfile import load_design
 from cnnstudio.core.resources import TEMPLATES
+from cnnstudio.training.control import RunControl
 from cnnstudio.training.engine import Trainer
 from cnnstudio.training.settings import parse_settings
 from cnnstudio.training.synthesis import pretrained
-from cnnstudio.training.control import RunControl
 from cnnstudio.training.synthesis.images import read_image, write_png
 from cnnstudio.training.synthesis.network import NoWeightsError, SynthesisError, load_network
 from cnnstudio.training.synthesis.progress import SynthesisProgress

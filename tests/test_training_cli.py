@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from training_helpers import classifier
 
 from cnnstudio.cli import main
 from cnnstudio.core.designfile import save_design
 from cnnstudio.training import checkpoint
+from training_helpers import classifier
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
-from training_helpers import MNIST, Recorder, classifier, train
 
 from cnnstudio.training import events
 from cnnstudio.training.data import synthetic_sequences, synthetic_shapes
 from cnnstudio.training.data.convert import fit_images
 from cnnstudio.training.data.registry import load_data
 from cnnstudio.training.errors import TrainingError
+from training_helpers import MNIST, Recorder, classifier, train
 
 
 def test_shapes_are_seeded_and_boxes_enclose_the_masks() -> None:

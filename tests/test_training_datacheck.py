@@ -13,7 +13,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from training_helpers import Recorder, chain
 
 from cnnstudio.cli import main
 from cnnstudio.core.design import Design
@@ -23,6 +22,7 @@ from cnnstudio.training.check import errors, training_problems
 from cnnstudio.training.datacheck import inspect
 from cnnstudio.training.engine import Trainer
 from cnnstudio.training.settings import parse_settings
+from training_helpers import Recorder, chain
 
 
 def classifier(width: int, shape: tuple[int, ...] = (1, 8, 8)) -> Design:

@@ -8,7 +8,6 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from training_helpers import Recorder, chain
 
 from cnnstudio.cli import main
 from cnnstudio.core.design import Design
@@ -17,6 +16,7 @@ from cnnstudio.training import events
 from cnnstudio.training.check import training_problems
 from cnnstudio.training.defaults import default_settings, input_kind, picked_defaults
 from cnnstudio.training.engine import Trainer
+from training_helpers import Recorder, chain
 
 
 def sequence_design(padding: str) -> Design:

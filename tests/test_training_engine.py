@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from training_helpers import Recorder, classifier, train
 
 from cnnstudio.training import checkpoint, events
 from cnnstudio.training.engine import Trainer
 from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.settings import parse_settings
 from cnnstudio.training.tasks.classification import Classification
+from training_helpers import Recorder, classifier, train
 
 # Dropout and augmentation draw random numbers mid-run, so an exact resume must restore them too.
 RESUME_SETTINGS = {"device": "cpu", "epochs": 2, "batch_size": 32, "data_options": {"count": 400},

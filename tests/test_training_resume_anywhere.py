@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_training_distributed import design_file, metrics, run
 
 from cnnstudio.cli import main
 from cnnstudio.core.designfile import load_design
@@ -22,6 +21,7 @@ from cnnstudio.training.engine import Trainer
 from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.sampler import EpochSampler
 from cnnstudio.training.settings import parse_settings
+from test_training_distributed import design_file, metrics, run
 
 
 def torchrun(*args: str, processes: int = 2, cwd: Path) -> str:

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
-from training_helpers import Recorder, classifier, train
 
 from cnnstudio.training import checkpoint, events
 from cnnstudio.training.data.registry import OpenRequest, open_data
 from cnnstudio.training.data.splits import choose
 from cnnstudio.training.errors import TrainingError
+from training_helpers import Recorder, classifier, train
 
 
 def write_idx(folder: Path, prefix: str, count: int, first_label: int = 0) -> torch.Tensor:

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
-from training_helpers import Recorder, chain, classifier, train
 
 from cnnstudio.training import events
 from cnnstudio.training.data.registry import OpenRequest, load_data, open_data
 from cnnstudio.training.engine import Trainer
 from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.settings import parse_settings
+from training_helpers import Recorder, chain, classifier, train
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = {"data_options": {}, "data_loading": "stream", "workers": 1}

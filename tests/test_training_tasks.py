@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from training_helpers import chain, classifier, train
 
 from cnnstudio.core.design import Design
 from cnnstudio.training import events
+from training_helpers import chain, classifier, train
 
 CONV = ("Conv2d", {"out_channels": 8, "kernel_size": 3, "padding": "same"})
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from training_helpers import chain, train
 
 from cnnstudio.training.data import synthetic_volumes
 from cnnstudio.training.data.registry import load_data
 from cnnstudio.training.errors import TrainingError
+from training_helpers import chain, train
 
 
 def test_volumes_are_seeded_labelled_and_in_range() -> None:

@@ -32,10 +32,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cnnstudio.core.weights import WeightsError
     from cnnstudio.export import FORMATS, ExportError, export_design, stale_weights
     from cnnstudio.export.code import CodeExportError
-    from cnnstudio.core.weights import WeightsError
-
     from cnnstudio.runs import RunError
 
     try:

@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from cnnstudio.runs import run_folder, runs_dir
     from cnnstudio.runs.recorder import record_failed_start, run_listeners
     from cnnstudio.training import distributed, threads
-    from cnnstudio.training.engine import Trainer
     from cnnstudio.training.defaults import default_settings
+    from cnnstudio.training.engine import Trainer
 
     try:
         design = load_design(args.design)

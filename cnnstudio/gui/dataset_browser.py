@@ -244,8 +244,8 @@ class DatasetBrowser(QWidget):
 
     def _wanted(self) -> tuple[Any, tuple[int, ...]] | str:
         """The design's settings and Input shape, or why the data cannot be shown."""
-        from cnnstudio.training.errors import TrainingError
         from cnnstudio.training.defaults import default_settings
+        from cnnstudio.training.errors import TrainingError
 
         try:
             settings = default_settings(self.doc.design)

@@ -23,8 +23,17 @@ from cnnstudio.core.layout import layered_positions
 from cnnstudio.gui.canvas.node_item import HEIGHT, WIDTH
 from cnnstudio.gui.canvas.scene import DesignScene
 from cnnstudio.gui.canvas.view import CanvasView
-from cnnstudio.gui.commands import (AddNodes, Connect, Delete, EditGroups, InsertNode, MoveNodes, SetFrozen,
-                                    SetLabel, SetParams)
+from cnnstudio.gui.commands import (
+    AddNodes,
+    Connect,
+    Delete,
+    EditGroups,
+    InsertNode,
+    MoveNodes,
+    SetFrozen,
+    SetLabel,
+    SetParams,
+)
 from cnnstudio.gui.document import Document, Edge
 from cnnstudio.gui.group_editor import GroupEditor
 

@@ -22,7 +22,6 @@ from cnnstudio.training import events
 from cnnstudio.training.errors import NotWritten, TrainingError
 from cnnstudio.training.listeners import METRICS_NAME, Callback, RunInfo
 
-
 RUN_FILES = (LAST, METRICS_NAME)  # a folder with either holds a run, from the run store or before it
 
 

@@ -36,14 +36,14 @@ from cnnstudio.core.designfile import DesignFileError, from_dict, to_dict
 from cnnstudio.training import checkpoint, distributed, events, probes, runfiles
 from cnnstudio.training.control import RunControl
 from cnnstudio.training.data.images import report_skipped
+from cnnstudio.training.defaults import default_settings
 from cnnstudio.training.device import is_out_of_memory
 from cnnstudio.training.errors import NotWritten, TrainingError, first_line
-from cnnstudio.training.defaults import default_settings
 from cnnstudio.training.listeners import METRICS_NAME, Callback, MetricsWriter, RunInfo
 from cnnstudio.training.settings import TrainingSettings, parse_settings
 from cnnstudio.training.setup import RunSetup, build
-from cnnstudio.training.tensorboard import Board
 from cnnstudio.training.tasks import Batch
+from cnnstudio.training.tensorboard import Board
 
 CHECKPOINT_NAME = "last.pt"
 SAMPLES_SHOWN = 8
@@ -270,7 +270,7 @@ class Trainer(RunControl):
                     pos.step += 1
                     pos.global_step += 1
                     continue
-                loss, stats = self._guard(lambda: self._train_step(batch))
+                loss, stats = self._guard(lambda batch=batch: self._train_step(batch))
                 samples = batch.size * self.world.size  # the global batch
                 pos.loss_sum += loss * samples
                 pos.samples += samples

@@ -19,7 +19,6 @@ from pathlib import Path
 from cnnstudio.core.atomic import WriteFailed, atomic_write_text, explain, stray_temps
 from cnnstudio.training.errors import TrainingError
 
-
 # The temporary names of checkpoints before version 2 (mkstemp's): ".last.<8 characters>.pt".
 _LEGACY_TEMP = re.compile(r"\.last\.[a-z0-9_]{8}\.pt")
 

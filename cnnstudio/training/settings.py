@@ -103,7 +103,7 @@ def parse_settings(raw: Mapping[str, Any] | None, overrides: Mapping[str, Any] |
         if not owner:
             raise fields.unknown_key(key, COMMON_KEYS + fields.names(options_class), WHERE)
     task_options = fields.parse(options_class, rest, WHERE)
-    settings.augmentation  # validate the nested object now, not at the first epoch
+    _ = settings.augmentation  # validate the nested object now, not at the first epoch
     if settings.loss_weights is not None and settings.outputs is not None and len(settings.loss_weights) != len(settings.outputs):
         raise TrainingError(
             f"{WHERE}: 'loss_weights' has {len(settings.loss_weights)} value(s) but 'outputs' names "

@@ -55,9 +55,9 @@ def main() -> None:
             browser.move(0, 0)
             browser.resize(1280, 800)
             browser.refresh(force=True)
-            wait(app, lambda: browser.grid.count() > row)
+            wait(app, lambda browser=browser, row=row: browser.grid.count() > row)
             browser.grid.setCurrentRow(row)  # a sample whose augmented copies show the changes well
-            wait(app, lambda: not browser.tiles[-1].pixmap().isNull())
+            wait(app, lambda browser=browser: not browser.tiles[-1].pixmap().isNull())
             for _ in range(30):
                 app.processEvents()
                 time.sleep(0.02)
@@ -66,7 +66,7 @@ def main() -> None:
                 small = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
             small.save(HERE / name, optimize=True)
             print("wrote", HERE / name)
-            wait(app, lambda: not browser.jobs)
+            wait(app, lambda browser=browser: not browser.jobs)
         win.doc.undo_stack.setClean()
         win.close()
 

@@ -22,9 +22,9 @@ from PySide6.QtWidgets import QApplication, QDockWidget
 from cnnstudio.core.analysis import analyze
 from cnnstudio.core.designfile import save_design
 from cnnstudio.gui import theme
-from cnnstudio.importers import import_model
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.settings import Settings
+from cnnstudio.importers import import_model
 
 OUT = Path(__file__).resolve().parent
 SIZE = (1440, 900)

@@ -35,8 +35,9 @@ from cnnstudio.gui.settings import Settings
 
 OUT = Path(__file__).resolve().parent
 sys.path[:0] = [str(OUT), str(OUT.parents[1])]
-from bench.gallery_screenshots import shrink  # noqa: E402
 from make_view_screenshots import DIGITS, Shot, train  # noqa: E402
+
+from bench.gallery_screenshots import shrink  # noqa: E402
 
 
 def figure21(win: MainWindow) -> None:

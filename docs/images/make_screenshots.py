@@ -18,10 +18,10 @@ from pathlib import Path
 from PySide6.QtCore import QPointF, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
+from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR
 from cnnstudio.gui import theme
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.settings import Settings
-from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR
 
 OUT = Path(__file__).resolve().parent
 SIZE = (1600, 1000)

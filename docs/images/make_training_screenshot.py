@@ -16,10 +16,10 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDockWidget
 
+from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR
 from cnnstudio.gui import theme
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.settings import Settings
-from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR
 
 OUT = Path(__file__).resolve().parent / "studio-training.png"
 SIZE = (1600, 1000)

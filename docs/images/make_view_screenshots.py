@@ -20,11 +20,11 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from cnnstudio.core.designfile import load_design
+from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR
 from cnnstudio.gui import theme
 from cnnstudio.gui.main_window import MainWindow
-from cnnstudio.gui.views.hub import dock_of
 from cnnstudio.gui.settings import Settings
-from cnnstudio.core.resources import TEMPLATES as TEMPLATES_DIR
+from cnnstudio.gui.views.hub import dock_of
 from cnnstudio.training.engine import Trainer
 from cnnstudio.training.settings import parse_settings
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnstudio.core.catalogue import Call, Ctx, Inference, LayerType, ShapeError, TensorArg, register
+from cnnstudio.core.catalogue import Call, Ctx, Inference, LayerType, ShapeError, register
 from cnnstudio.core.layers.common import batch_dim, require_rank, show
 from cnnstudio.core.params import ChoiceParam, IntParam, SizeParam
 

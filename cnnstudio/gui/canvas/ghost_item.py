@@ -19,8 +19,16 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from cnnstudio.core import catalogue
 from cnnstudio.core.params import ParamError
 from cnnstudio.gui import theme
-from cnnstudio.gui.canvas.node_item import (DIFF_COLORS, HEIGHT, RADIUS, WIDTH, NodeItem, fonts, paint_accent,
-                                            text_column)
+from cnnstudio.gui.canvas.node_item import (
+    DIFF_COLORS,
+    HEIGHT,
+    RADIUS,
+    WIDTH,
+    NodeItem,
+    fonts,
+    paint_accent,
+    text_column,
+)
 from cnnstudio.gui.describe import caption
 
 OPACITY = 0.55

@@ -47,7 +47,7 @@ class Gradients(View):
         if self.steps and snapshot.step <= self.steps[-1]:
             return
         self.steps.append(snapshot.step)
-        for layer, value in snapshot.grad_norms.items():
+        for layer in snapshot.grad_norms:
             self.history.setdefault(layer, [float("nan")] * (len(self.steps) - 1))
         for layer, values in self.history.items():
             values.append(snapshot.grad_norms.get(layer, float("nan")))

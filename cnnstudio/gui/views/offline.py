@@ -71,9 +71,9 @@ class OfflineProber(QObject):
 
     def _build(self) -> tuple[Any, list[str]]:
         from cnnstudio.core.weights import load_matching
+        from cnnstudio.training.defaults import default_settings
         from cnnstudio.training.distributed import World
         from cnnstudio.training.errors import TrainingError
-        from cnnstudio.training.defaults import default_settings
         from cnnstudio.training.setup import build
 
         # workers 0: streamed images are decoded here; no process forked from the studio (Qt's threads)

@@ -14,11 +14,11 @@ from collections.abc import Callable
 
 import torch
 
+from cnnstudio.training import threads
 from cnnstudio.training.data.base import TensorData, stack
 from cnnstudio.training.data.images import report_skipped
 from cnnstudio.training.data.source import Source
 from cnnstudio.training.data.workers import batch_reader
-from cnnstudio.training import threads
 from cnnstudio.training.errors import TrainingError
 
 CHUNK = 256  # samples per read when decoding a whole source

@@ -29,7 +29,7 @@ def map_in_order(source: nn.Module, target: fx.GraphModule) -> dict[str, Tensor]
     run = set(node_modules(target).values())
     targets = [(name, module) for name, module in parameterised(target) if name in run]
     state: dict[str, Tensor] = {}
-    for (source_name, source_module), (target_name, target_module) in zip(parameterised(source), targets):
+    for (_, source_module), (target_name, target_module) in zip(parameterised(source), targets):
         if type(source_module) is not type(target_module) or source_module.weight.shape != target_module.weight.shape:
             break
         for key, tensor in source_module.state_dict().items():
