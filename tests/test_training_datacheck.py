@@ -232,3 +232,28 @@ def test_check_json_lists_warnings_apart(tmp_path, capsys) -> None:
     assert main(["check", str(tmp_path / "d.json"), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)["training"]
     assert report["valid"] and report["errors"] == [] and report["warnings"][0]["key"] == "data"
+
+
+def test_a_fifo_or_device_named_as_data_is_never_opened_to_read(tmp_path) -> None:
+    """The cheap inspection runs on every keystroke of the form and before each start: a FIFO named
+    as a csv list or an IDX label file, or csv:/dev/zero, must leave the classes unknown at once
+    (opening the data says why), never block on the read."""
+    import os
+    import subprocess
+    import sys
+
+    os.mkfifo(tmp_path / "list.csv")
+    (tmp_path / "idx").mkdir()
+    os.mkfifo(tmp_path / "idx" / "train-labels-idx1-ubyte")
+    specs = [f"csv:{tmp_path / 'list.csv'}", f"idx:{tmp_path / 'idx'}", "csv:/dev/zero"]
+    probe = "import sys; from cnnstudio.training.datacheck import inspect; print([inspect(s).classes for s in sys.argv[1:]])"
+    done = subprocess.run([sys.executable, "-c", probe, *specs], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "[None, None, None]", done.stderr
+
+
+def test_an_empty_class_folder_is_not_a_class_as_the_folder_source_counts(tmp_path) -> None:
+    root = image_folder(tmp_path / "data", 2)
+    (root / "empty").mkdir()
+    assert inspect(f"folder:{root}").classes == ("class0", "class1")
+    design = classifier(2)
+    assert not errors(training_problems({"data": f"folder:{root}"}, design))  # 2 classes, 2 outputs: fits

@@ -15,7 +15,9 @@ from __future__ import annotations
 import csv
 import functools
 import gzip
+import io
 import itertools
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,6 +25,7 @@ from typing import Any
 
 from cnnstudio.core.analysis import Analysis
 from cnnstudio.core.design import Design
+from cnnstudio.core.regular import NotReadable, read_at_most, read_regular
 from cnnstudio.training.data.generated_options import GENERATED, parse_options
 from cnnstudio.training.defaults import input_kind
 from cnnstudio.training.errors import TrainingError
@@ -218,16 +221,22 @@ _OUTPUT_CHECKS: dict[str, Callable[[TrainingSettings, list[tuple[str, tuple]], D
 }
 
 
+CSV_BYTES = 2**30  # as csvfile.py reads a list: a bigger file is not a data list
+LABELS_BYTES = 2**28  # an IDX label file holds a byte per sample: 268 million samples
+
+
 # -- reading sources cheaply (cached by path and modification time: the form asks on every keystroke) --
 @functools.lru_cache(maxsize=16)
 def _idx(spec: str, folder: Path, stamp: int) -> DataFacts:
     """IDX label files hold one byte per sample: their largest label gives the classes, as idx.py numbers them."""
     top = -1
     for path in sorted(folder.glob("*-labels-idx1-ubyte*")):
-        try:
-            with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as handle:
-                raw = handle.read()
-        except (OSError, EOFError):
+        try:  # bounded, from a regular file only: a FIFO named like MNIST's labels must not hang the form
+            raw = read_regular(path, LABELS_BYTES, "an IDX file")
+            if path.suffix == ".gz":
+                with gzip.GzipFile(fileobj=io.BytesIO(raw)) as unpacked:
+                    raw = read_at_most(unpacked, LABELS_BYTES)
+        except (NotReadable, OSError, EOFError, zlib.error):
             return DataFacts(spec, "images", colours=frozenset({"grey"}))
         if len(raw) > 8 and raw[2] == 0x08 and raw[3] == 1:
             top = max(top, max(raw[8:]))
@@ -241,9 +250,24 @@ def _folder(spec: str, root: Path, stamp: int) -> DataFacts:
     val = next((root / name for name in VALIDATION_FOLDERS if (root / name).is_dir()), None)
     train = root / "train"
     parent = train if val is not None and _subfolders(train) and _subfolders(val) else root
-    classes = _subfolders(parent)
+    classes = [name for name in _subfolders(parent) if _holds_image(parent / name)]  # as folder.py counts them
     files = [path for name in classes for path in itertools.islice((parent / name).iterdir(), 4) if path.is_file()]
     return DataFacts(spec, "images", tuple(classes) or None, colours=_colours(files[:SAMPLED]))
+
+
+def _holds_image(folder: Path) -> bool:
+    """Whether a class folder holds an image (anywhere below it); an empty one is not a class."""
+    suffixes = _image_suffixes()
+    return any(path.suffix.lower() in suffixes and path.is_file() for path in folder.rglob("*")
+               if not path.name.startswith("."))
+
+
+@functools.cache
+def _image_suffixes() -> frozenset[str]:
+    from PIL import Image
+
+    Image.init()
+    return frozenset(Image.registered_extensions())
 
 
 def _subfolders(folder: Path) -> list[str]:
@@ -255,10 +279,11 @@ def _subfolders(folder: Path) -> list[str]:
 @functools.lru_cache(maxsize=16)
 def _csv(spec: str, file: Path, stamp: int) -> DataFacts:
     """The classes of the label column and the boxes (numbered as csvfile.py does), and a few images and masks."""
-    try:
-        with open(file, newline="", encoding="utf-8-sig") as handle:
-            rows = [{(k or "").strip(): (v or "") for k, v in row.items() if isinstance(v, str)} for row in csv.DictReader(handle)]
-    except (OSError, UnicodeDecodeError, csv.Error):
+    try:  # bounded, from a regular file only: csv:/dev/zero or a FIFO must not hang the form or the start
+        text = read_regular(file, CSV_BYTES, "a CSV file").decode("utf-8-sig")
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows = [{(k or "").strip(): (v or "") for k, v in row.items() if isinstance(v, str)} for row in reader]
+    except (NotReadable, OSError, UnicodeDecodeError, csv.Error):
         return DataFacts(spec, "images", targets=None)
     names = {row.get("label", "").strip() for row in rows} - {""}
     names |= {part.split()[0] for row in rows for part in row.get("boxes", "").split(";") if part.strip()}
