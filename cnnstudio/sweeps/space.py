@@ -22,6 +22,7 @@ from typing import Any, Literal
 from cnnstudio.core.design import Design, DesignError
 from cnnstudio.core.params import FloatParam, ParamError
 from cnnstudio.core.repeat import MAX_TIMES, plan_repeat, repeat_group
+from cnnstudio.training.defaults import with_defaults
 from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.fields import names as fields_of
 from cnnstudio.training.fields import unknown_key
@@ -210,7 +211,7 @@ def _check_setting(dimension: Dimension, name: str, design: Design) -> None:
     if dimension.kind == "int" and not allowed & {int, float}:
         raise SweepError(f"'{name}' takes {_type_words(allowed)}; use choice:")
     for value in dimension.values():
-        parse_settings(set_setting(design.training, name, value))
+        parse_settings(with_defaults(set_setting(design.training, name, value), design))  # as the trial will
 
 
 def _type_words(types: set[Any]) -> str:

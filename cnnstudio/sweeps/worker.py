@@ -30,9 +30,10 @@ from cnnstudio.runs.owner import Owner
 from cnnstudio.runs.store import Run
 from cnnstudio.sweeps.space import Dimension, SweepError, apply
 from cnnstudio.training import events
+from cnnstudio.training.defaults import default_settings
 from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.listeners import read_metrics
-from cnnstudio.training.settings import TrainingSettings, parse_settings
+from cnnstudio.training.settings import TrainingSettings
 
 CLAIM = "sweep-continuing.json"  # in a run folder: the worker process that continues the trial
 
@@ -58,7 +59,7 @@ def default_name(dimensions: list[Dimension]) -> str:
 
 def objective(design: Design, spec: SweepSpec) -> tuple[str, str]:
     """The metric and direction: the given ones, else the task's main validation metric."""
-    settings = parse_settings(design.training, spec.overrides)
+    settings = default_settings(design, spec.overrides)
     main, mode = main_metric(settings.task)
     metric = spec.metric or main
     if spec.direction:
@@ -117,7 +118,7 @@ def _pruner(spec: SweepSpec, design: Design) -> Any:
     if spec.pruner == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=2)
     if spec.pruner == "hyperband":
-        epochs = parse_settings(design.training, spec.overrides).epochs
+        epochs = default_settings(design, spec.overrides).epochs
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 1))
     return optuna.pruners.NopPruner()
 
@@ -218,7 +219,7 @@ class Worker:
         pruning = _Pruning(trial, self.metric)
         try:
             design = apply(self.design, values)
-            settings = parse_settings(design.training, self.spec.overrides)
+            settings = default_settings(design, self.spec.overrides)
             self.trainer = pruning.trainer = make_trainer(design, settings, folder, resume, pruning)
             if self.stopping.is_set():  # stopped while the trial was being set up
                 self.trainer.stop()

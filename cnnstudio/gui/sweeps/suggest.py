@@ -10,8 +10,9 @@ import typing
 from cnnstudio.core.design import Design
 from cnnstudio.core.params import BoolParam, ChoiceParam, FloatParam, IntParam
 from cnnstudio.sweeps.space import setting_type
+from cnnstudio.training.defaults import default_settings
 from cnnstudio.training.fields import names
-from cnnstudio.training.settings import TrainingSettings, parse_settings
+from cnnstudio.training.settings import TrainingSettings
 
 
 def suggest(key: str, design: Design) -> str:
@@ -39,7 +40,7 @@ def _setting(name: str, design: Design) -> str:
     declared = setting_type(name)
     allowed = {a for a in typing.get_args(declared) if a is not type(None)} or {declared}
     try:
-        settings = parse_settings(design.training)
+        settings = default_settings(design)
         value = settings.augmentation.__dict__.get(name.removeprefix("augment.")) if name.startswith("augment.") \
             else getattr(settings, name, None) if name in names(TrainingSettings) else getattr(settings.task_options, name, None)
     except Exception:  # noqa: BLE001 - settings the form marks wrong: suggest from the type alone
