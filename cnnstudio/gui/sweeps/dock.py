@@ -14,6 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QProcess, Qt, QTimer
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
@@ -42,6 +43,20 @@ from cnnstudio.sweeps.space import SweepError, parse_param
 POLL_MS = 2000
 DEFAULTS = {"name": "", "params": {}, "trials": 8, "jobs": 1, "metric": None, "sampler": "tpe", "pruner": "median"}
 CHOICES = {"sampler": ("tpe", "random", "grid"), "pruner": ("median", "hyperband", "none")}
+
+
+def _import_optuna_here() -> None:
+    """Optuna and its importance module (which imports scipy and scikit-learn, 2-3 s once) are imported
+    on the GUI thread, under a wait cursor, before any job of the dock reads the sweep: their first
+    import in a worker thread, while the GUI thread ran Qt's event loop, crashed the process inside
+    PySide's import hook (seen in tests/test_sweep_gui.py)."""
+    if "optuna.importance" in sys.modules:
+        return
+    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        import optuna.importance  # noqa: F401
+    finally:
+        QApplication.restoreOverrideCursor()
 
 
 def _study(design_path: Path, design_name: str, sweep_name: str) -> tuple[Any, str] | None:
@@ -327,6 +342,7 @@ class SweepDock(QWidget):
         """Read the sweep back from its storage (off the GUI thread), unless a read is under way."""
         if self.doc.path is None or self.reading is not None or not self.setup()["params"]:
             return
+        _import_optuna_here()
         path, name, sweep = self.doc.path, self.doc.design.name, self.sweep_name()
         self.reading = BackgroundJob(lambda: read_sweep(path, name, sweep), (SweepError, OSError), self)
         self.reading.done.connect(self._read)
