@@ -69,3 +69,44 @@ def test_typing_a_folder_with_too_many_classes_turns_start_off(window: MainWindo
     line = form.rows["data"]._line()
     QTest.keyClicks(line, f"folder:{image_folder(tmp_path / 'pics', 8)}")  # typed, not yet committed
     assert "has 8 classes" in form.rows["data"].problem and not dock.start.isEnabled()
+
+
+def _picked_reconstruction(window: MainWindow):  # noqa: ANN202, F811
+    """The MLP autoencoder without "task": the design picks reconstruction (output = input shape)."""
+    from cnnstudio.core.designfile import load_design
+    from cnnstudio.core.resources import TEMPLATES
+
+    design = load_design(TEMPLATES / "ae_mlp.json")
+    design.training.pop("task")
+    window.show_design(design, None)
+    form = window.training.dock.form
+    assert form.shown_task == "reconstruction"
+    return form
+
+
+def test_an_option_of_the_picked_task_is_applied_not_refused(window: MainWindow) -> None:  # noqa: F811
+    form = _picked_reconstruction(window)
+    form.rows["noise"].show("gaussian")
+    form.commit("noise")
+    assert "noise" not in form.refused and window.doc.design.training["noise"] == "gaussian"
+
+
+def test_an_edit_that_changes_the_picked_task_updates_the_task_rows(window: MainWindow) -> None:  # noqa: F811
+    from cnnstudio.gui.commands import SetParams
+
+    form = _picked_reconstruction(window)
+    window.doc.push(SetParams(window.doc, "dec_fc2", {"out_channels": 3}))  # the output no longer matches the input
+    assert form.shown_task == form.settings().task != "reconstruction"
+    assert form.rows["task"].editor.currentText() == form.settings().task
+
+
+def test_a_refused_value_goes_when_the_design_sets_the_key_elsewhere(window: MainWindow) -> None:  # noqa: F811
+    from cnnstudio.gui.training.form import SetTraining
+
+    window.show_design(classifier(3), None)
+    form = window.training.dock.form
+    form.rows["lr"]._line().setText("abc")
+    form.commit("lr")
+    assert "lr" in form.refused
+    window.doc.push(SetTraining(window.doc, {**window.doc.design.training, "lr": 0.5}, "lr"))  # an undo, Apply Best
+    assert "lr" not in form.refused and form.rows["lr"].problem == ""

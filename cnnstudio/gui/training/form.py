@@ -222,6 +222,7 @@ class SettingsForm(QWidget):
         self.task_rows: list[str] = []
         self.shown_task: str | None = None
         self.refused: dict[str, str] = {}  # key: why the value its field shows was not applied
+        self._seen: dict[str, Any] = {}  # the design's object as last shown
         self.warning = QLabel(wordWrap=True)  # data that can only waste outputs: Start still runs
         self.warning.setVisible(False)
         self.defaults = QLabel(wordWrap=True)  # the defaults picked for this design, in grey
@@ -247,7 +248,7 @@ class SettingsForm(QWidget):
                 self._add_row(form, specs[name], hints[name])
             layout.addWidget(box)
         layout.addStretch(1)
-        doc.training_changed.connect(self.refresh)
+        doc.training_changed.connect(self._training_changed)
         doc.reset.connect(self._new_design)
         doc.analyzed.connect(self._design_edited)  # an edit of the design (its Input shape...) may matter
         self.refresh()
@@ -361,8 +362,17 @@ class SettingsForm(QWidget):
         """The design's settings; TrainingError if its "training" object is wrong."""
         return default_settings(self.doc.design)
 
+    def _training_changed(self) -> None:
+        """The design's object changed (this form, an undo, Apply Best...): a refused value whose key the
+        design now sets otherwise is outdated, so it goes and the field shows the design's value."""
+        raw = self.doc.design.training
+        for name in [n for n in self.refused if raw.get(n) != self._seen.get(n)]:
+            del self.refused[name]
+        self.refresh()
+
     def refresh(self) -> None:
         raw = self.doc.design.training
+        self._seen = dict(raw)
         try:
             settings = self.settings()
         except TrainingError:  # shown by _check, field by field
@@ -400,6 +410,13 @@ class SettingsForm(QWidget):
         self.defaults.setVisible(bool(shown))
 
     def _design_edited(self) -> None:
+        """An edit of the design may change the defaults it implies (the task its outputs call for)."""
+        try:
+            picked_task = self.settings().task
+        except TrainingError:
+            picked_task = self.shown_task
+        if picked_task != self.shown_task:
+            return self.refresh()
         self._show_defaults()
         self._check()
 
@@ -450,8 +467,8 @@ class SettingsForm(QWidget):
             training[name] = value
         if training == self.doc.design.training:
             return self.refresh()
-        try:
-            parse_settings(training)
+        try:  # with the defaults the design implies (its picked task and data), as check and the engine do
+            parse_settings(with_defaults(training, self.doc.design, analysis=self.doc.analysis))
         except TrainingError as error:
             return self._refuse(name, str(error).removeprefix('"training": '))
         stepped = getattr(row.editor, "stepping", False) or isinstance(row.editor, QComboBox) and not row.editor.isEditable()
@@ -460,7 +477,10 @@ class SettingsForm(QWidget):
 
     def _refuse(self, name: str, message: str) -> None:
         """Keep the typed value in view, say why it was refused and what the design keeps."""
-        kept = self.doc.design.training.get(name, _default(self.rows[name].spec))
+        try:
+            kept = self.settings().to_dict().get(name, _default(self.rows[name].spec))
+        except TrainingError:  # the object is wrong elsewhere: what the design's object says, or the default
+            kept = self.doc.design.training.get(name, _default(self.rows[name].spec))
         self.refused[name] = f"{message.rstrip('.')}. Not applied: the design keeps {json.dumps(kept)}."
         self.error.emit(message)
         self._check()
