@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import cnnstudio
-from cnnstudio.core.designfile import DesignFileError, load_design, loads
+from cnnstudio.core.designfile import DesignFileError, load_design, loads, save_design
 from cnnstudio.importers import import_model, save_import
 
 
@@ -79,8 +79,21 @@ def test_renaming_or_removing_a_node_keeps_the_design_buildable(tmp_path: Path) 
     built = cnnstudio.build_model(design)
     assert built.first.weight is built.b.weight
     design.remove_node("first")
+    assert design.tied == {}  # the tie went with the node: the file saved now opens again
     design.connect(design.input_ids[0], "relu")
     assert sum(p.numel() for p in cnnstudio.build_model(design).parameters()) == 8 * 8 + 8  # b alone, untied
+    save_design(design, tmp_path / "untied.json")
+    assert load_design(tmp_path / "untied.json").tied == {}
+
+
+def test_undoing_a_removal_in_the_studio_puts_the_tie_back(qtbot) -> None:  # noqa: ANN001
+    from cnnstudio.gui.document import Document
+
+    doc = Document(import_model("module:test_importers_tied:SharedLinear", [(8,)]).design)
+    removed = doc.remove_node("a")
+    assert doc.design.tied == {}
+    doc.restore(removed)
+    assert doc.design.tied == {("b", "weight"): ("a", "weight")}
 
 
 TEMPLATE = {"format": "cnnstudio-design", "version": 3, "name": "t",
@@ -102,3 +115,25 @@ def test_a_tie_between_tensors_of_different_shapes_is_a_compile_error() -> None:
     design = loads(json.dumps({**TEMPLATE, "tied": [{"tensor": ["b", "weight"], "is": ["a", "weight"]}]}))
     with pytest.raises(ValueError, match="shapes now differ"):
         cnnstudio.build_model(design)
+
+
+def test_a_tied_design_exports_as_safetensors_and_as_code_with_one_tensor(tmp_path: Path) -> None:
+    """The weights file holds the tensor under both names; the exported model.py ties them again."""
+    import importlib.util
+
+    from cnnstudio.cli import main
+
+    save_import(import_model("module:test_importers_tied:SharedLinear", [(8,)]), tmp_path / "tied.json")
+    assert main(["export", str(tmp_path / "tied.json"), "--format", "safetensors", "-o", str(tmp_path / "w.safetensors")]) == 0
+    from safetensors.torch import load_file
+
+    weights = load_file(tmp_path / "w.safetensors")
+    assert torch.equal(weights["a.weight"], weights["b.weight"])
+    assert main(["export", str(tmp_path / "tied.json"), "--format", "code", "-o", str(tmp_path / "model.py")]) == 0
+    spec = importlib.util.spec_from_file_location("exported_tied", tmp_path / "model.py")
+    exported = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(exported)
+    model = next(cls for name, cls in vars(exported).items() if isinstance(cls, type) and issubclass(cls, nn.Module)
+                 and cls.__module__ == "exported_tied")()
+    assert model.b.weight is model.a.weight
+    assert sum(p.numel() for p in model.parameters()) == 8 * 8 + 8 + 8

@@ -160,6 +160,8 @@ class Design:
         if self.output_order is not None and node_id in self.output_order:
             self.output_order.remove(node_id)
         self._drop_from_group(node_id)
+        # a tie to or from a removed node goes with it (docs/design-format.md): none is saved dangling
+        self.tied = {tensor: owner for tensor, owner in self.tied.items() if node_id not in (tensor[0], owner[0])}
         return node, edges
 
     def connect(self, src: str, dst: str, index: int | None = None) -> None:

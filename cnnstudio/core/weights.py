@@ -165,7 +165,11 @@ def tensors_bytes(tensors: dict[str, torch.Tensor]) -> bytes:
     """Tensors as a .safetensors file's bytes (written to disk atomically by the caller)."""
     from safetensors.torch import save
 
-    clean = {name: t.detach().contiguous().cpu() for name, t in tensors.items()}
+    clean, seen = {}, set()
+    for name, tensor in tensors.items():  # a tied tensor (one Parameter, two names) is written under each name
+        tensor = tensor.detach().contiguous().cpu()
+        clean[name] = tensor.clone() if tensor.data_ptr() in seen else tensor
+        seen.add(tensor.data_ptr())
     return save(clean, metadata={"format": "cnnstudio-weights"})
 
 

@@ -107,6 +107,7 @@ def model_source(design: Design, analysis: Analysis, model: fx.GraphModule) -> s
         init.append(f"self.{names[node_id]} = {code}  # -> {list(shape)}")
         if node.frozen:
             init.append(f"self.{names[node_id]}.requires_grad_(False)  # frozen")
+    init += _ties(design, model, names)
     helpers = "\n\n".join([*(inspect.getsource(cls) for cls in sorted(used, key=lambda c: c.__name__)), *helpers_text])
     body = textwrap.indent("\n".join(init), " " * 8)
     source = f"class {class_name(design)}(nn.Module):\n"
@@ -120,6 +121,22 @@ def model_source(design: Design, analysis: Analysis, model: fx.GraphModule) -> s
     else:
         source += _forward(model.graph, "forward")
     return (helpers + "\n\n\n" if helpers else "") + source
+
+
+def _ties(design: Design, model: fx.GraphModule, names: dict[str, str]) -> list[str]:
+    """A tied tensor (docs/design-format.md, "tied") made the very tensor it is tied to, as the
+    compiler does, so the exported model has the design's parameter count and trains them as one.
+    Names from the file are written as string literals (repr), never as code."""
+    lines = []
+    for (node_id, tensor), (owner_id, owner_tensor) in design.tied.items():
+        if node_id not in names or owner_id not in names:
+            continue
+        module_path, _, leaf = tensor.rpartition(".")
+        owner = model.get_submodule(names[owner_id])
+        kind = "parameter" if owner_tensor in dict(owner.named_parameters()) else "buffer"
+        lines.append(f"self.{names[node_id]}.get_submodule({module_path!r}).register_{kind}({leaf!r}, "
+                     f"self.{names[owner_id]}.get_{kind}({owner_tensor!r}))  # tied: one tensor of the model")
+    return lines
 
 
 def _trailing_softmax(design: Design, names: dict[str, str]) -> str | None:

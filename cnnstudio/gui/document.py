@@ -38,6 +38,7 @@ class Removed:
     position: int
     output_index: int | None = None
     groups: dict[str, Group] | None = None
+    tied: dict[tuple[str, str], tuple[str, str]] | None = None  # the design's ties before, if it had one of the node
 
 
 class Document(QObject):
@@ -118,19 +119,22 @@ class Document(QObject):
             self.inputs_changed.emit(dst)
         if removed.groups is not None:
             self.set_groups(removed.groups)
+        if removed.tied is not None:
+            self.design.tied = dict(removed.tied)
 
     def remove_node(self, node_id: str) -> Removed:
         position = list(self.design.graph).index(node_id)
         outputs = self.design.output_order
         output_index = outputs.index(node_id) if outputs is not None and node_id in outputs else None
         groups = copy.deepcopy(self.design.groups) if self.design.group_of(node_id) is not None else None
+        tied = dict(self.design.tied) if any(node_id in (t[0], o[0]) for t, o in self.design.tied.items()) else None
         node, edges = self.design.remove_node(node_id)
         self.node_removed.emit(node_id)
         for dst in {dst for _, dst, _ in edges if dst != node_id}:
             self.inputs_changed.emit(dst)
         if groups is not None:
             self.groups_changed.emit()
-        return Removed(node, edges, position, output_index, groups)
+        return Removed(node, edges, position, output_index, groups, tied)
 
     def _move_in_order(self, node_id: str, position: int) -> None:
         """Rebuild the graph with ``node_id`` at ``position``, keeping every input order."""
