@@ -70,7 +70,7 @@ def test_export_takes_the_runs_weights(design_file: Path, tmp_path: Path, capsys
     run = pick_run(runs_dir(design_file, "tiny"), "latest")
     target = tmp_path / "model.safetensors"
     assert main(["export", str(design_file), "--format", "safetensors", "-o", str(target)]) == 0
-    assert f"weights: run {run.name}, {run.best_text()} ({run.path / 'best.pt'})" in capsys.readouterr().err
+    assert f"weights: run {run.name}, {run.best_text()}, the best completed run ({run.path / 'best.pt'})" in capsys.readouterr().err
     from safetensors.torch import load_file
 
     exported = load_file(target)

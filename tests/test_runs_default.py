@@ -83,7 +83,7 @@ def test_export_and_visualize_take_the_best_run_and_say_which(trained_twice: Pat
     capsys.readouterr()
     assert main(["export", str(trained_twice), "--format", "safetensors", "-o", str(tmp_path / "m.safetensors")]) == 0
     said = capsys.readouterr().err
-    assert f"weights: run {good.name}, best accuracy {good.best_value():.1%} ({good.path / 'best.pt'})" in said
+    assert f"weights: run {good.name}, best accuracy {good.best_value():.1%}, the best completed run ({good.path / 'best.pt'})" in said
     assert main(["export", str(trained_twice), "--run", "latest", "--format", "safetensors",
                  "-o", str(tmp_path / "m.safetensors")]) == 0
     assert f"weights: run {worse.name}" in capsys.readouterr().err
@@ -93,3 +93,13 @@ def test_export_and_visualize_take_the_best_run_and_say_which(trained_twice: Pat
     assert main(["visualize", str(trained_twice), "--run", "nonesuch", "--layer", "conv2d1", "--steps", "1",
                  "-o", str(tmp_path / "grid.png")]) == 1
     assert "'nonesuch' matches no run" in capsys.readouterr().err
+
+
+def test_the_line_says_why_the_default_run_was_taken(tmp_path: Path) -> None:
+    """A failed run with a checkpoint is taken when none completed, and never called the best completed run."""
+    from cnnstudio.runs.store import why_default
+
+    make_runs(tmp_path / "a", [("failed", None, True)])
+    assert why_default(default_run(list_runs(tmp_path / "a"))) == "the newest run with a checkpoint: no run has completed"
+    make_runs(tmp_path / "b", [("failed", None, True), ("completed", 0.5, True)])
+    assert why_default(default_run(list_runs(tmp_path / "b"))) == "the best completed run"

@@ -71,5 +71,8 @@ def default_weights(design_path: str, design: Design, which: str | None) -> Path
     weights = run.weights("best")
     if weights is None:
         raise RunError(f"the run {run.name} has no checkpoint")
-    print(f"weights: run {run.name}, {run.best_text()} ({weights})", file=sys.stderr)
+    from cnnstudio.runs.store import why_default
+
+    why = f", {why_default(run)}" if which is None else ""
+    print(f"weights: run {run.name}, {run.best_text()}{why} ({weights})", file=sys.stderr)
     return weights

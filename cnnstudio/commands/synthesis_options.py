@@ -42,7 +42,7 @@ def weights_source(design: Design, design_path: str, given: str | None, which: s
     """The weights to use: given, else run ``which``'s best checkpoint (by default the best completed
     run's, as export takes; said on stderr), else the design's own (``"weights"``)."""
     from cnnstudio.runs import RunError, list_runs, pick_run, runs_dir
-    from cnnstudio.runs.store import default_run
+    from cnnstudio.runs.store import default_run, why_default
 
     if given:
         return given
@@ -56,7 +56,8 @@ def weights_source(design: Design, design_path: str, given: str | None, which: s
         raise SynthesisError(f"the run {run.name} has no checkpoint")
     if run is None or weights is None:
         return design.weights
-    print(f"weights: run {run.name}, {run.best_text()} ({weights})", file=sys.stderr)
+    why = "" if which else f", {why_default(run)}"
+    print(f"weights: run {run.name}, {run.best_text()}{why} ({weights})", file=sys.stderr)
     return str(weights)
 
 

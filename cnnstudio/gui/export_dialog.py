@@ -99,13 +99,13 @@ class ExportDialog(QDialog):
         self.source.addItem("Another file…", None)
         self.source.currentIndexChanged.connect(self._source_chosen)
         self.source_note = QLabel(wordWrap=True)
-        from cnnstudio.runs.store import default_run
+        from cnnstudio.runs.store import default_run, why_default
 
         best = default_run(list(runs))
         if best is not None and not weights:
             self.source.setCurrentIndex(self.source.findData(str(best.weights("best"))))
         default = ("the weights loaded in the design" if weights else
-                   f"the best completed run's best checkpoint ({best.name}, {best.best_text()})" if best else
+                   f"the best checkpoint of {why_default(best)} ({best.name}, {best.best_text()})" if best else
                    "random weights: the design has no runs yet")
         _message(self.source_note, f"Default: {default}.")
         self._source_chosen()

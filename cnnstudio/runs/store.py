@@ -241,6 +241,13 @@ def default_run(found: list[Run]) -> Run | None:
     return weighted[-1] if weighted else None
 
 
+def why_default(run: Run) -> str:
+    """Why :func:`default_run` chose ``run``, for the line that says which weights are used."""
+    if run.manifest.status == "completed":
+        return "the best completed run"
+    return "the newest run with a checkpoint: no run has completed"
+
+
 def _best(scored: list[Run]) -> Run:
     """The best by the main metric; of equals, the newest."""
     sign = 1 if scored[-1].manifest.mode == "max" else -1

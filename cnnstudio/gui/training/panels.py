@@ -34,7 +34,7 @@ from cnnstudio.gui.training.runs_panel import RunsPanel, run_color
 from cnnstudio.runs import Run, run_folder
 from cnnstudio.runs.diff import design_diff
 from cnnstudio.runs.folders import move_runs
-from cnnstudio.runs.store import default_run
+from cnnstudio.runs.store import default_run, why_default
 from cnnstudio.training import events
 from cnnstudio.training.errors import TrainingError
 
@@ -230,7 +230,7 @@ class TrainingPanels(QObject):
         self._show_runs()
         shown = default_run(self.runs.runs)
         if shown is not None:
-            self.log.add("info", f"Weights: run {shown.name}, {shown.best_text()} (the best completed run)")
+            self.log.add("info", f"Weights: run {shown.name}, {shown.best_text()} ({why_default(shown)})")
             self._opening = True  # shown in the Curves dock, which is not brought forward for it
             self.load_run(shown)
             self._opening = False
