@@ -95,7 +95,8 @@ def _data(design: Design) -> Picked | None:
 
 def _task(design: Design, outputs: Any, analysis: Analysis) -> Picked:
     """The task the outputs' shapes call for; classification when nothing else fits."""
-    chosen = outputs if isinstance(outputs, list) and outputs else design.output_ids
+    # the user's outputs when they are node ids (a wrong list is check's to report), else the design's
+    chosen = outputs if isinstance(outputs, list) and outputs and all(isinstance(o, str) for o in outputs) else design.output_ids
     shapes = [analysis.nodes[node].shape if node in analysis.nodes else None for node in chosen]
     inputs = [_shape(design, node) for node in design.input_ids]
     source = tuple(inputs[0]) if inputs and isinstance(inputs[0], (list, tuple)) else None
