@@ -255,15 +255,22 @@ class RunsPanel(QWidget):
         return any(item.data(0, SWEEP_ROLE) is not None for item in self.tree.selectedItems())
 
     def select(self, names: list[str]) -> None:
-        """Select the runs of these folders (a trial's sweep opens to show it)."""
-        iterator = QTreeWidgetItemIterator(self.tree)
+        """Select the runs of these folders (a trial's sweep opens to show it); one change, told once."""
+        before = self.tree.selectedItems()
+        items, iterator = [], QTreeWidgetItemIterator(self.tree)
         while item := iterator.value():
+            items.append(item)
+            iterator += 1
+        self.tree.blockSignals(True)
+        for item in items:
             path = item.data(0, Qt.ItemDataRole.UserRole)
             item.setSelected(path is not None and Path(path).name in names)
             if item.isSelected() and item.parent() is not None:
                 item.parent().setExpanded(True)
                 self.tree.scrollToItem(item)
-            iterator += 1
+        self.tree.blockSignals(False)
+        if self.tree.selectedItems() != before:
+            self._selection_changed()
 
     def _selection_changed(self) -> None:
         chosen = self.selected()
