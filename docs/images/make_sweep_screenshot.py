@@ -1,12 +1,15 @@
-"""The Sweep dock with a finished sweep, in a real studio window at 1440x900:
+"""The Sweep dock with a finished sweep, and the Runs panel with its trials, in a real studio window at
+1440x900:
 
     Xvfb :99 -screen 0 1440x900x24 &
     DISPLAY=:99 .venv/bin/python docs/images/make_sweep_screenshot.py [DESIGN.json]
 
-Without DESIGN, it makes a small classifier in a temporary folder and sweeps its learning rate and
-first convolution's width with a real ``cnnstudio sweep`` (6 trials of 2 epochs on generated
-shapes); with DESIGN, it shows that design's saved sweep as it stands. Writes
-``studio-sweep-1440x900.png`` beside this script.
+Without DESIGN, it makes a small classifier in a temporary folder, trains it once with a real
+``cnnstudio train`` and sweeps its learning rate and first convolution's width with a real
+``cnnstudio sweep`` (6 trials of 2 epochs on generated shapes); with DESIGN, it shows that design's
+saved sweep as it stands. Writes ``studio-sweep-1440x900.png`` beside this script, then
+``studio-runs-sweep-1440x900.png``: the Runs panel below the canvas, the sweep's row opened on its
+trials (pruned ones grey) beside the ordinary run, its best trial selected.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from cnnstudio.gui import theme
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.settings import Settings
 from cnnstudio.gui.window_layout import RIGHT_BOTTOM
+from cnnstudio.runs.table import best_trial, sweep_of
 
 HERE = Path(__file__).resolve().parent
 SWEEP = {"name": "demo", "params": {"training.lr": "float:0.0003:0.03:log", "nodes.conv1.out_channels": "int:2:12"},
@@ -44,6 +48,7 @@ def make_sweep(folder: Path) -> Path:
     design.sweep = SWEEP
     path = folder / "shapes.json"
     save_design(design, path)
+    subprocess.run([sys.executable, "-m", "cnnstudio", "train", str(path)], check=True)  # an ordinary run
     params = [f"--param={key}={spec}" for key, spec in SWEEP["params"].items()]
     subprocess.run([sys.executable, "-m", "cnnstudio", "sweep", str(path), *params, "--trials", "6", "--sweep", "demo",
                     "--sampler", "random", "--seed", "3"], check=True)
@@ -75,7 +80,20 @@ def shoot(path: Path) -> None:
                 QTimer.singleShot(500, grab)
                 return
             window.grab().save(str(HERE / "studio-sweep-1440x900.png"))
-            app.quit()
+            show_runs()
+
+        def show_runs() -> None:
+            runs_dock, runs = window.training.runs_dock, window.training.runs
+            dock.hide()
+            window.removeDockWidget(runs_dock)  # below the canvas, full width: every column shows
+            window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, runs_dock)
+            runs_dock.show()
+            window.resizeDocks([runs_dock], [330], Qt.Orientation.Vertical)
+            runs.refresh()
+            best = best_trial([run for run in runs.runs if sweep_of(run) == (window.doc.design.sweep or {}).get("name")])
+            runs.select([best.folder] if best else [])  # opens the sweep's row on its trials
+            window.view.fit()
+            QTimer.singleShot(800, lambda: (window.grab().save(str(HERE / "studio-runs-sweep-1440x900.png")), app.quit()))
 
         QTimer.singleShot(1000, grab)
         app.exec()

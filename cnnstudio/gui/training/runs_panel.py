@@ -6,8 +6,11 @@ canvas (``diff_requested``); double-click (or Load Weights) loads a run's best o
 (``load_requested``). A run whose process is gone (killed, a power cut) shows "interrupted"; when
 it is selected, its sentence under the table has a Resume button that continues it in its own
 folder from its last checkpoint (``resume_requested``), as the Checkpoints list's Resume does.
-Rename and Note edit the run's manifest; Delete asks first; Open Folder shows the run's files. Runs from before the run store are listed read-only, "older run" where they do
-not say. The table is re-read when a run writes its manifest (each epoch and at the end).
+Rename and Note edit the run's manifest; Delete asks first; Open Folder shows the run's files. A
+sweep's trials sit under one row for the sweep (how many, how they ended, the best), which is not a
+run, so nothing that needs a run works on it; pruned trials are grey. Runs from before the run store
+are listed read-only, "older run" where they do not say. The table is re-read when a run writes its
+manifest (each epoch and at the end).
 """
 
 from __future__ import annotations
@@ -27,17 +30,26 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QTreeWidget,
     QTreeWidgetItem,
+    QTreeWidgetItemIterator,
     QVBoxLayout,
     QWidget,
 )
 
+from cnnstudio.gui import theme
 from cnnstudio.runs import Run, list_runs, store
-from cnnstudio.runs.table import run_cells
+from cnnstudio.runs.table import (
+    best_trial,
+    run_cells,
+    sweep_cells,
+    sweep_of,
+    trial_state,
+)
 from cnnstudio.training import events
 
 COLUMNS = ["Run", "Started", "Status", "Epochs", "Best", "Final", "Duration", "Changes from the previous run", "Note"]
 RUN_COLORS = ["#2f63c8", "#d0662a", "#2e8f4f", "#b83c8f", "#7446c2", "#0f8f7e", "#946024", "#c8342f"]
 SORT_KEY = Qt.ItemDataRole.UserRole + 1
+SWEEP_ROLE = Qt.ItemDataRole.UserRole + 2  # on a sweep's row: the sweep's name
 REFRESH_MS = 300
 CHANGES_WIDTH = 360  # the whole line is in the tooltip
 EDITS = ("rename", "note", "delete")  # refused for runs from before the run store
@@ -45,6 +57,7 @@ RESUME_TIP = ("Continue an interrupted run (its process was killed or died) from
               "folder, with the Training dock's epochs and device")
 OLDER_TIP = ("An older run, from before the run store: read from its checkpoint and metrics.jsonl; "
              "its files are left as they are (no rename, note or delete)")
+SWEEP_TIP = "A sweep, not a run: expand it and select one of its trials to load, rename, note, open or delete it"
 
 
 def run_color(index: int) -> str:
@@ -76,7 +89,6 @@ class RunsPanel(QWidget):
         self.runs: list[Run] = []
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
-        self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
         self.tree.setSortingEnabled(True)
         self.tree.sortByColumn(1, Qt.SortOrder.DescendingOrder)
@@ -140,14 +152,31 @@ class RunsPanel(QWidget):
 
     def refresh(self) -> None:
         selected = {run.path for run in self.selected()}
+        sweeps = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+        expanded = {item.data(0, SWEEP_ROLE) for item in sweeps if item.isExpanded()}
+        chosen = {item.data(0, SWEEP_ROLE) for item in sweeps if item.isSelected()}
         self.runs = list_runs(self.directory) if self.directory else []
         self.tree.setSortingEnabled(False)
         self.tree.blockSignals(True)
         self.tree.clear()
+        trials: dict[str, list[Run]] = {}
+        for run in self.runs:
+            if (name := sweep_of(run)) is not None:
+                trials.setdefault(name, []).append(run)
+        parents = {name: self._sweep_row(name, runs) for name, runs in trials.items()}
+        self.tree.addTopLevelItems(list(parents.values()))
+        self.tree.setRootIsDecorated(bool(parents))  # without sweeps the table looks as it always did
         for index, (previous, run) in enumerate(zip([None, *self.runs], self.runs)):
             item = self._row(run, previous, index)
-            self.tree.addTopLevelItem(item)
+            parent = parents.get(sweep_of(run))
+            if parent is None:
+                self.tree.addTopLevelItem(item)
+            else:
+                parent.addChild(item)
             item.setSelected(run.path in selected)
+        for name, parent in parents.items():
+            parent.setExpanded(name in expanded)
+            parent.setSelected(name in chosen)
         self.tree.blockSignals(False)
         self.tree.setSortingEnabled(True)
         for column in range(len(COLUMNS) - 2):
@@ -195,6 +224,26 @@ class RunsPanel(QWidget):
         item.setToolTip(0, f"{run.path}\n{OLDER_TIP}" if run.older else str(run.path))
         item.setToolTip(2, m.message or state.detail or (OLDER_TIP if run.older else state.status))
         item.setToolTip(7, changed.replace("; ", "\n"))
+        if trial_state(run) == "pruned":
+            grey = theme.colors().muted
+            for column in range(len(COLUMNS)):
+                item.setForeground(column, grey)
+        return item
+
+    def _sweep_row(self, name: str, trials: list[Run]) -> _Row:
+        """The row over a sweep's trials: not a run (no path), it sums them up."""
+        text, best = sweep_cells(name, trials), best_trial(trials)
+        keys = [name.lower(), min(run.manifest.started for run in trials), text.status, len(trials),
+                best.best_value() if best else None, None, sum(run.manifest.seconds for run in trials), "", ""]
+        item = _Row(list(text.texts()))
+        for column, key in enumerate(keys):
+            item.setData(column, SORT_KEY, key)
+        item.setData(0, SWEEP_ROLE, name)
+        font = item.font(0)
+        font.setBold(True)
+        item.setFont(0, font)
+        for column in range(len(COLUMNS)):
+            item.setToolTip(column, SWEEP_TIP)
         return item
 
     # -- selection ---------------------------------------------------------------------------------
@@ -202,10 +251,26 @@ class RunsPanel(QWidget):
         paths = {item.data(0, Qt.ItemDataRole.UserRole) for item in self.tree.selectedItems()}
         return [run for run in self.runs if str(run.path) in paths]  # oldest first
 
+    def _sweeps_selected(self) -> bool:
+        return any(item.data(0, SWEEP_ROLE) is not None for item in self.tree.selectedItems())
+
     def select(self, names: list[str]) -> None:
-        for index in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(index)
-            item.setSelected(Path(item.data(0, Qt.ItemDataRole.UserRole)).name in names)
+        """Select the runs of these folders (a trial's sweep opens to show it); one change, told once."""
+        before = self.tree.selectedItems()
+        items, iterator = [], QTreeWidgetItemIterator(self.tree)
+        while item := iterator.value():
+            items.append(item)
+            iterator += 1
+        self.tree.blockSignals(True)
+        for item in items:
+            path = item.data(0, Qt.ItemDataRole.UserRole)
+            item.setSelected(path is not None and Path(path).name in names)
+            if item.isSelected() and item.parent() is not None:
+                item.parent().setExpanded(True)
+                self.tree.scrollToItem(item)
+        self.tree.blockSignals(False)
+        if self.tree.selectedItems() != before:
+            self._selection_changed()
 
     def _selection_changed(self) -> None:
         chosen = self.selected()
@@ -229,11 +294,15 @@ class RunsPanel(QWidget):
         self.buttons["resume"].setEnabled(resumable)
         if len(chosen) == 1 and chosen[0].state.status == "interrupted" and not resumable:
             self.buttons["resume"].setToolTip("A run is in progress" if self.active else chosen[0].state.detail)
+        if self._sweeps_selected():
+            for button in self.buttons.values():
+                button.setEnabled(False)
+                button.setToolTip(SWEEP_TIP)
 
     # -- actions -----------------------------------------------------------------------------------
     def _load(self, which: str) -> None:
         chosen = self.selected()
-        if len(chosen) == 1:
+        if len(chosen) == 1 and not self._sweeps_selected():  # double-click on a sweep opens it instead
             self.load_requested.emit(chosen[0], which)
 
     def _resume(self) -> None:
