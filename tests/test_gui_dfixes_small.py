@@ -54,6 +54,7 @@ def test_the_import_dialog_counts_what_the_search_leaves(window: MainWindow, qtb
     from cnnstudio.gui import import_dialog
 
     names = ["torchvision:resnet18", "torchvision:resnet50", "torchvision:vgg16", "timm:resnet18d"]
+    monkeypatch.setattr(import_dialog, "cached_model_names", lambda: None)  # as on a first start: listed anew
     monkeypatch.setattr(import_dialog, "model_names", lambda: names)
     dialog = import_dialog.ImportDialog(tmp_path, window)
     qtbot.addWidget(dialog)

@@ -87,7 +87,7 @@ def test_two_runs_are_kept_listed_and_stay_listed_after_save_as(studio: MainWind
     dialog = ExportDialog(studio.doc, None, studio, panel.runs)  # File › Export: trained weights by default
     qtbot.addWidget(dialog)
     assert dialog.weights.text() == str(moved / shown.folder / "best.pt")
-    assert f"best completed run's best checkpoint ({shown.name}, {shown.best_text()})" in dialog.source_note.text()
+    assert f"best checkpoint of the best completed run ({shown.name}, {shown.best_text()})" in dialog.source_note.text()
     assert dialog.source.findText("Random weights (freshly initialised, untrained)") >= 0
 
 
