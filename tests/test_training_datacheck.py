@@ -257,3 +257,13 @@ def test_an_empty_class_folder_is_not_a_class_as_the_folder_source_counts(tmp_pa
     assert inspect(f"folder:{root}").classes == ("class0", "class1")
     design = classifier(2)
     assert not errors(training_problems({"data": f"folder:{root}"}, design))  # 2 classes, 2 outputs: fits
+
+
+def test_check_names_what_stands_where_the_data_file_should_be(tmp_path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "list.csv")
+    said = [p.message for p in training_problems({"data": f"csv:{tmp_path / 'list.csv'}"}, classifier(3))]
+    assert any("which is a pipe (FIFO), not a file" in message for message in said), said
+    said = [p.message for p in training_problems({"data": f"csv:{tmp_path / 'gone.csv'}"}, classifier(3))]
+    assert any("which does not exist" in message for message in said), said

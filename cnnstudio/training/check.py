@@ -24,6 +24,7 @@ from typing import Any
 
 from cnnstudio.core.analysis import Analysis, analyze
 from cnnstudio.core.design import Design
+from cnnstudio.core.regular import kind_of
 from cnnstudio.training import datacheck, fields
 from cnnstudio.training.data.generated_options import GENERATED, parse_options
 from cnnstudio.training.defaults import Picked, picked_defaults
@@ -127,7 +128,9 @@ def _data_problems(settings: TrainingSettings) -> list[TrainingProblem]:
         problems += _option_problems(kind, settings.data_options)
     where = Path(path).expanduser()
     if kind in FILES and not (where.is_dir() if FILES[kind] == "folder" else where.is_file()):
-        problems.append(TrainingProblem("data", f"{WHERE}: 'data' names the {FILES[kind]} '{path}', which does not exist"))
+        other = kind_of(where) if FILES[kind] != "folder" else None  # a FIFO or a device stands there
+        what = f"which is {other}, not a file" if other else "which does not exist"
+        problems.append(TrainingProblem("data", f"{WHERE}: 'data' names the {FILES[kind]} '{path}', {what}"))
     return problems
 
 
