@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 from typing import Any
 
+from cnnstudio.commands.signals import ForwardSignals, StopOnSignals
 from cnnstudio.core.designfile import DesignFileError, load_design
 
 EXIT_DONE, EXIT_FAILED, EXIT_REFUSED, EXIT_STOPPED = 0, 1, 2, 130
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     threads.configure(processes=int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
     worker = Worker(study, design, spec, runs, lambda line: print(line, file=sys.stderr))
     try:
-        with _stop_on_signals(worker):
+        with StopOnSignals(worker, "stopping the sweep: the running trial writes a checkpoint"):
             outcomes = worker.run(args.trials)
     except SweepError as error:
         return _say(str(error), EXIT_FAILED)
@@ -140,7 +140,7 @@ def _run_jobs(args: argparse.Namespace, name: str) -> int:
             env["CUDA_VISIBLE_DEVICES"] = str(index % gpus)
         procs.append(subprocess.Popen([sys.executable, "-m", "cnnstudio", "sweep", *_worker_args(args, name, share)],
                                       env=env))
-    with _forward_signals(procs):
+    with ForwardSignals(procs):
         codes = [proc.wait() for proc in procs]
     if EXIT_STOPPED in codes or any(code < 0 for code in codes):
         return EXIT_STOPPED
@@ -161,42 +161,3 @@ def _gpu_count() -> int:
     import torch
 
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
-
-
-class _stop_on_signals:
-    """Ctrl-C or SIGTERM stops the worker (its running trial writes a checkpoint); a second Ctrl-C is immediate."""
-
-    def __init__(self, worker: Any):
-        self.worker = worker
-
-    def __enter__(self) -> None:
-        self.previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-
-    def _handle(self, signum: int, frame: object) -> None:
-        print("\nstopping the sweep: the running trial writes a checkpoint (Ctrl-C again to quit now)", file=sys.stderr)
-        self.worker.stop()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-class _forward_signals:
-    """The workers share the terminal, so Ctrl-C reaches them itself; a SIGTERM or a Ctrl-C sent to
-    this process alone is passed on as SIGTERM, which each worker takes as its first stop."""
-
-    def __init__(self, procs: list[subprocess.Popen]):
-        self.procs = procs
-
-    def __enter__(self) -> None:
-        self.previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-
-    def _handle(self, signum: int, frame: object) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import time
 from typing import Any, TextIO
 
+from cnnstudio.commands.signals import StopOnSignals
 from cnnstudio.core.atomic import WriteFailed
 from cnnstudio.core.design import Design
 from cnnstudio.core.designfile import DesignFileError, load_design, to_dict
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"cnnstudio train: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
     progress.epochs = trainer.settings.epochs
-    with _stop_on_signals(trainer):
+    with StopOnSignals(trainer, "stopping: finishing this step and writing a checkpoint"):
         finished = trainer.run()
     if world.is_main and finished.status == "completed":
         print(f"done: run {out.name} in {out} (metrics.jsonl, last.pt, best.pt)", file=sys.stderr)
@@ -108,25 +108,6 @@ def _check_same_network(given: Design, saved: Design, checkpoint: str) -> None:
     if structure(given) != structure(saved):
         raise TrainingError(f"{checkpoint} was trained from another network ('{saved.name}'); its layers or "
                             "connections differ from this design's")
-
-
-class _stop_on_signals:
-    """Ctrl-C and SIGTERM ask the trainer (or anything with ``stop()``) to stop; a second Ctrl-C is immediate."""
-
-    def __init__(self, trainer: Any):
-        self.trainer = trainer
-
-    def __enter__(self) -> None:
-        self.previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-
-    def _handle(self, signum: int, frame: object) -> None:
-        print("\nstopping: finishing this step and writing a checkpoint (Ctrl-C again to quit now)", file=sys.stderr)
-        self.trainer.stop()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class Progress:

@@ -37,18 +37,10 @@ from cnnstudio.gui.document import Document
 from cnnstudio.gui.training.form import SettingsForm
 from cnnstudio.gui.training.runner import MODES
 from cnnstudio.runs import runs_dir
+from cnnstudio.runs.table import duration
 from cnnstudio.training import events
 
 SHOW_EVERY_S = 0.2
-
-
-def duration(seconds: float) -> str:
-    """``42 s``, ``3:05``, ``1:02:03``."""
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 class TrainingDock(QWidget):
