@@ -113,7 +113,7 @@ def test_a_model_the_design_cannot_match_is_refused_or_written_marked(tmp_path: 
     assert marked["id"] == load_design(out).output_ids[0]
     warnings = [str(w) for w in analyze(load_design(out)).warnings]
     assert any(w.startswith(f"{marked['id']}: unverified import") for w in warnings)
-    assert main(["check", str(out)]) == 0  # a warning, not an error
+    assert analyze(load_design(out)).valid  # the mark is a warning on the node, not an error
 
 
 class Noisy(nn.Module):
@@ -125,7 +125,8 @@ def test_a_design_its_own_check_refuses_is_never_written(tmp_path: Path, capsys:
     out = tmp_path / "noisy.json"
     assert main(["import", "module:test_import_verify:Noisy", "--input", "3x8x8", "-o", str(out),
                  "--allow-unverified"]) == 1
-    assert "fails its own check" in capsys.readouterr().err and not out.exists()
+    # the importer checks the calls it writes against the list the checker uses (core/calls.py)
+    assert "a design may not call 'torch.randn_like'" in capsys.readouterr().err and not out.exists()
 
 
 def act_block() -> nn.Module:
