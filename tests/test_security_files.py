@@ -256,7 +256,7 @@ def test_damaged_run_folders_never_hang_or_stop_runs_runs_json_or_export(trained
     assert "larger than" in rows["zz-huge"]["detail"] and '"started"' in rows["zz-types"]["detail"]
     assert rows[good.name]["status"] == "completed"
     exported = _cli("export", str(design), "-f", "safetensors", "-o", str(tmp_path / "w.safetensors"))
-    assert exported.returncode == 0 and f"run {good.name}, best.pt" in exported.stderr  # the latest good one
+    assert exported.returncode == 0 and f"weights: run {good.name}, " in exported.stderr  # the one good run
     named = _cli("export", str(design), "--run", "zz-fifo", "-o", str(tmp_path / "w.py"))
     assert named.returncode == 1 and "the run zz-fifo is damaged: run.json: not a regular file" in named.stderr
     for which in ("latest", "best"):
