@@ -53,7 +53,7 @@ VIEWS = ("activations", "filters", "predictions", "gradients", "embeddings")
 WORKSPACES = (
     Workspace("design", "Design", "Edit the design: the canvas gets the room", (
         Column("left", (("palette",),), 0),  # 0: the palette's own width (every layer name whole)
-        Column("right", (("inspector", "training", "probe"), ("summary", "curves", "run-log", "runs")), 290, (0.5, 0.5)),
+        Column("right", (("inspector", "training", "probe"), ("summary", "curves", "run-log", "runs")), 285, (0.5, 0.5)),
     )),
     Workspace("train", "Train", "Watch a run: curves, progress and settings large, the canvas small", (
         Column("right", (("training",), ("runs", "run-log")), 0.36, (0.56, 0.44)),
