@@ -39,7 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnstudio.commands.train import _stop_on_signals
+    from cnnstudio.commands.signals import StopOnSignals
     from cnnstudio.core.designfile import DesignFileError
     from cnnstudio.training.control import RunControl
     from cnnstudio.training.synthesis.images import read_image, write_png
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.output.lower().endswith(".png"):
             raise common.SynthesisError(f"{args.output}: the result is written as PNG; name it with .png")
         transfer = StyleTransfer(common.load(args, "stylize"), content, style, settings, control)
-        with _stop_on_signals(control):
+        with StopOnSignals(control, "stopping: writing what is made so far"):
             result = transfer.run(common.ProgressLine("stylize"))
         write_png(result.image, args.output)
     except (common.SynthesisError, DesignFileError) as error:

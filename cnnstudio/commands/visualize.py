@@ -31,7 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnstudio.commands.train import _stop_on_signals
+    from cnnstudio.commands.signals import StopOnSignals
     from cnnstudio.core.designfile import DesignFileError
     from cnnstudio.training.control import RunControl
     from cnnstudio.training.synthesis.images import write_png
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             raise common.SynthesisError(f"{args.output}: the grid is written as PNG; name it with .png")
         settings = VisualizeSettings(args.layer, args.channels, args.steps, args.lr, args.size)
         visualizer = FeatureVisualizer(common.load(args, "visualize"), settings, control)
-        with _stop_on_signals(control):
+        with StopOnSignals(control, "stopping: writing what is made so far"):
             result = visualizer.run(common.ProgressLine("visualize"))
         write_png(result.grid(), args.output)
     except (common.SynthesisError, DesignFileError) as error:

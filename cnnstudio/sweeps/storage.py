@@ -67,7 +67,9 @@ def open_storage(place: Where) -> Any:
         except OSError as error:
             raise SweepError(f"the sweep storage {place.text} cannot be written: {error.strerror or error}") from None
     scheme = place.url.split("://", 1)[0].split("+", 1)[0]
-    kwargs = {"connect_args": {"connect_timeout": 10}} if scheme in ("postgresql", "mysql") else {}
+    # a server that does not answer is a sentence within seconds; SQLite waits for a worker's write lock
+    kwargs = {"connect_args": {"connect_timeout": 10}} if scheme in ("postgresql", "mysql") else \
+        {"connect_args": {"timeout": 30}} if scheme == "sqlite" else {}
     try:
         return _rdb(place.url, kwargs)
     except ImportError as error:  # Optuna's, from the driver's ModuleNotFoundError
@@ -79,9 +81,10 @@ def open_storage(place: Where) -> Any:
         raise SweepError(f"the storage {place.text} cannot be reached or opened: {reason}") from None
 
 
-def _rdb(url: str, engine_kwargs: dict[str, Any], tries: int = 3) -> Any:
+def _rdb(url: str, engine_kwargs: dict[str, Any], tries: int = 5) -> Any:
     """Optuna's SQL storage. Workers started together on an empty database all create its tables,
-    and all but one then fail on a duplicate key (PostgreSQL); a retry finds the tables made."""
+    and all but one then fail on a duplicate key (PostgreSQL; a UNIQUE constraint or a locked database
+    on SQLite); a retry finds the tables made."""
     import optuna
     from sqlalchemy.exc import DBAPIError
 
@@ -90,7 +93,7 @@ def _rdb(url: str, engine_kwargs: dict[str, Any], tries: int = 3) -> Any:
             return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
         except DBAPIError as error:
             text = str(error.orig).lower()
-            if "duplicate" not in text and "already exists" not in text:
+            if not any(sign in text for sign in ("duplicate", "unique constraint", "already exists", "database is locked")):
                 raise
             time.sleep(0.5 * (attempt + 1))
     return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
