@@ -14,21 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from cnnstudio.core.designfile import save_design
-from training_helpers import classifier
+from test_sweep_cli import design_file  # noqa: F401 - the tiny design the sweep commands' tests use
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.faults  # real processes training at once: slow on a small machine (make test runs them)
-TINY = {"epochs": 1, "batch_size": 32, "data_options": {"count": 96}, "device": "cpu"}
-
-
-@pytest.fixture
-def design_file(tmp_path: Path) -> Path:
-    design = classifier(classes=6, size=8)
-    design.training = dict(TINY)
-    path = tmp_path / "tiny.json"
-    save_design(design, path)
-    return path
 
 
 def cnnstudio(*args: str, cwd: Path, **kwargs) -> subprocess.Popen:
