@@ -5,6 +5,7 @@ bad input refused before any trial."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,32 @@ def test_a_trial_behind_the_others_is_pruned_as_a_stopped_run_marked_pruned(tmp_
     manifest = json.loads((Path(pruned[0]["run"]) / "run.json").read_text())
     assert manifest["status"] == "stopped" and manifest["sweep"]["pruned"] is True and manifest["epochs"] == 1
     assert (Path(pruned[0]["run"]) / "last.pt").is_file()
+    capsys.readouterr()
+    assert main(["runs", str(design_file)]) == 0
+    assert "pruned" in capsys.readouterr().out
+
+
+def test_hyperband_prunes_a_diverging_trial_as_a_stopped_run_marked_pruned(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture) -> None:
+    design_file = tmp_path / "diverges.json"
+    design = classifier(classes=6, size=16)
+    design.training = {**TINY, "optimizer": "adam", "data_options": {"count": 400}}
+    save_design(design, design_file)
+    # grid seed 1 tries lr 0.01, then 20 (Adam's steps of 20 blow the loss up to chance accuracy). Hyperband's
+    # first rung (epoch 1) keeps only the best trial so far, so one finished trial is enough to compare with;
+    # the median pruner would still be waiting for its two.
+    assert main(["sweep", str(design_file), "--param", "training.lr=choice:0.01,20", "--trials", "2",
+                 "--sampler", "grid", "--seed", "1", "--epochs", "2", "--pruner", "hyperband", "--sweep", "hb"]) == 0
+    assert "trial 1 pruned after epoch 1" in capsys.readouterr().err
+    (sweep,) = sweeps_json(design_file, capsys)
+    assert [(t["params"]["training.lr"], t["state"]) for t in sweep["trials"]] == [(0.01, "complete"), (20, "pruned")]
+    pruned = sweep["trials"][1]
+    assert pruned["value"] is None and sweep["best"]["number"] == 0
+    manifest = json.loads((Path(pruned["run"]) / "run.json").read_text())
+    assert manifest["status"] == "stopped" and manifest["epochs"] == 1 and manifest["planned_epochs"] == 2
+    assert manifest["sweep"] == {"name": "hb", "trial": 1, "pruned": True}
+    assert manifest["final"]["train_loss"] > 10 * math.log(6)  # diverging: far above a guess among 6 classes
+    assert (Path(pruned["run"]) / "last.pt").is_file()
     capsys.readouterr()
     assert main(["runs", str(design_file)]) == 0
     assert "pruned" in capsys.readouterr().out
