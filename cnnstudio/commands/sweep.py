@@ -3,9 +3,8 @@ values of its layer parameters or training settings, chosen by Optuna (:mod:`cnn
 
 This process is one worker: it runs ``--trials N`` trials of the sweep. The same command started
 again (here or on another machine sharing ``--storage``) adds workers to the same sweep. ``--jobs K``
-starts K worker processes here, each with its share of the trials and of the CPU cores (or one GPU
-each where there are several): processes, not threads, because torch's thread pool and Python's
-lock are per process, so trials in threads would contend for both.
+starts K worker processes here (no more than the cores), each with its share of the trials and of
+the CPU cores, and one GPU each in turn where there are GPUs (:mod:`cnnstudio.sweeps.jobs`).
 
 Exit status: 0 this worker ran its trials (failed and pruned ones included: the sweep goes on), 1 the
 sweep could not go on (its storage failed, the runs report no such metric), 2 unreadable design or
@@ -89,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"sweep '{spec.name}' in {place.text}: {args.trials} trial(s) on {args.jobs} job(s), "
           f"{study.user_attrs['metric']} to {study.direction.name.lower()}", file=sys.stderr)
     if args.jobs > 1:
-        return _run_jobs(args, spec.name)
+        return _run_jobs(args, spec.name, _devices(design, spec))
     from cnnstudio.training import threads
 
     threads.configure(processes=int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
@@ -125,20 +124,24 @@ def _print_best(study: Any) -> None:
               f"run {best['run']}", file=sys.stderr)
 
 
-def _run_jobs(args: argparse.Namespace, name: str) -> int:
-    """K workers of this sweep, each a ``cnnstudio sweep`` process with its share of the trials and
-    of the cores (``OMP_NUM_THREADS``; the user's own value wins) or, with several GPUs, one GPU."""
-    from cnnstudio.training.threads import plan
+def _run_jobs(args: argparse.Namespace, name: str, devices: list[str]) -> int:
+    """The workers of :func:`cnnstudio.sweeps.jobs.plan_jobs`, each a ``cnnstudio sweep`` process with
+    its trials, its threads (``OMP_NUM_THREADS``; the user's own value wins) and, where the trials'
+    ``devices`` allow it, one GPU (``CUDA_VISIBLE_DEVICES``)."""
+    from cnnstudio.sweeps.jobs import plan_jobs, shares_gpus, visible_gpus
+    from cnnstudio.training.threads import usable_cores
 
-    shares = [args.trials // args.jobs + (i < args.trials % args.jobs) for i in range(args.jobs)]
-    gpus = _gpu_count()
+    gpus = visible_gpus(_gpu_count(), os.environ) if shares_gpus(devices) else []
+    jobs = plan_jobs(args.jobs, args.trials, usable_cores(), gpus)
+    on = f", GPU {', '.join(j.gpu for j in jobs)} in turn" if gpus else ""
+    print(f"{len(jobs)} worker process(es) at once, {jobs[0].threads} thread(s) each{on}", file=sys.stderr)
     procs = []
-    for index, share in enumerate(s for s in shares if s):
+    for job in jobs:
         env = dict(os.environ)
-        env.setdefault("OMP_NUM_THREADS", str(plan(processes=min(args.jobs, args.trials))))
-        if gpus > 1:
-            env["CUDA_VISIBLE_DEVICES"] = str(index % gpus)
-        procs.append(subprocess.Popen([sys.executable, "-m", "cnnstudio", "sweep", *_worker_args(args, name, share)],
+        env.setdefault("OMP_NUM_THREADS", str(job.threads))
+        if job.gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = job.gpu
+        procs.append(subprocess.Popen([sys.executable, "-m", "cnnstudio", "sweep", *_worker_args(args, name, job.trials)],
                                       env=env))
     with ForwardSignals(procs):
         codes = [proc.wait() for proc in procs]
@@ -155,6 +158,14 @@ def _worker_args(args: argparse.Namespace, name: str, trials: int) -> list[str]:
         if value is not None:
             argv += [f"--{flag}", str(value)]
     return argv
+
+
+def _devices(design: Any, spec: Any) -> list[str]:
+    """The devices the trials train on: the design's, or every choice of a swept ``training.device``."""
+    from cnnstudio.training.defaults import default_settings
+
+    swept = [d for d in spec.dimensions if d.key == "training.device"]
+    return [str(c) for c in swept[0].choices] if swept else [default_settings(design, spec.overrides).device]
 
 
 def _gpu_count() -> int:
