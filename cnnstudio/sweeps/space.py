@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -74,12 +74,13 @@ class Dimension:
     def decode(self, stored: Any) -> Any:
         return json.loads(stored) if self.encoded and isinstance(stored, str) else stored
 
-    def grid(self) -> list[Any]:
-        """Every value, for the grid sampler (stored form)."""
+    def grid(self) -> Sequence[Any]:
+        """Every value, for the grid sampler (stored form); an int range as a ``range``, so that
+        counting a huge one costs nothing."""
         if self.kind == "float":
             raise SweepError(f"--param {self.text}: the grid sampler needs int or choice values, not a float range")
         if self.kind == "int":
-            return list(range(int(self.low), int(self.high) + 1, self.step))
+            return range(int(self.low), int(self.high) + 1, self.step)
         return self.stored_choices()
 
     def checked_order(self) -> Dimension:

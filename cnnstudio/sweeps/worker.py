@@ -13,6 +13,7 @@ this machine continues it from that checkpoint, under the same number, before as
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -35,7 +36,8 @@ from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.listeners import read_metrics
 from cnnstudio.training.settings import TrainingSettings
 
-CLAIM = "sweep-continuing.json"  # in a run folder: the worker process that continues the trial
+CLAIM = "sweep-continuing.json"
+GRID_POINTS = 10_000  # the most points a grid sweep may have: more than any sweep of whole trainings runs  # in a run folder: the worker process that continues the trial
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,12 @@ def _describe(attrs: dict[str, Any]) -> str:
 
 def _sampler(spec: SweepSpec) -> Any:
     if spec.sampler == "grid":
-        return _Grid({d.key: d.grid() for d in spec.dimensions}, seed=spec.seed)
+        grids = {d.key: d.grid() for d in spec.dimensions}
+        points = math.prod(len(values) for values in grids.values())
+        if points > GRID_POINTS:  # Optuna lists every point first: a huge grid would fill the memory, not start
+            raise SweepError(f"the grid has {points:,} points, more than a sweep can try ({GRID_POINTS:,}); use fewer "
+                             "choices, a larger STEP, or --sampler tpe or random")
+        return _Grid({key: list(values) for key, values in grids.items()}, seed=spec.seed)
     if spec.sampler == "random":
         return optuna.samplers.RandomSampler(seed=spec.seed)
     return optuna.samplers.TPESampler(seed=spec.seed)
@@ -123,8 +130,20 @@ def _pruner(spec: SweepSpec, design: Design) -> Any:
     return optuna.pruners.NopPruner()
 
 
-def run_folder_name(sweep: str, number: int) -> str:
-    return f"{file_stem(sweep)}_trial-{number}"
+def new_run_folder(runs: Path, sweep: str, number: int) -> Path:
+    """A new folder for a trial's run, ``<sweep>_trial-<number>``, or with ``-2``, ``-3``... where that
+    is taken: sweeps whose names make one folder name ("lr rate", "LR-rate"), or sweeps of the same
+    name in two storages, never write into each other's runs. Made here, so two workers cannot both
+    take one name."""
+    base = f"{file_stem(sweep)}_trial-{number}"
+    folder, taken = runs / base, 1
+    while True:
+        try:
+            folder.mkdir(parents=True)
+            return folder
+        except FileExistsError:
+            taken += 1
+            folder = runs / f"{base}-{taken}"
 
 
 def make_trainer(design: Design, settings: TrainingSettings | None, folder: Path, resume: Path | None,
@@ -193,8 +212,7 @@ class Worker:
                 (folder / CLAIM).unlink(missing_ok=True)
         trial = self.study.ask()
         values = {d.key: d.suggest(trial) for d in self.spec.dimensions}
-        folder = self.runs / run_folder_name(self.spec.name, trial.number)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = new_run_folder(self.runs, self.spec.name, trial.number)
         trial.set_user_attr("run", str(folder.resolve()))
         return self._train(trial, values, folder, None)
 
