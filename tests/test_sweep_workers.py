@@ -90,3 +90,25 @@ def test_a_stopped_sweep_keeps_its_trial_and_continues_it(design_file: Path, tmp
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records] == list(range(1, 41))  # the epochs before the stop are kept, not trained again
     assert json.loads((run / "run.json").read_text())["resumed"] == 1
+
+
+def test_a_stop_sent_to_jobs_reaches_every_worker_and_both_trials_continue(design_file: Path, tmp_path: Path) -> None:
+    command = ["sweep", str(design_file), "--param", "training.lr=float:0.001:0.1:log", "--trials", "2", "--jobs", "2",
+               "--epochs", "30", "--pruner", "none", "--data", "synthetic-shapes"]
+    jobs = cnnstudio(*command, cwd=tmp_path)
+    runs = [tmp_path / "runs" / "tiny" / f"lr_trial-{n}" for n in (0, 1)]
+    deadline = time.monotonic() + 300
+    while not all((run / "metrics.jsonl").is_file() for run in runs) and time.monotonic() < deadline and jobs.poll() is None:
+        time.sleep(0.2)
+    os.kill(jobs.pid, signal.SIGINT)  # to the --jobs process alone: it passes the stop on to its workers
+    _, err = jobs.communicate(timeout=300)
+    assert jobs.returncode == 130, err
+    assert err.count("continues when this sweep starts again") == 2 and "Traceback" not in err
+    assert {t["state"] for t in listed(design_file)["trials"]} == {"running"}
+    assert all((run / "last.pt").is_file() for run in runs)
+    again = cnnstudio(*command, cwd=tmp_path)
+    _, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err
+    assert "trial 0 continues" in err and "trial 1 continues" in err  # each worker claimed one of them
+    trials = listed(design_file)["trials"]
+    assert sorted(t["number"] for t in trials) == [0, 1] and {t["state"] for t in trials} == {"complete"}
