@@ -184,3 +184,13 @@ def test_a_worker_under_torchrun_says_it_does_not_run_there(design_file: Path, c
     assert main(["sweep", str(design_file), "--param", "training.lr=float:0.001:0.1", "--trials", "1"]) == 2
     assert "does not run under torchrun" in capsys.readouterr().err
     assert not (design_file.parent / "runs").exists()
+
+
+def test_a_runs_folder_that_cannot_be_made_is_a_sentence(design_file: Path, capsys: pytest.CaptureFixture) -> None:
+    (design_file.parent / "runs").write_text("a file where the runs folder goes")
+    assert main(["sweep", str(design_file), "--param", "training.lr=float:0.001:0.1", "--trials", "1",
+                 "--storage", f"sqlite:///{design_file.parent / 'sweeps.db'}"]) == 1
+    err = capsys.readouterr().err
+    assert "the run's folder cannot be made" in err and "Traceback" not in err
+    (sweep,) = sweeps_json(design_file, capsys, "--storage", f"sqlite:///{design_file.parent / 'sweeps.db'}")
+    assert [t["state"] for t in sweep["trials"]] == ["failed"]  # not left running for ever

@@ -21,6 +21,7 @@ import sys
 from typing import Any
 
 from cnnstudio.commands.signals import ForwardSignals, StopOnSignals
+from cnnstudio.core.atomic import WriteFailed
 from cnnstudio.core.designfile import DesignFileError, load_design
 
 EXIT_DONE, EXIT_FAILED, EXIT_REFUSED, EXIT_STOPPED = 0, 1, 2, 130
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with StopOnSignals(worker, "stopping the sweep: the running trial writes a checkpoint"):
             outcomes = worker.run(args.trials)
-    except SweepError as error:
+    except (SweepError, WriteFailed) as error:  # no such metric; a run folder that cannot be made
         return _say(str(error), EXIT_FAILED)
     except Exception as error:  # a storage gone mid-sweep (a database server restarted): a sentence
         if os.environ.get("CNNSTUDIO_DEBUG") or not type(error).__module__.startswith(("optuna", "sqlalchemy")):

@@ -42,9 +42,14 @@ def run_folder(runs: Path, settings: dict[str, Any], *, design: dict[str, Any] |
     if resume is not None:
         return Path(resume).parent
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S", time.localtime(now))
-    name = "_".join([stamp, *_tags(settings, design, _previous(runs))])
+    return new_folder(runs, "_".join([stamp, *_tags(settings, design, _previous(runs))]))
+
+
+def new_folder(runs: Path, name: str) -> Path:
+    """``runs/name``, or ``name-2``, ``name-3``... where taken, made here exclusively, so starts at
+    the same time (other processes) each get their own (a sweep's trials are named by this too)."""
     folder, n = runs / name, 2
-    while True:  # an exclusive create: starts in the same second (other processes) each get their own
+    while True:
         try:
             runs.mkdir(parents=True, exist_ok=True)
             folder.mkdir()

@@ -26,6 +26,7 @@ import optuna
 from cnnstudio.core.design import Design, DesignError
 from cnnstudio.core.designfile import to_dict
 from cnnstudio.core.display import file_stem
+from cnnstudio.runs.folders import new_folder
 from cnnstudio.runs.manifest import LAST, Manifest, main_metric
 from cnnstudio.runs.owner import Owner
 from cnnstudio.runs.store import Run
@@ -133,17 +134,8 @@ def _pruner(spec: SweepSpec, design: Design) -> Any:
 def new_run_folder(runs: Path, sweep: str, number: int) -> Path:
     """A new folder for a trial's run, ``<sweep>_trial-<number>``, or with ``-2``, ``-3``... where that
     is taken: sweeps whose names make one folder name ("lr rate", "LR-rate"), or sweeps of the same
-    name in two storages, never write into each other's runs. Made here, so two workers cannot both
-    take one name."""
-    base = f"{file_stem(sweep)}_trial-{number}"
-    folder, taken = runs / base, 1
-    while True:
-        try:
-            folder.mkdir(parents=True)
-            return folder
-        except FileExistsError:
-            taken += 1
-            folder = runs / f"{base}-{taken}"
+    name in two storages, never write into each other's runs."""
+    return new_folder(runs, f"{file_stem(sweep)}_trial-{number}")
 
 
 def make_trainer(design: Design, settings: TrainingSettings | None, folder: Path, resume: Path | None,
@@ -212,7 +204,12 @@ class Worker:
                 (folder / CLAIM).unlink(missing_ok=True)
         trial = self.study.ask()
         values = {d.key: d.suggest(trial) for d in self.spec.dimensions}
-        folder = new_run_folder(self.runs, self.spec.name, trial.number)
+        try:
+            folder = new_run_folder(self.runs, self.spec.name, trial.number)
+        except OSError as error:  # not left running for ever: it never started
+            trial.set_user_attr("message", str(error))
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            raise
         trial.set_user_attr("run", str(folder.resolve()))
         return self._train(trial, values, folder, None)
 
