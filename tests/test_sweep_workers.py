@@ -112,3 +112,22 @@ def test_a_stop_sent_to_jobs_reaches_every_worker_and_both_trials_continue(desig
     assert "trial 0 continues" in err and "trial 1 continues" in err  # each worker claimed one of them
     trials = listed(design_file)["trials"]
     assert sorted(t["number"] for t in trials) == [0, 1] and {t["state"] for t in trials} == {"complete"}
+
+
+def test_the_torchrun_example_trains_each_trial_on_two_processes_into_the_sweep(design_file: Path, tmp_path: Path) -> None:
+    """docs/examples/sweep_torchrun.py, as docs/experiments.md shows it, with gloo on two CPU processes."""
+    launcher = f"{sys.executable} -m torch.distributed.run --standalone"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, str(REPO / "docs" / "examples" / "sweep_torchrun.py"), str(design_file),
+                           "--param", "nodes.conv2d1.out_channels=choice:3", "--trials", "1", "--nproc-per-node", "2",
+                           "--sweep", "big", "--torchrun", launcher], cwd=tmp_path, env=env, text=True,
+                          capture_output=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    (trial,) = listed(design_file, name="big")["trials"]
+    run = Path(trial["run"])
+    assert trial["state"] == "complete" and run.name == "big_trial-0"
+    assert json.loads((run / "run.json").read_text())["sweep"] == {"name": "big", "trial": 0, "pruned": False}
+    assert json.loads((run / "design.json").read_text())["nodes"][1]["params"]["out_channels"] == 3
+    import torch
+
+    assert torch.load(run / "last.pt", weights_only=False)["sampler"]["processes"] == 2  # trained by two processes

@@ -247,7 +247,7 @@ class Worker:
         finally:
             self.trainer = None
         self._finish(trial, finished, pruning, outcome)
-        _mark(folder, self.spec.name, trial.number, outcome.state == "pruned")
+        mark_run(folder, self.spec.name, trial.number, outcome.state == "pruned")
         self._report(outcome)
         if pruning.missing is not None:
             raise SweepError(f"the runs report no '{self.metric}'; their metrics are {', '.join(pruning.missing)} "
@@ -313,7 +313,7 @@ def best_value(records: list[dict[str, Any]], metric: str, maximize: bool) -> fl
     return (max if maximize else min)(values) if values else None
 
 
-def _mark(folder: Path, sweep: str, number: int, pruned: bool) -> None:
+def mark_run(folder: Path, sweep: str, number: int, pruned: bool) -> None:
     """The run's manifest names its sweep and trial (written after the run's own last write)."""
     manifest = Manifest.load(folder)
     if manifest is not None:
