@@ -111,3 +111,78 @@ def test_a_hand_edited_sweep_of_the_wrong_kinds_shows_its_defaults(figure21) -> 
     assert setup == {"name": "", "params": {"training.lr": "float:0.001:0.1"}, "trials": 8, "jobs": 1, "metric": None,
                      "sampler": "tpe", "pruner": "hyperband"}
     assert win.sweep.trials.value() == 8 and win.sweep.pruner.currentText() == "hyperband"
+
+
+LIVE = {"name": "s", "metric": "val_accuracy", "storage": "", "direction": "maximize",
+        "trials": [{"number": 0, "state": "complete", "value": 0.8, "run": None,
+                    "params": {"training.lr": 0.01, "nodes.conv1.out_channels": 8}},
+                   {"number": 1, "state": "pruned", "value": None, "run": None,
+                    "params": {"training.lr": 0.5, "nodes.conv1.out_channels": 4}},
+                   {"number": 2, "state": "running", "value": None, "run": None,
+                    "params": {"training.lr": 0.02, "nodes.conv1.out_channels": 6}}],
+        "histories": {0: [0.5, 0.8], 1: [0.1], 2: [0.4]}, "seconds": {0: 3.0, 1: 1.0, 2: 1.0}}
+LIVE["best"] = {k: LIVE["trials"][0][k] for k in ("number", "params", "value", "run")}
+
+
+def test_the_plots_stay_in_sight_at_1280x800_in_the_experiments_workspace(figure21, qtbot) -> None:  # noqa: F811
+    """A word-wrapped status line once made the dock as tall as every table's and plot's preferred
+    height, twice the window's: the plots scrolled out of sight while a sweep ran."""
+    win = figure21
+    win.resize(1280, 800)
+    win.workspace = "experiments"
+    win.sweep._read(LIVE)
+    win.sweep._say("best so far: trial 0 (training.lr 0.01, nodes.conv1.out_channels 8): val_accuracy 0.8, "
+                   "run /home/someone/runs/figure-21/s_trial-0, and a sentence long enough to wrap twice over")
+    scroller = win.sweep.parentWidget().parentWidget()
+    tabs = win.sweep.parallel.parentWidget().parentWidget()
+    qtbot.wait(300)  # the layout settles
+    assert win.sweep.height() == scroller.viewport().height()  # nothing to scroll to
+    assert tabs.geometry().bottom() <= scroller.viewport().height() and tabs.height() >= tabs.minimumSizeHint().height()
+    assert win.sweep.rows.height() >= 96 and win.sweep.table.height() >= 150
+
+
+def test_pruned_trials_are_grey_and_end_before_the_metric_and_a_running_one_is_dashed(figure21) -> None:  # noqa: F811
+    from cnnstudio.gui import theme
+    from cnnstudio.gui.sweeps.plots import GREY
+
+    win = figure21
+    win.sweep._read(LIVE)
+    lines = {len(item.xData): item for item in win.sweep.parallel.getPlotItem().listDataItems()}
+    assert sorted(lines) == [2, 3]  # the pruned trial has no metric point; the running one is not drawn yet
+    assert lines[2].opts["pen"].color() == GREY and lines[3].opts["pen"].color() != GREY
+    curves = {tuple(item.yData): item.opts["pen"] for item in win.sweep.curves.getPlotItem().listDataItems()}
+    assert curves[(0.1,)].color() == GREY and curves[(0.4,)].style() == Qt.PenStyle.DashLine
+    assert curves[(0.5, 0.8)].style() == Qt.PenStyle.SolidLine and curves[(0.5, 0.8)].color() != GREY
+    muted = theme.colors().muted
+    assert [win.sweep.table.item(row, 1).foreground().color() == muted for row in range(3)] == [False, True, False]
+
+
+def test_the_runs_panel_shows_the_trials_as_the_sweep_makes_them(window, qtbot, tmp_path: Path) -> None:  # noqa: F811
+    design = classifier(classes=6, size=8)
+    design.training = {"epochs": 1, "batch_size": 32, "data_options": {"count": 96}, "device": "cpu"}
+    design.sweep = {"params": {"training.lr": "choice:0.01,0.02"}, "trials": 2, "sampler": "grid"}
+    path = tmp_path / "tiny.json"
+    save_design(design, path)
+    window.open_path(path, ask=False)
+    runs = window.training.runs
+    qtbot.waitUntil(lambda: window.sweep.reading is None)
+    assert runs.tree.topLevelItemCount() == 0
+    assert main(["sweep", str(path), "--param", "training.lr=choice:0.01,0.02", "--trials", "2", "--sampler", "grid"]) == 0
+    window.sweep.refresh()  # as its poll does while the sweep runs
+    qtbot.waitUntil(lambda: runs.tree.topLevelItemCount() == 1, timeout=30_000)
+    assert runs.tree.topLevelItem(0).childCount() == 2  # the sweep's row over its two trials
+
+
+def test_the_plots_tabs_stay_on_show_through_workspace_switches(figure21, qtbot) -> None:  # noqa: F811
+    """The check for stale dock tab bars once took the Sweep dock's own plot tabs (and the run log's)
+    for dock tabs and hid them: the plots could not be switched."""
+    from PySide6.QtWidgets import QTabWidget
+
+    win = figure21
+    win.resize(1280, 800)
+    for name in ("train", "experiments"):
+        win.workspace = name
+        qtbot.wait(100)
+    inner = [tabs for tabs in win.findChildren(QTabWidget) if tabs.isVisible()]
+    plots = win.sweep.parallel.parentWidget().parentWidget()
+    assert plots in inner and all(tabs.tabBar().isVisible() for tabs in inner)

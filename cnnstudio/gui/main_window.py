@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         sweep_scroller.setFrameShape(QFrame.Shape.NoFrame)
         sweep_scroller.setWidget(self.sweep)
         self.add_dock("sweep", "Sweep", sweep_scroller, Qt.DockWidgetArea.RightDockWidgetArea, ("experiments",))
+        self.sweep.trials_changed.connect(self.training.runs.refresh)  # its trials are runs of the Runs panel
         for panel in (self.inspector, self.training.dock.form):  # right-click → Sweep… adds a row and shows the dock
             panel.sweep_requested.connect(self.show_sweep)
 

@@ -130,8 +130,8 @@ def hide_stale_tab_bars(window: QMainWindow) -> None:
     """Qt leaves the tab bar of a dissolved tab group on show after docks move (a Qt 6 quirk): a bar
     is kept only where its tabs are the titles of docks on show and it sits right under them."""
     shown = [d for d in docks(window).values() if d.isVisible() and not d.isFloating()]
-    for tabs in window.findChildren(QTabBar):
-        if tabs.objectName() == "workspaces" or not tabs.isVisible():
+    for tabs in dock_tab_bars(window):
+        if not tabs.isVisible():
             continue
         titles = {tabs.tabText(i).replace("&", "") for i in range(tabs.count())}
         group = [d for d in shown if d.windowTitle() in titles]
@@ -144,10 +144,16 @@ def hide_stale_tab_bars(window: QMainWindow) -> None:
 
 def whole_tab_titles(window: QMainWindow) -> None:
     """Dock tabs keep their whole titles and scroll, instead of eliding them to "S…"."""
-    for tabs in window.findChildren(QTabBar):
-        if tabs.objectName() != "workspaces":
-            tabs.setElideMode(Qt.TextElideMode.ElideNone)
-            tabs.setUsesScrollButtons(True)
+    for tabs in dock_tab_bars(window):
+        tabs.setElideMode(Qt.TextElideMode.ElideNone)
+        tabs.setUsesScrollButtons(True)
+
+
+def dock_tab_bars(window: QMainWindow) -> list[QTabBar]:
+    """The tab bars of the window's tabbed docks, its own children: not the workspaces' row, nor the
+    tabs of a tab widget inside a dock (the Sweep dock's plots, the run log's), which the checks
+    above would take for stale dock tabs and hide."""
+    return window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly)
 
 
 class Workspaces(QObject):
@@ -218,9 +224,8 @@ class Workspaces(QObject):
 
     def _install(self) -> None:
         hide_stale_tab_bars(self.window)
-        for tabs in self.window.findChildren(QTabBar):
-            if tabs.objectName() != "workspaces":
-                tabs.installEventFilter(self)
+        for tabs in dock_tab_bars(self.window):
+            tabs.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.MouseButtonDblClick and isinstance(watched, QTabBar):

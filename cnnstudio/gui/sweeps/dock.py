@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QProcess, Qt, QTimer
+from PySide6.QtCore import QProcess, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -118,7 +119,10 @@ def read_importance(design_path: Path, design_name: str, sweep_name: str) -> dic
 
 
 class SweepDock(QWidget):
-    """``save()`` saves the design (False: not saved); ``open_run(path)`` shows a trial's run."""
+    """``save()`` saves the design (False: not saved); ``open_run(path)`` shows a trial's run.
+    ``trials_changed`` says a trial started or ended (its run folder changed: the Runs panel rereads)."""
+
+    trials_changed = Signal()
 
     def __init__(self, doc: Document, save: Callable[[], bool], open_run: Callable[[Path], None],
                  parent: QWidget | None = None):
@@ -188,6 +192,14 @@ class SweepDock(QWidget):
         buttons.addWidget(self.apply_best)
         buttons.addStretch()
         buttons.addWidget(self.remove)
+        # The word-wrapped status makes the scroll area size this widget by its preferred height (every
+        # table's and plot's size hint: twice a 1280x800 window's dock), which pushed the plots out of
+        # sight; ignoring the hints, the three share the height the minimums leave, by their stretch.
+        tabs.setMinimumHeight(tabs.minimumSizeHint().height())  # an ignored hint would let the plots shrink away
+        for grows in (self.rows, self.table, tabs):
+            policy = grows.sizePolicy()
+            policy.setVerticalPolicy(QSizePolicy.Policy.Ignored)
+            grows.setSizePolicy(policy)
         layout = QVBoxLayout(self)
         layout.addWidget(self.rows, 1)
         layout.addLayout(form)
@@ -354,6 +366,8 @@ class SweepDock(QWidget):
 
     def _read(self, sweep: dict[str, Any] | None) -> None:
         self._read_done()
+        if _states(sweep) != _states(self.sweep):
+            self.trials_changed.emit()
         self.sweep = sweep
         self._show_trials()
         self._update_buttons()
@@ -413,6 +427,10 @@ class SweepDock(QWidget):
             self._say(f"The best trial's values cannot be applied: {error}", problem=True)
             return
         self._say(f"applied trial {best['number']}'s values (Edit › Undo takes them back)")
+
+
+def _states(sweep: dict[str, Any] | None) -> list[tuple[int, str]]:
+    return [(t["number"], t["state"]) for t in (sweep or {}).get("trials", [])]
 
 
 def _fits(key: str, value: Any, default: Any) -> bool:

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QWidget
 
@@ -67,7 +68,8 @@ def parallel(plot: pg.PlotWidget, sweep: dict[str, Any]) -> None:
     for trial in trials:
         ys = [_position(trial["params"].get(k), columns[k]) for k in keys]
         metric = trial["value"]
-        ys.append(0.5 if metric is None or high == low else (metric - low) / (high - low))
+        if metric is not None:  # a pruned trial has none: its line ends at the last value, not mid-axis
+            ys.append(0.5 if high == low else (metric - low) / (high - low))
         color = _color(metric if trial["state"] == "complete" else None, low, high)
         plot.plot(list(range(len(ys))), ys, pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5,
                   symbolBrush=color, symbolPen=None)
@@ -78,7 +80,8 @@ def parallel(plot: pg.PlotWidget, sweep: dict[str, Any]) -> None:
 
 
 def importance(plot: pg.PlotWidget, scores: dict[str, float]) -> None:
-    """Optuna's importance of each KEY (fANOVA: how much of the metric's variance it explains)."""
+    """Optuna's importance of each KEY (PED-ANOVA: how much the best trials' values of it differ from
+    all trials'), the shares summing to 1."""
     plot.clear()
     if not scores:
         return
@@ -90,7 +93,8 @@ def importance(plot: pg.PlotWidget, scores: dict[str, float]) -> None:
 
 
 def curves(plot: pg.PlotWidget, sweep: dict[str, Any], histories: dict[int, list[float]]) -> None:
-    """Each trial's metric per epoch; pruned trials grey, the rest coloured by their result."""
+    """Each trial's metric per epoch; pruned and failed trials grey, a running one dashed in the
+    selection colour (it has no result yet), the rest coloured by their result."""
     plot.clear()
     values = [t["value"] for t in sweep["trials"] if t["value"] is not None]
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
@@ -98,6 +102,8 @@ def curves(plot: pg.PlotWidget, sweep: dict[str, Any], histories: dict[int, list
         history = histories.get(trial["number"]) or []
         if not history:
             continue
-        color = GREY if trial["state"] == "pruned" else _color(trial["value"], low, high)
-        plot.plot(list(range(1, len(history) + 1)), history, pen=pg.mkPen(color, width=2), symbol="o", symbolSize=4,
+        running = trial["state"] == "running"
+        color = theme.colors().selection if running else _color(trial["value"], low, high)
+        pen = pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine if running else Qt.PenStyle.SolidLine)
+        plot.plot(list(range(1, len(history) + 1)), history, pen=pen, symbol="o", symbolSize=4,
                   symbolBrush=color, symbolPen=None)
