@@ -324,7 +324,7 @@ def _check_part(path: Path, archive, name: str, part: str) -> None:
         import torch
 
         try:
-            torch.load(io.BytesIO(archive.read(name)), weights_only=True)
+            torch.load(io.BytesIO(archive.read(name)), map_location="cpu", weights_only=True)  # a GPU's too
         except Exception:
             raise ImportFailed(f"{path}: its sample inputs hold Python objects besides tensors, {refuse}") from None
     elif part.endswith("_config.json") and part.startswith(("data/weights/", "data/constants/")):
