@@ -11,9 +11,11 @@ would a real one). tests/test_cuda.py trains on a real GPU and resumes on the CP
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -168,3 +170,36 @@ def test_a_device_is_recorded_with_its_gpu_number() -> None:
     from cnnstudio.training.device import recorded
 
     assert recorded(torch.device("cpu")) == "cpu" and recorded(torch.device("cuda", 1)) == "cuda:1"
+
+
+class Small(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 2, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x).relu()
+
+
+def test_a_program_exported_on_a_gpu_is_a_sentence_on_a_cpu_machine(tmp_path: Path, capsys) -> None:
+    """torch.export cannot load it without a GPU: the import says why, not that it holds Python objects."""
+    model = Small()
+    path = tmp_path / "small.pt2"
+    program = torch.export.export(model, (torch.randn(2, 1, 8, 8),), dynamic_shapes=({0: torch.export.Dim.DYNAMIC},))
+    torch.export.save(program, path)
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    name = next(n for n in parts if "/sample_inputs/" in n)
+    buffer = io.BytesIO()
+    with saved_on_gpu():
+        torch.save(torch.load(io.BytesIO(parts[name]), weights_only=True), buffer)
+    parts[name] = buffer.getvalue()
+    gpu = tmp_path / "gpu.pt2"
+    with zipfile.ZipFile(gpu, "w", zipfile.ZIP_STORED) as archive:
+        for part, data in parts.items():
+            archive.writestr(part, data)
+    assert main(["import", str(path), "--out", str(tmp_path / "cpu.json")]) == 0
+    capsys.readouterr()
+    assert main(["import", str(gpu), "--out", str(tmp_path / "gpu.json")]) == 1
+    err = capsys.readouterr().err
+    assert "was exported from a model on a GPU (cuda:0)" in err and "export it again after model.cpu()" in err
