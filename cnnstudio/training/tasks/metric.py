@@ -23,6 +23,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from cnnstudio.core.analysis import Analysis
+from cnnstudio.training.members import KINDS
 from cnnstudio.training.settings import TrainingSettings
 from cnnstudio.training.tasks.base import Batch, Meter, Task
 
@@ -35,7 +36,7 @@ class MetricLearning(Task):
     wants_logits = False
 
     def __init__(self, settings: TrainingSettings, analysis: Analysis, outputs: list[str], classes: list[str]):
-        members = len(analysis.inputs) if len(analysis.inputs) in AGREEMENT else 1
+        members = len(analysis.inputs) if len(analysis.inputs) in KINDS else 1
         self.arity = (members, members)  # one embedding per member
         super().__init__(settings, analysis, outputs, classes)
 
