@@ -22,6 +22,7 @@ from cnnstudio.training.data.pairing import VALIDATION, Pairing
 from cnnstudio.training.defaults import default_settings, picked_defaults
 from cnnstudio.training.engine import Trainer
 from cnnstudio.training.errors import TrainingError
+from cnnstudio.training.probes import ProbeRequest
 from training_helpers import Recorder
 
 TOWER = (("Conv2d", {"out_channels": 4, "kernel_size": 3, "padding": "same"}), ("ReLU", {}),
@@ -214,3 +215,13 @@ def test_data_of_one_class_is_refused_by_check_and_at_the_start() -> None:
     design.training = raw
     finished = Trainer(design, default_settings(design, {"device": "cpu"}), step_rate=None).run()
     assert finished.status == "failed" and "the 2 Inputs train on pairs" in finished.message
+
+
+def test_the_views_look_at_a_pair_through_each_inputs_member() -> None:
+    """The probe sample comes with its mate (one per Input); the embeddings are the first tower's."""
+    trainer = quick(towers(2))
+    trainer.prepare()
+    snapshot = trainer.snapshot(ProbeRequest(activations=("conv2d0", "conv2d1"), predictions=True, embeddings=True))
+    assert len(snapshot.probe) == 2 and not torch.equal(snapshot.probe[0], snapshot.probe[1])
+    assert set(snapshot.activations) == {"conv2d0", "conv2d1"}
+    assert snapshot.embedding.node == "linear0" and len(snapshot.embedding.labels) == len(trainer.val_data.source)
