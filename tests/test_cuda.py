@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnstudio.training import events
+from cnnstudio.training import checkpoint, events
 from cnnstudio.training.engine import Trainer
 from cnnstudio.training.settings import parse_settings
 from test_training_engine import RESUME_SETTINGS, _dropout_classifier
@@ -157,3 +157,24 @@ def test_running_out_of_gpu_memory_says_which_batch_size_to_try() -> None:
     assert finished.status == "failed"
     message = recorder.of(events.Error)[0].message
     assert "CUDA ran out of memory" in message and "--batch-size 256" in message, message
+
+
+@pytest.mark.parametrize(("first", "then"), [("cuda", "cpu"), ("cpu", "cuda")])
+def test_a_run_moves_between_the_gpu_and_the_cpu(first: str, then: str, tmp_path: Path) -> None:
+    """Trained one epoch on one device with float16 (where it is CUDA), resumed on the other: the
+    checkpoint names its GPU, the move is said once, the optimizer state follows the parameters."""
+    design = classifier()
+    settings = parse_settings(design.training, {"device": first, "epochs": 1, "batch_size": 32, "amp_dtype": "float16",
+                                                "data_options": {"count": 400}})
+    assert Trainer(design, settings, out_dir=tmp_path, step_rate=None).run().status == "completed"
+    assert checkpoint.load(tmp_path / "last.pt")["device"] == ("cuda:0" if first == "cuda" else "cpu")
+    recorder = Recorder()
+    resumed = Trainer.from_checkpoint(tmp_path / "last.pt", {"epochs": 2, "device": then}, out_dir=tmp_path,
+                                      on_event=recorder, step_rate=None)
+    assert resumed.run().status == "completed"
+    was, now = ("cuda:0", "cpu") if first == "cuda" else ("cpu", "cuda:0")
+    notes = [e.message for e in recorder.of(events.Warning) if e.message.startswith("resumed on")]
+    assert notes == [f"resumed on {now} (was {was}): same settings, the numbers differ slightly"]
+    device = next(resumed.model.parameters()).device
+    for values in resumed.optimizer.state.values():
+        assert all(t.device == device for name, t in values.items() if name != "step" and torch.is_tensor(t))

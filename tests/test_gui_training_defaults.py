@@ -110,3 +110,18 @@ def test_a_refused_value_goes_when_the_design_sets_the_key_elsewhere(window: Mai
     assert "lr" in form.refused
     window.doc.push(SetTraining(window.doc, {**window.doc.design.training, "lr": 0.5}, "lr"))  # an undo, Apply Best
     assert "lr" not in form.refused and form.rows["lr"].problem == ""
+
+
+def test_a_siamese_pair_without_settings_shows_its_pair_defaults(window: MainWindow) -> None:  # noqa: F811
+    from test_training_members import towers
+
+    window.show_design(towers(2), None)
+    dock, form = window.training.dock, window.training.dock.form
+    assert form.rows["task"].editor.currentText() == "metric"
+    assert form.rows["loss"].editor.currentText() == "contrastive"
+    assert form.rows["data"]._line().placeholderText() == (
+        "default: synthetic-shapes (fits Input 'in0' [1, 8, 8], images; pairs of its samples, one to each Input)")
+    shown = form.defaults.text()
+    assert "task: metric (2 Inputs, each with its own output" in shown and "loss: contrastive (2 Inputs: pairs)" in shown
+    assert not form.problems and dock.start.isEnabled()
+    assert form.settings().task_options.loss == "contrastive"

@@ -277,7 +277,7 @@ if __name__ == "__main__":
     args = parser.parse_args()
     model = {class_name}()
     if os.path.exists(args.weights):
-        model.load_state_dict(torch.load(args.weights, weights_only=True))
+        model.load_state_dict(torch.load(args.weights, map_location="cpu", weights_only=True))  # saved on a GPU too
         print("loaded", args.weights)
     if args.smoke:
         smoke_test(model)

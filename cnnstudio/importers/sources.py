@@ -323,10 +323,17 @@ def _check_part(path: Path, archive, name: str, part: str) -> None:
     if part.startswith("data/sample_inputs/"):
         import torch
 
+        saved_on: set[str] = set()  # the devices its tensors were saved from, read onto the CPU
         try:
-            torch.load(io.BytesIO(archive.read(name)), weights_only=True)
+            torch.load(io.BytesIO(archive.read(name)), weights_only=True,
+                       map_location=lambda storage, location: saved_on.add(location) or storage)
         except Exception:
             raise ImportFailed(f"{path}: its sample inputs hold Python objects besides tensors, {refuse}") from None
+        gpu = sorted(device for device in saved_on if device.startswith("cuda"))
+        if gpu and not torch.cuda.is_available():
+            raise ImportFailed(f"{path}: was exported from a model on a GPU ({gpu[0]}), and torch.export loads it only "
+                               "where there is one; export it again after model.cpu(), or import it on a machine "
+                               "with a GPU")
     elif part.endswith("_config.json") and part.startswith(("data/weights/", "data/constants/")):
         for key, entry in (_json_part(path, archive, name).get("config") or {}).items():
             if not isinstance(entry, dict) or entry.get("use_pickle") is not False:

@@ -25,7 +25,7 @@ from typing import Any
 from cnnstudio.core.analysis import Analysis, analyze
 from cnnstudio.core.design import Design
 from cnnstudio.core.regular import kind_of
-from cnnstudio.training import datacheck, fields
+from cnnstudio.training import datacheck, fields, members
 from cnnstudio.training.data.generated_options import GENERATED, parse_options
 from cnnstudio.training.defaults import Picked, picked_defaults
 from cnnstudio.training.errors import TrainingError
@@ -172,4 +172,6 @@ def _design_problems(settings: TrainingSettings, design: Design) -> list[Trainin
     if settings.classes is not None and settings.task not in ("classification", "metric"):
         problems.append(TrainingProblem(
             "classes", f"{WHERE}: 'classes' selects classes for classification and metric learning, not for {settings.task}"))
+    problems += [TrainingProblem(key, f"{WHERE}: {message}") for key, message in members.problems(settings, design)]
+    problems += [TrainingProblem(key, f"{WHERE}: {message}", "warning") for key, message in members.warnings(settings, design)]
     return problems

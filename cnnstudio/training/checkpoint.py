@@ -2,7 +2,9 @@
 
 Besides the weights, optimizer, schedule and random state, a checkpoint records where the run
 stood (epoch, step, samples of the epoch consumed), its global batch, its number of processes and
-its device type, so a run continues on another number of processes or another device too.
+its device ("cpu", "cuda:0"), so a run continues on another number of processes or another device
+too. It is always read onto the CPU (``map_location``), so a checkpoint written on a GPU opens on a
+machine without one.
 
 A checkpoint is a ``torch.save`` dictionary of tensors, numbers, strings and lists only, so it
 loads with ``torch.load(weights_only=True)``: PyTorch's restricted unpickler, which refuses any

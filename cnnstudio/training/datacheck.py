@@ -215,9 +215,18 @@ def _segmentation(settings: TrainingSettings, outputs: list[tuple[str, tuple]], 
     return found
 
 
+def _metric(settings: TrainingSettings, outputs: list[tuple[str, tuple]], facts: DataFacts) -> list[Mismatch]:
+    """Pairs and triplets (one output per Input) need a sample of another class for each sample."""
+    if len(outputs) < 2 or len(facts.classes) >= 2:  # type: ignore[arg-type]
+        return []
+    kind = "pairs" if len(outputs) == 2 else "triplets"
+    return [Mismatch("data", f"{facts.spec} has one class ({', '.join(facts.classes)}) but the {len(outputs)} Inputs "  # type: ignore[arg-type]
+                                f"train on {kind}, which need samples of at least 2 classes; choose data with more classes")]
+
+
 _OUTPUT_CHECKS: dict[str, Callable[[TrainingSettings, list[tuple[str, tuple]], DataFacts], list[Mismatch]]] = {
     "classification": _classification, "localization": _localization, "detection": _detection,
-    "segmentation": _segmentation,
+    "segmentation": _segmentation, "metric": _metric,
 }
 
 

@@ -4,7 +4,9 @@ Input and a task that fits its outputs (no torch, no Qt).
 A fixed default (synthetic-shapes, classification) would report a valid 1D, 3D or video design
 invalid for a setting nobody chose. So the defaults are read from the design itself, in one place
 that the engine, ``cnnstudio check`` and the studio's form all use, and each one picked comes with
-its reason, which the form shows and ``check`` names when the pick cannot fit.
+its reason, which the form shows and ``check`` names when the pick cannot fit. Several Inputs
+that each feed their own output of one shape are the towers of a metric-learning network: two
+train on pairs with the contrastive loss, three on triplets (:mod:`cnnstudio.training.members`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from cnnstudio.core.analysis import Analysis, analyze
 from cnnstudio.core.design import Design
+from cnnstudio.training import members
 from cnnstudio.training.settings import TrainingSettings, parse_settings
 
 # What an Input of each rank holds. A rank-4 Input with 3 channels is video, as torchvision's video
@@ -49,16 +52,22 @@ class Picked:
 def picked_defaults(design: Design, written: Mapping[str, Any] | None = None,
                     analysis: Analysis | None = None) -> list[Picked]:
     """The defaults the design implies for the keys ``written`` (its "training" object with any
-    command-line overrides) leaves out: ``task`` from the outputs, then ``data`` from the Input.
+    command-line overrides) leaves out: ``task`` from the outputs, then ``data`` from the Input, and
+    for metric learning on several Inputs the ``loss`` their count calls for.
     ``analysis``: the design's, when the caller has it (the studio, on every keystroke)."""
     written = written if isinstance(written, Mapping) else {}
     picks = []
+    task = written.get("task")
     if "task" not in written:
         picks.append(_task(design, written.get("outputs"), analysis or analyze(design)))
+        task = picks[-1].value
+    sharing = len(design.input_ids) if task == "metric" and len(design.input_ids) in members.KINDS else 1
     if "data" not in written:
-        data = _data(design)
+        data = _data(design, sharing)
         if data is not None:
             picks.append(data)
+    if sharing > 1 and "loss" not in written:
+        picks.append(Picked("loss", members.LOSS[sharing], f"{sharing} Inputs: {members.KINDS[sharing]}"))
     return picks
 
 
@@ -80,8 +89,9 @@ def _shape(design: Design, node_id: str) -> Any:
     return design.node(node_id).params.get("shape")
 
 
-def _data(design: Design) -> Picked | None:
-    """The generated source that fits the (first) Input; the others are checked against it."""
+def _data(design: Design, sharing: int) -> Picked | None:
+    """The generated source that fits the (first) Input; the others are checked against it.
+    ``sharing``: the members of each sample (2: pairs, 3: triplets), one to each Input."""
     inputs = design.input_ids
     if not inputs:
         return None
@@ -90,7 +100,8 @@ def _data(design: Design) -> Picked | None:
     if kind is None:
         return None
     shown = f"Input '{first}' {list(_shape(design, first))}" if len(inputs) > 1 else f"Input {list(_shape(design, first))}"
-    return Picked("data", SOURCE_FOR[kind], f"fits {shown}, {kind}")
+    paired = f"; {members.KINDS[sharing]} of its samples, one to each Input" if sharing > 1 else ""
+    return Picked("data", SOURCE_FOR[kind], f"fits {shown}, {kind}{paired}")
 
 
 def _task(design: Design, outputs: Any, analysis: Analysis) -> Picked:
@@ -103,6 +114,9 @@ def _task(design: Design, outputs: Any, analysis: Analysis) -> Picked:
     if None in shapes or source is None:
         return Picked("task", "classification", "the outputs' shapes are not known yet")
     names = ", ".join(f"'{node}' {list(shape)}" for node, shape in zip(chosen, shapes))
+    if members.towers(design, chosen) is not None and len({tuple(shape) for shape in shapes}) == 1:
+        role = members.ROLES.get(len(shapes), f"the embeddings of {len(shapes)} samples")
+        return Picked("task", "metric", f"{len(shapes)} Inputs, each with its own output ({names}): {role}")
     if len(shapes) == 2 and all(len(s) == 1 for s in shapes) and 4 in (shapes[0][0], shapes[1][0]):
         return Picked("task", "localization", f"the outputs {names} are a box of 4 values and class scores")
     if len(shapes) == 1 and tuple(shapes[0]) == source:

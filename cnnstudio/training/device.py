@@ -29,6 +29,14 @@ def pick_device(name: str) -> torch.device:
     return device
 
 
+def recorded(device: torch.device) -> str:
+    """The device as a checkpoint records it and the resume sentence names it: "cpu", "mps", or a
+    CUDA GPU with its number ("cuda:0"; ``auto`` picks torch's current GPU)."""
+    if device.type == "cuda":
+        return f"cuda:{device.index if device.index is not None else torch.cuda.current_device()}"
+    return device.type
+
+
 def is_out_of_memory(error: BaseException) -> bool:
     """CUDA raises its own type; MPS raises a RuntimeError saying so."""
     return isinstance(error, torch.cuda.OutOfMemoryError) or (

@@ -46,14 +46,16 @@ def from_environment() -> World:
 
 
 def moved(before: tuple[int, str], now: tuple[int, str]) -> str | None:
-    """The sentence a run resumed on another number of processes or device type says once:
-    ``before`` and ``now`` are (processes, device type); None when both are the same."""
-    if before == now:
-        return None
+    """The sentence a run resumed on another number of processes or kind of device says once:
+    ``before`` and ``now`` are (processes, device as recorded: "cpu", "cuda:0"); None when both
+    are the same (another GPU of the same kind, or torchrun's GPU per process, is no move)."""
     (count, device), (was_count, was_device) = now, before
+    other_device = device.partition(":")[0] != was_device.partition(":")[0]
+    if count == was_count and not other_device:
+        return None
     here = [plural(count)] if count != was_count else []
     was = [str(was_count)] if count != was_count else []
-    if device != was_device:
+    if other_device:
         here.append(f"{'on ' if here else ''}{device}")
         was.append(f"{'on ' if was else ''}{was_device}")
     why = "the order of samples differs" if count != was_count else "the numbers differ slightly"

@@ -37,7 +37,7 @@ from cnnstudio.training import checkpoint, distributed, events, probes, runfiles
 from cnnstudio.training.control import RunControl
 from cnnstudio.training.data.images import report_skipped
 from cnnstudio.training.defaults import default_settings
-from cnnstudio.training.device import is_out_of_memory
+from cnnstudio.training.device import is_out_of_memory, recorded
 from cnnstudio.training.errors import NotWritten, TrainingError, first_line
 from cnnstudio.training.listeners import METRICS_NAME, Callback, MetricsWriter, RunInfo
 from cnnstudio.training.settings import TrainingSettings, parse_settings
@@ -432,7 +432,7 @@ class Trainer(RunControl):
             "samples": pos.samples,
             "rng": checkpoint.rng_state(),
             "sampler": self.train_data.sampler.state(pos.epoch, pos.step),  # the processes and global batch too
-            "device": self.device.type,
+            "device": recorded(self.device),  # "cuda:0": a resume elsewhere names it
             "validation": self.data.split.record(),
         }, path)
         self.last_checkpoint = str(path)
@@ -458,7 +458,11 @@ class Trainer(RunControl):
 
     def _restore(self, state: dict[str, Any]) -> None:
         """Continue where the checkpoint stopped: exactly, on the same processes and device; on
-        others with the same global batch, schedule and place in the epoch, said once."""
+        others with the same global batch, schedule and place in the epoch, said once. On another
+        device too: the checkpoint was read onto the CPU (``checkpoint.load``), the weights are
+        copied into the model on this run's device, the optimizer moves its state to each
+        parameter's device, a GPU's random state is kept for a GPU, and a float16 loss scale only
+        where float16 runs again."""
         sampler = state.get("sampler", {})
         try:
             self.model.load_state_dict(state["model"])
@@ -477,7 +481,7 @@ class Trainer(RunControl):
             raise TrainingError("the checkpoint stopped at a step past the end of an epoch; "
                                 "was the batch size or the data changed? Resume with the same ones")
         before = (int(sampler.get("processes", self.world.size)), str(state.get("device", self.device.type)))
-        note = distributed.moved(before, (self.world.size, self.device.type))
+        note = distributed.moved(before, (self.world.size, recorded(self.device)))
         if note:
             self._warn(note)
 

@@ -22,8 +22,10 @@ from cnnstudio.core.analysis import Analysis, analyze
 from cnnstudio.core.compiler import CompileError, build_model
 from cnnstudio.core.design import Design
 from cnnstudio.core.weights import PRETRAINED, WeightsError, load_weights_file
-from cnnstudio.training import datacheck, distributed, fits, precision, probes
+from cnnstudio.training import datacheck, distributed, fits, members, precision, probes
+from cnnstudio.training.data.pairing import Pairing
 from cnnstudio.training.data.prepare import Prepared, prepare
+from cnnstudio.training.data.source import Source
 from cnnstudio.training.device import pick_device
 from cnnstudio.training.errors import TrainingError
 from cnnstudio.training.loader import Loader
@@ -94,8 +96,11 @@ def build(design: Design, settings: TrainingSettings, world: distributed.World, 
     fits.check(memory.estimate(analysis, s.batch_size), fits.generated_bytes(s.data, s.data_options, input_shapes[0]),
                device)
     datacheck.enforce(s, design, analysis, warn)  # what check says, before the data loads
+    sharing = members.count(s, design, warn)  # 2 or 3: each Input gets its own member of a pair or triplet
     data = prepare(s, input_shapes[0], task_class.needs, task_class.data_hints, device, warn)
     outputs = trained_outputs(design, s, task_class, warn)
+    if sharing > 1:
+        outputs = members.towers(design, outputs) or outputs  # in the order of the Inputs they embed
     task = task_class(s, analysis, outputs, data.classes)
     model, tap_index = compile_model(design, outputs + task.taps, device)
     if start_weights and (s.init_weights or design.weights):
@@ -110,9 +115,9 @@ def build(design: Design, settings: TrainingSettings, world: distributed.World, 
     amp_dtype = precision.autocast_dtype(s.amp, s.amp_dtype, device)
     # the loaders last: they may start decoding processes, which nothing after them could leave running
     train_data = Loader(train, input_shapes, sampler, augmentation(s, input_shapes, warn), channels_last,
-                        device=device, workers=data.workers)
+                        device=device, workers=data.workers, pairing=pairing(train, sharing, s.seed))
     val_data = Loader(val, input_shapes, EpochSampler(len(val), min(s.batch_size, len(val)), s.seed), None,
-                      channels_last, device=device, workers=data.workers)
+                      channels_last, device=device, workers=data.workers, pairing=pairing(val, sharing, s.seed))
     return RunSetup(device, data, task, outputs, model, tap_index, train_data, val_data, optimizer, schedule,
                     amp_dtype, precision.grad_scaler(amp_dtype))
 
@@ -176,6 +181,11 @@ def init_weights(model: torch.nn.Module, path: str, chosen: bool, warn: Warn) ->
         key = "'init_weights'" if chosen else "the design's weights"
         raise TrainingError(f"{key}: {error}") from None
     warn(f"started from {path}: " + report.summary().replace("\n", "; "))
+
+
+def pairing(source: Source, sharing: int, seed: int) -> Pairing | None:
+    """The mates of each sample when each Input takes its own member (``sharing`` 2 or 3)."""
+    return Pairing(source.labels, sharing, seed) if sharing > 1 else None
 
 
 def augmentation(settings: TrainingSettings, input_shapes: list[tuple[int, ...]], warn: Warn) -> Any:

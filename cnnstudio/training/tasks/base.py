@@ -20,7 +20,8 @@ from cnnstudio.training.settings import TrainingSettings
 
 @dataclass
 class Batch:
-    """One batch on the training device; ``inputs`` has one tensor per Input node, in order."""
+    """One batch on the training device; ``inputs`` has one tensor per Input node, in order (the
+    same samples, or with ``members`` each Input's own member of a pair or triplet)."""
 
     inputs: list[Tensor]
     labels: Tensor
@@ -28,6 +29,7 @@ class Batch:
     box_labels: Tensor | None = None
     masks: Tensor | None = None
     clean: Tensor | None = None  # the first input before a denoising task corrupted it
+    members: list[Tensor] | None = None  # pairs, triplets: each Input's member's class; ``labels`` the first's
 
     @property
     def size(self) -> int:
