@@ -125,8 +125,7 @@ def trace(model: nn.Module, trace_into: frozenset[str] = frozenset()) -> fx.Grap
         graph = tracer.trace(model)
     except Exception as error:  # torch.fx's complaint about Python it cannot follow
         raise ImportFailed(
-            f"torch.fx cannot trace {type(model).__name__}: {type(error).__name__}: {str(error).splitlines()[0]} "
-            "(a model whose forward branches on tensor values cannot be traced; try a .pt2 from torch.export)"
+            f"cannot trace {type(model).__name__}: {type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
         ) from None
     return fx.GraphModule(tracer.root, graph, class_name=type(model).__name__)
 
@@ -163,6 +162,11 @@ def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]]) -> No
             state = {k: meta(v) for k, v in module.state_dict(keep_vars=True).items()}
             return functional_call(module, state, args, kwargs)
 
+        def call_function(self, target: Any, args: tuple, kwargs: dict) -> Any:
+            if target is torch._assert and isinstance(args[0], torch.Tensor):  # a check of values: meta tensors
+                return None  # hold none; verification runs it on real ones
+            return super().call_function(target, args, kwargs)
+
         def get_attr(self, target: str, args: tuple, kwargs: dict) -> Any:
             value = self.fetch_attr(target)
             return meta(value) if isinstance(value, torch.Tensor) else value
@@ -189,13 +193,19 @@ class Converter:
         self.sample = self._per_sample_nodes()
 
     def _per_sample_nodes(self) -> set[fx.Node]:
-        """Nodes whose value depends on an input: the tensors become design nodes."""
+        """Nodes whose value depends on an input: the tensors become design nodes. A design's
+        edges carry floating-point tensors (its shape rules run each node on float inputs), so a
+        mask or an index computed from the input (``~zeros(shape).bool()``) is written into the
+        calls that use it instead, unless the model takes or returns it."""
         depends: set[fx.Node] = set()
         inputs = set(required_inputs(self.gm))
         for node in self.gm.graph.nodes:
             if node in inputs or any(a in depends for a in node.all_input_nodes):
                 depends.add(node)
-        return {n for n in depends if n.op != "output" and _is_batch_tensor(n.meta.get("value"))}
+        returned: set[fx.Node] = set()
+        fx.node.map_arg(_output_args(self.gm), returned.add)
+        return {n for n in depends if n.op != "output" and _is_batch_tensor(value := n.meta.get("value"))
+                and (value.is_floating_point() or n in inputs or n in returned)}
 
     # -- the walk ------------------------------------------------------------------------------
     def run(self) -> Converted:
@@ -260,7 +270,7 @@ class Converter:
             except ImportFailed as error:
                 self.unbuildable[node.target] = f"{node_id}: {error}"
             self._add(node, "Module", {"class": name, "arguments": arguments}, node_id, inputs, module.state_dict())
-            if node.target not in self.unbuildable and (problem := self._module_problem(node_id, module)):
+            if node.target not in self.unbuildable and (problem := self._module_problem(node_id, module, shapes, out_shape)):
                 self.unbuildable[node.target] = problem
             return
         owned: dict[str, torch.Tensor] = {}
@@ -304,9 +314,11 @@ class Converter:
         extra = {k: torch.zeros((), dtype=torch.long) for k in have.keys() - want.keys() if k.endswith("num_batches_tracked")}
         return extra if {k: s for k, s in have.items() if k not in extra} == want else None
 
-    def _module_problem(self, node_id: str, module: nn.Module) -> str | None:
-        """Why the opaque node cannot stand for ``module`` (its rebuild fails or holds other tensors), or None;
-        whether it computes the same is verified with real values afterwards."""
+    def _module_problem(self, node_id: str, module: nn.Module, shapes: list[tuple[int, ...]],
+                        out_shape: tuple[int, ...]) -> str | None:
+        """Why the opaque node cannot stand for ``module`` (its rebuild fails, holds other tensors or
+        gives another shape: a constructor argument it does not keep, such as timm's ``padding='same'``),
+        or None; whether it computes the same is verified with real values afterwards."""
         from cnnstudio.core.calls import CallError, build_module
 
         node = self.result.design.node(node_id)
@@ -317,6 +329,15 @@ class Converter:
             return f"{node_id}: {error}"
         if {k: v.shape for k, v in rebuilt.state_dict().items()} != {k: v.shape for k, v in module.state_dict().items()}:
             return f"{node_id}: a {type(module).__name__} rebuilt from its attributes does not match the original"
+        try:
+            with torch.device("meta"):
+                out = rebuilt.eval()(*(torch.empty((BATCH, *shape)) for shape in shapes))
+            got = tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else None
+        except Exception:  # noqa: BLE001 - any failure of the rebuild is a reason to trace into it
+            got = None
+        if got != out_shape:
+            return (f"{node_id}: a {type(module).__name__} rebuilt from its attributes gives "
+                    f"{'x'.join(map(str, got)) if got else 'no tensor'}, not {'x'.join(map(str, out_shape))}")
         return None
 
     def _add(self, node: fx.Node, type_name: str, params: dict, node_id: str,

@@ -206,8 +206,14 @@ def verify(design: Design, weights: dict[str, torch.Tensor], graph_module: fx.Gr
         for batch in BATCHES:
             inputs = probe_inputs(shapes, batch)
             recorder = _Recorder(graph_module, set(outputs))
-            returned = recorder.run(*inputs)
-            got = rebuilt(*inputs)
+            try:
+                returned = recorder.run(*inputs)
+                got = rebuilt(*inputs)
+            except Exception as error:  # noqa: BLE001 - a graph with its traced batch written in, say
+                lines = str(error).strip().splitlines() or [""]
+                return Verification(False, math.inf, time.perf_counter() - start,
+                                    problem=f"at a batch of {batch} the model's graph or the design fails "
+                                            f"({type(error).__name__}: {lines[0][:200]})")
             got = list(got) if isinstance(got, tuple) else [got]
             for node_id, mine in zip(design.output_ids, got):
                 error, scale = _relative(mine, recorder.values[fx_nodes[node_id]])
