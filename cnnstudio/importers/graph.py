@@ -141,6 +141,25 @@ def _timm_notrace() -> tuple[tuple[type, ...], tuple]:
     return tuple(_fx.get_notrace_modules()), tuple(_fx.get_notrace_functions())
 
 
+class Interpreter(fx.Interpreter):
+    """fx's interpreter, handing each call fresh lists as the traced code does (its arguments are
+    fx's immutable lists otherwise; torchvision's ``_get_window_and_shift_size`` sets their items)."""
+
+    def fetch_args_kwargs_from_env(self, n: fx.Node) -> tuple[tuple, dict]:
+        args, kwargs = super().fetch_args_kwargs_from_env(n)
+        return _mutable(args), _mutable(kwargs)
+
+
+def _mutable(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_mutable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _mutable(v) for k, v in value.items()}
+    if type(value) is tuple:
+        return tuple(_mutable(v) for v in value)
+    return value
+
+
 def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]]) -> None:
     """Fill ``node.meta['value']`` with values on the meta device: shapes without memory or arithmetic.
 
@@ -151,7 +170,7 @@ def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]]) -> No
     def meta(tensor: torch.Tensor) -> torch.Tensor:
         return torch.empty_like(tensor, device="meta")
 
-    class Recorder(fx.Interpreter):
+    class Recorder(Interpreter):
         def run_node(self, n: fx.Node) -> Any:
             result = super().run_node(n)
             n.meta["value"] = result
@@ -202,6 +221,7 @@ class Converter:
         for node in self.gm.graph.nodes:
             if node in inputs or any(a in depends for a in node.all_input_nodes):
                 depends.add(node)
+        self.depends = depends
         returned: set[fx.Node] = set()
         fx.node.map_arg(_output_args(self.gm), returned.add)
         return {n for n in depends if n.op != "output" and _is_batch_tensor(value := n.meta.get("value"))
@@ -375,10 +395,24 @@ class Converter:
             return type(arg)(self._marker(a, inputs, owned) for a in arg)
         return arg
 
-    def _expression(self, arg: Any, inputs: list[fx.Node], owned: dict[str, torch.Tensor], top: bool = False) -> Any:
-        """``arg`` as a JSON call expression (see cnnstudio.core.calls)."""
+    def _expression(self, arg: Any, inputs: list[fx.Node], owned: dict[str, torch.Tensor], top: bool = False,
+                    depth: int = 0, folded: fx.Node | None = None) -> Any:
+        """``arg`` as a JSON call expression (see cnnstudio.core.calls). ``folded``: the outermost
+        tensor written in whose first axis is not the batch (their steps cannot be nodes)."""
+        from cnnstudio.core.calls import MAX_DEPTH
+
+        if depth > MAX_DEPTH:
+            raise ImportFailed(
+                f"{folded.name if folded is not None else arg}: the steps that use it would be written as one call "
+                f"nested deeper than {MAX_DEPTH} levels" + (
+                    f", because they do not keep the batch as the first axis (it is {_dims(folded)}; the batch is "
+                    f"{BATCH} here), so none of them can be a node of its own" if folded is not None else ""))
+        if isinstance(arg, fx.Node) and folded is None and isinstance(arg.meta.get("value"), torch.Tensor) \
+                and not _is_batch_tensor(arg.meta["value"]) and arg in self.depends:
+            folded = arg
+
         def sub(value: Any) -> Any:
-            return self._expression(value, inputs, owned)
+            return self._expression(value, inputs, owned, depth=depth + 1, folded=folded)
 
         if isinstance(arg, fx.Node):
             if arg in self.sample and not top:
@@ -509,6 +543,10 @@ def _output_args(gm: fx.GraphModule) -> Any:
     if getattr(returned, "op", None) == "call_function" and isinstance(target, type) and issubclass(target, tuple):
         return returned.args
     return returned
+
+
+def _dims(node: fx.Node) -> str:
+    return "x".join(map(str, node.meta["value"].shape))
 
 
 def _fetch(gm: fx.GraphModule, target: str) -> Any:

@@ -17,7 +17,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cnnstudio.importers.graph import BATCH, ImportFailed, NeedsTracing, convert, is_exported
+from cnnstudio.importers.graph import BATCH, ImportFailed, NeedsTracing, convert, is_exported, required_inputs
 
 if TYPE_CHECKING:
     import torch
@@ -142,7 +142,31 @@ def export_graph(model: "torch.nn.Module", shapes: list[tuple[int, ...]]) -> "fx
                 raise ImportFailed(f"cannot export {type(model).__name__}: {_first_line(error)}") from None
     graph_module = program.module()
     _inline_context_wrappers(graph_module)
+    _devices_from_the_input(graph_module)
     return graph_module
+
+
+def _devices_from_the_input(graph_module: "fx.GraphModule") -> None:
+    """torch.export writes the sample's device (cpu) into the calls that make tensors; the design
+    takes it from its first input instead, so it runs wherever its input is (the meta device too)."""
+    import torch
+    from torch.fx.node import map_aggregate
+
+    graph = graph_module.graph
+    making = [node for node in graph.nodes
+              if node.op != "output" and any(isinstance(a, torch.device) for a in (*node.args, *node.kwargs.values()))]
+    if not making:
+        return
+    first = required_inputs(graph_module)[0]
+    with graph.inserting_after(first):
+        device = graph.call_function(getattr, (first, "device"))
+
+    def swap(value: object) -> object:
+        return device if isinstance(value, torch.device) else value
+
+    for node in making:
+        node.args, node.kwargs = map_aggregate(node.args, swap), map_aggregate(node.kwargs, swap)
+    graph_module.recompile()
 
 
 def _inline_context_wrappers(graph_module: "fx.GraphModule") -> None:

@@ -26,6 +26,7 @@ import torch
 from torch import fx, nn
 
 from cnnstudio.core.design import Design
+from cnnstudio.importers.graph import Interpreter
 
 BATCHES = (1, 2)  # 2 is the traced batch: a size written into the design as a number shows at 1
 RTOL, ATOL = 1e-4, 1e-6  # |difference| <= RTOL * scale + ATOL, scale = the reference's largest magnitude
@@ -148,7 +149,7 @@ def probe_inputs(shapes: list[tuple[int, ...]], batch: int, seed: int = SEED) ->
 
 
 # -- running ---------------------------------------------------------------------------------
-class _Recorder(fx.Interpreter):
+class _Recorder(Interpreter):
     """Runs a graph and keeps the values of the nodes asked for (cloned: later in-place calls
     must not change them)."""
 
@@ -222,7 +223,7 @@ def verify(design: Design, weights: dict[str, torch.Tensor], graph_module: fx.Gr
             if original is not None and original is not graph_module and batch == BATCHES[0]:
                 error, scale = _relative(_leaves(original(*inputs)), _leaves(returned))
                 if _differs(error, scale):
-                    problem = (f"torch.fx's trace of the model computes something else than the model at a batch of "
+                    problem = (f"the trace of the model computes something else than the model at a batch of "
                                f"{batch} (by {error:.3g}): its forward depends on the input in a way a trace cannot keep")
         # Every node on its own inputs when an output differs (to name the first); else the opaque modules only.
         modules = {node.id for node in design.nodes if node.type == "Module"}
@@ -252,7 +253,7 @@ def local_differences(design: Design, rebuilt: fx.GraphModule, graph_module: fx.
     values: dict[str, Any] = {}
     found: list[NodeDifference] = []
 
-    class Local(fx.Interpreter):
+    class Local(Interpreter):
         def run_node(self, n: fx.Node) -> Any:
             result = super().run_node(n)
             node_id = by_fx.get(n)
