@@ -9,6 +9,7 @@ models named in the issue are imported end to end under the ``survey`` marker (t
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,21 @@ class PositionsFromAMask(nn.Module):
         b, _, h, w = x.shape
         inside = ~torch.zeros((b, h, w), device=x.device).bool()
         return x + inside.cumsum(1, dtype=torch.float32).unsqueeze(1) / h
+
+
+class AttendsInWindows(nn.Module):
+    """Swin's and MViT's way: each sample's four 2x2 windows folded into the batch axis, layers and a
+    residual on the (4 * batch, 4, C) tensor, then unfolded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm, self.proj = nn.LayerNorm(3), nn.Linear(3, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b = x.size(0)
+        windows = x.permute(0, 2, 3, 1).reshape(b, 2, 2, 2, 2, 3).transpose(2, 3).reshape(-1, 4, 3)
+        y = self.proj(self.norm(windows)).relu() + windows
+        return y.reshape(b, 2, 2, 2, 2, 3).transpose(2, 3).reshape(b, 4, 4, 3).permute(0, 3, 1, 2)
 
 
 def _same_outputs(imported, model: nn.Module, shape: tuple[int, ...], tmp_path: Path, batch: int = 3) -> None:
@@ -135,6 +151,20 @@ def test_a_mask_made_from_the_input_is_written_into_the_call_that_uses_it(tmp_pa
     design = imported.design
     assert cnnstudio.analyze(design).valid  # its own check: every edge carries what a shape rule can run on
     _same_outputs(imported, model, (3, 5, 6), tmp_path)
+
+
+@pytest.mark.parametrize("tracer", ["fx", "export"])
+def test_a_batch_folded_with_windows_keeps_the_batch_first_on_every_edge(tracer: str, tmp_path: Path) -> None:
+    torch.manual_seed(3)
+    model = AttendsInWindows()
+    imported = import_model(model, [(3, 4, 4)], tracer=tracer)
+    assert imported.verification.exact and imported.tracer == f"torch.{tracer}" and not imported.fallback_reasons
+    analysis = cnnstudio.analyze(imported.design)
+    assert analysis.valid
+    unfolded = [node.id for node in imported.design.nodes if "torch.unflatten" in json.dumps(node.params)]
+    assert unfolded and all(list(analysis.nodes[n].shape)[:2] == [4, 4] for n in unfolded)  # (windows, pixels, ...)
+    assert imported.verification.parameters == sum(p.numel() for p in model.parameters())
+    _same_outputs(imported, model, (3, 4, 4), tmp_path, batch=5)
 
 
 def test_a_module_whose_rebuild_pads_otherwise_is_not_one_node(tmp_path: Path) -> None:

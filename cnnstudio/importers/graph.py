@@ -28,6 +28,7 @@ from cnnstudio.core.layout import layered_positions
 from cnnstudio.core.params import ParamError
 
 BATCH = 2
+OTHER_BATCH = "value at batch 3"  # node.meta key of the values at BATCH + 1
 
 
 class ImportFailed(ValueError):
@@ -53,6 +54,7 @@ class Converted:
     scopes: dict[str, str] = field(default_factory=dict)  # node id -> innermost module path ("" at top)
     fx_nodes: dict[str, fx.Node] = field(default_factory=dict)  # node id -> the traced step it computes
     graph_module: fx.GraphModule | None = None  # the traced model, which verification runs
+    folds: dict[str, int] = field(default_factory=dict)  # node id -> k: its edge is the model's (k * batch, ...) unflattened
 
 
 class Placeholder:
@@ -160,8 +162,9 @@ def _mutable(value: Any) -> Any:
     return value
 
 
-def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]]) -> None:
-    """Fill ``node.meta['value']`` with values on the meta device: shapes without memory or arithmetic.
+def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]], batch: int = BATCH,
+              key: str = "value") -> None:
+    """Fill ``node.meta[key]`` with values on the meta device: shapes without memory or arithmetic.
 
     Modules run with meta copies of their tensors (``functional_call``), so the model is untouched.
     """
@@ -173,7 +176,7 @@ def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]]) -> No
     class Recorder(Interpreter):
         def run_node(self, n: fx.Node) -> Any:
             result = super().run_node(n)
-            n.meta["value"] = result
+            n.meta[key] = result
             return result
 
         def call_module(self, target: str, args: tuple, kwargs: dict) -> Any:
@@ -191,7 +194,7 @@ def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]]) -> No
             return meta(value) if isinstance(value, torch.Tensor) else value
 
     try:  # inside: an input declared 2e9 x 2e9 overflows even on the meta device
-        inputs = [torch.empty((BATCH, *shape), device="meta") for shape in shapes]
+        inputs = [torch.empty((batch, *shape), device="meta") for shape in shapes]
         Recorder(graph_module).run(*inputs)
     except Exception as error:
         raise ImportFailed(
@@ -209,6 +212,7 @@ class Converter:
         self.ids: dict[fx.Node, str] = {}  # fx node -> design node id, for per-sample tensors
         self.parts: dict[str, nn.Module] = {}  # modules the Function node being written runs
         self.unbuildable: dict[str, str] = {}  # module path -> why one opaque node cannot rebuild it
+        self.folds: dict[fx.Node, int] = {}  # per-sample tensors whose first axis holds k rows of each sample
         self.sample = self._per_sample_nodes()
 
     def _per_sample_nodes(self) -> set[fx.Node]:
@@ -224,8 +228,10 @@ class Converter:
         self.depends = depends
         returned: set[fx.Node] = set()
         fx.node.map_arg(_output_args(self.gm), returned.add)
-        return {n for n in depends if n.op != "output" and _is_batch_tensor(value := n.meta.get("value"))
-                and (value.is_floating_point() or n in inputs or n in returned)}
+        self.folds = {n: k for n in depends if n.op != "output" and n not in returned
+                      and (k := _folded(n)) and n.meta["value"].is_floating_point()}
+        return set(self.folds) | {n for n in depends if n.op != "output" and _is_batch_tensor(value := n.meta.get("value"))
+                                  and (value.is_floating_point() or n in inputs or n in returned)}
 
     # -- the walk ------------------------------------------------------------------------------
     def run(self) -> Converted:
@@ -244,6 +250,7 @@ class Converter:
             raise ImportFailed("the model returns no tensor computed from its input")
         if self.unbuildable:
             raise NeedsTracing(self.unbuildable)
+        self.result.folds = {self.ids[n]: k for n, k in self.folds.items() if n in self.ids}
         design.output_order = list(dict.fromkeys(outs))
         return self.result
 
@@ -265,7 +272,8 @@ class Converter:
         node_id = self._node_id(node)
         sources = [self.ids[i] for i in inputs]
         plain_inputs = call.tensors_in_order(*args) and not kwargs
-        if (node.op != "call_module" or plain_inputs) and not self._mutates_a_shared_input(node, name):
+        folded = node in self.folds or any(i in self.folds for i in inputs)  # only a call can unfold and fold
+        if (node.op != "call_module" or plain_inputs) and not folded and not self._mutates_a_shared_input(node, name):
             for layer_type in catalogue.all_types():
                 params = layer_type.reverse and _safe(layer_type.reverse, call)
                 if params is None or params is False:
@@ -281,7 +289,7 @@ class Converter:
                 if extra is not None:
                     self._add(node, layer_type.name, params, node_id, inputs, {**tensors, **extra})
                     return
-        if module is not None:  # an opaque node; found all in one pass, those that cannot be one are traced into
+        if module is not None and not folded:  # an opaque node; found all in one pass, those that cannot be one are traced into
             arguments: dict[str, Any] = {}
             try:
                 if not plain_inputs:
@@ -297,6 +305,9 @@ class Converter:
         self.parts = {}
         inputs.clear()
         expression = self._expression(node, inputs, owned, top=True)
+        if node in self.folds:  # the design's edge keeps the batch first: (k * batch, ...) -> (batch, k, ...)
+            expression = {"function": "torch.unflatten", "args": [expression, 0, {"tuple": [-1, self.folds[node]]}],
+                          "kwargs": {}}
         tensors = {k: {"shape": list(t.shape), **_tensor_kind(t)} for k, t in owned.items()}
         modules = {k: {"class": class_path(type(m)), "arguments": constructor_arguments(m)} for k, m in self.parts.items()}
         params = {"call": expression, "tensors": tensors, "modules": modules}
@@ -418,6 +429,8 @@ class Converter:
             if arg in self.sample and not top:
                 if arg not in inputs:
                     inputs.append(arg)
+                if arg in self.folds:  # back to the model's (k * batch, ...)
+                    return {"method": "flatten", "args": [{"input": inputs.index(arg)}, 0, 1], "kwargs": {}}
                 return {"input": inputs.index(arg)}
             if arg.op == "placeholder":  # an optional argument of forward: its default
                 return sub(arg.args[0])
@@ -531,6 +544,17 @@ def required_inputs(gm: fx.GraphModule) -> list[fx.Node]:
     return [n for n in gm.graph.nodes if n.op == "placeholder" and not n.args]
 
 
+def _folded(node: fx.Node) -> int:
+    """k when the node's tensor holds k rows per sample on its first axis (k * batch at both
+    batches propagated: windows or heads folded into the batch), else 0."""
+    value, other = node.meta.get("value"), node.meta.get(OTHER_BATCH)
+    if not (isinstance(value, torch.Tensor) and isinstance(other, torch.Tensor) and value.dim() >= 1
+            and other.dim() == value.dim() and value.shape[1:] == other.shape[1:]):
+        return 0
+    k, rest = divmod(value.shape[0], BATCH)
+    return k if k > 1 and not rest and other.shape[0] == k * (BATCH + 1) else 0
+
+
 def _is_batch_tensor(value: Any) -> bool:
     return isinstance(value, torch.Tensor) and value.dim() >= 1 and value.shape[0] == BATCH
 
@@ -638,6 +662,10 @@ def convert(model: nn.Module, shapes: list[tuple[int, ...]], name: str, collapse
         model.train(training_branches)
     graph_module = model if exported else trace(model, trace_into).eval()  # branches are fixed by the trace: now evaluate
     propagate(graph_module, shapes)
+    try:  # a second batch tells a folded batch (windows, heads: k rows per sample) from a fixed size
+        propagate(graph_module, shapes, BATCH + 1, OTHER_BATCH)
+    except ImportFailed:  # the graph holds its batch (a program exported with a fixed one): nothing folds
+        pass
     converted = Converter(graph_module, shapes, name, exported).run()
     converted.graph_module = graph_module
     converted.design.tied = tied_tensors(converted)

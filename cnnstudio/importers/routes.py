@@ -95,7 +95,7 @@ def _via_fx(model: "torch.nn.Module", shapes: list[tuple[int, ...]], name: str, 
             break
         original = None if training_branches or is_exported(model) else model
         verification = verify(converted.design, converted.weights, converted.graph_module, converted.fx_nodes,
-                              shapes, original)
+                              shapes, original, converted.folds)
         best = Route(converted, verification, "fx", trace_into)
         wrong_modules = {converted.fx_nodes[d.node].target for d in verification.differing
                          if converted.design.node(d.node).type == "Module"} - trace_into
@@ -114,7 +114,7 @@ def _via_export(model: "torch.nn.Module", shapes: list[tuple[int, ...]], name: s
     program = export_graph(model, shapes)
     converted = convert(program, shapes, name)
     verification = verify(converted.design, converted.weights, converted.graph_module, converted.fx_nodes,
-                          shapes, model)
+                          shapes, model, converted.folds)
     return Route(converted, verification, "export")
 
 

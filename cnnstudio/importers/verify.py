@@ -188,10 +188,12 @@ def build_rebuilt(design: Design, weights: dict[str, torch.Tensor]) -> tuple[fx.
 
 
 def verify(design: Design, weights: dict[str, torch.Tensor], graph_module: fx.GraphModule,
-           fx_nodes: dict[str, fx.Node], shapes: list[tuple[int, ...]], original: nn.Module | None = None) -> Verification:
+           fx_nodes: dict[str, fx.Node], shapes: list[tuple[int, ...]], original: nn.Module | None = None,
+           folds: dict[str, int] | None = None) -> Verification:
     """Compare the design (with ``weights``) against ``graph_module``, the traced model, whose node
     ``fx_nodes[id]`` computes design node ``id``. ``original``: the model itself, to check that the
-    trace is the model too (left out when the trace ran the model's training-only branches)."""
+    trace is the model too (left out when the trace ran the model's training-only branches).
+    ``folds``: nodes whose edge is the model's value with its first axis (k * batch) unflattened."""
     from cnnstudio.importers.graph import is_exported
 
     start = time.perf_counter()
@@ -228,7 +230,8 @@ def verify(design: Design, weights: dict[str, torch.Tensor], graph_module: fx.Gr
         # Every node on its own inputs when an output differs (to name the first); else the opaque modules only.
         modules = {node.id for node in design.nodes if node.type == "Module"}
         check = None if wrong or problem else modules
-        differing = local_differences(design, rebuilt, graph_module, fx_nodes, shapes, check) if check != set() else []
+        differing = local_differences(design, rebuilt, graph_module, fx_nodes, shapes, check,
+                                      folds=folds or {}) if check != set() else []
     parameters = sum(p.numel() for p in rebuilt.parameters())
     return Verification(not (wrong or problem or differing), worst, time.perf_counter() - start, differing, problem,
                         parameters)
@@ -242,7 +245,7 @@ def _leaves(value: Any) -> list[Any]:
 
 def local_differences(design: Design, rebuilt: fx.GraphModule, graph_module: fx.GraphModule,
                       fx_nodes: dict[str, fx.Node], shapes: list[tuple[int, ...]], only: set[str] | None = None,
-                      batch: int = BATCHES[0]) -> list[NodeDifference]:
+                      batch: int = BATCHES[0], folds: dict[str, int] | None = None) -> list[NodeDifference]:
     """Each node of the design (or those in ``only``) run on the model's own values of its inputs,
     against the model's value at that node: the nodes that compute something else, in the design's order."""
     names = {node_id: name for name, node_id in rebuilt.node_names.items()}
@@ -259,10 +262,11 @@ def local_differences(design: Design, rebuilt: fx.GraphModule, graph_module: fx.
             node_id = by_fx.get(n)
             if node_id is None:
                 return result
+            value = result.unflatten(0, (-1, folds[node_id])) if node_id in (folds or {}) else result
             sources = design.inputs_of(node_id)
             if sources and node_id in checked:
                 mine = getattr(rebuilt, names[node_id])(*[_clone(values[s]) for s in sources])
-                error, scale = _relative(mine, result)
+                error, scale = _relative(mine, value)
                 if _differs(error, scale):
                     found.append(NodeDifference(node_id, error, scale))
                 for source in set(sources):
@@ -270,7 +274,7 @@ def local_differences(design: Design, rebuilt: fx.GraphModule, graph_module: fx.
                     if not pending[source]:
                         del values[source]
             if pending[node_id]:
-                values[node_id] = _clone(result)
+                values[node_id] = _clone(value)
             return result
 
     Local(graph_module).run(*probe_inputs(shapes, batch))
