@@ -1,8 +1,9 @@
-"""``cnnstudio import SOURCE -o DESIGN.json [--weights W] [--input CxHxW] [--allow-unverified]``.
+"""``cnnstudio import SOURCE -o DESIGN.json [--weights W] [--input CxHxW] [--allow-unverified] [--tracer fx|export]``.
 
 Every import is verified before anything is written: the design, compiled with the imported
 weights, must compute the model's outputs. One that does not is refused with a sentence naming the
-first node that differs, unless ``--allow-unverified`` writes it with those nodes marked.
+first node that differs, unless ``--allow-unverified`` writes it with those nodes marked. A model
+torch.fx cannot read is read by torch.export, and the other way round (``--tracer`` picks the first).
 Exit status: 0 imported (the report says whether it was verified), 1 the model or its weights
 could not be imported.
 """
@@ -34,6 +35,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-unverified", action="store_true",
                         help="write a design that does not compute exactly what the model does, its differing nodes "
                              "marked 'unverified' (shown by check and on their cards), instead of refusing it")
+    parser.add_argument("--tracer", choices=("fx", "export"), default="fx",
+                        help="what reads the model's graph first: torch.fx (keeps its blocks; the default) or "
+                             "torch.export (follows branches on sizes); the other is tried when it fails")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from cnnstudio.importers.graph import ImportFailed
 
     try:
-        imported = import_model(args.source, args.input, args.weights, args.allow_unverified)
+        imported = import_model(args.source, args.input, args.weights, args.allow_unverified, args.tracer)
         weights_path = save_import(imported, args.output)
     except (ImportFailed, WeightsError, DesignFileError, OSError) as error:
         print(f"cnnstudio import: {error}", file=sys.stderr)

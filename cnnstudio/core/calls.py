@@ -10,7 +10,8 @@ only what the checker accepts:
 - the functions of torch, ``torch.nn.functional``, ``linalg``, ``fft`` and ``special`` that
   torch's ``__torch_function__`` protocol lists (computations on tensors: ``torch.save``,
   ``torch.load``, ``torch.hub``, ``torch.jit`` and ``torch.set_*`` are not among them), and the
-  tensor methods it lists less those that reach beyond the tensor (``REFUSED_METHODS``);
+  tensor methods it lists less those that reach beyond the tensor (``REFUSED_METHODS``), and the
+  factories of plain values among both (``TORCH_FACTORIES``, ``TENSOR_FACTORIES``);
 - ``torch.ops.aten`` operators that are one of those functions or that torch tags as core or
   pointwise tensor operators, and the shape bookkeeping torch.export writes (``ATEN_BOOKKEEPING``);
   not ``aten.save``, ``aten.from_file``, ``aten.manual_seed``, ``aten._print``...;
@@ -71,6 +72,9 @@ ATEN_BOOKKEEPING = frozenset(
 # torch's functions that make a tensor from plain values (no tensor argument, so the protocol above
 # does not list them) and nothing else: no randomness, no file, no shared or uninitialised memory.
 TORCH_FACTORIES = frozenset("zeros ones full arange linspace logspace eye tensor as_tensor scalar_tensor".split())
+# The same as tensor methods (a tensor of plain values with the dtype and device of the one it is
+# called on; torchvision's Swin3D makes its attention mask so). Not new_empty: uninitialised memory.
+TENSOR_FACTORIES = frozenset("new_zeros new_ones new_full new_tensor".split())
 ATTRIBUTES = {"shape", "dtype", "device", "ndim", "T", "mT"}
 DTYPES = {"float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"}
 MAX_DEPTH = 64  # an expression nested deeper is not one an importer writes
@@ -117,6 +121,7 @@ def tensor_methods() -> dict[str, Any]:
         if name and getattr(torch.Tensor, name, None) is function and name not in REFUSED_METHODS and (
                 not name.startswith("_") or (name.startswith("__") and name.endswith("__"))):
             methods[name] = function
+    methods.update((name, getattr(torch.Tensor, name)) for name in TENSOR_FACTORIES)
     return methods
 
 

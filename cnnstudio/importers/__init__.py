@@ -19,7 +19,6 @@ from cnnstudio.core.design import Design
 if TYPE_CHECKING:
     import torch
 
-    from cnnstudio.importers.graph import Converted
     from cnnstudio.importers.verify import Verification
 
 __all__ = ["Imported", "ImportFailed", "import_model", "parse_shape", "save_import"]
@@ -51,6 +50,8 @@ class Imported:
     verification: "Verification | None" = None
     traced_into: list[str] = field(default_factory=list)  # modules traced through because one opaque node differed
     seconds: float = 0.0  # the whole import: loading, tracing, converting, verifying
+    tracer: str = "torch.fx"  # what read the model's graph: torch.fx or torch.export
+    fallback_reasons: list[str] = field(default_factory=list)  # "torch.fx: why", for a route tried first that failed
 
     @property
     def opaque(self) -> list[str]:
@@ -66,6 +67,8 @@ class Imported:
             f"groups: {len(design.groups)}; tied tensors: {len(design.tied)}"
             + (f"; {self.verification.parameters:,} parameters" if self.verification else ""),
         ]
+        if self.fallback_reasons:
+            lines.append(f"read with {self.tracer}, because " + "; ".join(self.fallback_reasons))
         if self.traced_into:
             lines.append(f"traced into {len(self.traced_into)} module(s) whose rebuild as one node differed: "
                          + ", ".join(self.traced_into[:5]) + (" ..." if len(self.traced_into) > 5 else ""))
@@ -84,17 +87,20 @@ def _opaque_kind(node) -> str:
 
 
 def import_model(source: str | torch.nn.Module, input_shapes: list[tuple[int, ...]] | None = None,
-                 weights: str | None = None, allow_unverified: bool = False) -> Imported:
+                 weights: str | None = None, allow_unverified: bool = False, tracer: str = "fx") -> Imported:
     """Trace ``source``, convert it and verify the design against the model (see ``verify``);
     ``input_shapes`` (channels first, no batch) override the source's own. ``source``: what
     ``load_source`` reads (torchvision:NAME, a .onnx file...), or a module object already built (a
     script's, :func:`cnnstudio.gui.open`'s). ``weights``: a state-dict file, or "DEFAULT" for
     pretrained weights. A design that does not compute what the model does
     is refused (:class:`ImportFailed` naming the first node that differs), or with
-    ``allow_unverified`` kept with those nodes marked ``unverified``."""
+    ``allow_unverified`` kept with those nodes marked ``unverified``. ``tracer``: the route that
+    reads the model's graph first, "fx" (torch.fx) or "export" (torch.export); when it fails or its
+    design is not exact, the other is tried (see :mod:`cnnstudio.importers.routes`)."""
     import torch
 
     from cnnstudio.importers.graph import ImportFailed
+    from cnnstudio.importers.routes import TRACERS, convert_verified
     from cnnstudio.importers.sources import Loaded, load_into, load_source
 
     start = time.perf_counter()
@@ -111,18 +117,20 @@ def import_model(source: str | torch.nn.Module, input_shapes: list[tuple[int, ..
     aux, note = loaded.aux_loss_weights, ""
     with torch.no_grad():
         try:
-            converted, verification, traced = _convert_verified(loaded.module, list(shapes), loaded.name, aux is not None)
+            route = convert_verified(loaded.module, list(shapes), loaded.name, aux is not None, tracer)
         except ImportFailed:
             if aux is None:
                 raise
             # The auxiliary heads need a larger input than the model alone (Inception v3's: 299x299).
-            converted, verification, traced = _convert_verified(loaded.module, list(shapes), loaded.name, False)
+            route = convert_verified(loaded.module, list(shapes), loaded.name, False, tracer)
             aux, note = None, (f"{loaded.name}'s auxiliary classifiers do not fit an input of "
                                f"{'x'.join(map(str, shapes[0]))}, so they were left out (they only help training)")
+    converted, verification = route.converted, route.verification
     design = converted.design
     if not verification.exact:
         if not allow_unverified:
-            raise ImportFailed(f"{loaded.name} was not imported: {verification.sentence()}. "
+            tried = f" (also tried: {'; '.join(route.failures)})" if route.failures else ""
+            raise ImportFailed(f"{loaded.name} was not imported: {verification.sentence()}{tried}. "
                                "Import it anyway with --allow-unverified (the differing nodes are marked unverified)")
         for difference in verification.differing:
             design.node(difference.node).unverified = str(difference)
@@ -132,47 +140,7 @@ def import_model(source: str | torch.nn.Module, input_shapes: list[tuple[int, ..
     if aux is not None:  # it returns the logits, then each auxiliary head's
         design.training = {"outputs": list(design.output_order), "loss_weights": [1.0, *aux]}
     return Imported(design, converted.weights, converted.scopes, loaded.weights_report, note, verification,
-                    sorted(traced), time.perf_counter() - start)
-
-
-MAX_ROUNDS = 4  # conversions: each traces into the modules the one before could not rebuild
-
-
-def _convert_verified(model: "torch.nn.Module", shapes: list[tuple[int, ...]], name: str,
-                      training_branches: bool) -> tuple["Converted", "Verification", frozenset[str]]:
-    """Convert and verify; trace into the modules whose opaque node cannot be rebuilt or computes
-    something else, and convert again, until it is exact or nothing more can be traced into."""
-    from cnnstudio.importers.graph import ImportFailed, NeedsTracing, convert, is_exported
-    from cnnstudio.importers.verify import verify
-
-    trace_into: frozenset[str] = frozenset()
-    best: tuple[Converted, Verification, frozenset[str]] | None = None
-    why = ""  # why the modules traced into could not stay opaque
-    for _ in range(MAX_ROUNDS):
-        try:
-            converted = convert(model, shapes, name, training_branches=training_branches, trace_into=trace_into)
-        except NeedsTracing as needs:
-            if set(needs.reasons) <= trace_into:
-                raise ImportFailed(str(needs)) from None
-            trace_into |= set(needs.reasons)
-            why = str(needs)
-            continue
-        except ImportFailed as error:
-            if best is None:  # tracing into a module failed: keep the previous round's result, if any
-                raise ImportFailed(f"{why}; tracing into it instead failed: {error}" if why else str(error)) from None
-            break
-        original = None if training_branches or is_exported(model) else model
-        verification = verify(converted.design, converted.weights, converted.graph_module, converted.fx_nodes,
-                              shapes, original)
-        best = (converted, verification, trace_into)
-        wrong_modules = {converted.fx_nodes[d.node].target for d in verification.differing
-                         if converted.design.node(d.node).type == "Module"} - trace_into
-        if verification.exact or not wrong_modules:
-            break
-        trace_into |= wrong_modules
-    if best is None:
-        raise ImportFailed(f"{name}: its modules could not be rebuilt even after tracing into them")
-    return best
+                    sorted(route.traced_into), time.perf_counter() - start, TRACERS[route.tracer], route.failures)
 
 
 def save_import(imported: Imported, path: str | Path) -> Path:

@@ -28,6 +28,7 @@ from cnnstudio.core.layout import layered_positions
 from cnnstudio.core.params import ParamError
 
 BATCH = 2
+OTHER_BATCH = "value at batch 3"  # node.meta key of the values at BATCH + 1
 
 
 class ImportFailed(ValueError):
@@ -53,6 +54,7 @@ class Converted:
     scopes: dict[str, str] = field(default_factory=dict)  # node id -> innermost module path ("" at top)
     fx_nodes: dict[str, fx.Node] = field(default_factory=dict)  # node id -> the traced step it computes
     graph_module: fx.GraphModule | None = None  # the traced model, which verification runs
+    folds: dict[str, int] = field(default_factory=dict)  # node id -> k: its edge is the model's (k * batch, ...) unflattened
 
 
 class Placeholder:
@@ -125,8 +127,7 @@ def trace(model: nn.Module, trace_into: frozenset[str] = frozenset()) -> fx.Grap
         graph = tracer.trace(model)
     except Exception as error:  # torch.fx's complaint about Python it cannot follow
         raise ImportFailed(
-            f"torch.fx cannot trace {type(model).__name__}: {type(error).__name__}: {str(error).splitlines()[0]} "
-            "(a model whose forward branches on tensor values cannot be traced; try a .pt2 from torch.export)"
+            f"cannot trace {type(model).__name__}: {type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
         ) from None
     return fx.GraphModule(tracer.root, graph, class_name=type(model).__name__)
 
@@ -142,8 +143,28 @@ def _timm_notrace() -> tuple[tuple[type, ...], tuple]:
     return tuple(_fx.get_notrace_modules()), tuple(_fx.get_notrace_functions())
 
 
-def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]]) -> None:
-    """Fill ``node.meta['value']`` with values on the meta device: shapes without memory or arithmetic.
+class Interpreter(fx.Interpreter):
+    """fx's interpreter, handing each call fresh lists as the traced code does (its arguments are
+    fx's immutable lists otherwise; torchvision's ``_get_window_and_shift_size`` sets their items)."""
+
+    def fetch_args_kwargs_from_env(self, n: fx.Node) -> tuple[tuple, dict]:
+        args, kwargs = super().fetch_args_kwargs_from_env(n)
+        return _mutable(args), _mutable(kwargs)
+
+
+def _mutable(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_mutable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _mutable(v) for k, v in value.items()}
+    if type(value) is tuple:
+        return tuple(_mutable(v) for v in value)
+    return value
+
+
+def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]], batch: int = BATCH,
+              key: str = "value") -> None:
+    """Fill ``node.meta[key]`` with values on the meta device: shapes without memory or arithmetic.
 
     Modules run with meta copies of their tensors (``functional_call``), so the model is untouched.
     """
@@ -152,10 +173,10 @@ def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]]) -> No
     def meta(tensor: torch.Tensor) -> torch.Tensor:
         return torch.empty_like(tensor, device="meta")
 
-    class Recorder(fx.Interpreter):
+    class Recorder(Interpreter):
         def run_node(self, n: fx.Node) -> Any:
             result = super().run_node(n)
-            n.meta["value"] = result
+            n.meta[key] = result
             return result
 
         def call_module(self, target: str, args: tuple, kwargs: dict) -> Any:
@@ -163,12 +184,17 @@ def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]]) -> No
             state = {k: meta(v) for k, v in module.state_dict(keep_vars=True).items()}
             return functional_call(module, state, args, kwargs)
 
+        def call_function(self, target: Any, args: tuple, kwargs: dict) -> Any:
+            if target is torch._assert and isinstance(args[0], torch.Tensor):  # a check of values: meta tensors
+                return None  # hold none; verification runs it on real ones
+            return super().call_function(target, args, kwargs)
+
         def get_attr(self, target: str, args: tuple, kwargs: dict) -> Any:
             value = self.fetch_attr(target)
             return meta(value) if isinstance(value, torch.Tensor) else value
 
     try:  # inside: an input declared 2e9 x 2e9 overflows even on the meta device
-        inputs = [torch.empty((BATCH, *shape), device="meta") for shape in shapes]
+        inputs = [torch.empty((batch, *shape), device="meta") for shape in shapes]
         Recorder(graph_module).run(*inputs)
     except Exception as error:
         raise ImportFailed(
@@ -186,16 +212,26 @@ class Converter:
         self.ids: dict[fx.Node, str] = {}  # fx node -> design node id, for per-sample tensors
         self.parts: dict[str, nn.Module] = {}  # modules the Function node being written runs
         self.unbuildable: dict[str, str] = {}  # module path -> why one opaque node cannot rebuild it
+        self.folds: dict[fx.Node, int] = {}  # per-sample tensors whose first axis holds k rows of each sample
         self.sample = self._per_sample_nodes()
 
     def _per_sample_nodes(self) -> set[fx.Node]:
-        """Nodes whose value depends on an input: the tensors become design nodes."""
+        """Nodes whose value depends on an input: the tensors become design nodes. A design's
+        edges carry floating-point tensors (its shape rules run each node on float inputs), so a
+        mask or an index computed from the input (``~zeros(shape).bool()``) is written into the
+        calls that use it instead, unless the model takes or returns it."""
         depends: set[fx.Node] = set()
         inputs = set(required_inputs(self.gm))
         for node in self.gm.graph.nodes:
             if node in inputs or any(a in depends for a in node.all_input_nodes):
                 depends.add(node)
-        return {n for n in depends if n.op != "output" and _is_batch_tensor(n.meta.get("value"))}
+        self.depends = depends
+        returned: set[fx.Node] = set()
+        fx.node.map_arg(_output_args(self.gm), returned.add)
+        self.folds = {n: k for n in depends if n.op != "output" and n not in returned
+                      and (k := _folded(n)) and n.meta["value"].is_floating_point()}
+        return set(self.folds) | {n for n in depends if n.op != "output" and _is_batch_tensor(value := n.meta.get("value"))
+                                  and (value.is_floating_point() or n in inputs or n in returned)}
 
     # -- the walk ------------------------------------------------------------------------------
     def run(self) -> Converted:
@@ -214,6 +250,7 @@ class Converter:
             raise ImportFailed("the model returns no tensor computed from its input")
         if self.unbuildable:
             raise NeedsTracing(self.unbuildable)
+        self.result.folds = {self.ids[n]: k for n, k in self.folds.items() if n in self.ids}
         design.output_order = list(dict.fromkeys(outs))
         return self.result
 
@@ -235,7 +272,8 @@ class Converter:
         node_id = self._node_id(node)
         sources = [self.ids[i] for i in inputs]
         plain_inputs = call.tensors_in_order(*args) and not kwargs
-        if (node.op != "call_module" or plain_inputs) and not self._mutates_a_shared_input(node, name):
+        folded = node in self.folds or any(i in self.folds for i in inputs)  # only a call can unfold and fold
+        if (node.op != "call_module" or plain_inputs) and not folded and not self._mutates_a_shared_input(node, name):
             for layer_type in catalogue.all_types():
                 params = layer_type.reverse and _safe(layer_type.reverse, call)
                 if params is None or params is False:
@@ -251,7 +289,7 @@ class Converter:
                 if extra is not None:
                     self._add(node, layer_type.name, params, node_id, inputs, {**tensors, **extra})
                     return
-        if module is not None:  # an opaque node; found all in one pass, those that cannot be one are traced into
+        if module is not None and not folded:  # an opaque node; found all in one pass, those that cannot be one are traced into
             arguments: dict[str, Any] = {}
             try:
                 if not plain_inputs:
@@ -260,13 +298,16 @@ class Converter:
             except ImportFailed as error:
                 self.unbuildable[node.target] = f"{node_id}: {error}"
             self._add(node, "Module", {"class": name, "arguments": arguments}, node_id, inputs, module.state_dict())
-            if node.target not in self.unbuildable and (problem := self._module_problem(node_id, module)):
+            if node.target not in self.unbuildable and (problem := self._module_problem(node_id, module, shapes, out_shape)):
                 self.unbuildable[node.target] = problem
             return
         owned: dict[str, torch.Tensor] = {}
         self.parts = {}
         inputs.clear()
         expression = self._expression(node, inputs, owned, top=True)
+        if node in self.folds:  # the design's edge keeps the batch first: (k * batch, ...) -> (batch, k, ...)
+            expression = {"function": "torch.unflatten", "args": [expression, 0, {"tuple": [-1, self.folds[node]]}],
+                          "kwargs": {}}
         tensors = {k: {"shape": list(t.shape), **_tensor_kind(t)} for k, t in owned.items()}
         modules = {k: {"class": class_path(type(m)), "arguments": constructor_arguments(m)} for k, m in self.parts.items()}
         params = {"call": expression, "tensors": tensors, "modules": modules}
@@ -304,9 +345,11 @@ class Converter:
         extra = {k: torch.zeros((), dtype=torch.long) for k in have.keys() - want.keys() if k.endswith("num_batches_tracked")}
         return extra if {k: s for k, s in have.items() if k not in extra} == want else None
 
-    def _module_problem(self, node_id: str, module: nn.Module) -> str | None:
-        """Why the opaque node cannot stand for ``module`` (its rebuild fails or holds other tensors), or None;
-        whether it computes the same is verified with real values afterwards."""
+    def _module_problem(self, node_id: str, module: nn.Module, shapes: list[tuple[int, ...]],
+                        out_shape: tuple[int, ...]) -> str | None:
+        """Why the opaque node cannot stand for ``module`` (its rebuild fails, holds other tensors or
+        gives another shape: a constructor argument it does not keep, such as timm's ``padding='same'``),
+        or None; whether it computes the same is verified with real values afterwards."""
         from cnnstudio.core.calls import CallError, build_module
 
         node = self.result.design.node(node_id)
@@ -317,6 +360,15 @@ class Converter:
             return f"{node_id}: {error}"
         if {k: v.shape for k, v in rebuilt.state_dict().items()} != {k: v.shape for k, v in module.state_dict().items()}:
             return f"{node_id}: a {type(module).__name__} rebuilt from its attributes does not match the original"
+        try:
+            with torch.device("meta"):
+                out = rebuilt.eval()(*(torch.empty((BATCH, *shape)) for shape in shapes))
+            got = tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else None
+        except Exception:  # noqa: BLE001 - any failure of the rebuild is a reason to trace into it
+            got = None
+        if got != out_shape:
+            return (f"{node_id}: a {type(module).__name__} rebuilt from its attributes gives "
+                    f"{'x'.join(map(str, got)) if got else 'no tensor'}, not {'x'.join(map(str, out_shape))}")
         return None
 
     def _add(self, node: fx.Node, type_name: str, params: dict, node_id: str,
@@ -354,15 +406,31 @@ class Converter:
             return type(arg)(self._marker(a, inputs, owned) for a in arg)
         return arg
 
-    def _expression(self, arg: Any, inputs: list[fx.Node], owned: dict[str, torch.Tensor], top: bool = False) -> Any:
-        """``arg`` as a JSON call expression (see cnnstudio.core.calls)."""
+    def _expression(self, arg: Any, inputs: list[fx.Node], owned: dict[str, torch.Tensor], top: bool = False,
+                    depth: int = 0, folded: fx.Node | None = None) -> Any:
+        """``arg`` as a JSON call expression (see cnnstudio.core.calls). ``folded``: the outermost
+        tensor written in whose first axis is not the batch (their steps cannot be nodes)."""
+        from cnnstudio.core.calls import MAX_DEPTH
+
+        if depth > MAX_DEPTH:
+            raise ImportFailed(
+                f"{folded.name if folded is not None else arg}: the steps that use it would be written as one call "
+                f"nested deeper than {MAX_DEPTH} levels" + (
+                    f", because they do not keep the batch as the first axis (it is {_dims(folded)}; the batch is "
+                    f"{BATCH} here), so none of them can be a node of its own" if folded is not None else ""))
+        if isinstance(arg, fx.Node) and folded is None and isinstance(arg.meta.get("value"), torch.Tensor) \
+                and not _is_batch_tensor(arg.meta["value"]) and arg in self.depends:
+            folded = arg
+
         def sub(value: Any) -> Any:
-            return self._expression(value, inputs, owned)
+            return self._expression(value, inputs, owned, depth=depth + 1, folded=folded)
 
         if isinstance(arg, fx.Node):
             if arg in self.sample and not top:
                 if arg not in inputs:
                     inputs.append(arg)
+                if arg in self.folds:  # back to the model's (k * batch, ...)
+                    return {"method": "flatten", "args": [{"input": inputs.index(arg)}, 0, 1], "kwargs": {}}
                 return {"input": inputs.index(arg)}
             if arg.op == "placeholder":  # an optional argument of forward: its default
                 return sub(arg.args[0])
@@ -476,6 +544,17 @@ def required_inputs(gm: fx.GraphModule) -> list[fx.Node]:
     return [n for n in gm.graph.nodes if n.op == "placeholder" and not n.args]
 
 
+def _folded(node: fx.Node) -> int:
+    """k when the node's tensor holds k rows per sample on its first axis (k * batch at both
+    batches propagated: windows or heads folded into the batch), else 0."""
+    value, other = node.meta.get("value"), node.meta.get(OTHER_BATCH)
+    if not (isinstance(value, torch.Tensor) and isinstance(other, torch.Tensor) and value.dim() >= 1
+            and other.dim() == value.dim() and value.shape[1:] == other.shape[1:]):
+        return 0
+    k, rest = divmod(value.shape[0], BATCH)
+    return k if k > 1 and not rest and other.shape[0] == k * (BATCH + 1) else 0
+
+
 def _is_batch_tensor(value: Any) -> bool:
     return isinstance(value, torch.Tensor) and value.dim() >= 1 and value.shape[0] == BATCH
 
@@ -488,6 +567,10 @@ def _output_args(gm: fx.GraphModule) -> Any:
     if getattr(returned, "op", None) == "call_function" and isinstance(target, type) and issubclass(target, tuple):
         return returned.args
     return returned
+
+
+def _dims(node: fx.Node) -> str:
+    return "x".join(map(str, node.meta["value"].shape))
 
 
 def _fetch(gm: fx.GraphModule, target: str) -> Any:
@@ -579,6 +662,10 @@ def convert(model: nn.Module, shapes: list[tuple[int, ...]], name: str, collapse
         model.train(training_branches)
     graph_module = model if exported else trace(model, trace_into).eval()  # branches are fixed by the trace: now evaluate
     propagate(graph_module, shapes)
+    try:  # a second batch tells a folded batch (windows, heads: k rows per sample) from a fixed size
+        propagate(graph_module, shapes, BATCH + 1, OTHER_BATCH)
+    except ImportFailed:  # the graph holds its batch (a program exported with a fixed one): nothing folds
+        pass
     converted = Converter(graph_module, shapes, name, exported).run()
     converted.graph_module = graph_module
     converted.design.tied = tied_tensors(converted)

@@ -26,6 +26,7 @@ import torch
 from torch import fx, nn
 
 from cnnstudio.core.design import Design
+from cnnstudio.importers.graph import Interpreter
 
 BATCHES = (1, 2)  # 2 is the traced batch: a size written into the design as a number shows at 1
 RTOL, ATOL = 1e-4, 1e-6  # |difference| <= RTOL * scale + ATOL, scale = the reference's largest magnitude
@@ -148,7 +149,7 @@ def probe_inputs(shapes: list[tuple[int, ...]], batch: int, seed: int = SEED) ->
 
 
 # -- running ---------------------------------------------------------------------------------
-class _Recorder(fx.Interpreter):
+class _Recorder(Interpreter):
     """Runs a graph and keeps the values of the nodes asked for (cloned: later in-place calls
     must not change them)."""
 
@@ -187,10 +188,12 @@ def build_rebuilt(design: Design, weights: dict[str, torch.Tensor]) -> tuple[fx.
 
 
 def verify(design: Design, weights: dict[str, torch.Tensor], graph_module: fx.GraphModule,
-           fx_nodes: dict[str, fx.Node], shapes: list[tuple[int, ...]], original: nn.Module | None = None) -> Verification:
+           fx_nodes: dict[str, fx.Node], shapes: list[tuple[int, ...]], original: nn.Module | None = None,
+           folds: dict[str, int] | None = None) -> Verification:
     """Compare the design (with ``weights``) against ``graph_module``, the traced model, whose node
     ``fx_nodes[id]`` computes design node ``id``. ``original``: the model itself, to check that the
-    trace is the model too (left out when the trace ran the model's training-only branches)."""
+    trace is the model too (left out when the trace ran the model's training-only branches).
+    ``folds``: nodes whose edge is the model's value with its first axis (k * batch) unflattened."""
     from cnnstudio.importers.graph import is_exported
 
     start = time.perf_counter()
@@ -206,22 +209,29 @@ def verify(design: Design, weights: dict[str, torch.Tensor], graph_module: fx.Gr
         for batch in BATCHES:
             inputs = probe_inputs(shapes, batch)
             recorder = _Recorder(graph_module, set(outputs))
-            returned = recorder.run(*inputs)
-            got = rebuilt(*inputs)
+            try:
+                returned = recorder.run(*inputs)
+                got = rebuilt(*inputs)
+            except Exception as error:  # noqa: BLE001 - a graph with its traced batch written in, say
+                lines = str(error).strip().splitlines() or [""]
+                return Verification(False, math.inf, time.perf_counter() - start,
+                                    problem=f"at a batch of {batch} the model's graph or the design fails "
+                                            f"({type(error).__name__}: {lines[0][:200]})")
             got = list(got) if isinstance(got, tuple) else [got]
             for node_id, mine in zip(design.output_ids, got):
                 error, scale = _relative(mine, recorder.values[fx_nodes[node_id]])
                 wrong = wrong or _differs(error, scale)
                 worst = max(worst, error / max(scale, ATOL))
-            if original is not None and original is not graph_module and batch == BATCHES[0]:
+            if original is not None and original is not graph_module:  # at each batch: a stateful forward shows
                 error, scale = _relative(_leaves(original(*inputs)), _leaves(returned))
                 if _differs(error, scale):
-                    problem = (f"torch.fx's trace of the model computes something else than the model at a batch of "
+                    problem = (f"the trace of the model computes something else than the model at a batch of "
                                f"{batch} (by {error:.3g}): its forward depends on the input in a way a trace cannot keep")
         # Every node on its own inputs when an output differs (to name the first); else the opaque modules only.
         modules = {node.id for node in design.nodes if node.type == "Module"}
         check = None if wrong or problem else modules
-        differing = local_differences(design, rebuilt, graph_module, fx_nodes, shapes, check) if check != set() else []
+        differing = local_differences(design, rebuilt, graph_module, fx_nodes, shapes, check,
+                                      folds=folds or {}) if check != set() else []
     parameters = sum(p.numel() for p in rebuilt.parameters())
     return Verification(not (wrong or problem or differing), worst, time.perf_counter() - start, differing, problem,
                         parameters)
@@ -235,7 +245,7 @@ def _leaves(value: Any) -> list[Any]:
 
 def local_differences(design: Design, rebuilt: fx.GraphModule, graph_module: fx.GraphModule,
                       fx_nodes: dict[str, fx.Node], shapes: list[tuple[int, ...]], only: set[str] | None = None,
-                      batch: int = BATCHES[0]) -> list[NodeDifference]:
+                      batch: int = BATCHES[0], folds: dict[str, int] | None = None) -> list[NodeDifference]:
     """Each node of the design (or those in ``only``) run on the model's own values of its inputs,
     against the model's value at that node: the nodes that compute something else, in the design's order."""
     names = {node_id: name for name, node_id in rebuilt.node_names.items()}
@@ -246,16 +256,17 @@ def local_differences(design: Design, rebuilt: fx.GraphModule, graph_module: fx.
     values: dict[str, Any] = {}
     found: list[NodeDifference] = []
 
-    class Local(fx.Interpreter):
+    class Local(Interpreter):
         def run_node(self, n: fx.Node) -> Any:
             result = super().run_node(n)
             node_id = by_fx.get(n)
             if node_id is None:
                 return result
+            value = result.unflatten(0, (-1, folds[node_id])) if node_id in (folds or {}) else result
             sources = design.inputs_of(node_id)
             if sources and node_id in checked:
                 mine = getattr(rebuilt, names[node_id])(*[_clone(values[s]) for s in sources])
-                error, scale = _relative(mine, result)
+                error, scale = _relative(mine, value)
                 if _differs(error, scale):
                     found.append(NodeDifference(node_id, error, scale))
                 for source in set(sources):
@@ -263,7 +274,7 @@ def local_differences(design: Design, rebuilt: fx.GraphModule, graph_module: fx.
                     if not pending[source]:
                         del values[source]
             if pending[node_id]:
-                values[node_id] = _clone(result)
+                values[node_id] = _clone(value)
             return result
 
     Local(graph_module).run(*probe_inputs(shapes, batch))

@@ -1,0 +1,209 @@
+"""Reach of the importer (issue 21): torch.fx and torch.export as each other's fallback, the
+reason for each failure in the report, and the shapes of steps a design must hold exactly (masks
+computed from the input, timm's 'same' padding).
+
+The fallback models are tiny, each with the one construct a route cannot follow: a branch on a
+size (torch.fx), an assertion on values (torch.export), a branch on values (both). The timm
+models named in the issue are imported end to end under the ``survey`` marker (tens of seconds each).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import cnnstudio
+from cnnstudio.cli import main
+from cnnstudio.core.designfile import load_design
+from cnnstudio.importers import import_model, save_import
+from cnnstudio.importers.graph import ImportFailed
+
+
+class PadsOddWidths(nn.Module):
+    """torch.fx cannot trace it (a branch on a size); torch.export takes the branch the sample takes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] % 2:
+            x = nn.functional.pad(x, (0, 1))
+        return self.conv(x).relu()
+
+
+class ChecksItsInput(nn.Module):
+    """torch.export cannot export it (an assertion on values); torch.fx keeps the check out of the design."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        torch._assert(torch.isfinite(x).all(), "the input holds NaN or infinity")
+        return self.conv(x) * 2
+
+
+class BranchesOnValues(nn.Module):
+    """Neither route can read it: which branch runs depends on the values."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 3 if x.mean() > 0 else x * 2
+
+
+class BranchesOnItsBatch(nn.Module):
+    """torch.fx cannot trace it, torch.export only with the traced batch of 2 fixed: its design is
+    the model at that batch only."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 2 if x.shape[0] == 2 else x * 3
+
+
+class PositionsFromAMask(nn.Module):
+    """EdgeNeXt's positional encoding: a boolean mask made from the input's size, summed up."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = x.shape
+        inside = ~torch.zeros((b, h, w), device=x.device).bool()
+        return x + inside.cumsum(1, dtype=torch.float32).unsqueeze(1) / h
+
+
+class AttendsInWindows(nn.Module):
+    """Swin's and MViT's way: each sample's four 2x2 windows folded into the batch axis, layers and a
+    residual on the (4 * batch, 4, C) tensor, then unfolded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm, self.proj = nn.LayerNorm(3), nn.Linear(3, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b = x.size(0)
+        windows = x.permute(0, 2, 3, 1).reshape(b, 2, 2, 2, 2, 3).transpose(2, 3).reshape(-1, 4, 3)
+        y = self.proj(self.norm(windows)).relu() + windows
+        return y.reshape(b, 2, 2, 2, 2, 3).transpose(2, 3).reshape(b, 4, 4, 3).permute(0, 3, 1, 2)
+
+
+def _same_outputs(imported, model: nn.Module, shape: tuple[int, ...], tmp_path: Path, batch: int = 3) -> None:
+    save_import(imported, tmp_path / "imported.json")
+    rebuilt = cnnstudio.build_model(load_design(tmp_path / "imported.json")).eval()
+    x = torch.randn(batch, *shape)
+    with torch.no_grad():
+        assert torch.allclose(rebuilt(x), model.eval()(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("width", [7, 8])
+def test_a_model_torch_fx_cannot_trace_is_read_by_torch_export(width: int, tmp_path: Path) -> None:
+    torch.manual_seed(width)
+    model = PadsOddWidths()
+    imported = import_model(model, [(3, 6, width)])
+    assert imported.tracer == "torch.export" and imported.verification.exact
+    assert len(imported.fallback_reasons) == 1 and imported.fallback_reasons[0].startswith("torch.fx: ")
+    assert "TraceError" in imported.fallback_reasons[0]
+    assert "read with torch.export, because torch.fx: " in imported.report()
+    assert "conv" in {node.id for node in imported.design.nodes}  # the module's name, as a .pt2 keeps it
+    _same_outputs(imported, model, (3, 6, width), tmp_path)  # another batch than the traced one: the batch stays dynamic
+
+
+def test_torch_export_first_falls_back_to_torch_fx(tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    model = ChecksItsInput()
+    imported = import_model(model, [(3, 8, 8)], tracer="export")
+    assert imported.tracer == "torch.fx" and imported.verification.exact
+    assert imported.fallback_reasons[0].startswith("torch.export: cannot export ChecksItsInput: ")
+    assert [node.type for node in imported.design.nodes] == ["Input", "Conv2d", "Function"]  # no node for the check
+    _same_outputs(imported, model, (3, 8, 8), tmp_path)
+
+
+@pytest.mark.parametrize("tracer", ["fx", "export"])
+def test_a_route_that_reads_the_model_is_used_without_trying_the_other(tracer: str) -> None:
+    imported = import_model(PadsOddWidths() if tracer == "export" else ChecksItsInput(), [(3, 8, 8)], tracer=tracer)
+    assert imported.tracer == f"torch.{tracer}" and not imported.fallback_reasons
+    assert "read with" not in imported.report()
+
+
+@pytest.mark.parametrize("tracer", ["fx", "export"])
+def test_a_model_neither_route_reads_is_refused_with_both_reasons(tracer: str) -> None:
+    with pytest.raises(ImportFailed) as failed:
+        import_model(BranchesOnValues(), [(3, 4, 4)], tracer=tracer)
+    message = str(failed.value)
+    assert message.startswith("BranchesOnValues could not be read: torch.")
+    assert "torch.fx: cannot trace BranchesOnValues: TraceError" in message
+    assert "torch.export: cannot export BranchesOnValues: " in message
+    assert message.index(f"torch.{tracer}:") < message.index("torch.fx:" if tracer == "export" else "torch.export:")
+
+
+def test_a_batch_fixed_by_torch_export_is_caught_at_another_batch() -> None:
+    with pytest.raises(ImportFailed) as failed:
+        import_model(BranchesOnItsBatch(), [(3, 4, 4)])
+    message = str(failed.value)
+    assert "was not imported: not exact: at a batch of 1 the model's graph or the design fails" in message
+    assert "(also tried: torch.fx: cannot trace BranchesOnItsBatch: TraceError" in message
+
+
+def test_a_mask_made_from_the_input_is_written_into_the_call_that_uses_it(tmp_path: Path) -> None:
+    model = PositionsFromAMask()
+    imported = import_model(model, [(3, 5, 6)])
+    assert imported.verification.exact and imported.tracer == "torch.fx"
+    design = imported.design
+    assert cnnstudio.analyze(design).valid  # its own check: every edge carries what a shape rule can run on
+    _same_outputs(imported, model, (3, 5, 6), tmp_path)
+
+
+@pytest.mark.parametrize("tracer", ["fx", "export"])
+def test_a_batch_folded_with_windows_keeps_the_batch_first_on_every_edge(tracer: str, tmp_path: Path) -> None:
+    torch.manual_seed(3)
+    model = AttendsInWindows()
+    imported = import_model(model, [(3, 4, 4)], tracer=tracer)
+    assert imported.verification.exact and imported.tracer == f"torch.{tracer}" and not imported.fallback_reasons
+    analysis = cnnstudio.analyze(imported.design)
+    assert analysis.valid
+    unfolded = [node.id for node in imported.design.nodes if "torch.unflatten" in json.dumps(node.params)]
+    assert unfolded and all(list(analysis.nodes[n].shape)[:2] == [4, 4] for n in unfolded)  # (windows, pixels, ...)
+    assert imported.verification.parameters == sum(p.numel() for p in model.parameters())
+    _same_outputs(imported, model, (3, 4, 4), tmp_path, batch=5)
+
+
+def test_a_module_whose_rebuild_pads_otherwise_is_not_one_node(tmp_path: Path) -> None:
+    """dm_nfnet_f0's convolution: built with padding='same', it keeps padding 0 and pads in forward."""
+    timm = pytest.importorskip("timm")
+    torch.manual_seed(2)
+    model = nn.Sequential(timm.layers.ScaledStdConv2dSame(3, 8, 3, stride=2), nn.ReLU())
+    imported = import_model(model, [(3, 9, 9)])  # 'same' padding of an odd size: 5x5, where padding 0 gives 4x4
+    assert imported.verification.exact and imported.tracer == "torch.export"  # its padding branches on the size
+    assert "0: a ScaledStdConv2dSame rebuilt from its attributes gives 8x4x4, not 8x5x5" in imported.fallback_reasons[0]
+    _same_outputs(imported, model, (3, 9, 9), tmp_path)
+
+
+def test_the_cli_takes_the_route_to_try_first(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    out = tmp_path / "checked.json"
+    assert main(["import", "module:test_import_routes:ChecksItsInput", "--input", "3x8x8", "--tracer", "export",
+                 "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "read with torch.fx, because torch.export: cannot export ChecksItsInput" in said and out.exists()
+    assert main(["import", "module:test_import_routes:BranchesOnValues", "--input", "3x4x4", "-o", str(out)]) == 1
+    assert "torch.fx: " in capsys.readouterr().err
+
+
+SURVEY_MODELS = {  # timm models of issue 21, at the smallest input each takes
+    "efficientvit_b0": (3, 64, 64), "efficientvit_m0": (3, 64, 64), "dm_nfnet_f0": (3, 64, 64),
+    "edgenext_xx_small": (3, 64, 64), "swin_tiny_patch4_window7_224": (3, 224, 224),
+    "maxvit_tiny_rw_224": (3, 224, 224),
+}
+
+
+@pytest.mark.survey
+@pytest.mark.parametrize("name", list(SURVEY_MODELS))
+def test_timm_models_of_issue_21_import_exactly(name: str, tmp_path: Path) -> None:
+    timm = pytest.importorskip("timm")
+    torch.manual_seed(5)
+    model = timm.create_model(name)
+    imported = import_model(model, [SURVEY_MODELS[name]])
+    assert imported.verification.exact
+    assert imported.verification.parameters == sum(p.numel() for p in model.parameters())
+    assert cnnstudio.analyze(imported.design).valid
