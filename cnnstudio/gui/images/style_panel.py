@@ -327,13 +327,14 @@ class StylePanel(QWidget):
                 return
             import pyqtgraph as pg
 
+            from cnnstudio.gui.plot_legend import legend_beside
             from cnnstudio.gui.views.base import label_axes, plot_widget, text_color
 
             self.plot = plot_widget(self)
             self.plot.setFixedHeight(150)
             item = self.plot.getPlotItem()
             item.setLogMode(y=True)
-            item.addLegend(offset=(-8, 8), labelTextColor=text_color(self))
+            legend_beside(item, labelTextColor=text_color(self))
             label_axes(self.plot, "step", "loss")
             self.curves = {role: self.plot.plot(pen=pg.mkPen(MARK_COLORS[role], width=2), name=f"{role} loss")
                            for role in ("style", "content")}

@@ -9,7 +9,7 @@ the window.
 
 :meth:`overlay` draws finished runs from the run store over the plots instead: each run's
 validation loss (solid) and training loss (dashed) per epoch, and its main metric, in the run's
-colour and named in the legends.
+colour and named in the legends (beside the plots: ``plot_legend.py``).
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from PySide6.QtWidgets import QBoxLayout, QCheckBox, QHBoxLayout, QLabel, QSlide
 
 from cnnstudio.gui import theme
 from cnnstudio.gui.flow_layout import reflow
+from cnnstudio.gui.plot_legend import legend_beside
 from cnnstudio.training import events
 
 WIDE = 600  # from this width the loss and metric plots sit side by side
 REDRAW_MS = 250  # 4 redraws a second look live and leave the CPU to training
 TRAIN, VAL = ("#2f63c8", "#6b9cf5"), ("#d0662a", "#f2995e")  # (light scheme, dark scheme)
-LEGEND_ALPHA = 170
 METRIC_COLORS = ["#2e8f4f", "#7446c2", "#b83c8f", "#0f8f7e", "#946024", "#5a6b82"]
 
 
@@ -76,8 +76,8 @@ class Curves(QWidget):
         super().__init__(parent)
         pg.setConfigOptions(antialias=True)
         dark = theme.colors().dark
-        self.loss_plot = self._plot("Loss", "loss", (-8, 8))  # top right: losses fall
-        self.metric_plot = self._plot("Validation metrics", "value", (-8, -8))  # bottom right: accuracies rise
+        self.loss_plot = self._plot("Loss", "loss")
+        self.metric_plot = self._plot("Validation metrics", "value")
         self.series: dict[str, Series] = {
             "step": self._series(self.loss_plot, "train (per step)", TRAIN[dark], width=1, alpha=70),
             "smooth": self._series(self.loss_plot, "train (smoothed)", TRAIN[dark], width=2),
@@ -119,8 +119,8 @@ class Curves(QWidget):
         super().resizeEvent(event)
         reflow(self.plots, event.size().width(), WIDE)
 
-    def _plot(self, title: str, y_label: str, legend_corner: tuple[int, int]) -> pg.PlotWidget:
-        """A plot in the studio's colours; the legend goes where the curves seldom are."""
+    def _plot(self, title: str, y_label: str) -> pg.PlotWidget:
+        """A plot in the studio's colours; the legend beside the curves, never over them."""
         palette, colors = self.palette(), theme.colors()
         text = colors.text.name()
         plot = pg.PlotWidget(background=palette.color(QPalette.ColorRole.Base))
@@ -135,9 +135,7 @@ class Curves(QWidget):
             axis.setPen(pg.mkPen(colors.muted))
             axis.setTickFont(font)
         item.showGrid(x=True, y=True, alpha=0.15)
-        backdrop = QColor(palette.color(QPalette.ColorRole.Base))
-        backdrop.setAlpha(LEGEND_ALPHA)  # curves under a wide legend (long run names) still show
-        item.addLegend(offset=legend_corner, labelTextColor=text, brush=pg.mkBrush(backdrop))
+        legend_beside(item, labelTextColor=text)
         plot.setMinimumSize(200, 120)
         return plot
 
