@@ -1,13 +1,16 @@
 """Issue 23, D16-D19: the Inspector wraps long text inside its panel, the Embeddings classes sit
 beside the plot (not over the points), the shortcuts dialog shows its third column whole, a fix
 that breaks another layer is one sentence with one full stop, and the import dialog counts what
-the search leaves."""
+the search leaves; the rename dialog (D19) shows its title and the whole old name."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from PySide6.QtWidgets import QLabel
 
 from cnnstudio.gui.help import ShortcutsDialog
@@ -88,3 +91,25 @@ def test_the_embeddings_classes_are_beside_the_plot(qtbot) -> None:
     plot = view.plot.geometry()
     legend = view.legend.geometry().translated(view.legend.parentWidget().mapTo(view.plot.parentWidget(), view.legend.pos()) - view.legend.pos())
     assert not plot.intersects(legend)
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["Run", "Group"]),
+       old=st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp", "Mn", "Me", "Cf")),
+                   min_size=1, max_size=60))
+def test_the_rename_dialog_shows_its_title_and_the_whole_old_name(qtbot, kind: str, old: str) -> None:
+    from PySide6.QtWidgets import QLineEdit
+
+    from cnnstudio.gui.rename_dialog import TITLE_BAR, WIDEST, rename_dialog
+
+    dialog = rename_dialog(None, kind, old)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.windowTitle() == f"Rename {kind}" and old in dialog.labelText()
+    field = dialog.findChild(QLineEdit)
+    assert field.text() == old
+    if field.fontMetrics().horizontalAdvance(old) + 40 < WIDEST - 60:  # a name that fits is shown whole
+        assert field.contentsRect().width() >= field.fontMetrics().horizontalAdvance(old)
+    assert dialog.width() >= dialog.fontMetrics().horizontalAdvance(dialog.windowTitle()) + TITLE_BAR
+    dialog.reject()

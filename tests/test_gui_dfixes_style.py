@@ -1,6 +1,7 @@
 """Issue 23, D8 and D19 (style/content tags): Style Transfer proposes layers of the design open
 (VGG's names only for VGG), a colour image given to a grey design gets a note, and the canvas
-marks only layers the design holds, none once the dock is closed or the design is replaced."""
+marks only layers the design holds, none once the dock is closed or the design is replaced. The
+dock is a part of the registry, on the state (issue 23: no special case in the window)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from cnnstudio.core.analysis import analyze
 from cnnstudio.core.designfile import load_design
 from cnnstudio.core.resources import TEMPLATES
 from cnnstudio.gui.images.layers import feature_convolutions, propose_layers
+from cnnstudio.gui.images.style_panel import StyleTransfer
 from cnnstudio.gui.main_window import MainWindow
+from cnnstudio.gui.registry import builtin
 from cnnstudio.training.synthesis.images import write_png
 from gui_fixtures import FIGURE21, answers, recovery_dir, settings, window  # noqa: F401
 
@@ -43,8 +46,8 @@ def test_vgg_keeps_the_papers_layers() -> None:
 
 def test_the_dock_follows_the_design_and_marks_only_its_layers(window: MainWindow, tmp_path: Path) -> None:  # noqa: F811
     window.open_path(TEMPLATES / "vgg16_gatys.json", ask=False)
-    window.act_style.trigger()
-    panel = window.style_transfer
+    window.actions["style-transfer"].trigger()
+    panel = window.parts["style"].panel
     assert panel.layers("content") == ["conv4_2"]
     window.open_path(FIGURE21, ask=False)
     assert panel.layers("style") == ["conv1", "conv2", "conv3"] and panel.layers("content") == ["conv2"]
@@ -59,3 +62,39 @@ def test_the_dock_follows_the_design_and_marks_only_its_layers(window: MainWindo
     assert not panel.note.isHidden() and "grey" in panel.note.text() and "style image" in panel.note.text()
     window.findChild(QDockWidget, "dock-style").close()
     assert window.scene.marks == {} and all(item.marks == () for item in window.scene.nodes.values())
+
+
+def test_style_transfer_comes_from_the_registry_and_marks_through_the_state(qtbot, settings, recovery_dir,  # noqa: F811
+                                                                             answers) -> None:  # noqa: F811
+    """The window has no special case for Style Transfer: a registry without its part gives a window
+    without its dock and action; with it, the panel takes the state, marks cards through it and
+    follows the state's selection while picking."""
+    win = MainWindow(settings, recovery_dir=recovery_dir, probe_device=False)
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.open_path(FIGURE21, ask=False)
+    part = win.parts["style"]
+    assert isinstance(part, StyleTransfer) and part.panel.state is win.state
+    dock, inspector = (win.findChild(QDockWidget, f"dock-{name}") for name in ("style", "inspector"))
+    assert not dock.isVisible() and dock.widget().widget() is part.panel  # in a scroller
+    win.actions["style-transfer"].trigger()
+    assert dock.isVisible() and dock in win.tabifiedDockWidgets(inspector)
+    assert win.state.marks == {n: ("style",) for n in ("conv1", "conv3")} | {"conv2": ("content", "style")}
+    assert set(win.scene.marks) == set(win.state.marks)
+    part.panel.pick_buttons["content"].setChecked(True)
+    win.state.select(["conv3"])  # a selection made anywhere (a script, the Summary) picks
+    assert part.panel.layers("content") == ["conv2", "conv3"] and "content" in win.scene.marks["conv3"]
+    win.state.set_marks({})
+    assert win.scene.marks == {}
+    win.doc.undo_stack.setClean()
+    win.close()
+    registry = builtin()
+    assert registry.parts["style"].factory is StyleTransfer
+    del registry.parts["style"]
+    bare = MainWindow(settings, recovery_dir=recovery_dir, probe_device=False, registry=registry)
+    qtbot.addWidget(bare)
+    assert bare.findChild(QDockWidget, "dock-style") is None and "style-transfer" not in bare.actions
+    assert "style" not in bare.parts
+    bare.close()

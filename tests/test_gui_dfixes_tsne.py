@@ -12,7 +12,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnnstudio.training.projection import tsne
+from cnnstudio.training.projection import pca, tsne
 
 pytest.importorskip("openTSNE")
 
@@ -64,3 +64,17 @@ def test_compute_tsne_is_on_with_pca_shown(qtbot) -> None:
     assert not view.compute.isEnabled()  # this snapshot has its t-SNE
     view.show_snapshot(_snapshot(20), context)
     assert view.compute.isEnabled()
+
+
+def test_the_quick_settings_lay_out_as_well_as_opentsnes_defaults() -> None:
+    """D15: the view's settings (250 steps, angle 0.8, exact neighbours) keep the layout's quality:
+    overlapping clusters' trustworthiness within 0.01 of openTSNE's defaults (750 steps)."""
+    from openTSNE import TSNE
+    from sklearn.manifold import trustworthiness
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.cat([torch.randn(50, 20, generator=g) + 2.5 * torch.randn(20, generator=g) for _ in range(8)]).double()
+    ours = tsne(x).numpy()
+    start = pca(x).double()  # the same start for both: only the steps differ
+    theirs = np.asarray(TSNE(initialization=(start / start[:, 0].std() * 1e-4).numpy(), random_state=0, n_jobs=1).fit(x.numpy()))
+    assert trustworthiness(x.numpy(), ours, n_neighbors=10) >= trustworthiness(x.numpy(), theirs, n_neighbors=10) - 0.01

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QInputDialog
 from cnnstudio.core import groups as grouping
 from cnnstudio.core.designfile import load_design
 from cnnstudio.core.resources import TEMPLATES
+from cnnstudio.gui import rename_dialog
 from cnnstudio.gui.canvas.group_item import GroupItem
 from cnnstudio.gui.canvas.node_item import HEIGHT, WIDTH
 from cnnstudio.gui.commands import Delete
@@ -115,7 +116,7 @@ def test_ungroup_opens_a_collapsed_group_and_dissolves_it(figure21) -> None:  # 
 def test_rename_through_the_dialog_and_undo(figure21, monkeypatch) -> None:  # noqa: ANN001, F811
     win = figure21
     group_id = group_first_block(win)
-    monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: ("Stem", True))
+    monkeypatch.setattr(rename_dialog, "ask_new_name", lambda *args, **kwargs: "Stem")
     win.actions["rename-group"].trigger()
     assert win.doc.design.groups[group_id].name == "Stem" and win.scene.groups[group_id].card.name == "Stem"
     win.doc.undo_stack.undo()

@@ -34,7 +34,7 @@ def vgg(window: MainWindow) -> MainWindow:  # noqa: F811
     assert window.open_path(TEMPLATES / "vgg_small.json", ask=False)
     dock = window.findChild(QDockWidget, "dock-style")
     assert not dock.isVisible()
-    window.act_style.trigger()  # View › Style Transfer…
+    window.actions["style-transfer"].trigger()  # View › Style Transfer…
     assert dock.isVisible()
     return window
 
@@ -57,7 +57,7 @@ def kinds(seen: list[Any]) -> list[str]:
 
 
 def test_layers_are_picked_on_the_canvas_and_marked(vgg: MainWindow) -> None:
-    panel = vgg.style_transfer
+    panel = vgg.parts["style"].panel
     panel.fields["content"].setText("conv3_1")
     panel.fields["style"].setText("")
     panel.pick_buttons["style"].setChecked(True)
@@ -79,7 +79,7 @@ def test_layers_are_picked_on_the_canvas_and_marked(vgg: MainWindow) -> None:
 @pytest.mark.parametrize("mode", ["thread", "process"])
 def test_a_style_transfer_forms_live_pauses_stops_and_saves(vgg: MainWindow, checkpoint: str, qtbot: Any,
                                                             tmp_path: Path, mode: str) -> None:
-    panel = vgg.style_transfer
+    panel = vgg.parts["style"].panel
     panel.runner.mode = mode
     vgg.views.look_at(checkpoint)
     for role, path in zip(("content", "style"), images(tmp_path)):
@@ -110,7 +110,7 @@ def test_a_style_transfer_forms_live_pauses_stops_and_saves(vgg: MainWindow, che
 
 def test_refusals_are_sentences(vgg: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                 answers: Any) -> None:  # noqa: F811
-    panel = vgg.style_transfer
+    panel = vgg.parts["style"].panel
     text = tmp_path / "notes.png"
     text.write_text("not an image")
     assert not panel.open_image("content", text)
@@ -125,7 +125,7 @@ def test_refusals_are_sentences(vgg: MainWindow, tmp_path: Path, monkeypatch: py
 
 def test_unknown_layers_end_the_run_with_a_sentence(vgg: MainWindow, checkpoint: str, qtbot: Any,
                                                     tmp_path: Path) -> None:
-    panel = vgg.style_transfer
+    panel = vgg.parts["style"].panel
     panel.runner.mode = "thread"
     vgg.views.look_at(checkpoint)
     for role, path in zip(("content", "style"), images(tmp_path)):

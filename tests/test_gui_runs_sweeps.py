@@ -16,9 +16,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QInputDialog, QMessageBox, QTreeWidgetItem
+from PySide6.QtWidgets import QMessageBox, QTreeWidgetItem
 
-from cnnstudio.gui import theme
+from cnnstudio.gui import rename_dialog, theme
 from cnnstudio.gui.training.runs_panel import COLUMNS, SWEEP_ROLE, SWEEP_TIP, RunsPanel
 from cnnstudio.runs.manifest import Manifest
 
@@ -158,7 +158,7 @@ def test_trials_compare_rename_delete_sort_and_stay_open_like_runs(panel: RunsPa
     assert "lr 0.001 → 0.002" in top(panel)["lr"].child(1).text(COLUMNS.index("Changes from the previous run"))
 
     panel.select(["lr_trial-0"])
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("low lr", True))
+    monkeypatch.setattr(rename_dialog, "ask_new_name", lambda *a, **k: "low lr")
     panel.buttons["rename"].click()
     sweep = top(panel)["lr"]
     assert sweep.isExpanded() and "low lr" in [child.text(0) for child in children(sweep)]  # kept open, renamed

@@ -215,6 +215,32 @@ def test_a_long_curve_is_downsampled_and_clipped_to_the_view(qtbot) -> None:  # 
     assert curves.series["smooth"].y[-1] == curves.series["step"].y[-1]
 
 
+@pytest.mark.parametrize(("steps_per_epoch", "total_steps", "start_step"), [(10, 30, 0), (7, 70, 35), (1000, 1000, 0)])
+def test_a_run_spans_the_x_axis_and_the_axes_are_drawn_from_a_cache(qtbot, steps_per_epoch: int, total_steps: int,  # noqa: ANN001
+                                                                    start_step: int) -> None:
+    """While a run trains the x axis is the whole run (0 to its last epoch), so growing curves do not
+    redraw it; overlaid runs are fitted, and the live run's span comes back with it."""
+    from PySide6.QtWidgets import QGraphicsItem
+
+    curves = Curves()
+    qtbot.addWidget(curves)
+    curves.on_event(events.Started("cpu", 1000, 100, steps_per_epoch, total_steps, start_step, [], ["out"]))
+    epochs = total_steps / steps_per_epoch
+    for step in range(start_step + 1, start_step + 4):
+        curves.on_event(events.StepMetrics(1, step, steps_per_epoch, step, total_steps, 1.0 / step, 0.01, 10.0, 0.0))
+    curves.redraw()
+    for plot in (curves.loss_plot, curves.metric_plot):
+        item = plot.getPlotItem()
+        low, high = item.vb.viewRange()[0]
+        assert low <= 0 < epochs <= high < epochs * 1.1 and not item.vb.autoRangeEnabled()[0]
+        assert all(item.getAxis(side).cacheMode() == QGraphicsItem.CacheMode.DeviceCoordinateCache for side in ("left", "bottom"))
+    records = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1 / e, "val_accuracy": 0.5} for e in range(1, 41)]
+    curves.overlay([("long run", "#2f63c8", records, "val_accuracy")])
+    assert curves.loss_plot.getPlotItem().vb.autoRangeEnabled()[0]
+    curves.overlay([])
+    assert curves.loss_plot.getPlotItem().vb.viewRange()[0][1] < epochs * 1.1
+
+
 def test_the_log_says_when_a_stop_kept_an_older_checkpoint() -> None:
     from cnnstudio.gui.training.log import describe
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QApplication, QInputDialog
 
 from cnnstudio.core.repeat import MAX_TIMES
+from cnnstudio.gui import rename_dialog
 from cnnstudio.gui.registry import ActionSpec
 
 if TYPE_CHECKING:
@@ -45,8 +46,8 @@ class GroupActions:
         if group_id is None:
             return
         old = self.state.design.groups[group_id].name
-        name, ok = QInputDialog.getText(QApplication.activeWindow(), "Rename Group", "Name:", text=old)
-        if ok:
+        name = rename_dialog.ask_new_name(QApplication.activeWindow(), "Group", old)
+        if name is not None:
             self.state.editor.groups.rename_group(group_id, name)
 
     def _repeat(self) -> None:

@@ -60,8 +60,7 @@ from cnnstudio.gui.editor import Editor
 from cnnstudio.gui.export_dialog import ExportDialog, TrainingJobDialog
 from cnnstudio.gui.group_actions import GroupActions
 from cnnstudio.gui.help import DocsViewer, ShortcutsDialog
-from cnnstudio.gui.images.style_panel import StylePanel
-from cnnstudio.gui.registry import ALL_WORKSPACES, ActionSpec, Area, Registry, builtin
+from cnnstudio.gui.registry import ALL_WORKSPACES, ActionSpec, Area, Closing, Registry, builtin
 from cnnstudio.gui.settings import Settings
 from cnnstudio.gui.state import Diff, StudioState, Weights
 from cnnstudio.gui.sweeps.dock import SweepDock
@@ -144,12 +143,6 @@ class MainWindow(QMainWindow):
         self.summary = self.widgets["summary"]
         self.training = self.parts["training"]
         self.views = self.parts["views"]
-        self.style_transfer = StylePanel(self)  # its own runner; marks its layers on the canvas
-        scroller = QScrollArea()  # the panel is taller and wider than the right column: it scrolls there
-        scroller.setWidgetResizable(True)
-        scroller.setFrameShape(QFrame.Shape.NoFrame)
-        scroller.setWidget(self.style_transfer)
-        self.add_dock("style", "Style Transfer", scroller, Qt.DockWidgetArea.RightDockWidgetArea, ())
         self.dataset_browser: QWidget | None = None  # made on first use (View › Dataset Browser…)
         self.sweep = SweepDock(self.doc, self.save, lambda folder: self.training.load_run(Run(folder, Manifest.load(folder))))
         sweep_scroller = QScrollArea()  # taller than the right column's half: it scrolls there
@@ -218,14 +211,6 @@ class MainWindow(QMainWindow):
     @workspace.setter
     def workspace(self, name: str) -> None:
         self.workspaces.switch(name)
-
-    def show_style_transfer(self) -> None:
-        """The Style Transfer dock, in no workspace by default: tabbed with the Inspector where it is."""
-        dock, inspector = (self.findChild(QDockWidget, f"dock-{name}") for name in ("style", "inspector"))
-        if not dock.isVisible() and inspector.isVisible() and not inspector.isFloating():
-            self.tabifyDockWidget(inspector, dock)
-        dock.show()
-        dock.raise_()
 
     def show_dataset_browser(self) -> None:
         """The data of the design's training settings, in a window of its own (built on first use)."""
@@ -310,8 +295,6 @@ class MainWindow(QMainWindow):
         self.group_actions = group_actions
         self.act_dataset = a("&Dataset Browser…", self.show_dataset_browser, "Ctrl+Shift+D",
                              "Browse the training data: samples, class histogram, augmentation preview")
-        self.act_style = a("Style &Transfer…", self.show_style_transfer, "Ctrl+Shift+Y",
-                           "Gatys style transfer with this design's layers: pick them on the canvas, load two images")
 
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
@@ -356,7 +339,6 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addMenu(self.panels_menu)
         view_menu.addAction(self.act_dataset)
-        view_menu.addAction(self.act_style)
         view_menu.addAction(self.act_reset_layout)
         view_menu.addActions(menus.get("View", []))
 
@@ -418,6 +400,7 @@ class MainWindow(QMainWindow):
         state.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
         state.weights_changed.connect(self._weights_changed)
         state.diff_changed.connect(self._show_diff)
+        state.marks_changed.connect(self.scene.set_marks)
         self.editor.message.connect(lambda text: self.statusBar().showMessage(text, 4000))
         self.view.zoom_changed.connect(lambda zoom: self.zoom_label.setText(f"{zoom:.0%}"))
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -738,9 +721,9 @@ class MainWindow(QMainWindow):
         if not self.maybe_save() or not self.training.confirm_close():
             event.ignore()
             return
-        self.style_transfer.shutdown()
-        if self.views.built:
-            self.views.look_for.shutdown()
+        for part in self.parts.values():
+            if isinstance(part, Closing):
+                part.shutdown()
         self.workspaces.save()
         self.settings.save_window_state(self._screen_key(), self.saveGeometry(), self.saveState())
         self.autosaver.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
@@ -53,6 +53,13 @@ class Part(Protocol):
     actions: list[ActionSpec]
 
 
+@runtime_checkable
+class Closing(Protocol):
+    """A part with work to end when the window closes (a run of its own, a background job)."""
+
+    def shutdown(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class PartSpec:
     name: str
@@ -81,7 +88,8 @@ class Registry:
 
 def builtin() -> Registry:
     """The studio's own docks: the palette, inspector and summary, then the training panels and the
-    views (each a part of several docks), then the Style Transfer dock."""
+    views (each a part of several docks), then Style Transfer (a dock and its action)."""
+    from cnnstudio.gui.images.style_panel import StyleTransfer
     from cnnstudio.gui.inspector import Inspector
     from cnnstudio.gui.summary import Summary
     from cnnstudio.gui.training.panels import TrainingPanels
@@ -93,6 +101,7 @@ def builtin() -> Registry:
     registry.register_dock(DockSpec("summary", "Summary", "bottom", Summary))
     registry.register_part(PartSpec("training", TrainingPanels))
     registry.register_part(PartSpec("views", Views))
+    registry.register_part(PartSpec("style", StyleTransfer))
     for spec in EXTRA.docks.values():
         registry.register_dock(spec)
     return registry

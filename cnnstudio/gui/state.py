@@ -95,7 +95,8 @@ class StudioState:
       selection are gone first (a new design or template starts without weights).
     - ``selection_changed(node_ids)``, ``weights_changed(Weights | None)``, ``probe_changed(path | None)``,
       ``runs_changed(runs)``, ``run_shown(Run)``, ``snapshot_changed(snapshot | None)``,
-      ``diff_changed(Diff | None)``, ``message(text, ms)`` (for the status bar), ``first_painted()``.
+      ``diff_changed(Diff | None)``, ``marks_changed(marks)`` (tags on cards: Style Transfer's layers),
+      ``message(text, ms)`` (for the status bar), ``first_painted()``.
     """
 
     def __init__(self, document: Document, editor: Editor, settings: Settings, runner: TrainingRunner):
@@ -109,12 +110,14 @@ class StudioState:
         self.runs: list[Run] = []
         self.snapshot: Any = None  # the views' latest snapshot (``cnnstudio.training.events.Snapshot``)
         self.diff: Diff | None = None
+        self.marks: dict[str, tuple[str, ...]] = {}  # node id -> tags drawn on its card ("content", "style")
         self.painted = False
         self._trainer: Callable[[str | None], bool] | None = None
         self._configure: Callable[[dict[str, Any]], None] | None = None
         self.design_replaced, self.selection_changed, self.weights_changed = Event(), Event(), Event()
         self.probe_changed, self.runs_changed, self.run_shown = Event(), Event(), Event()
         self.snapshot_changed, self.diff_changed, self.message, self.first_painted = Event(), Event(), Event(), Event()
+        self.marks_changed = Event()
         document.reset.connect(self._design_replaced)
 
     @property
@@ -158,6 +161,13 @@ class StudioState:
     def show_diff(self, diff: Diff | None) -> None:
         self.diff = diff
         self.diff_changed.emit(diff)
+
+    def set_marks(self, marks: dict[str, tuple[str, ...]]) -> None:
+        """Tag cards (node id -> tags); nodes with no tags are left out."""
+        marks = {node_id: tuple(tags) for node_id, tags in marks.items() if tags}
+        if marks != self.marks:
+            self.marks = marks
+            self.marks_changed.emit(marks)
 
     def set_snapshot(self, snapshot: Any) -> None:
         self.snapshot = snapshot

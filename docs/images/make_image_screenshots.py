@@ -101,7 +101,7 @@ def style_shot(app: QApplication, folder: Path) -> None:
     dock = win.findChild(QDockWidget, "dock-style")
     dock.show()
     dock.raise_()
-    panel = win.style_transfer
+    panel = win.parts["style"].panel
     panel.fields["content"].setText("conv3_1")
     panel.pick_buttons["style"].setChecked(True)
     panel.fields["style"].setText("")

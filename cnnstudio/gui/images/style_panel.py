@@ -8,6 +8,10 @@ the canvas adds it to (or takes it from) that field, and the canvas marks the ch
 to a design that takes grey images gets a note: the result is grey. The
 transfer runs on its own :class:`TrainingRunner` (a worker process by default, as training), with
 the design's weights, or torchvision's VGG-16 weights for the VGG-16 template.
+
+The panel takes the :class:`~cnnstudio.gui.state.StudioState` (the canvas marks are the state's
+``marks``); :class:`StyleTransfer` is its part of the registry: the dock ("style", in no
+workspace: View › Style Transfer… opens it tabbed with the Inspector) and that action.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import shiboken6
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
@@ -24,12 +27,14 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QVBoxLayout,
@@ -39,10 +44,12 @@ from PySide6.QtWidgets import (
 from cnnstudio.gui.canvas.node_item import MARK_COLORS
 from cnnstudio.gui.images.layers import propose_layers
 from cnnstudio.gui.images.weights import confirm_random, current_weights
+from cnnstudio.gui.registry import ActionSpec, DockSpec
+from cnnstudio.gui.training.panels import raise_dock
 from cnnstudio.gui.training.runner import TrainingRunner
 
 if TYPE_CHECKING:
-    from cnnstudio.gui.main_window import MainWindow
+    from cnnstudio.gui.state import StudioState
 
 THUMBNAIL = 72
 REDRAW_MS = 250  # the loss curves redraw at most four times a second, however fast the steps come
@@ -76,11 +83,12 @@ def ids(text: str) -> list[str]:
 
 
 class StylePanel(QWidget):
-    def __init__(self, window: MainWindow):
+    def __init__(self, state: StudioState):
         super().__init__()
         self.setObjectName("style-transfer")
-        self.window = window
-        self.runner = TrainingRunner(window.training_runner.mode, self)
+        self.state = state
+        self.doc = state.document
+        self.runner = TrainingRunner(state.runner.mode, self)
         self.runner.event.connect(self.on_event)
         self.runner.running_changed.connect(lambda _: self._update_buttons())
         self.images: dict[str, np.ndarray] = {}
@@ -181,15 +189,15 @@ class StylePanel(QWidget):
         layout.addWidget(self.picture, 1)
         layout.addLayout(self.curve_area)
         layout.addWidget(self.losses)
-        window.scene.selectionChanged.connect(self._selection_changed)
-        window.doc.analyzed.connect(self._mark)
-        window.doc.reset.connect(self.propose)
+        state.selection_changed.connect(self._selection_changed)
+        self.doc.analyzed.connect(self._mark)
+        state.design_replaced.connect(self.propose)
         self.propose()
         self._update_buttons()
 
     def propose(self) -> None:
         """The layers proposed for the design now open (a new design replaces the previous choice)."""
-        proposal = propose_layers(self.window.doc.design, self.window.doc.analysis)
+        proposal = propose_layers(self.doc.design, self.doc.analysis)
         for role, chosen in (("content", proposal.content), ("style", proposal.style)):
             self.fields[role].setText(", ".join(chosen))
             self.fields[role].setPlaceholderText("no convolution with a feature map: pick layers on the canvas")
@@ -223,11 +231,8 @@ class StylePanel(QWidget):
             other = self.pick_buttons["style" if role == "content" else "content"]
             other.setChecked(False)
 
-    def _selection_changed(self) -> None:
-        if not shiboken6.isValid(self.window.scene):
-            return
+    def _selection_changed(self, selected: tuple[str, ...]) -> None:
         role = next((r for r, button in self.pick_buttons.items() if button.isChecked()), None)
-        selected = self.window.scene.selected_node_ids()
         if role is None or len(selected) != 1:
             return
         chosen = self.layers(role)
@@ -238,20 +243,20 @@ class StylePanel(QWidget):
     def _mark(self) -> None:
         """The chosen layers the design holds, marked on the canvas (only while this dock is shown)."""
         marks: dict[str, tuple[str, ...]] = {}
-        design = self.window.doc.design
+        design = self.doc.design
         if self.isVisible():
             for role in ("content", "style"):
                 for node in self.layers(role):
                     if node in design:
                         marks[node] = (*marks.get(node, ()), role)
-        self.window.scene.set_marks(marks)
+        self.state.set_marks(marks)
 
     def _note(self) -> None:
         """Say so when a colour image meets a design that takes grey images: the result will be grey."""
-        inputs = [n for n in self.window.doc.design.nodes if n.layer_type.name == "Input"]
+        inputs = [n for n in self.doc.design.nodes if n.layer_type.name == "Input"]
         grey = len(inputs) == 1 and list(inputs[0].params.get("shape", ()))[:1] == [1]
         coloured = [role for role, image in self.images.items() if image.shape[0] == 3 and not _is_grey(image)]
-        text = (f"'{self.window.doc.design.name}' takes grey images (1 channel): the {' and '.join(coloured)} "
+        text = (f"'{self.doc.design.name}' takes grey images (1 channel): the {' and '.join(coloured)} "
                 "image's colours are averaged to grey, so the result is grey." if grey and coloured else "")
         self.note.setText(text)
         self.note.setVisible(bool(text))
@@ -273,8 +278,8 @@ class StylePanel(QWidget):
         if missing:
             QMessageBox.information(self, "Style Transfer", f"Load the {' and the '.join(missing)} image first.")
             return False
-        design = self.window.doc.design
-        source = self.weights.currentData() or current_weights(self.window.state)
+        design = self.doc.design
+        source = self.weights.currentData() or current_weights(self.state)
         random = source is None and confirm_random(self, design.name)
         if source is None and not random:
             return False
@@ -327,13 +332,14 @@ class StylePanel(QWidget):
                 return
             import pyqtgraph as pg
 
+            from cnnstudio.gui.plot_legend import legend_beside
             from cnnstudio.gui.views.base import label_axes, plot_widget, text_color
 
             self.plot = plot_widget(self)
             self.plot.setFixedHeight(150)
             item = self.plot.getPlotItem()
             item.setLogMode(y=True)
-            item.addLegend(offset=(-8, 8), labelTextColor=text_color(self))
+            legend_beside(item, labelTextColor=text_color(self))
             label_axes(self.plot, "step", "loss")
             self.curves = {role: self.plot.plot(pen=pg.mkPen(MARK_COLORS[role], width=2), name=f"{role} loss")
                            for role in ("style", "content")}
@@ -374,3 +380,22 @@ class StylePanel(QWidget):
 
     def shutdown(self) -> None:
         self.runner.shutdown(10.0)
+
+
+class StyleTransfer:
+    """The registry's part: the panel in a scrolling dock ("style", in no workspace) and the action
+    that opens it tabbed with the Inspector where that is shown."""
+
+    def __init__(self, state: StudioState):
+        self.panel = StylePanel(state)
+        scroller = QScrollArea()  # the panel is taller and wider than the right column: it scrolls there
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setWidget(self.panel)
+        self.docks = [DockSpec("style", "Style Transfer", "right", lambda _: scroller, workspaces=())]
+        self.actions = [ActionSpec("style-transfer", "Style &Transfer…", lambda: raise_dock(self.panel, beside="inspector"),
+                                   "Ctrl+Shift+Y", "Gatys style transfer with this design's layers: pick them on the "
+                                   "canvas, load two images", menu="View")]
+
+    def shutdown(self) -> None:
+        self.panel.shutdown()

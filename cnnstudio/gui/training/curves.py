@@ -5,11 +5,15 @@ second), smoothed with an exponential moving average, and the training and valid
 epoch; the metrics plot has the task's scalar validation metrics per epoch. The x axis is in epochs
 for both. Curves downsample to the pixels they cover (peak mode keeps spikes) and clip to the
 view, and redraws are batched on a timer: a plot that redrew 100k points per event would freeze
-the window.
+the window. While a run trains, the x axis spans the whole run (0 to its last epoch), so the
+curves show how far it is, and the axes, drawn once into a cached pixmap (grid and tick labels:
+most of a redraw's cost), are drawn again only when the loss's range changes
+(``bench/bench_studio_training.py`` measures the window's lateness).
 
 :meth:`overlay` draws finished runs from the run store over the plots instead: each run's
 validation loss (solid) and training loss (dashed) per epoch, and its main metric, in the run's
-colour and named in the legends.
+colour and named in the loss plot's legend (beside the plot: ``plot_legend.py``; the metric plot
+shows the same colours, so it names none).
 """
 
 from __future__ import annotations
@@ -21,16 +25,25 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPalette, QResizeEvent
-from PySide6.QtWidgets import QBoxLayout, QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QCheckBox,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from cnnstudio.gui import theme
 from cnnstudio.gui.flow_layout import reflow
+from cnnstudio.gui.plot_legend import legend_beside
 from cnnstudio.training import events
 
 WIDE = 600  # from this width the loss and metric plots sit side by side
 REDRAW_MS = 250  # 4 redraws a second look live and leave the CPU to training
 TRAIN, VAL = ("#2f63c8", "#6b9cf5"), ("#d0662a", "#f2995e")  # (light scheme, dark scheme)
-LEGEND_ALPHA = 170
 METRIC_COLORS = ["#2e8f4f", "#7446c2", "#b83c8f", "#0f8f7e", "#946024", "#5a6b82"]
 
 
@@ -76,8 +89,8 @@ class Curves(QWidget):
         super().__init__(parent)
         pg.setConfigOptions(antialias=True)
         dark = theme.colors().dark
-        self.loss_plot = self._plot("Loss", "loss", (-8, 8))  # top right: losses fall
-        self.metric_plot = self._plot("Validation metrics", "value", (-8, -8))  # bottom right: accuracies rise
+        self.loss_plot = self._plot("Loss", "loss")
+        self.metric_plot = self._plot("Validation metrics", "value")
         self.series: dict[str, Series] = {
             "step": self._series(self.loss_plot, "train (per step)", TRAIN[dark], width=1, alpha=70),
             "smooth": self._series(self.loss_plot, "train (smoothed)", TRAIN[dark], width=2),
@@ -94,6 +107,7 @@ class Curves(QWidget):
         self.smoothing_label = QLabel()
         self.smoothing.valueChanged.connect(self._smoothing_changed)
         self.steps_per_epoch = 1
+        self.epochs: float | None = None  # the live run's length, the x axis's span while it is shown
         self.ema = Ema()
         self.overlays: list[tuple[pg.PlotWidget, pg.PlotDataItem]] = []
         self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
@@ -119,8 +133,8 @@ class Curves(QWidget):
         super().resizeEvent(event)
         reflow(self.plots, event.size().width(), WIDE)
 
-    def _plot(self, title: str, y_label: str, legend_corner: tuple[int, int]) -> pg.PlotWidget:
-        """A plot in the studio's colours; the legend goes where the curves seldom are."""
+    def _plot(self, title: str, y_label: str) -> pg.PlotWidget:
+        """A plot in the studio's colours; the legend beside the curves, never over them."""
         palette, colors = self.palette(), theme.colors()
         text = colors.text.name()
         plot = pg.PlotWidget(background=palette.color(QPalette.ColorRole.Base))
@@ -134,10 +148,9 @@ class Curves(QWidget):
             axis.setTextPen(text)
             axis.setPen(pg.mkPen(colors.muted))
             axis.setTickFont(font)
+            axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # redrawn when its range changes, not per curve
         item.showGrid(x=True, y=True, alpha=0.15)
-        backdrop = QColor(palette.color(QPalette.ColorRole.Base))
-        backdrop.setAlpha(LEGEND_ALPHA)  # curves under a wide legend (long run names) still show
-        item.addLegend(offset=legend_corner, labelTextColor=text, brush=pg.mkBrush(backdrop))
+        legend_beside(item, labelTextColor=text)
         plot.setMinimumSize(200, 120)
         return plot
 
@@ -157,6 +170,8 @@ class Curves(QWidget):
             if not event.start_step:
                 self.clear()
             self.steps_per_epoch = max(event.steps_per_epoch, 1)
+            self.epochs = event.total_steps / self.steps_per_epoch
+            self._span()
         elif isinstance(event, events.StepMetrics):
             x = event.global_step / self.steps_per_epoch
             self.series["step"].append(x, event.loss)
@@ -181,11 +196,12 @@ class Curves(QWidget):
             if not runs:
                 legend.addItem(series.item, series.item.name())
             series.item.setVisible(not runs)
+        self._span(live=not runs)
         for name, color, records, metric in runs:
             epochs = [r["epoch"] for r in records]
             for plot, key, label, style in ((self.loss_plot, "val_loss", f"{name} (validation)", Qt.PenStyle.SolidLine),
                                             (self.loss_plot, "train_loss", None, Qt.PenStyle.DashLine),
-                                            (self.metric_plot, metric, name, Qt.PenStyle.SolidLine)):
+                                            (self.metric_plot, metric, None, Qt.PenStyle.SolidLine)):
                 points = [(e, r[key]) for e, r in zip(epochs, records) if isinstance(r.get(key), (int, float))]
                 item = plot.plot([p[0] for p in points], [p[1] for p in points], name=label,
                                  pen=pg.mkPen(QColor(color), width=2, style=style),
@@ -195,6 +211,15 @@ class Curves(QWidget):
         self.metric_plot.getPlotItem().setTitle(
             f"Validation {runs[0][3].removeprefix('val_')}" if runs else "Validation metrics", color=theme.colors().text.name(),
             size="10pt")
+
+    def _span(self, live: bool = True) -> None:
+        """The x axis: the live run's epochs (fixed: the axis is not redrawn as the curves grow), or
+        fitted to the finished runs shown."""
+        for plot in (self.loss_plot, self.metric_plot):
+            if live and self.epochs:
+                plot.setXRange(0, self.epochs, padding=0.02)
+            else:
+                plot.enableAutoRange(x=True)
 
     def _metric(self, name: str) -> Series:
         key = f"metric:{name}"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QDockWidget, QMessageBox, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from cnnstudio.core.designfile import to_dict
 from cnnstudio.gui.background import BackgroundJob
@@ -52,14 +52,20 @@ def make_runner(settings: Settings, parent: QObject | None = None) -> TrainingRu
     return TrainingRunner("thread" if mode == "thread" else "process", parent)
 
 
-def raise_dock(widget: QWidget) -> None:
-    """Bring the dock holding ``widget`` to the front of its tabs (if it is in one)."""
+def raise_dock(widget: QWidget, beside: str | None = None) -> None:
+    """Bring the dock holding ``widget`` to the front of its tabs (if it is in one); a closed dock
+    opens tabbed with the dock named ``beside`` where that one is docked and shown."""
     parent = widget.parentWidget()
     while parent is not None and not isinstance(parent, QDockWidget):
         parent = parent.parentWidget()
-    if parent is not None:
-        parent.show()
-        parent.raise_()
+    if parent is None:
+        return
+    window = parent.parentWidget()
+    other = window.findChild(QDockWidget, f"dock-{beside}") if beside and isinstance(window, QMainWindow) else None
+    if not parent.isVisible() and other is not None and other.isVisible() and not other.isFloating():
+        window.tabifyDockWidget(other, parent)
+    parent.show()
+    parent.raise_()
 
 
 class LazyCurves(QWidget):

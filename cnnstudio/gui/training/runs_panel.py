@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnstudio.gui import theme
+from cnnstudio.gui import rename_dialog, theme
 from cnnstudio.runs import Run, list_runs, store
 from cnnstudio.runs.table import (
     best_trial,
@@ -312,8 +312,8 @@ class RunsPanel(QWidget):
 
     def _rename(self) -> None:
         run = self.selected()[0]
-        title, ok = QInputDialog.getText(self, "Rename Run", "Name:", text=run.name)
-        if ok:
+        title = rename_dialog.ask_new_name(self, "Run", run.name)
+        if title is not None:
             store.rename(run, title)
             self.refresh()
 

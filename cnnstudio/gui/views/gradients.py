@@ -10,6 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from cnnstudio.gui.plot_legend import legend_beside
 from cnnstudio.gui.views.base import View, label_axes, plot_widget, set_ticks, text_color
 from cnnstudio.gui.views.context import Context
 
@@ -26,8 +27,7 @@ class Gradients(View):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.over_time = plot_widget(self)
         self.over_time.getPlotItem().setLogMode(y=True)
-        self.legend = self.over_time.getPlotItem().addLegend(offset=(-8, 8), labelTextColor=text_color(self),
-                                                             brush=pg.mkBrush(self.palette().base().color()))
+        self.legend = legend_beside(self.over_time.getPlotItem(), labelTextColor=text_color(self))
         label_axes(self.over_time, "step", "gradient norm (log)", "per-layer gradient norm over training")
         self.profile = plot_widget(self)
         self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen("#e4572e", width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
@@ -57,7 +57,6 @@ class Gradients(View):
             return
         layers = list(self.history)
         lut = pg.colormap.get("viridis").getLookupTable(0.0, 0.85, max(2, len(layers)))
-        self.legend.setColumnCount(1 + len(layers) // 8)
         for index, layer in enumerate(layers):
             if layer not in self.curves:
                 self.curves[layer] = self.over_time.plot([], [], name=layer, pen=pg.mkPen(lut[index][:3], width=2))

@@ -157,6 +157,11 @@ class Views(QObject):
             self._probe_changed(self.state.probe)
         return self
 
+    def shutdown(self) -> None:
+        """The window closes: What It Looks For's run stops (the views have no other of their own)."""
+        if self.built:
+            self.look_for.shutdown()
+
     # -- what the views need --------------------------------------------------------------------------
     def visible_views(self) -> list[View]:
         if not self.built:
