@@ -267,3 +267,25 @@ def test_check_names_what_stands_where_the_data_file_should_be(tmp_path) -> None
     assert any("which is a pipe (FIFO), not a file" in message for message in said), said
     said = [p.message for p in training_problems({"data": f"csv:{tmp_path / 'gone.csv'}"}, classifier(3))]
     assert any("which does not exist" in message for message in said), said
+
+
+def test_a_folder_too_large_to_look_through_leaves_its_classes_unknown(tmp_path, monkeypatch) -> None:
+    """Typing ``folder:/`` in the form checks on each keystroke: the walk stops after a budget of
+    entries (the classes unknown, the run counts them) and skips what it may not read, so neither
+    the root of the disk nor /proc is walked."""
+    from cnnstudio.training import datacheck
+
+    monkeypatch.setattr(datacheck, "WALKED", 50)
+    root = tmp_path / "big"
+    for name in "abcde":
+        (root / name / "deep").mkdir(parents=True)
+        for index in range(40):
+            (root / name / "deep" / f"{index}.txt").write_text("not an image")
+    walked: list[str] = []
+    real_walk = datacheck.os.walk
+    monkeypatch.setattr(datacheck.os, "walk", lambda *a, **k: (walked.append(p) or (p, d, f) for p, d, f in real_walk(*a, **k)))
+    assert inspect(f"folder:{root}").classes is None and len(walked) == 4  # of 10: stopped in b
+    small = image_folder(tmp_path / "small", 2)
+    assert inspect(f"folder:{small}").classes == ("class0", "class1")  # within the budget: counted
+    monkeypatch.setattr(datacheck, "WALKED", 20_000)
+    assert inspect("folder:/").gives == "images"  # returns (no OSError from /proc), whatever the disk holds

@@ -17,6 +17,7 @@ import functools
 import gzip
 import io
 import itertools
+import os
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -38,6 +39,7 @@ DOWNLOADED = {"mnist": "grey", "fashion-mnist": "grey", "cifar10": "colour"}  # 
 NEEDS = {"localization": "boxes", "detection": "boxes", "segmentation": "masks"}  # the tasks' ``needs``, in words
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}  # PIL modes without colour
 SAMPLED = 32  # image headers read per source: enough to see colour, cheap on every keystroke
+WALKED = 20_000  # entries looked at for a folder's classes: a half-typed "folder:/" is not a disk scan
 VALIDATION_FOLDERS = ("val", "validation")  # as folder.py's own split
 
 
@@ -253,22 +255,39 @@ def _idx(spec: str, folder: Path, stamp: int) -> DataFacts:
     return DataFacts(spec, "images", classes, colours=frozenset({"grey"}))
 
 
+class _TooLarge(Exception):
+    """The folder holds more than :data:`WALKED` entries before its classes are known."""
+
+
 @functools.lru_cache(maxsize=16)
 def _folder(spec: str, root: Path, stamp: int) -> DataFacts:
-    """The class folders (of train/ when there are train/ and val/), and the colours of a few images."""
+    """The class folders (of train/ when there are train/ and val/), and the colours of a few images;
+    nothing known of a folder too large to look through on a keystroke (the run checks it)."""
     val = next((root / name for name in VALIDATION_FOLDERS if (root / name).is_dir()), None)
     train = root / "train"
     parent = train if val is not None and _subfolders(train) and _subfolders(val) else root
-    classes = [name for name in _subfolders(parent) if _holds_image(parent / name)]  # as folder.py counts them
+    budget = [WALKED]
+    try:
+        classes = [name for name in _subfolders(parent) if _holds_image(parent / name, budget)]  # as folder.py counts them
+    except _TooLarge:
+        return DataFacts(spec, "images")
     files = [path for name in classes for path in itertools.islice((parent / name).iterdir(), 4) if path.is_file()]
     return DataFacts(spec, "images", tuple(classes) or None, colours=_colours(files[:SAMPLED]))
 
 
-def _holds_image(folder: Path) -> bool:
-    """Whether a class folder holds an image (anywhere below it); an empty one is not a class."""
+def _holds_image(folder: Path, budget: list[int]) -> bool:
+    """Whether a class folder holds an image (anywhere below it); an empty one is not a class.
+    ``budget``: entries left to look at, shared by the class folders; unreadable ones are skipped."""
     suffixes = _image_suffixes()
-    return any(path.suffix.lower() in suffixes and path.is_file() for path in folder.rglob("*")
-               if not path.name.startswith("."))
+    for parent, folders, files in os.walk(folder, onerror=lambda error: None):
+        budget[0] -= len(folders) + len(files)
+        if budget[0] < 0:
+            raise _TooLarge
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        if any(Path(name).suffix.lower() in suffixes and not name.startswith(".")
+               and os.path.isfile(os.path.join(parent, name)) for name in files):
+            return True
+    return False
 
 
 @functools.cache
@@ -280,9 +299,10 @@ def _image_suffixes() -> frozenset[str]:
 
 
 def _subfolders(folder: Path) -> list[str]:
-    if not folder.is_dir():
+    try:
+        return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:  # not a folder, or one this user may not read
         return []
-    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 @functools.lru_cache(maxsize=16)
