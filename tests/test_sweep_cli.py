@@ -194,3 +194,11 @@ def test_a_runs_folder_that_cannot_be_made_is_a_sentence(design_file: Path, caps
     assert "the run's folder cannot be made" in err and "Traceback" not in err
     (sweep,) = sweeps_json(design_file, capsys, "--storage", f"sqlite:///{design_file.parent / 'sweeps.db'}")
     assert [t["state"] for t in sweep["trials"]] == ["failed"]  # not left running for ever
+
+
+def test_a_grid_too_large_to_list_is_refused_before_any_trial(design_file: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["sweep", str(design_file), "--param", "training.batch_size=int:1:65536", "--param",
+                 "nodes.conv2d1.out_channels=int:1:64", "--trials", "1", "--sampler", "grid"]) == 2
+    err = capsys.readouterr().err
+    assert "the grid has 4,194,304 points" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not list((design_file.parent / "runs").rglob("run.json"))

@@ -1,5 +1,5 @@
-"""The Sweep dock with a finished sweep, and the Runs panel with its trials, in a real studio window at
-1440x900:
+"""The Sweep dock with a finished sweep in the Experiments workspace, and the Runs panel with its
+trials, in a real studio window at 1440x900:
 
     Xvfb :99 -screen 0 1440x900x24 &
     DISPLAY=:99 .venv/bin/python docs/images/make_sweep_screenshot.py [DESIGN.json]
@@ -27,7 +27,6 @@ from cnnstudio.core.designfile import save_design
 from cnnstudio.gui import theme
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.settings import Settings
-from cnnstudio.gui.window_layout import RIGHT_BOTTOM
 from cnnstudio.runs.table import best_trial, sweep_of
 
 HERE = Path(__file__).resolve().parent
@@ -63,14 +62,9 @@ def shoot(path: Path) -> None:
         window.resize(1440, 900)
         window.show()
         window.open_path(path, ask=False)
+        window.workspace = "experiments"  # the sweep on the right, the runs and their curves below
         dock = window.findChild(QDockWidget, "dock-sweep")
-        dock.show()
-        dock.raise_()
-        for other in RIGHT_BOTTOM:  # the whole right column for the sweep, as an experiments workspace has it
-            found = window.findChild(QDockWidget, f"dock-{other}")
-            if found is not None:
-                found.hide()
-        window.resizeDocks([dock], [640], Qt.Orientation.Horizontal)
+        window.view.fit()
 
         def done() -> bool:
             return window.sweep.table.rowCount() > 0 and window.sweep.weighing is None and window.sweep.importance_of > 0
@@ -83,7 +77,7 @@ def shoot(path: Path) -> None:
             show_runs()
 
         def show_runs() -> None:
-            runs_dock, runs = window.training.runs_dock, window.training.runs
+            runs_dock, runs = window.findChild(QDockWidget, "dock-runs"), window.training.runs
             dock.hide()
             window.removeDockWidget(runs_dock)  # below the canvas, full width: every column shows
             window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, runs_dock)
