@@ -93,13 +93,10 @@ class FakePopen:
 
 @pytest.fixture
 def two_gpus_eight_cores(monkeypatch: pytest.MonkeyPatch) -> list[FakePopen]:
-    import torch
-
     import cnnstudio.commands.sweep as command
     import cnnstudio.training.threads as threads
 
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(command, "_gpu_count", lambda: 2)  # the sweep's own trials still train here, on the CPU
     monkeypatch.setattr(threads, "usable_cores", lambda *a: 8)
     monkeypatch.setattr(command.subprocess, "Popen", FakePopen)
     for name in ("OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):
@@ -119,13 +116,21 @@ def design_on(tmp_path: Path, device: str | None) -> Path:
 def test_four_jobs_on_two_gpus_put_two_workers_on_each_and_each_worker_applies_its_share(
         tmp_path: Path, two_gpus_eight_cores: list[FakePopen], monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture) -> None:
+    import cnnstudio.training.threads as threads
+
     design_file = design_on(tmp_path, None)  # device "auto": a worker trains on the GPU it sees
+    parent_threads: list[int] = []
+    monkeypatch.setattr(threads, "set_count", parent_threads.append)
     assert main(["sweep", str(design_file), "--param", "training.lr=float:0.001:0.1", "--trials", "4",
                  "--jobs", "4", "--epochs", "1"]) == 0
-    assert "4 worker process(es) at once, 2 thread(s) each, GPU 0, 1, 0, 1 in turn" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "4 worker process(es) at once, 2 thread(s) each, GPU 0, 1, 0, 1 in turn" in err
+    # This process is the first worker (its "cuda" is GPU 0, the first it may use) and trains its trial
+    # itself with its share of the threads; the other three are processes.
+    assert parent_threads == [2] and "trial 0 complete" in err
     workers = two_gpus_eight_cores
-    assert [w.env["CUDA_VISIBLE_DEVICES"] for w in workers] == ["0", "1", "0", "1"]
-    assert [w.env["OMP_NUM_THREADS"] for w in workers] == ["2"] * 4
+    assert [w.env["CUDA_VISIBLE_DEVICES"] for w in workers] == ["1", "0", "1"]
+    assert [w.env["OMP_NUM_THREADS"] for w in workers] == ["2"] * 3
     assert all(w.argv[w.argv.index("--trials") + 1] == "1" and "--jobs" not in w.argv for w in workers)
 
     # The second worker, run here with its environment on a machine whose torch sees no GPU: it sets
@@ -135,7 +140,7 @@ def test_four_jobs_on_two_gpus_put_two_workers_on_each_and_each_worker_applies_i
     import cnnstudio.sweeps.worker as worker
     import cnnstudio.training.threads as threads
 
-    child = workers[1]
+    child = workers[0]
     for name in ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS"):
         monkeypatch.setenv(name, child.env[name])
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
@@ -162,8 +167,8 @@ def test_trials_pinned_to_a_device_keep_it(tmp_path: Path, two_gpus_eight_cores:
                                            sweep_device: str | None, gpus: list[str] | None) -> None:
     params = ["--param", "training.lr=float:0.001:0.1", *(["--param", sweep_device] if sweep_device else [])]
     assert main(["sweep", str(design_on(tmp_path, device)), *params, "--trials", "2", "--jobs", "2"]) == 0
-    assert [w.env.get("CUDA_VISIBLE_DEVICES") for w in two_gpus_eight_cores] == (gpus or [None, None])
-    assert [w.env["OMP_NUM_THREADS"] for w in two_gpus_eight_cores] == ["4", "4"]
+    assert [w.env.get("CUDA_VISIBLE_DEVICES") for w in two_gpus_eight_cores] == (gpus or [None, None])[1:]
+    assert [w.env["OMP_NUM_THREADS"] for w in two_gpus_eight_cores] == ["4"]
 
 
 def test_the_users_threads_and_gpus_win(tmp_path: Path, two_gpus_eight_cores: list[FakePopen],
@@ -173,4 +178,4 @@ def test_the_users_threads_and_gpus_win(tmp_path: Path, two_gpus_eight_cores: li
     assert main(["sweep", str(design_on(tmp_path, None)), "--param", "training.lr=float:0.001:0.1",
                  "--trials", "3", "--jobs", "3"]) == 0
     assert [(w.env["OMP_NUM_THREADS"], w.env["CUDA_VISIBLE_DEVICES"]) for w in two_gpus_eight_cores] == [
-        ("3", "6"), ("3", "7"), ("3", "6")]
+        ("3", "7"), ("3", "6")]  # this process is the first worker, on 6

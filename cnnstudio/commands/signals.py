@@ -1,7 +1,7 @@
 """Ctrl-C and SIGTERM during a long command: a first one asks for a stop that keeps a checkpoint.
 
 ``cnnstudio train`` and a sweep's worker stop what they run (:class:`StopOnSignals`); ``cnnstudio
-sweep --jobs K`` passes the signal on to its worker processes (:class:`ForwardSignals`).
+sweep --jobs K`` also passes the signal on to its other worker processes (:class:`StopAndForward`).
 """
 
 from __future__ import annotations
@@ -42,14 +42,17 @@ class StopOnSignals(_SignalScope):
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-class ForwardSignals(_SignalScope):
-    """The workers share the terminal, so Ctrl-C reaches them itself; a SIGTERM or a Ctrl-C sent to
+class StopAndForward(StopOnSignals):
+    """``sweep --jobs K``: stop this process's own worker, and pass the signal on to the other
+    workers. They share the terminal, so Ctrl-C reaches them itself; a SIGTERM or a Ctrl-C sent to
     this process alone is passed on as SIGTERM, which each worker takes as its first stop."""
 
-    def __init__(self, procs: list[subprocess.Popen]):
+    def __init__(self, target: Any, message: str, procs: list[subprocess.Popen]):
+        super().__init__(target, message)
         self.procs = procs
 
     def handle(self, signum: int, frame: object) -> None:
+        super().handle(signum, frame)
         for proc in self.procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

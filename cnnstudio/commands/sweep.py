@@ -18,11 +18,14 @@ import argparse
 import os
 import subprocess
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cnnstudio.commands.signals import ForwardSignals, StopOnSignals
+from cnnstudio.commands.signals import StopAndForward, StopOnSignals
 from cnnstudio.core.atomic import WriteFailed
 from cnnstudio.core.designfile import DesignFileError, load_design
+
+if TYPE_CHECKING:
+    from cnnstudio.sweeps.worker import Worker
 
 EXIT_DONE, EXIT_FAILED, EXIT_REFUSED, EXIT_STOPPED = 0, 1, 2, 130
 
@@ -88,15 +91,31 @@ def run(args: argparse.Namespace) -> int:
         return _say(str(error), EXIT_REFUSED)
     print(f"sweep '{spec.name}' in {place.text}: {args.trials} trial(s) on {args.jobs} job(s), "
           f"{study.user_attrs['metric']} to {study.direction.name.lower()}", file=sys.stderr)
-    if args.jobs > 1:
-        return _run_jobs(args, spec.name, _devices(design, spec))
-    from cnnstudio.training import threads
-
-    threads.configure(processes=int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
     worker = Worker(study, design, spec, runs, lambda line: print(line, file=sys.stderr))
+    if args.jobs > 1:
+        status = _run_jobs(args, spec.name, _devices(design, spec), worker)
+    else:
+        from cnnstudio.training import threads
+
+        threads.configure(processes=int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+        with StopOnSignals(worker, STOPPING):
+            status = _work(worker, args.trials)
+    if status == EXIT_STOPPED:
+        print("stopped: start the same command again to continue the sweep", file=sys.stderr)
+    elif status == EXIT_DONE:
+        _print_best(study)
+    return status
+
+
+STOPPING = "stopping the sweep: the running trial writes a checkpoint"
+
+
+def _work(worker: "Worker", trials: int) -> int:
+    """This process's ``trials`` trials, as an exit status."""
+    from cnnstudio.sweeps.space import SweepError
+
     try:
-        with StopOnSignals(worker, "stopping the sweep: the running trial writes a checkpoint"):
-            outcomes = worker.run(args.trials)
+        outcomes = worker.run(trials)
     except (SweepError, WriteFailed) as error:  # no such metric; a run folder that cannot be made
         return _say(str(error), EXIT_FAILED)
     except Exception as error:  # a storage gone mid-sweep (a database server restarted): a sentence
@@ -104,9 +123,7 @@ def run(args: argparse.Namespace) -> int:
             raise
         return _say(f"the sweep's storage failed: {error}", EXIT_FAILED)
     if worker.stopping.is_set() or any(o.state == "interrupted" for o in outcomes):
-        print("stopped: start the same command again to continue the sweep", file=sys.stderr)
         return EXIT_STOPPED
-    _print_best(study)
     return EXIT_DONE
 
 
@@ -125,27 +142,29 @@ def _print_best(study: Any) -> None:
               f"run {best['run']}", file=sys.stderr)
 
 
-def _run_jobs(args: argparse.Namespace, name: str, devices: list[str]) -> int:
-    """The workers of :func:`cnnstudio.sweeps.jobs.plan_jobs`, each a ``cnnstudio sweep`` process with
-    its trials, its threads (``OMP_NUM_THREADS``; the user's own value wins) and, where the trials'
-    ``devices`` allow it, one GPU (``CUDA_VISIBLE_DEVICES``)."""
+def _run_jobs(args: argparse.Namespace, name: str, devices: list[str], worker: "Worker") -> int:
+    """The workers of :func:`cnnstudio.sweeps.jobs.plan_jobs`: the first is ``worker``, in this
+    process, the others ``cnnstudio sweep`` processes, each with its trials, its threads
+    (``OMP_NUM_THREADS``; the user's own value wins) and, where the trials' ``devices`` allow it,
+    one GPU (``CUDA_VISIBLE_DEVICES``; this process's "cuda" is already the first it may use)."""
     from cnnstudio.sweeps.jobs import plan_jobs, shares_gpus, visible_gpus
-    from cnnstudio.training.threads import usable_cores
+    from cnnstudio.training import threads
 
     gpus = visible_gpus(_gpu_count(), os.environ) if shares_gpus(devices) else []
-    jobs = plan_jobs(args.jobs, args.trials, usable_cores(), gpus)
+    jobs = plan_jobs(args.jobs, args.trials, threads.usable_cores(), gpus)
     on = f", GPU {', '.join(j.gpu for j in jobs)} in turn" if gpus else ""
     print(f"{len(jobs)} worker process(es) at once, {jobs[0].threads} thread(s) each{on}", file=sys.stderr)
     procs = []
-    for job in jobs:
+    for job in jobs[1:]:
         env = dict(os.environ)
         env.setdefault("OMP_NUM_THREADS", str(job.threads))
         if job.gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = job.gpu
         procs.append(subprocess.Popen([sys.executable, "-m", "cnnstudio", "sweep", *_worker_args(args, name, job.trials)],
                                       env=env))
-    with ForwardSignals(procs):
-        codes = [proc.wait() for proc in procs]
+    threads.set_count(threads.plan(cores=jobs[0].threads))
+    with StopAndForward(worker, STOPPING, procs):
+        codes = [_work(worker, jobs[0].trials), *(proc.wait() for proc in procs)]
     if EXIT_STOPPED in codes or any(code < 0 for code in codes):
         return EXIT_STOPPED
     return max(codes)
