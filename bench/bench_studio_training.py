@@ -17,6 +17,11 @@ Finished): p50 and p99 (goal p99 < 30 ms). Throughput is the engine's own images
 events (median, the first events left out); the ratios studio / headless are printed side by side
 (goal >= 0.9, thumbnails on included). ``ROUNDS=1 EPOCHS=1 MODES=headless,process,thumbnails``
 for a quicker look.
+
+First, the cost on the GUI thread of one redraw of the Curves dock (900x420) as a run trains
+(five step events, then the redraw and its paint; CPU time of this process, so the machine's load
+moves it less than wall time): the redraws are most of what the window does while a run trains.
+``CURVES_ONLY=1`` prints only that.
 """
 
 from __future__ import annotations
@@ -149,8 +154,40 @@ def in_studio(window: MainWindow, mode: str, out: str) -> Run:
     return run
 
 
+def curves_redraw_ms(app: QApplication, redraws: int = 75) -> list[float]:
+    """CPU milliseconds of each Curves redraw (and its paint) while a 4-epoch run's steps arrive."""
+    from cnnstudio.gui.training.curves import Curves
+    from cnnstudio.training import events
+
+    curves = Curves()
+    curves.resize(900, 420)
+    curves.show()
+    steps, total = 100, 400
+    curves.on_event(events.Started("cpu", 6400, 1600, steps, total, 0, [], ["fc2"]))
+    app.processEvents()
+    costs = []
+    for redraw in range(redraws):
+        for step in range(5 * redraw + 1, 5 * redraw + 6):  # 20 step events a second, a redraw every 250 ms
+            curves.on_event(events.StepMetrics(1 + (step - 1) // steps, (step - 1) % steps + 1, steps, step, total,
+                                               2.0 / step**0.5, 0.01, 900.0, 0.0))
+            if step % steps == 0:
+                curves.on_event(events.EpochMetrics(step // steps, 1 / step, 1.1 / step, {"val_accuracy": 0.9}, 0.01, 1.0))
+        started = time.process_time()
+        curves.redraw()
+        app.processEvents()  # the scene's change, then the paint
+        app.processEvents()
+        costs.append((time.process_time() - started) * 1000)
+    curves.close()
+    return sorted(costs)
+
+
 def main() -> None:
     app = QApplication(sys.argv[:1])
+    costs = curves_redraw_ms(app)
+    print(f"Curves redraw on the GUI thread, CPU: median {costs[len(costs) // 2]:.1f} ms, "
+          f"p90 {costs[int(len(costs) * 0.9)]:.1f} ms (load average {os.getloadavg()[0]:.1f})")
+    if os.environ.get("CURVES_ONLY"):
+        return
     tmp = tempfile.mkdtemp(prefix="bench-studio-")
     window = MainWindow(Settings(QSettings(f"{tmp}/settings.ini", QSettings.Format.IniFormat)),
                         recovery_dir=Path(tmp) / "recovery", probe_device=False)

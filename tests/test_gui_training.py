@@ -232,7 +232,7 @@ def test_a_run_spans_the_x_axis_and_the_axes_are_drawn_from_a_cache(qtbot, steps
     for plot in (curves.loss_plot, curves.metric_plot):
         item = plot.getPlotItem()
         low, high = item.vb.viewRange()[0]
-        assert low <= 0 < epochs <= high < epochs * 1.1 and not item.vb.autoRangeEnabled()[0]
+        assert low < 0 < epochs < high < epochs * 1.1 and not item.vb.autoRangeEnabled()[0]
         assert all(item.getAxis(side).cacheMode() == QGraphicsItem.CacheMode.DeviceCoordinateCache for side in ("left", "bottom"))
     records = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1 / e, "val_accuracy": 0.5} for e in range(1, 41)]
     curves.overlay([("long run", "#2f63c8", records, "val_accuracy")])

@@ -14,6 +14,8 @@ import math
 from typing import Any
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSizePolicy
 
 BELOW, RIGHT = (4, 1), (2, 3)  # PlotItem's grid: title row 0, top axis 1, view box 2 (column 1), bottom axis 3
 SPACING = 12  # between an entry's sample and label, and between columns
@@ -29,13 +31,16 @@ class SideLegend(pg.LegendItem):
         self.plot = plot
         self.place: tuple[int, int] = BELOW
         self.setMinimumWidth(1)  # its columns follow the plot's width, never the other way round
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)  # its rows, not the plot's height
         plot.layout.addItem(self, *self.place)
         self._gap()
         plot.geometryChanged.connect(self.fit)
         plot.vb.sigResized.connect(lambda *_: self.fit())
 
     def _gap(self) -> None:
-        """A few pixels between the data and the legend (the view box's edge is drawn on its border)."""
+        """A few pixels between the data and the legend (the view box's edge is drawn on its border);
+        the legend at the top of its cell."""
+        self.plot.layout.setAlignment(self, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.plot.layout.setRowSpacing(BELOW[0] - 1, GAP if self.place == BELOW else 0)
         self.plot.layout.setColumnSpacing(RIGHT[1] - 1, GAP if self.place == RIGHT else 0)
 

@@ -5,7 +5,8 @@
 
 The studio is opened through the scripting entry (``cnnstudio.gui.open``) with fresh settings, so
 the first window fits the display; Figure 21 is trained for one epoch on the MNIST digits (its
-events played into the studio as its runner delivers them: curves, log, progress and views), then
+events played into the studio as its runner delivers them: curves, log, progress, views and the
+card thumbnails), then
 each workspace is shown at its default layout and the whole screen is saved as
 ``workspace-NAME-WxH.png``. Run it once per screen size (1280x800 and 1440x900).
 """
@@ -46,6 +47,7 @@ def trained(studio: Studio) -> None:
     settings = parse_settings(design.training, {"device": "cpu", **DIGITS, "epochs": 1})
     played: list[Any] = []
     trainer = Trainer(design, settings, on_event=played.append, step_rate=None)
+    window.live_canvas.act_thumbnails.setChecked(True)  # the cards' outputs, as they show while training
     views.running = True  # every view's needs, visible or not
     trainer.set_probe(replace(views.request(), every=20, sample=3, grad_norms=True))
     trainer.run()

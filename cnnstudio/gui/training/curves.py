@@ -217,7 +217,7 @@ class Curves(QWidget):
         fitted to the finished runs shown."""
         for plot in (self.loss_plot, self.metric_plot):
             if live and self.epochs:
-                plot.setXRange(0, self.epochs, padding=0.02)
+                plot.setXRange(0, self.epochs, padding=0.04)  # room for the last epoch's symbols
             else:
                 plot.enableAutoRange(x=True)
 
