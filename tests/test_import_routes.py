@@ -190,20 +190,29 @@ def test_the_cli_takes_the_route_to_try_first(tmp_path: Path, capsys: pytest.Cap
     assert "torch.fx: " in capsys.readouterr().err
 
 
-SURVEY_MODELS = {  # timm models of issue 21, at the smallest input each takes
-    "efficientvit_b0": (3, 64, 64), "efficientvit_m0": (3, 64, 64), "dm_nfnet_f0": (3, 64, 64),
-    "edgenext_xx_small": (3, 64, 64), "swin_tiny_patch4_window7_224": (3, 224, 224),
-    "maxvit_tiny_rw_224": (3, 224, 224),
+SURVEY_MODELS = {  # models of issue 21, at the smallest input each takes (mvit_v2_s: bench/survey_import.py)
+    "timm:efficientvit_b0": (3, 64, 64), "timm:efficientvit_m0": (3, 64, 64), "timm:mobilevit_xxs": (3, 64, 64),
+    "timm:dm_nfnet_f0": (3, 64, 64), "timm:edgenext_xx_small": (3, 64, 64), "timm:convit_tiny": (3, 224, 224),
+    "timm:swin_tiny_patch4_window7_224": (3, 224, 224), "timm:maxvit_tiny_rw_224": (3, 224, 224),
+    "torchvision:swin3d_t": (3, 8, 64, 64),
 }
 
 
+def _build(source: str) -> nn.Module:
+    library, _, name = source.partition(":")
+    if library == "timm":
+        return pytest.importorskip("timm").create_model(name)
+    import torchvision
+
+    return torchvision.models.get_model(name)
+
+
 @pytest.mark.survey
-@pytest.mark.parametrize("name", list(SURVEY_MODELS))
-def test_timm_models_of_issue_21_import_exactly(name: str, tmp_path: Path) -> None:
-    timm = pytest.importorskip("timm")
+@pytest.mark.parametrize("source", list(SURVEY_MODELS))
+def test_models_of_issue_21_import_exactly(source: str) -> None:
     torch.manual_seed(5)
-    model = timm.create_model(name)
-    imported = import_model(model, [SURVEY_MODELS[name]])
+    model = _build(source)
+    imported = import_model(model, [SURVEY_MODELS[source]])
     assert imported.verification.exact
     assert imported.verification.parameters == sum(p.numel() for p in model.parameters())
     assert cnnstudio.analyze(imported.design).valid
