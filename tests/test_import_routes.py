@@ -136,6 +136,13 @@ def test_a_model_neither_route_reads_is_refused_with_both_reasons(tracer: str) -
     assert message.index(f"torch.{tracer}:") < message.index("torch.fx:" if tracer == "export" else "torch.export:")
 
 
+def test_an_input_too_large_for_a_sample_is_refused_before_anything_is_allocated() -> None:
+    with pytest.raises(ImportFailed) as failed:
+        import_model(nn.ReLU(), [(1, 2_000_000_000, 2_000_000_000)])
+    assert "torch.fx: the model does not run on inputs 1x2000000000x2000000000" in str(failed.value)
+    assert "torch.export: a sample of 1x2000000000x2000000000 would not fit in memory" in str(failed.value)
+
+
 def test_a_batch_fixed_by_torch_export_is_caught_at_another_batch() -> None:
     with pytest.raises(ImportFailed) as failed:
         import_model(BranchesOnItsBatch(), [(3, 4, 4)])
