@@ -136,6 +136,13 @@ def test_a_model_neither_route_reads_is_refused_with_both_reasons(tracer: str) -
     assert message.index(f"torch.{tracer}:") < message.index("torch.fx:" if tracer == "export" else "torch.export:")
 
 
+def test_an_input_too_large_for_a_sample_is_refused_before_anything_is_allocated() -> None:
+    with pytest.raises(ImportFailed) as failed:
+        import_model(nn.ReLU(), [(1, 2_000_000_000, 2_000_000_000)])
+    assert "torch.fx: the model does not run on inputs 1x2000000000x2000000000" in str(failed.value)
+    assert "torch.export: a sample of 1x2000000000x2000000000 would not fit in memory" in str(failed.value)
+
+
 def test_a_batch_fixed_by_torch_export_is_caught_at_another_batch() -> None:
     with pytest.raises(ImportFailed) as failed:
         import_model(BranchesOnItsBatch(), [(3, 4, 4)])
@@ -153,6 +160,20 @@ def test_a_mask_made_from_the_input_is_written_into_the_call_that_uses_it(tmp_pa
     _same_outputs(imported, model, (3, 5, 6), tmp_path)
 
 
+def test_the_shape_pass_leaves_a_tensor_a_module_caches_in_forward_alone() -> None:
+    """ConViT's attention makes and keeps its positions in forward: run on the meta device, it kept
+    meta ones, and the torch.export fallback then met two devices."""
+    pytest.importorskip("timm")
+    from timm.models.convit import GPSA
+
+    from cnnstudio.importers.graph import propagate, trace
+
+    model = nn.Sequential(GPSA(dim=16, num_heads=2)).eval()
+    before = model[0].rel_indices
+    propagate(trace(model), [(9, 16)])
+    assert model[0].rel_indices is before and before.device.type == "cpu"
+
+
 @pytest.mark.parametrize("tracer", ["fx", "export"])
 def test_a_batch_folded_with_windows_keeps_the_batch_first_on_every_edge(tracer: str, tmp_path: Path) -> None:
     torch.manual_seed(3)
@@ -163,6 +184,7 @@ def test_a_batch_folded_with_windows_keeps_the_batch_first_on_every_edge(tracer:
     assert analysis.valid
     unfolded = [node.id for node in imported.design.nodes if "torch.unflatten" in json.dumps(node.params)]
     assert unfolded and all(list(analysis.nodes[n].shape)[:2] == [4, 4] for n in unfolded)  # (windows, pixels, ...)
+    assert "unflatten" not in imported.report()  # opaque nodes are counted by the step each one takes
     assert imported.verification.parameters == sum(p.numel() for p in model.parameters())
     _same_outputs(imported, model, (3, 4, 4), tmp_path, batch=5)
 
@@ -190,20 +212,29 @@ def test_the_cli_takes_the_route_to_try_first(tmp_path: Path, capsys: pytest.Cap
     assert "torch.fx: " in capsys.readouterr().err
 
 
-SURVEY_MODELS = {  # timm models of issue 21, at the smallest input each takes
-    "efficientvit_b0": (3, 64, 64), "efficientvit_m0": (3, 64, 64), "dm_nfnet_f0": (3, 64, 64),
-    "edgenext_xx_small": (3, 64, 64), "swin_tiny_patch4_window7_224": (3, 224, 224),
-    "maxvit_tiny_rw_224": (3, 224, 224),
+SURVEY_MODELS = {  # models of issue 21, at the smallest input each takes (mvit_v2_s: bench/survey_import.py)
+    "timm:efficientvit_b0": (3, 64, 64), "timm:efficientvit_m0": (3, 64, 64), "timm:mobilevit_xxs": (3, 64, 64),
+    "timm:dm_nfnet_f0": (3, 64, 64), "timm:edgenext_xx_small": (3, 64, 64),
+    "timm:swin_tiny_patch4_window7_224": (3, 224, 224), "timm:maxvit_tiny_rw_224": (3, 224, 224),
+    "torchvision:swin3d_t": (3, 8, 64, 64),
 }
 
 
+def _build(source: str) -> nn.Module:
+    library, _, name = source.partition(":")
+    if library == "timm":
+        return pytest.importorskip("timm").create_model(name)
+    import torchvision
+
+    return torchvision.models.get_model(name)
+
+
 @pytest.mark.survey
-@pytest.mark.parametrize("name", list(SURVEY_MODELS))
-def test_timm_models_of_issue_21_import_exactly(name: str, tmp_path: Path) -> None:
-    timm = pytest.importorskip("timm")
+@pytest.mark.parametrize("source", list(SURVEY_MODELS))
+def test_models_of_issue_21_import_exactly(source: str) -> None:
     torch.manual_seed(5)
-    model = timm.create_model(name)
-    imported = import_model(model, [SURVEY_MODELS[name]])
+    model = _build(source)
+    imported = import_model(model, [SURVEY_MODELS[source]])
     assert imported.verification.exact
     assert imported.verification.parameters == sum(p.numel() for p in model.parameters())
     assert cnnstudio.analyze(imported.design).valid

@@ -82,6 +82,9 @@ def _opaque_kind(node) -> str:
     if node.type == "Module":
         return node.params["class"].rpartition(".")[2]
     call = node.params.get("call")
+    if isinstance(call, dict) and call.get("function") == "torch.unflatten" and isinstance(call.get("args"), list) \
+            and call["args"] and isinstance(call["args"][0], dict):
+        call = call["args"][0]  # a step on a batch folded into the first axis, its edge unfolded (graph.py)
     name = call.get("function") or call.get("method") or call.get("module") if isinstance(call, dict) else None
     return f"{node.type} {str(name).rpartition('.')[2]}" if name else node.type
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import inspect
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,6 +164,26 @@ def _mutable(value: Any) -> Any:
     return value
 
 
+@contextmanager
+def _attributes_kept(module: nn.Module) -> Iterator[None]:
+    """Put back the plain attributes and buffers of ``module`` and its children after a run on the
+    meta device: a forward that caches a tensor it makes (ConViT's non-persistent ``rel_indices``)
+    would keep a meta one."""
+    kept = [(m, {k: v for k, v in vars(m).items() if not k.startswith("_")}, dict(m._buffers))
+            for m in module.modules()]
+    try:
+        yield
+    finally:
+        for m, attributes, buffers in kept:
+            for name in [k for k in vars(m) if not k.startswith("_") and k not in attributes]:
+                delattr(m, name)
+            for name, value in attributes.items():
+                if vars(m).get(name) is not value:
+                    object.__setattr__(m, name, value)
+            m._buffers.clear()
+            m._buffers.update(buffers)
+
+
 def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]], batch: int = BATCH,
               key: str = "value") -> None:
     """Fill ``node.meta[key]`` with values on the meta device: shapes without memory or arithmetic.
@@ -182,7 +204,8 @@ def propagate(graph_module: fx.GraphModule, shapes: list[tuple[int, ...]], batch
         def call_module(self, target: str, args: tuple, kwargs: dict) -> Any:
             module = self.fetch_attr(target)
             state = {k: meta(v) for k, v in module.state_dict(keep_vars=True).items()}
-            return functional_call(module, state, args, kwargs)
+            with _attributes_kept(module):
+                return functional_call(module, state, args, kwargs)
 
         def call_function(self, target: Any, args: tuple, kwargs: dict) -> Any:
             if target is torch._assert and isinstance(args[0], torch.Tensor):  # a check of values: meta tensors

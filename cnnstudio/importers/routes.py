@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import operator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from cnnstudio.importers.verify import Verification
 
 TRACERS = {"fx": "torch.fx", "export": "torch.export"}
+MAX_SAMPLE = 2**27  # values (512 MB) of the sample torch.export runs the model on
 MAX_ROUNDS = 4  # fx conversions: each traces into the modules the one before could not rebuild
 
 
@@ -129,6 +131,8 @@ def export_graph(model: "torch.nn.Module", shapes: list[tuple[int, ...]]) -> "fx
     from cnnstudio.importers.sources import _quiet as quiet
 
     model.eval()
+    if sum(BATCH * math.prod(shape) for shape in shapes) > MAX_SAMPLE:  # export runs on a real sample
+        raise ImportFailed(f"a sample of {', '.join('x'.join(map(str, s)) for s in shapes)} would not fit in memory")
     sample = tuple(torch.randn(BATCH, *shape) for shape in shapes)
     batch = Dim("batch")
     # torch prints the partial graph of a failed export to stderr itself; the reason is in the report.

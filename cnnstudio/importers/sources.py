@@ -32,6 +32,7 @@ Shape = tuple[int, ...]
 DEFAULT = "DEFAULT"
 IMAGE = (3, 224, 224)
 TORCHVISION_INPUTS = {"inception_v3": (3, 299, 299), "quantized_inception_v3": (3, 299, 299)}
+VIDEO = (3, 16, 224, 224)  # channels, frames, height, width: the clips torchvision's video models take (MViT only these)
 # Auxiliary classifiers that run only while training, found by their class (so the quantizable
 # builds, whose heads subclass these, keep them too), with the weight of each one's loss:
 # GoogLeNet's paper weighs its two by 0.3; Inception v3's one is weighed 0.4, as in TF-slim.
@@ -155,7 +156,9 @@ def _torchvision(name: str, pretrained: bool) -> Loaded:
         if "weights_backbone" in inspect.signature(torchvision.models.get_model_builder(name)).parameters:
             options["weights_backbone"] = None  # segmentation models would download their backbone's
         module = _with_aux_heads(name, weights=None, **options)
-    return Loaded(module, [TORCHVISION_INPUTS.get(name, IMAGE)], name, aux_loss_weights=auxiliary_loss_weights(module))
+    video = name in torchvision.models.list_models(module=torchvision.models.video)
+    shape = TORCHVISION_INPUTS.get(name, VIDEO if video else IMAGE)
+    return Loaded(module, [shape], name, aux_loss_weights=auxiliary_loss_weights(module))
 
 
 def _with_aux_heads(name: str, **options) -> nn.Module:
