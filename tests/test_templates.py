@@ -40,6 +40,8 @@ SMALL_INPUTS = {
 # The original U-Net's smallest input (188x188, output 4x4) still costs ~20 s a step on a CPU; its
 # layers are those of unet_small, which trains here, and its validity, 31,030,658 parameters and
 # 2x388x388 output are checked by the validity test and tests/test_importers.py.
+# Heads of a network pretrained on ImageNet: 1000 class scores, whatever the offline data has.
+PRETRAINED_HEAD = {"tv_alexnet", "tv_googlenet", "tv_resnet18", "tv_vgg16"}
 NO_TRAINING_STEP = {"unet_original": "a valid-convolution U-Net step takes ~20 s on a CPU at its smallest input"}
 
 
@@ -128,6 +130,20 @@ def test_template_is_valid_compiles_and_trains_offline_by_default(path: Path) ->
     build_model(design)
     settings = parse_settings(design.training)
     assert settings.data in [kind.name for kind in kinds() if kind.options is not None], f"a template must train offline by default, not on {settings.data}"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=ids)
+def test_template_data_fits_its_outputs(path: Path) -> None:
+    """A template opens without a data warning: ten digit scores train on ten digits
+    (synthetic-digits), not on six shapes of which four scores would never be right."""
+    from cnnstudio.training.check import training_problems
+
+    design = load_design(path)
+    problems = [p for p in training_problems(design.training, design) if p.key == "data"]
+    if path.stem in PRETRAINED_HEAD:
+        assert all("class scores" in p.message for p in problems)
+    else:
+        assert not problems, [p.message for p in problems]
 
 
 @pytest.mark.parametrize("path", PATHS, ids=ids)

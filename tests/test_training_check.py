@@ -147,7 +147,9 @@ def test_check_json_has_a_training_key(tmp_path, capsys) -> None:
     assert report["valid"] is False
     assert report["training"]["valid"] is False
     assert report["training"]["errors"][0]["key"] == "epochs"
-    assert main(["check", str(FIGURE21), "--json"]) == 0
+    design.training = {"data": "synthetic-shapes"}
+    save_design(design, path)
+    assert main(["check", str(path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)["training"]  # 10 outputs on 6 shapes: a warning, still valid
     assert report["valid"] is True and report["errors"] == []
     assert [w["key"] for w in report["warnings"]] == ["data"] and "'fc2' gives 10" in report["warnings"][0]["message"]

@@ -19,6 +19,7 @@ from cnnstudio.training.fields import option
 SHAPE_NAMES = ("circle", "square", "triangle", "cross", "diamond", "ring")  # synthetic_shapes.SHAPES draws them
 SOLID_NAMES = ("sphere", "cube", "cross", "shell")  # synthetic_volumes.SOLIDS fills them
 MOTION_NAMES = ("left", "right", "up", "down")  # synthetic_video.MOTIONS moves the object so
+DIGIT_NAMES = tuple("0123456789")  # synthetic_digits.glyphs() draws them
 
 
 def _distinct(values: list[str], key: str, what: str) -> None:
@@ -47,6 +48,25 @@ class ShapesOptions:
     @property
     def class_names(self) -> list[str]:
         return list(self.shapes)
+
+
+@dataclass(frozen=True)
+class DigitsOptions:
+    count: int = option(4000, "Number of images (training and validation together).", minimum=10, maximum=1_000_000)
+    noise: float = option(0.05, "Standard deviation of the Gaussian pixel noise.", minimum=0.0, maximum=1.0)
+    digits: list[str] = option(list(DIGIT_NAMES), "The classes, in order.", choices=DIGIT_NAMES)
+    rotation: float = option(15.0, "Largest rotation either way, in degrees.", minimum=0.0, maximum=180.0)
+    shift: float = option(0.15, "Largest move from the centre, as a fraction of half the image's side.", minimum=0.0, maximum=1.0)
+    min_size: float = option(0.55, "Smallest digit height, as a fraction of the image's height.", minimum=0.1, maximum=1.0)
+    max_size: float = option(0.8, "Largest digit height, as a fraction of the image's height.", minimum=0.1, maximum=1.0)
+
+    def __post_init__(self) -> None:
+        _distinct(self.digits, "digits", "digits")
+        _ordered(self.min_size, self.max_size)
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.digits)
 
 
 @dataclass(frozen=True)
@@ -105,6 +125,7 @@ class GeneratedKind:
 
 GENERATED = {
     "synthetic-shapes": GeneratedKind("images", ShapesOptions),
+    "synthetic-digits": GeneratedKind("images", DigitsOptions),
     "synthetic-sequences": GeneratedKind("sequences", SequenceOptions),
     "synthetic-volumes": GeneratedKind("volumes", VolumeOptions),
     "synthetic-video": GeneratedKind("video", VideoOptions),

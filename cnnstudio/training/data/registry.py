@@ -71,6 +71,7 @@ def kinds() -> list[SourceKind]:
         csvfile,
         folder,
         idx,
+        synthetic_digits,
         synthetic_sequences,
         synthetic_shapes,
         synthetic_video,
