@@ -152,3 +152,19 @@ def test_double_click_on_a_dock_tab_maximises_it_and_again_restores(studio, qtbo
     settle()
     assert docks(window)["filters"].isVisible() and docks(window)["probe"].isVisible()
     assert predictions.size() == before and window.view.size() == canvas
+
+
+@pytest.mark.parametrize("name", ["train", "inspect", "experiments"])
+def test_the_canvas_keeps_the_design_in_sight_in_a_smaller_workspace(studio, name: str) -> None:  # noqa: ANN001
+    """A workspace whose canvas is a strip keeps the middle of what the design workspace showed in
+    the middle, so the cards stay in sight (not the top of the cards, or empty grid)."""
+    window = studio.window
+    window.view.fit()
+    settle()
+    cards = window.scene.nodes_rect()
+    studio.workspace = name
+    settle()
+    view = window.view
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert shown.contains(cards.center()), (shown, cards)
+    assert shown.top() <= cards.center().y() - min(cards.height(), shown.height()) / 2 + 1
