@@ -142,9 +142,12 @@ def _convert_verified(model: "torch.nn.Module", shapes: list[tuple[int, ...]], n
                       training_branches: bool) -> tuple["Converted", "Verification", frozenset[str]]:
     """Convert and verify; trace into the modules whose opaque node cannot be rebuilt or computes
     something else, and convert again, until it is exact or nothing more can be traced into."""
+    from cnnstudio.importers.detection import convert_detector, family_of
     from cnnstudio.importers.graph import ImportFailed, NeedsTracing, convert, is_exported
     from cnnstudio.importers.verify import verify
 
+    if family_of(model) is not None:  # torchvision's detectors: backbone as layers, heads as verified nodes
+        return (*convert_detector(model, shapes, name), frozenset())
     trace_into: frozenset[str] = frozenset()
     best: tuple[Converted, Verification, frozenset[str]] | None = None
     why = ""  # why the modules traced into could not stay opaque
