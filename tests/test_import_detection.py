@@ -95,6 +95,7 @@ def test_a_written_detector_opens_checks_and_says_what_its_opaque_nodes_are(impo
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
     assert "DetectionHeads" in out and "valid" in out
+    assert "warning in training.task" in out and "evaluation mode only" in out  # said, not a crash or an error
     design = load_design(path)
     for node_id, words in (("heads", "fasterrcnn_mobilenet_v3_large_320_fpn heads"), ("transform", "normalise, resize, pad")):
         node = design.node(node_id)

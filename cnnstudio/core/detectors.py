@@ -86,6 +86,9 @@ class DetectionHeads(nn.Module):
         self.features, self.rows, self.keypoints, self.masks = list(features), rows, keypoints, masks
 
     def forward(self, images: Tensor, *maps: Tensor) -> Tensor:
+        if self.training:
+            raise RuntimeError("DetectionHeads run in evaluation mode only: torchvision's detection losses take each "
+                               "image's boxes as targets, which CNN Studio's training tasks do not give")
         stand_in = self.model.backbone
         stand_in.maps = OrderedDict(zip(self.features, maps))
         try:
