@@ -178,3 +178,26 @@ def test_every_detector_family_imports_exactly(family: str) -> None:
     heads = analyze(result.design).nodes["heads"]
     rows, keypoints, masks = detection_layout(model)
     assert heads.shape == (rows, sum(w for _, w in detection_columns(SHAPE, keypoints, masks)))
+
+
+@pytest.mark.slow
+def test_raft_imports_exactly_with_its_encoders_as_layers_sharing_their_weights() -> None:
+    from torchvision.models.optical_flow import raft_small
+
+    torch.manual_seed(0)
+    model = raft_small(weights=None)
+    result = import_model(model, [(3, 128, 128)])
+    assert result.verification.exact, result.verification.sentence()
+    design = result.design
+    assert design.output_ids == ["updates"] and design.node("updates").type == "FlowUpdates"
+    assert design.inputs_of("updates")[:2] == design.input_ids == ["image1", "image2"]
+    assert design.tied and all(tensor[0].startswith("feature_encoder.") for tensor in design.tied)  # one encoder, twice
+    assert analyze(design).nodes["updates"].shape == (12, 2, 128, 128)
+    assert result.verification.parameters == sum(p.numel() for p in model.parameters())
+
+
+def test_raft_on_images_its_pyramid_cannot_take_is_refused_with_the_size_it_needs() -> None:
+    from torchvision.models.optical_flow import raft_small
+
+    with pytest.raises(ImportFailed, match="two images of one size, a multiple of 8 and at least 128"):
+        import_model(raft_small(weights=None), [(3, 64, 64)])

@@ -132,3 +132,57 @@ def detection_layout(model: nn.Module) -> tuple[int, int, bool]:
     predictor = getattr(heads, "keypoint_predictor", None)
     return (heads.detections_per_img, predictor.kps_score_lowres.out_channels if predictor is not None else 0,
             getattr(heads, "mask_predictor", None) is not None)
+
+
+def flow_builders() -> list[str]:
+    """The optical-flow builders a design may name: every model of ``torchvision.models.optical_flow``."""
+    import torchvision
+
+    return torchvision.models.list_models(module=torchvision.models.optical_flow)
+
+
+def build_flow_model(builder: Any) -> nn.Module:
+    """torchvision's optical-flow model ``builder`` with random weights (its builders take no settings)."""
+    import torchvision
+
+    if not isinstance(builder, str) or builder not in flow_builders():
+        raise CallError(f"'{str(builder)[:80]}' is not one of torchvision's optical-flow models "
+                        f"({', '.join(flow_builders())})")
+    return torchvision.models.get_model(builder, weights=None)
+
+
+class Given(nn.Module):
+    """Stands for an encoder: returns the tensor it was handed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.value: Tensor | None = None
+
+    def forward(self, images: Tensor) -> Tensor:
+        if self.value is None:
+            raise RuntimeError("the flow updates run only on the encoders' outputs they are given")
+        return self.value
+
+
+class FlowUpdates(nn.Module):
+    """RAFT without its encoders: ``forward(image1, image2, features1, features2, context)`` runs the
+    model's own forward (correlation pyramid, the recurrent updates, upsampling) and returns every
+    update's flow, ``[updates, 2, H, W]`` per sample."""
+
+    def __init__(self, model: nn.Module, updates: int):
+        super().__init__()
+        model.feature_encoder, model.context_encoder = Given(), Given()
+        self.model, self.updates = model, updates
+
+    def forward(self, image1: Tensor, image2: Tensor, features1: Tensor, features2: Tensor, context: Tensor) -> Tensor:
+        encoders = (self.model.feature_encoder, self.model.context_encoder)
+        encoders[0].value, encoders[1].value = torch.cat([features1, features2]), context
+        try:
+            flows = self.model(image1, image2, num_flow_updates=self.updates)
+        finally:
+            encoders[0].value = encoders[1].value = None
+        return torch.stack(flows, 1)
+
+
+def build_flow_updates(builder: Any, updates: int) -> FlowUpdates:
+    return FlowUpdates(build_flow_model(builder), updates).eval()

@@ -143,11 +143,14 @@ def _convert_verified(model: "torch.nn.Module", shapes: list[tuple[int, ...]], n
     """Convert and verify; trace into the modules whose opaque node cannot be rebuilt or computes
     something else, and convert again, until it is exact or nothing more can be traced into."""
     from cnnstudio.importers.detection import convert_detector, family_of
+    from cnnstudio.importers.flow import convert_flow, is_flow_model
     from cnnstudio.importers.graph import ImportFailed, NeedsTracing, convert, is_exported
     from cnnstudio.importers.verify import verify
 
     if family_of(model) is not None:  # torchvision's detectors: backbone as layers, heads as verified nodes
         return (*convert_detector(model, shapes, name), frozenset())
+    if is_flow_model(model):  # RAFT: encoders as layers, the recurrent updates as one verified node
+        return (*convert_flow(model, shapes, name), frozenset())
     trace_into: frozenset[str] = frozenset()
     best: tuple[Converted, Verification, frozenset[str]] | None = None
     why = ""  # why the modules traced into could not stay opaque
