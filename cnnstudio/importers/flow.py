@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 
 import torch
-from torch import fx, nn
+from torch import nn
 
 from cnnstudio.core.layers.flow import MIN_SIZE
 from cnnstudio.importers.detection import _parts_of
