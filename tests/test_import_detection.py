@@ -201,3 +201,26 @@ def test_raft_on_images_its_pyramid_cannot_take_is_refused_with_the_size_it_need
 
     with pytest.raises(ImportFailed, match="two images of one size, a multiple of 8 and at least 128"):
         import_model(raft_small(weights=None), [(3, 64, 64)])
+
+
+@pytest.mark.parametrize(("builder", "arguments", "refusal"), [
+    ("os.system", {}, "is not one of torchvision's detection models"),
+    ("resnet18", {}, "is not one of torchvision's detection models"),
+    ("fasterrcnn_mobilenet_v3_large_320_fpn", {"num_classes": {"function": "os.system", "args": ["true"]}},
+     "a constructor argument is a plain value"),
+    ("fasterrcnn_mobilenet_v3_large_320_fpn", {"num_classes": "many"}, "cannot build"),
+])
+def test_a_design_names_only_torchvisions_detectors_with_plain_settings(builder: str, arguments: dict,
+                                                                        refusal: str) -> None:
+    """A design is data: its heads name a builder from the closed list, with plain keyword arguments."""
+    from cnnstudio.core.design import Design
+
+    design = Design()
+    design.add_node("Input", {"shape": [3, 32, 32]}, "images")
+    design.add_node("Conv2d", {"out_channels": 8}, "features")
+    design.add_node("DetectionHeads", {"builder": builder, "arguments": arguments, "features": ["0"]}, "heads")
+    design.connect("images", "features")
+    design.connect("images", "heads")
+    design.connect("features", "heads")
+    (error,) = analyze(design).errors
+    assert error.node == "heads" and refusal in error.message
