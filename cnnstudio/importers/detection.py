@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from torch import fx, nn
 
+from cnnstudio.core.design import Design
 from cnnstudio.importers.graph import Converted, ImportFailed, constructor_arguments, convert, required_inputs
 from cnnstudio.importers.verify import Verification, probe_inputs, verify
 
@@ -173,6 +174,8 @@ class _Backbone(nn.Module):
 
 
 class DetectorVerification(Verification):
+    """A detector's verification, whose sentence says the check kept every candidate box."""
+
     def sentence(self) -> str:
         return (f"{super().sentence()} (with the score threshold at 0 on both, so that every candidate box, "
                 "score and label is compared)")
@@ -249,7 +252,7 @@ def convert_detector(model: nn.Module, shapes: list[tuple[int, ...]], name: str)
     return converted, result
 
 
-def _add_ends(design, converted: Converted, shape: tuple[int, ...], transform_arguments: dict[str, Any],
+def _add_ends(design: Design, converted: Converted, shape: tuple[int, ...], transform_arguments: dict[str, Any],
               heads_params: dict[str, Any]) -> None:
     """The images Input and the transform before the backbone's layers, the heads after them."""
     features = list(design.output_ids)
