@@ -69,6 +69,8 @@ def _detail(layer_type: LayerType, p: dict[str, Any], channels_last: bool) -> st
         return p["model"]
     if name == "InceptionBlock":
         return ""
+    if name == "DetectionTransform":
+        return "normalise, resize, pad"
     if layer_type.opaque:
         return describe_call(p)
     if name == "Crop":

@@ -51,6 +51,9 @@ def convert_verified(model: "torch.nn.Module", shapes: list[tuple[int, ...]], na
     leaves out), has only the fx route."""
     if first not in TRACERS:
         raise ValueError(f"tracer is one of {', '.join(TRACERS)}, not {first!r}")
+    structured = _by_structure(model, shapes, name)
+    if structured is not None:
+        return structured
     only_fx = is_exported(model) or training_branches
     order = ["fx"] if only_fx else sorted(TRACERS, key=lambda t: t != first)
     failures: list[str] = []
@@ -72,6 +75,20 @@ def convert_verified(model: "torch.nn.Module", shapes: list[tuple[int, ...]], na
         fallback.failures = [f for f in failures if not f.startswith(TRACERS[fallback.tracer])]
         return fallback
     raise ImportFailed(f"{name} could not be read: {'; '.join(failures)}")
+
+
+def _by_structure(model: "torch.nn.Module", shapes: list[tuple[int, ...]], name: str) -> Route | None:
+    """Models neither route reads whole, read by their structure: torchvision's detectors (backbone
+    as layers, transform and heads as verified nodes) and RAFT (encoders as layers, the recurrent
+    updates one verified node); None for any other model."""
+    from cnnstudio.importers.detection import convert_detector, family_of
+    from cnnstudio.importers.flow import convert_flow, is_flow_model
+
+    if family_of(model) is not None:
+        return Route(*convert_detector(model, shapes, name), "fx")
+    if is_flow_model(model):
+        return Route(*convert_flow(model, shapes, name), "fx")
+    return None
 
 
 def _via_fx(model: "torch.nn.Module", shapes: list[tuple[int, ...]], name: str, training_branches: bool) -> Route:

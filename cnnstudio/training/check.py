@@ -169,6 +169,14 @@ def _design_problems(settings: TrainingSettings, design: Design) -> list[Trainin
     sparse = getattr(settings.task_options, "sparse_node", None)
     if sparse and sparse not in design:
         problems.append(TrainingProblem("sparse_node", f"{WHERE}: 'sparse_node' names '{sparse}', which is not a node of the design"))
+    heads = [node_id for node_id in settings.outputs or design.output_ids
+             if node_id in design and design.node(node_id).type == "DetectionHeads"]
+    if heads:  # an imported torchvision detector: its heads are torchvision's code, which trains on boxes
+        problems.append(TrainingProblem("task", f"{WHERE}: '{heads[0]}' is an imported detector's heads "
+                                        "(DetectionHeads), which run in evaluation mode only: the design computes "
+                                        "the model's detections, but training it needs torchvision's detection "
+                                        "losses, which take each image's boxes, and CNN Studio's tasks do not",
+                                        "warning"))
     if settings.classes is not None and settings.task not in ("classification", "metric"):
         problems.append(TrainingProblem(
             "classes", f"{WHERE}: 'classes' selects classes for classification and metric learning, not for {settings.task}"))

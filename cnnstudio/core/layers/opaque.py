@@ -101,7 +101,9 @@ register(
 
 
 def describe_call(params: dict[str, Any]) -> str:
-    """A short caption for an opaque node: the function, method or class it runs."""
+    """A short caption for an opaque node: the function, method, class or detector it runs."""
+    if "builder" in params:  # DetectionHeads, FlowUpdates
+        return f"{params['builder']} {'updates' if 'updates' in params else 'heads'}"
     if "class" in params:
         return str(params["class"]).rsplit(".", 1)[-1]
     call = params.get("call")
