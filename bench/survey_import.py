@@ -135,7 +135,8 @@ def survey_one(source: str, folder: Path) -> Row:
             imported = import_model(source, weights=str(folder / "weights.pt"))
     except Exception as error:  # noqa: BLE001 - a survey records every failure as a row
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return Row(source, "refused", time.perf_counter() - start, sentence=f"{type(error).__name__}: {message}")
+        outcome = "unverified" if "was not imported: not exact" in message else "refused"
+        return Row(source, outcome, time.perf_counter() - start, sentence=f"{type(error).__name__}: {message}")
     verification = imported.verification
     params = sum(p.numel() for p in model.parameters())  # a tied tensor counted once
     row = Row(source, "exact" if verification.exact else "unverified", 0.0, len(imported.design),
