@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,6 +53,7 @@ class Imported:
     verification: "Verification | None" = None
     traced_into: list[str] = field(default_factory=list)  # modules traced through because one opaque node differed
     seconds: float = 0.0  # the whole import: loading, tracing, converting, verifying
+    source_check: str = ""  # how the loaded model was checked against its file (an ONNX file: onnxruntime)
 
     @property
     def opaque(self) -> list[str]:
@@ -69,6 +72,8 @@ class Imported:
         if self.traced_into:
             lines.append(f"traced into {len(self.traced_into)} module(s) whose rebuild as one node differed: "
                          + ", ".join(self.traced_into[:5]) + (" ..." if len(self.traced_into) > 5 else ""))
+        if self.source_check:
+            lines.append(self.source_check)
         if self.verification is not None:
             lines.append(self.verification.sentence())
         lines.append(f"import took {self.seconds:.1f} s")
@@ -109,7 +114,7 @@ def import_model(source: str | torch.nn.Module, input_shapes: list[tuple[int, ..
         named = source if isinstance(source, str) else loaded.name
         raise ImportFailed(f"{named}: give the input shape with --input, e.g. --input 3x224x224")
     aux, note = loaded.aux_loss_weights, ""
-    with torch.no_grad():
+    with torch.no_grad(), _advice(loaded.trace_advice):
         try:
             converted, verification, traced = _convert_verified(loaded.module, list(shapes), loaded.name, aux is not None)
         except ImportFailed:
@@ -132,7 +137,21 @@ def import_model(source: str | torch.nn.Module, input_shapes: list[tuple[int, ..
     if aux is not None:  # it returns the logits, then each auxiliary head's
         design.training = {"outputs": list(design.output_order), "loss_weights": [1.0, *aux]}
     return Imported(design, converted.weights, converted.scopes, loaded.weights_report, note, verification,
-                    sorted(traced), time.perf_counter() - start)
+                    sorted(traced), time.perf_counter() - start, loaded.source_check)
+
+
+@contextmanager
+def _advice(advice: str) -> Iterator[None]:
+    """The source's own advice in place of the general one (a .pt2 from torch.export) when torch.fx
+    cannot trace it: an ONNX file's user has no PyTorch model to export."""
+    from cnnstudio.importers.graph import TRACE_ADVICE, ImportFailed
+
+    try:
+        yield
+    except ImportFailed as error:
+        if not advice or TRACE_ADVICE not in str(error):
+            raise
+        raise ImportFailed(str(error).replace(TRACE_ADVICE, advice)) from None
 
 
 MAX_ROUNDS = 4  # conversions: each traces into the modules the one before could not rebuild

@@ -118,6 +118,9 @@ def function_name(function: Any) -> str:
     return f"{module}.{name}"
 
 
+TRACE_ADVICE = "try a .pt2 from torch.export"  # a source may give its own (sources.Loaded.trace_advice)
+
+
 def trace(model: nn.Module, trace_into: frozenset[str] = frozenset()) -> fx.GraphModule:
     leaves, functions = _timm_notrace()
     tracer = CatalogueTracer(leaves, functions, trace_into)
@@ -126,7 +129,7 @@ def trace(model: nn.Module, trace_into: frozenset[str] = frozenset()) -> fx.Grap
     except Exception as error:  # torch.fx's complaint about Python it cannot follow
         raise ImportFailed(
             f"torch.fx cannot trace {type(model).__name__}: {type(error).__name__}: {str(error).splitlines()[0]} "
-            "(a model whose forward branches on tensor values cannot be traced; try a .pt2 from torch.export)"
+            f"(a model whose forward branches on tensor values cannot be traced; {TRACE_ADVICE})"
         ) from None
     return fx.GraphModule(tracer.root, graph, class_name=type(model).__name__)
 
