@@ -10,8 +10,10 @@ import torch
 from torch import nn
 
 import cnnstudio
+from cnnstudio.core.analysis import analyze
 from cnnstudio.core.designfile import DesignFileError, load_design, loads, save_design
 from cnnstudio.importers import import_model, save_import
+from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
 
 
 class SharedLinear(nn.Module):
@@ -105,7 +107,58 @@ def test_a_small_vision_transformer_from_torch_export_keeps_its_attention_weight
     imported = import_model(str(tmp_path / "vit.pt2"))
     assert imported.verification.exact
     assert {tensor for _, tensor in imported.design.tied} == {"owned.in_proj_weight", "owned.in_proj_bias"}
-    assert imported.verification.parameters == sum(p.numel() for p in reference.parameters())
+    count = sum(p.numel() for p in reference.parameters())
+    assert imported.verification.parameters == count
+    analysis = analyze(imported.design)
+    assert analysis.total_params == count  # what check and the studio show
+    for (node_id, tensor), (owner, _) in imported.design.tied.items():
+        shared = next(s for s in analysis.nodes[node_id].shared if s.tensor == tensor)
+        assert shared.owner == owner and shared.params == (16 * 3 * 16 if tensor.endswith("weight") else 16 * 3)
+
+
+def _shared_linear(folder: Path) -> Path:
+    save_import(import_model("module:test_importers_tied:SharedLinear", [(8,)]), folder / "tied.json")
+    return folder / "tied.json"
+
+
+def test_check_counts_a_shared_tensor_once_and_says_which_node_shares_it(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    from cnnstudio.cli import main
+
+    path = _shared_linear(tmp_path)
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "80 parameters" in out and "72 shared" in out  # 8x8 + 8 + 8: b's weight is a's
+    assert "b shares weight with a: its 64 parameters are counted once, at a" in out
+    assert main(["check", str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["total_params"] == 80 and report["nodes"]["b"]["params"] == 72
+    assert report["nodes"]["b"]["shares"] == [{"tensor": "weight", "with": ["a", "weight"], "params": 64}]
+    assert report["nodes"]["a"]["shares"] == []
+
+
+def test_a_group_holding_both_nodes_counts_the_shared_tensor_once(tmp_path: Path) -> None:
+    from cnnstudio.core.groups import summarize
+
+    design = load_design(_shared_linear(tmp_path))
+    analysis = analyze(design)
+    assert summarize(design, analysis, "g", ["a", "relu", "b"]).params == 80
+    assert summarize(design, analysis, "g", ["relu", "b"]).params == 72  # its owner is outside: b holds it here
+
+
+def test_the_studio_counts_a_shared_tensor_once_and_each_place_says_so(window, tmp_path: Path) -> None:  # noqa: ANN001, F811
+    from PySide6.QtWidgets import QLabel
+
+    window.open_path(_shared_linear(tmp_path), ask=False)
+    assert "Total params:</b> 80" in window.summary.totals.text() and "Trainable:</b> 80" in window.summary.totals.text()
+    table = window.summary.table
+    rows = {table.topLevelItem(i).text(0): table.topLevelItem(i) for i in range(table.topLevelItemCount())}
+    assert "shares weight with a" in rows["b"].text(5) and "shares" not in rows["a"].text(5)
+    assert window.scene.nodes["b"].card.params == "72 parameters, shared"
+    assert "Shares weight with a" in window.scene.nodes["b"].card.tooltip
+    window.select_node("b")
+    assert window.inspector.live.findChild(QLabel, "parameters").text() == "72; shares weight with a"
+    window.select_node("a")
+    assert window.inspector.live.findChild(QLabel, "parameters").text() == "72"
 
 
 def test_untied_designs_are_written_as_version_2(tmp_path: Path) -> None:
