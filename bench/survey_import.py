@@ -142,6 +142,8 @@ def survey_one(source: str, folder: Path) -> Row:
     row = Row(source, "exact" if verification.exact else "unverified", 0.0, len(imported.design),
               len(imported.opaque), len(imported.design.tied), verification.parameters == params,
               verification.sentence())
+    if verification.parameters != params:
+        row.sentence += f" (the design has {verification.parameters:,} parameters, the model {params:,})"
     if verification.exact:  # read the written design back and run it against the model
         save_import(imported, folder / "design.json")
         design = load_design(folder / "design.json")
