@@ -131,7 +131,8 @@ def perturbed(model: nn.Module, seed: int = SEED) -> Iterator[None]:
             for name in ("weight", "bias", "running_mean", "running_var"):
                 change(getattr(module, name, None), name)
         for name, parameter in module.named_parameters(recurse=False):
-            if parameter.numel() > 1 and bool((parameter == parameter.flatten()[0]).all()):
+            first = parameter.detach().flatten()[:2]  # two values that differ: not constant, nothing more to read
+            if parameter.numel() > 1 and first[0] == first[1] and bool((parameter == first[0]).all()):
                 change(parameter, name)
     try:
         yield
@@ -186,11 +187,21 @@ def build_rebuilt(design: Design, weights: dict[str, torch.Tensor]) -> tuple[fx.
     return model.eval(), report.missing + report.unexpected + [m[0] for m in report.mismatched]
 
 
+SMALL_SIDE = 32  # the side of the batch-2 probe's images, when the model runs at that size
+
+
 def verify(design: Design, weights: dict[str, torch.Tensor], graph_module: fx.GraphModule,
            fx_nodes: dict[str, fx.Node], shapes: list[tuple[int, ...]], original: nn.Module | None = None) -> Verification:
     """Compare the design (with ``weights``) against ``graph_module``, the traced model, whose node
     ``fx_nodes[id]`` computes design node ``id``. ``original``: the model itself, to check that the
-    trace is the model too (left out when the trace ran the model's training-only branches)."""
+    trace is the model too (left out when the trace ran the model's training-only branches).
+
+    Cheap where it can be without checking less: the batch of 1 runs at the import's size, and
+    the batch of 2 (the size a trace writes into a design) at the model's smallest size near
+    ``SMALL_SIDE`` when both run there, else at the import's size too; where the design's outputs
+    are what the model returns, the model runs once per batch in place of the trace interpreted
+    node by node, and the opaque modules are checked on the values of that batch-1 run. Only when
+    an output differs does every node run on its own inputs, to name the first that differs."""
     from cnnstudio.importers.graph import is_exported
 
     start = time.perf_counter()
@@ -202,29 +213,104 @@ def verify(design: Design, weights: dict[str, torch.Tensor], graph_module: fx.Gr
             return Verification(False, math.inf, time.perf_counter() - start,
                                 problem=f"the imported weights do not fill the design: {', '.join(unloaded[:5])}")
         outputs = [fx_nodes[node_id] for node_id in design.output_ids]
-        worst, wrong, problem = 0.0, False, ""
-        for batch in BATCHES:
-            inputs = probe_inputs(shapes, batch)
-            recorder = _Recorder(graph_module, set(outputs))
-            returned = recorder.run(*inputs)
-            got = rebuilt(*inputs)
-            got = list(got) if isinstance(got, tuple) else [got]
-            for node_id, mine in zip(design.output_ids, got):
-                error, scale = _relative(mine, recorder.values[fx_nodes[node_id]])
-                wrong = wrong or _differs(error, scale)
-                worst = max(worst, error / max(scale, ATOL))
-            if original is not None and original is not graph_module and batch == BATCHES[0]:
-                error, scale = _relative(_leaves(original(*inputs)), _leaves(returned))
-                if _differs(error, scale):
-                    problem = (f"torch.fx's trace of the model computes something else than the model at a batch of "
-                               f"{batch} (by {error:.3g}): its forward depends on the input in a way a trace cannot keep")
-        # Every node on its own inputs when an output differs (to name the first); else the opaque modules only.
+        returned = _returned_nodes(graph_module)
+        direct = original is not None and original is not graph_module and all(o in returned for o in outputs)
         modules = {node.id for node in design.nodes if node.type == "Module"}
-        check = None if wrong or problem else modules
-        differing = local_differences(design, rebuilt, graph_module, fx_nodes, shapes, check) if check != set() else []
+        worst, wrong, differing = 0.0, False, []
+        for batch, probe_shapes in ((BATCHES[0], shapes), (BATCHES[1], _small(shapes))):
+            inputs = probe_inputs(probe_shapes, batch)
+            try:
+                if batch == BATCHES[0] and (modules or not direct):  # one interpreted run: values and module checks
+                    differing, want = _interpreted(design, rebuilt, graph_module, fx_nodes, inputs, modules, outputs)
+                else:
+                    want = _model_outputs(original if direct else None, graph_module, returned, outputs, inputs)
+                got = rebuilt(*inputs)
+            except Exception:
+                if probe_shapes == shapes:
+                    raise
+                probe_shapes = shapes  # the model or the design does not run at the small size
+                inputs = probe_inputs(shapes, batch)
+                want = _model_outputs(original if direct else None, graph_module, returned, outputs, inputs)
+                got = rebuilt(*inputs)
+            error = _compare(got, want, design.output_ids)
+            if _differs(*error) and probe_shapes != shapes:  # a size the design may have as a number: the real one
+                inputs = probe_inputs(shapes, batch)
+                want = _model_outputs(original if direct else None, graph_module, returned, outputs, inputs)
+                error = _compare(rebuilt(*inputs), want, design.output_ids)
+            wrong = wrong or _differs(*error)
+            worst = max(worst, error[0] / max(error[1], ATOL))
+        problem = ""
+        if original is not None and original is not graph_module and (wrong or not direct):
+            problem = _trace_problem(original, graph_module, shapes)
+        if wrong and not problem:  # name the first node that differs, each node on the model's own inputs
+            differing = local_differences(design, rebuilt, graph_module, fx_nodes, shapes)
     parameters = sum(p.numel() for p in rebuilt.parameters())
     return Verification(not (wrong or problem or differing), worst, time.perf_counter() - start, differing, problem,
                         parameters)
+
+
+def _small(shapes: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
+    """Each image or video input with its height and width cut to ``SMALL_SIDE`` (sequences kept)."""
+    return [(*shape[:-2], *(min(side, SMALL_SIDE) for side in shape[-2:])) if len(shape) >= 3 else shape
+            for shape in shapes]
+
+
+def _returned_nodes(graph_module: fx.GraphModule) -> list[Any]:
+    """What the graph returns, flattened as the model's own return value flattens."""
+    from torch.utils._pytree import tree_leaves
+
+    output = next(n for n in graph_module.graph.nodes if n.op == "output")
+    return tree_leaves(output.args[0])
+
+
+def _model_outputs(original: nn.Module | None, graph_module: fx.GraphModule, returned: list[Any],
+                   outputs: list[fx.Node], inputs: list[torch.Tensor]) -> list[Any]:
+    """The values of ``outputs``: from what ``original`` returns when given (and it returns what
+    the trace does), else from the trace interpreted."""
+    from torch.utils._pytree import tree_leaves
+
+    if original is not None:
+        leaves = tree_leaves(original(*inputs))
+        if len(leaves) == len(returned):
+            values = dict(zip(returned, leaves))
+            return [values[o] for o in outputs]
+    recorder = _Recorder(graph_module, set(outputs))
+    recorder.run(*inputs)
+    return [recorder.values[o] for o in outputs]
+
+
+def _interpreted(design: Design, rebuilt: fx.GraphModule, graph_module: fx.GraphModule, fx_nodes: dict[str, fx.Node],
+                 inputs: list[torch.Tensor], modules: set[str], outputs: list[fx.Node]) -> tuple[list, list[Any]]:
+    """One interpreted run of the trace: the opaque modules that differ on their own inputs, and
+    the values of ``outputs``."""
+    kept: dict[fx.Node, Any] = {}
+    differing = local_differences(design, rebuilt, graph_module, fx_nodes, [], modules, inputs=inputs,
+                                  keep=(set(outputs), kept)) if modules else []
+    if not modules:
+        recorder = _Recorder(graph_module, set(outputs))
+        recorder.run(*inputs)
+        kept = recorder.values
+    return differing, [kept[o] for o in outputs]
+
+
+def _compare(got: Any, want: list[Any], output_ids: list[str]) -> tuple[float, float]:
+    """The largest difference of the design's outputs from the model's, relative to the largest scale."""
+    got = list(got) if isinstance(got, tuple) else [got]
+    pairs = [_relative(mine, theirs) for mine, theirs in zip(got, want)]
+    if len(got) != len(output_ids):
+        return math.inf, 0.0
+    worst = max(pairs, key=lambda p: p[0] / max(p[1], ATOL), default=(0.0, 0.0))
+    return worst if all(not _differs(*p) for p in pairs) else next(p for p in pairs if _differs(*p))
+
+
+def _trace_problem(original: nn.Module, graph_module: fx.GraphModule, shapes: list[tuple[int, ...]]) -> str:
+    """Why the trace is not the model, or "" when it computes the model's values."""
+    inputs = probe_inputs(shapes, BATCHES[0])
+    error, scale = _relative(_leaves(original(*inputs)), _leaves(graph_module(*inputs)))
+    if not _differs(error, scale):
+        return ""
+    return (f"torch.fx's trace of the model computes something else than the model at a batch of {BATCHES[0]} "
+            f"(by {error:.3g}): its forward depends on the input in a way a trace cannot keep")
 
 
 def _leaves(value: Any) -> list[Any]:
@@ -235,9 +321,12 @@ def _leaves(value: Any) -> list[Any]:
 
 def local_differences(design: Design, rebuilt: fx.GraphModule, graph_module: fx.GraphModule,
                       fx_nodes: dict[str, fx.Node], shapes: list[tuple[int, ...]], only: set[str] | None = None,
-                      batch: int = BATCHES[0]) -> list[NodeDifference]:
+                      batch: int = BATCHES[0], inputs: list[torch.Tensor] | None = None,
+                      keep: tuple[set[fx.Node], dict[fx.Node, Any]] | None = None) -> list[NodeDifference]:
     """Each node of the design (or those in ``only``) run on the model's own values of its inputs,
-    against the model's value at that node: the nodes that compute something else, in the design's order."""
+    against the model's value at that node: the nodes that compute something else, in the design's order.
+    ``inputs``: the probe (else seeded ones of ``shapes``); ``keep``: fx nodes whose values to put
+    in the dictionary given with them (so this run also gives the outputs' values)."""
     names = {node_id: name for name, node_id in rebuilt.node_names.items()}
     checked = set(fx_nodes) if only is None else only
     by_fx = {fx_nodes[node_id]: node_id for node_id in checked | {s for n in checked for s in design.inputs_of(n)}}
@@ -249,6 +338,8 @@ def local_differences(design: Design, rebuilt: fx.GraphModule, graph_module: fx.
     class Local(fx.Interpreter):
         def run_node(self, n: fx.Node) -> Any:
             result = super().run_node(n)
+            if keep is not None and n in keep[0]:
+                keep[1][n] = _clone(result)
             node_id = by_fx.get(n)
             if node_id is None:
                 return result
@@ -266,6 +357,6 @@ def local_differences(design: Design, rebuilt: fx.GraphModule, graph_module: fx.
                 values[node_id] = _clone(result)
             return result
 
-    Local(graph_module).run(*probe_inputs(shapes, batch))
+    Local(graph_module).run(*(inputs if inputs is not None else probe_inputs(shapes, batch)))
     order = {node_id: index for index, node_id in enumerate(design.graph)}
     return sorted(found, key=lambda d: order[d.node])
