@@ -121,7 +121,8 @@ def survey_one(source: str, folder: Path) -> Row:
     start = time.perf_counter()
     torch.manual_seed(0)
     model = load_source(source).module.eval()
-    perturbed(model).__enter__()  # kept: these are the weights the import reads
+    realistic = perturbed(model)  # entered and never left (kept in a name: collected, it would put them back)
+    realistic.__enter__()  # these are the weights the import reads
     torch.save(model.state_dict(), folder / "weights.pt")
     small = SMALL[kind_of(name)] if library == "torchvision" else (3, 64, 64)
     try:
