@@ -39,7 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"classification": (3, 64, 64), "segmentation": (3, 64, 64), "detection": (3, 128, 128),
          "video": (3, 8, 64, 64), "optical_flow": (3, 128, 128)}
-# One small model of each timm family (64 families); the families issue 21 named come last.
+FULL = {"video": [(3, 16, 224, 224)]}  # torchvision's video models' own clips (their source gives an image's size)
+# One small model of each timm family (78 families); the families issue 21 named come last.
 TIMM_FAMILIES = [
     "lcnet_050", "mixnet_s", "mnasnet_small", "tinynet_e", "semnasnet_050", "fbnetc_100", "hardcorenas_a",
     "mobilenetv2_050", "mobilenetv1_100", "ghostnetv2_100", "repghostnet_050", "tf_efficientnetv2_b0",
@@ -132,8 +133,8 @@ def survey_one(source: str, folder: Path) -> Row:
         except ImportFailed as error:
             if "input" not in str(error).lower() and "shape" not in str(error).lower():
                 raise
-            shapes = None  # the model's own input size
-            imported = import_model(source, weights=str(folder / "weights.pt"))
+            shapes = FULL.get(kind_of(name)) if library == "torchvision" else None  # else the model's own size
+            imported = import_model(source, shapes, weights=str(folder / "weights.pt"))
     except Exception as error:  # noqa: BLE001 - a survey records every failure as a row
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         outcome = "unverified" if "was not imported: not exact" in message else "refused"
