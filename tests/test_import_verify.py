@@ -178,3 +178,27 @@ def test_a_rebuild_wrong_only_in_the_small_values_is_caught_and_traced_into() ->
     with torch.no_grad():
         want, got = model(x), rebuilt(x)
     assert (want < 0).any() and torch.allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+def quiet_relu6_block() -> nn.Module:
+    pytest.importorskip("timm")
+    from timm.layers.norm_act import BatchNormAct2d
+
+    conv = nn.Conv2d(3, 8, 3)
+    nn.init.normal_(conv.weight, std=0.01)  # values far below 6 everywhere in the model
+    return nn.Sequential(conv, BatchNormAct2d(8, act_layer=nn.ReLU6)).eval()
+
+
+def test_a_rebuild_wrong_only_for_values_the_model_never_reaches_is_caught() -> None:
+    """timm's MobileNetV1: a rebuilt BatchNormAct2d has ReLU where the model has ReLU6, which
+    differs only above 6: each opaque module is also checked on its inputs made a hundred times louder."""
+    model = quiet_relu6_block()
+    imported = import_model(model, [(3, 8, 8)])
+    assert imported.verification.exact and imported.traced_into == ["1"]
+    from cnnstudio.importers.verify import build_rebuilt
+
+    rebuilt, _ = build_rebuilt(imported.design, imported.weights)
+    x = torch.randn(2, 3, 8, 8) * 1e4
+    with torch.no_grad():
+        want = model(x)
+        assert want.max() == 6.0 and torch.allclose(rebuilt(x), want)
