@@ -11,6 +11,10 @@ Run: ``PYTHONPATH=. python bench/bench_import.py [--rounds N]``. Measured in one
    cache, then with no cache: the first time), and import-to-open: from pressing Import until
    ResNet-50 is on the canvas.
 
+4. with ``--before REV``: the import's verification at commit REV against this checkout, each a
+   fresh process, interleaved (``--before 3c5806f``: the verifier before it ran the batch of 2 at
+   the model's smallest size and the model itself in place of the interpreted trace).
+
 Ratios to torchvision's own construction say what the import adds, whatever the machine's load.
 """
 
@@ -116,12 +120,41 @@ def studio(folder: Path) -> None:
     print(f"  Import pressed to {MODEL} on the canvas {opened:6.2f} s   ({window.statusBar().currentMessage()[:90]})")
 
 
+MEASURE = (f"import time; from cnnstudio.importers import import_model; i = import_model('torchvision:{MODEL}'); "
+           "print(i.seconds, i.verification.seconds)")
+
+
+def before_after(rounds: int, before: str, folder: Path) -> None:
+    """The import of ``MODEL`` with the code of commit ``before`` and with this checkout's."""
+    snapshot = folder / "before"
+    snapshot.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", before, "cnnstudio"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(snapshot)], input=archive, check=True)
+    times: dict[str, list[tuple[float, float]]] = {"before": [], "now": []}
+    for _ in range(rounds):
+        for label, code in (("before", snapshot), ("now", ROOT)):
+            out = subprocess.run([sys.executable, "-c", MEASURE], env={**os.environ, "PYTHONPATH": str(code)},
+                                 check=True, capture_output=True, text=True).stdout.split()
+            times[label].append((float(out[-2]), float(out[-1])))
+    (ib, vb), (i_now, v_now) = ((statistics.median(t[0] for t in times[k]), statistics.median(t[1] for t in times[k]))
+                                for k in ("before", "now"))
+    print(f"{MODEL} import at commit {before} and now (fresh processes, median of {rounds} interleaved):")
+    print(f"  verifying, at {before}                {vb:6.2f} s")
+    print(f"  verifying, now                        {v_now:6.2f} s   ratio now/before: {v_now / vb:.2f}")
+    print(f"  whole import, at {before}             {ib:6.2f} s")
+    print(f"  whole import, now                     {i_now:6.2f} s   ratio now/before: {i_now / ib:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--before", help="also time the import at this git commit, against this checkout")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        if args.before:
+            before_after(args.rounds, args.before, folder)
         in_process(args.rounds, folder)
         commands(args.rounds, folder)
         studio(folder)

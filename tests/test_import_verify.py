@@ -146,3 +146,59 @@ def test_an_opaque_module_that_rebuilds_wrong_is_traced_into() -> None:
     types = [n.type for n in imported.design.nodes]
     assert "BatchNorm2d" in types and "SiLU" in types and "Module" not in types
 
+
+
+class Loud(nn.Module):
+    """One channel a hundred thousand times louder than the rest (as random weights make RepVGG's)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.tensor([1e5] + [1.0] * 7).view(1, 8, 1, 1)
+
+
+def loud_block() -> nn.Module:
+    pytest.importorskip("timm")
+    from timm.layers.norm_act import BatchNormAct2d
+
+    # apply_act=False is not kept: rebuilt from its arguments it would end in a ReLU
+    norm = BatchNormAct2d(8, apply_act=False)
+    nn.init.constant_(norm.bias, -0.2)  # so its outputs are negative too, where a ReLU would change them
+    return nn.Sequential(nn.Conv2d(3, 8, 3), Loud(), nn.ReLU(), norm).eval()
+
+
+def test_a_rebuild_wrong_only_in_the_small_values_is_caught_and_traced_into() -> None:
+    """timm's RepVGG: the ReLU a rebuilt BatchNormAct2d adds changes values near 0.3 in a tensor
+    whose largest are thousands: within a tolerance of the largest, each value outside its own."""
+    model = loud_block()
+    imported = import_model(model, [(3, 8, 8)])
+    assert imported.verification.exact and imported.traced_into == ["3"]
+    from cnnstudio.importers.verify import build_rebuilt
+
+    rebuilt, _ = build_rebuilt(imported.design, imported.weights)
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        want, got = model(x), rebuilt(x)
+    assert (want < 0).any() and torch.allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+def quiet_relu6_block() -> nn.Module:
+    pytest.importorskip("timm")
+    from timm.layers.norm_act import BatchNormAct2d
+
+    conv = nn.Conv2d(3, 8, 3)
+    nn.init.normal_(conv.weight, std=0.01)  # values far below 6 everywhere in the model
+    return nn.Sequential(conv, BatchNormAct2d(8, act_layer=nn.ReLU6)).eval()
+
+
+def test_a_rebuild_wrong_only_for_values_the_model_never_reaches_is_caught() -> None:
+    """timm's MobileNetV1: a rebuilt BatchNormAct2d has ReLU where the model has ReLU6, which
+    differs only above 6: each opaque module is also checked on its inputs made a hundred times louder."""
+    model = quiet_relu6_block()
+    imported = import_model(model, [(3, 8, 8)])
+    assert imported.verification.exact and imported.traced_into == ["1"]
+    from cnnstudio.importers.verify import build_rebuilt
+
+    rebuilt, _ = build_rebuilt(imported.design, imported.weights)
+    x = torch.randn(2, 3, 8, 8) * 1e4
+    with torch.no_grad():
+        want = model(x)
+        assert want.max() == 6.0 and torch.allclose(rebuilt(x), want)

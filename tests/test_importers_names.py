@@ -58,3 +58,31 @@ def test_the_dialog_fills_from_the_cache_at_once(cache: Path, qtbot, tmp_path: P
     dialog.search.setText("vgg")
     assert [dialog.list.item(i).text() for i in range(dialog.list.count()) if not dialog.list.item(i).isHidden()] == [
         "torchvision:vgg11"]
+
+
+def test_without_a_cache_the_dialog_opens_at_once_and_fills_from_a_background_thread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qtbot) -> None:  # noqa: ANN001
+    """Building the names (seconds: importing torchvision and timm) never runs while the dialog
+    opens: the dialog is usable with the names still held back, and they arrive from another thread."""
+    import threading
+
+    release, threads = threading.Event(), []
+
+    def slow_names() -> list[str]:
+        threads.append(threading.get_ident())
+        assert release.wait(10), "the test never released the names"
+        return ["resnet18", "vgg11"]
+
+    monkeypatch.setattr(import_dialog, "names_cache", lambda: tmp_path / "cache" / "model-names.json")
+    monkeypatch.setattr("cnnstudio.importers.sources.torchvision_names", slow_names)
+    monkeypatch.setattr("cnnstudio.importers.sources.timm_names", lambda: [])
+    dialog = ImportDialog(tmp_path)  # returns while slow_names waits: it is not called on this thread
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.list.count() == 0 and "Loading the model names" in dialog.status.text()
+    dialog.search.setText("vgg")  # typing works meanwhile
+    assert threading.get_ident() not in threads
+    release.set()
+    qtbot.waitUntil(lambda: dialog.list.count() == 2, timeout=10_000)
+    assert threads and threads[0] != threading.get_ident()
+    assert [dialog.list.item(i).text() for i in range(2) if not dialog.list.item(i).isHidden()] == ["torchvision:vgg11"]

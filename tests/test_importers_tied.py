@@ -10,8 +10,10 @@ import torch
 from torch import nn
 
 import cnnstudio
+from cnnstudio.core.analysis import analyze
 from cnnstudio.core.designfile import DesignFileError, load_design, loads, save_design
 from cnnstudio.importers import import_model, save_import
+from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
 
 
 class SharedLinear(nn.Module):
@@ -40,13 +42,40 @@ class ReusedConv(nn.Module):
         return self.other(self.conv(torch.tanh(self.conv(x))))
 
 
-@pytest.mark.parametrize(("factory", "shape"), [(SharedLinear, (8,)), (ReusedConv, (4, 6, 6))])
-def test_a_shared_tensor_is_one_parameter_that_stays_one_in_training(factory, shape, tmp_path: Path) -> None:  # noqa: ANN001
+class SelfAttention(nn.Module):
+    """nn.MultiheadAttention on (x, x, x): torch.export's program uses its in_proj weight in three nodes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.attn(x, x, x, need_weights=False)[0]
+
+
+def _source(factory, shape: tuple[int, ...], kind: str, folder: Path) -> str:  # noqa: ANN001
+    """The model as a ``module:`` source, or saved as a torch.export program (dynamic batch)."""
+    if kind == "module":
+        return f"module:test_importers_tied:{factory.__name__}"
+    torch.manual_seed(0)
+    program = torch.export.export(factory().eval(), (torch.randn(2, *shape),),
+                                  dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(program, folder / f"{factory.__name__}.pt2")
+    return str(folder / f"{factory.__name__}.pt2")
+
+
+@pytest.mark.parametrize(("factory", "shape", "kind"), [  # through torch.fx, attention is one layer: nothing tied
+    (SharedLinear, (8,), "module"), (ReusedConv, (4, 6, 6), "module"),
+    (SharedLinear, (8,), "pt2"), (ReusedConv, (4, 6, 6), "pt2"), (SelfAttention, (5, 8), "pt2")])
+def test_a_shared_tensor_is_one_parameter_that_stays_one_in_training(factory, shape, kind: str,  # noqa: ANN001
+                                                                    tmp_path: Path) -> None:
     torch.manual_seed(0)
     reference = factory().eval()
     torch.save(reference.state_dict(), tmp_path / "w.pt")
-    imported = import_model(f"module:test_importers_tied:{factory.__name__}", [shape], str(tmp_path / "w.pt"))
+    source = _source(factory, shape, kind, tmp_path)
+    imported = import_model(source, [shape], str(tmp_path / "w.pt") if kind == "module" else None)
     assert imported.verification.exact and imported.design.tied
+    assert imported.verification.parameters == sum(p.numel() for p in reference.parameters())
     save_import(imported, tmp_path / "tied.json")
     data = json.loads((tmp_path / "tied.json").read_text())
     assert data["version"] == 3 and data["tied"]
@@ -63,6 +92,73 @@ def test_a_shared_tensor_is_one_parameter_that_stays_one_in_training(factory, sh
     for (node, tensor), (owner, owner_tensor) in load_design(tmp_path / "tied.json").tied.items():
         names = {v: k for k, v in model.node_names.items()}
         assert state[f"{names[node]}.{tensor}"] is state[f"{names[owner]}.{owner_tensor}"]
+
+
+def test_a_small_vision_transformer_from_torch_export_keeps_its_attention_weights_tied(tmp_path: Path) -> None:
+    """torchvision's ViT as a .pt2 (issue 21 measured vit_b_16: +42.5 M parameters when untied)."""
+    from torchvision.models.vision_transformer import VisionTransformer
+
+    torch.manual_seed(0)
+    reference = VisionTransformer(image_size=32, patch_size=16, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32,
+                                  num_classes=5).eval()
+    program = torch.export.export(reference, (torch.randn(2, 3, 32, 32),),
+                                  dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(program, tmp_path / "vit.pt2")
+    imported = import_model(str(tmp_path / "vit.pt2"))
+    assert imported.verification.exact
+    assert {tensor for _, tensor in imported.design.tied} == {"owned.in_proj_weight", "owned.in_proj_bias"}
+    count = sum(p.numel() for p in reference.parameters())
+    assert imported.verification.parameters == count
+    analysis = analyze(imported.design)
+    assert analysis.total_params == count  # what check and the studio show
+    for (node_id, tensor), (owner, _) in imported.design.tied.items():
+        shared = next(s for s in analysis.nodes[node_id].shared if s.tensor == tensor)
+        assert shared.owner == owner and shared.params == (16 * 3 * 16 if tensor.endswith("weight") else 16 * 3)
+
+
+def _shared_linear(folder: Path) -> Path:
+    save_import(import_model("module:test_importers_tied:SharedLinear", [(8,)]), folder / "tied.json")
+    return folder / "tied.json"
+
+
+def test_check_counts_a_shared_tensor_once_and_says_which_node_shares_it(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    from cnnstudio.cli import main
+
+    path = _shared_linear(tmp_path)
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "80 parameters" in out and "72 shared" in out  # 8x8 + 8 + 8: b's weight is a's
+    assert "b shares weight with a: its 64 parameters are counted once, at a" in out
+    assert main(["check", str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["total_params"] == 80 and report["nodes"]["b"]["params"] == 72
+    assert report["nodes"]["b"]["shares"] == [{"tensor": "weight", "with": ["a", "weight"], "params": 64}]
+    assert report["nodes"]["a"]["shares"] == []
+
+
+def test_a_group_holding_both_nodes_counts_the_shared_tensor_once(tmp_path: Path) -> None:
+    from cnnstudio.core.groups import summarize
+
+    design = load_design(_shared_linear(tmp_path))
+    analysis = analyze(design)
+    assert summarize(design, analysis, "g", ["a", "relu", "b"]).params == 80
+    assert summarize(design, analysis, "g", ["relu", "b"]).params == 72  # its owner is outside: b holds it here
+
+
+def test_the_studio_counts_a_shared_tensor_once_and_each_place_says_so(window, tmp_path: Path) -> None:  # noqa: ANN001, F811
+    from PySide6.QtWidgets import QLabel
+
+    window.open_path(_shared_linear(tmp_path), ask=False)
+    assert "Total params:</b> 80" in window.summary.totals.text() and "Trainable:</b> 80" in window.summary.totals.text()
+    table = window.summary.table
+    rows = {table.topLevelItem(i).text(0): table.topLevelItem(i) for i in range(table.topLevelItemCount())}
+    assert "shares weight with a" in rows["b"].text(5) and "shares" not in rows["a"].text(5)
+    assert window.scene.nodes["b"].card.params == "72 parameters, shared"
+    assert "Shares weight with a" in window.scene.nodes["b"].card.tooltip
+    window.select_node("b")
+    assert window.inspector.live.findChild(QLabel, "parameters").text() == "72; shares weight with a"
+    window.select_node("a")
+    assert window.inspector.live.findChild(QLabel, "parameters").text() == "72"
 
 
 def test_untied_designs_are_written_as_version_2(tmp_path: Path) -> None:

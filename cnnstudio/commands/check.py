@@ -79,6 +79,8 @@ def report(design: Design, analysis: Analysis, training: list[TrainingProblem] |
                 "type": design.node(node_id).type,
                 "shape": list(info.shape) if info.shape is not None else None,
                 "params": info.params,
+                "shares": [{"tensor": s.tensor, "with": [s.owner, s.owner_tensor], "params": s.params}
+                           for s in info.shared],
                 "macs": info.macs,
                 "errors": [i.message for i in info.errors],
                 "warnings": [i.message for i in info.warnings],
@@ -111,10 +113,12 @@ def table(design: Design, analysis: Analysis, channels_last: bool = True,
                 node_id + (f" {marks}" if marks else ""),
                 design.node(node_id).type,
                 format_shape(info.shape, channels_last),
-                f"{info.params:,}",
+                f"{info.params:,}" + (" shared" if any(s.params for s in info.shared) else ""),
                 f"{info.macs:,}",
             )
         )
+        notes += [f"  {node_id} {shared}: its {shared.params:,} parameters are counted once, at {shared.owner}"
+                  for shared in info.shared if shared.params]
         for issue in info.issues:
             prefix = "error" if issue.severity == "error" else "warning"
             working = [p.fix.label for p in fixes_for(design, issue, analysis) if p.works]
@@ -135,7 +139,8 @@ def table(design: Design, analysis: Analysis, channels_last: bool = True,
     lines.append("")
     lines.append(
         f"{design.name}: {status}, {len(analysis.warnings)} warning(s); "
-        f"{analysis.total_params:,} parameters ({format_count(analysis.total_params)}), "
+        f"{analysis.total_params:,} parameters ({format_count(analysis.total_params)}"
+        f"{', a tensor two nodes share counted once' if any(i.shared for i in analysis.nodes.values()) else ''}), "
         f"{format_count(analysis.total_macs)} mult-adds per sample; shapes {layout}"
     )
     lines.append(f"memory: {estimate(analysis, batch_size(design)).describe()}")

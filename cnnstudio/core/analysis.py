@@ -44,9 +44,25 @@ class _Issues:
         return [i for i in self.issues if i.severity == "warning"]
 
 
+@dataclass(frozen=True)
+class Shared:
+    """A tensor of a node that is another node's tensor (the design's ``tied``): one tensor of the
+    model, so the totals count its values once, at the node that holds it."""
+
+    tensor: str
+    owner: str
+    owner_tensor: str
+    params: int  # its values when it is a parameter (0 for a buffer, which no count includes)
+
+    def __str__(self) -> str:
+        other = "" if self.owner_tensor == self.tensor else f"'s {self.owner_tensor}"
+        return f"shares {self.tensor} with {self.owner}{other}"
+
+
 @dataclass
 class NodeInfo(_Issues):
-    """What inference found for one node; ``shape`` is None when it could not be computed."""
+    """What inference found for one node; ``shape`` is None when it could not be computed.
+    ``params`` counts every tensor of the node, ``shared`` the ones it shares with another node."""
 
     input_shapes: list[Shape]
     shape: Shape | None = None
@@ -54,6 +70,12 @@ class NodeInfo(_Issues):
     macs: int = 0
     formulas: list[str] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    shared: list[Shared] = field(default_factory=list)
+
+    @property
+    def own_params(self) -> int:
+        """The parameters no other node holds: what the node adds to a total."""
+        return self.params - sum(s.params for s in self.shared)
 
 
 @dataclass
@@ -74,7 +96,8 @@ class Analysis(_Issues):
 
     @property
     def total_params(self) -> int:
-        return sum(info.params for info in self.nodes.values())
+        """The model's parameter count: a tensor two nodes share counted once."""
+        return sum(info.own_params for info in self.nodes.values())
 
     @property
     def total_macs(self) -> int:
@@ -134,7 +157,32 @@ def analyze(design: Design) -> Analysis:
     for node_id in design.input_ids:
         if not graph.succ[node_id]:
             nodes[node_id].issues.append(Issue("warning", "this Input is not connected to anything", node_id))
+    for (node_id, tensor), (owner, owner_tensor) in design.tied.items():
+        info = nodes.get(node_id)
+        if info is not None and info.shape is not None and owner in nodes:
+            size = _parameter_sizes(design, node_id, info).get(tensor, 0)
+            info.shared.append(Shared(tensor, owner, owner_tensor, size))
     return Analysis(nodes, order, design.input_ids, outputs, design_issues)
+
+
+_sizes: dict[tuple, dict[str, int]] = {}
+
+
+def _parameter_sizes(design: Design, node_id: str, info: NodeInfo) -> dict[str, int]:
+    """The node's parameters by name and their sizes, from building its layer on the meta device
+    (only for nodes with tied tensors; cached by type, parameters and input shapes)."""
+    node = design.node(node_id)
+    key = (node.type, repr(sorted(node.params.items())), tuple(map(tuple, info.input_shapes)))
+    if key not in _sizes:
+        import torch
+
+        try:
+            with torch.device("meta"):
+                module = catalogue.get(node.type).build(Ctx(info.input_shapes, node.params, design.inputs_of(node_id)))
+            _sizes[key] = {name: p.numel() for name, p in module.named_parameters()}
+        except Exception:  # a layer its own inference accepted but cannot be built: nothing known to share
+            _sizes[key] = {}
+    return _sizes[key]
 
 
 def _no_output(design: Design) -> str:

@@ -274,7 +274,8 @@ def summarize(design: Design, analysis: Analysis, group_id: str, inside: list[st
         layers=len(inside),
         input_shapes=[shape(n) for n in edge.sources],
         output_shapes=[shape(n) for n in edge.exit_nodes],
-        params=sum(info.params for info in infos),
+        # a tensor shared with another member counts once; one shared with a node outside counts here too
+        params=sum(info.own_params + sum(s.params for s in info.shared if s.owner not in inside) for info in infos),
         issues=[issue for info in infos for issue in info.issues],
     )
 

@@ -258,7 +258,10 @@ class Inspector(QScrollArea):
         output.setFont(theme.heading_font(output.font()))
         output.setObjectName("output-shape")
         form.addRow("output", output)
-        form.addRow("parameters", _label(f"{info.params:,}" if info else "0"))
+        shared = "".join(f"; {s}" for s in info.shared) if info else ""
+        count = _label((f"{info.params:,}" if info else "0") + shared)
+        count.setObjectName("parameters")
+        form.addRow("parameters", count)
         form.addRow("mult-adds", _label(f"{info.macs:,}" if info else "0"))
         column.addLayout(form)
         if info and info.formulas:

@@ -110,9 +110,12 @@ class Summary(QWidget):
             count = len(info.errors) or len(info.warnings)
             kind = "error" if info.errors else "warning"
             notes = plural(count, kind) + (", frozen" if node.frozen else "")
+        shares = [str(s) for s in info.shared]
+        notes = ", ".join([notes, *shares] if notes else shares)
         texts = [node.title, node.type, format_shape(info.shape, channels_last), f"{info.params:,}", f"{info.macs:,}", notes]
         alert = colors.error if info.errors else colors.warning if info.warnings else None
-        return texts, alert, "\n".join(i.message for i in info.issues)
+        tip = [i.message for i in info.issues] + [f"{s}: counted once in the totals" for s in info.shared]
+        return texts, alert, "\n".join(tip)
 
     def _new_item(self, node_id: str, row: tuple[list[str], QColor | None, str], colors: theme.Colors) -> QTreeWidgetItem:
         texts, alert, tip = row
@@ -154,7 +157,7 @@ class Summary(QWidget):
         for column in range(len(COLUMNS) - 1):
             table.resizeColumnToContents(column)
 
-        trainable = sum(analysis.nodes[n].params for n in analysis.order if not design.node(n).frozen)
+        trainable = sum(analysis.nodes[n].own_params for n in analysis.order if not design.node(n).frozen)
         errors, warnings = len(analysis.errors), len(analysis.warnings)
         self.totals.setText(
             f"<b>Total params:</b> {analysis.total_params:,} &nbsp;·&nbsp; "

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,6 +54,7 @@ class Imported:
     seconds: float = 0.0  # the whole import: loading, tracing, converting, verifying
     tracer: str = "torch.fx"  # what read the model's graph: torch.fx or torch.export
     fallback_reasons: list[str] = field(default_factory=list)  # "torch.fx: why", for a route tried first that failed
+    source_check: str = ""  # how the loaded model was checked against its file (an ONNX file: onnxruntime)
 
     @property
     def opaque(self) -> list[str]:
@@ -72,6 +75,8 @@ class Imported:
         if self.traced_into:
             lines.append(f"traced into {len(self.traced_into)} module(s) whose rebuild as one node differed: "
                          + ", ".join(self.traced_into[:5]) + (" ..." if len(self.traced_into) > 5 else ""))
+        if self.source_check:
+            lines.append(self.source_check)
         if self.verification is not None:
             lines.append(self.verification.sentence())
         lines.append(f"import took {self.seconds:.1f} s")
@@ -118,7 +123,7 @@ def import_model(source: str | torch.nn.Module, input_shapes: list[tuple[int, ..
         named = source if isinstance(source, str) else loaded.name
         raise ImportFailed(f"{named}: give the input shape with --input, e.g. --input 3x224x224")
     aux, note = loaded.aux_loss_weights, ""
-    with torch.no_grad():
+    with torch.no_grad(), _advice(loaded.trace_advice):
         try:
             route = convert_verified(loaded.module, list(shapes), loaded.name, aux is not None, tracer)
         except ImportFailed:
@@ -143,7 +148,22 @@ def import_model(source: str | torch.nn.Module, input_shapes: list[tuple[int, ..
     if aux is not None:  # it returns the logits, then each auxiliary head's
         design.training = {"outputs": list(design.output_order), "loss_weights": [1.0, *aux]}
     return Imported(design, converted.weights, converted.scopes, loaded.weights_report, note, verification,
-                    sorted(route.traced_into), time.perf_counter() - start, TRACERS[route.tracer], route.failures)
+                    sorted(route.traced_into), time.perf_counter() - start, TRACERS[route.tracer], route.failures,
+                    loaded.source_check)
+
+
+@contextmanager
+def _advice(advice: str) -> Iterator[None]:
+    """The source's own advice added to a refusal to trace it (an ONNX file's: how to export it
+    again so that it can be read), since its user may have no PyTorch model to export."""
+    from cnnstudio.importers.graph import ImportFailed
+
+    try:
+        yield
+    except ImportFailed as error:
+        if not advice or "cannot trace" not in str(error):
+            raise
+        raise ImportFailed(f"{error}. {advice[0].upper()}{advice[1:]}") from None
 
 
 def save_import(imported: Imported, path: str | Path) -> Path:

@@ -57,6 +57,8 @@ class Loaded:
     name: str
     weights_report: str = ""  # what loaded, when weights were given
     aux_loss_weights: list[float] | None = None  # its auxiliary classifiers' loss weights, when it has some
+    trace_advice: str = ""  # what to do when torch.fx cannot trace it, for this kind of source
+    source_check: str = ""  # how the module was checked against the source file, when it was
 
 
 def torchvision_names() -> list[str]:
@@ -216,13 +218,20 @@ def _onnx(path: Path) -> Loaded:
         from onnx2torch import convert
     except ImportError:
         raise ImportFailed("FILE.onnx needs onnx2torch: pip install 'cnnstudio[onnx]'") from None
+    from cnnstudio.importers import onnx_ops
+
     try:
         model = onnx.load(str(path))
     except (OSError, ValueError, onnx.onnx_cpp2py_export.checker.ValidationError) as error:
         raise ImportFailed(f"{path}: cannot read the ONNX file ({error})") from None
+    onnx_ops.register()
     try:
         module = convert(_for_onnx2torch(model))
-    except Exception as error:  # onnx2torch names the operator it lacks
+    except onnx_ops.Unsupported as error:
+        raise ImportFailed(f"{path}: cannot be converted to PyTorch: {error}") from None
+    except NotImplementedError as error:  # onnx2torch names the operator and version it lacks
+        raise ImportFailed(f"{path}: onnx2torch cannot convert it: {_onnx2torch_words(str(error))}") from None
+    except Exception as error:
         raise ImportFailed(f"{path}: onnx2torch cannot convert it: {type(error).__name__}: {error}") from None
     initializers = {i.name for i in model.graph.initializer}
     shapes = []
@@ -231,24 +240,82 @@ def _onnx(path: Path) -> Loaded:
             continue
         dims = [d.dim_value if d.HasField("dim_value") else None for d in value.type.tensor_type.shape.dim]
         shapes.append(tuple(dims[1:]) if None not in dims[1:] else None)
-    return Loaded(module, None if None in shapes else shapes, path.stem)
+    known = None if None in shapes else shapes
+    checked = _against_onnxruntime(path, model, module, known)
+    return Loaded(module, known, path.stem, trace_advice=ONNX_TRACE_ADVICE, source_check=checked)
 
 
-ONNX2TORCH_OPSET = 17  # the newest opset whose operators onnx2torch 1.5 converts
+ONNX_TRACE_ADVICE = ("an ONNX file that computes its shapes while it runs (Shape, Gather, Concat feeding a Reshape "
+                     "or Pad) cannot be traced: export it again with torch.onnx.export(..., dynamo=True), which "
+                     "writes those shapes as constants, or simplify it with onnxsim")
+
+
+def _onnx2torch_words(message: str) -> str:
+    """onnx2torch's 'Converter is not implemented (OperationDescription(...))' as a sentence."""
+    found = re.search(r"operation_type='(\w+)', version=(\d+)", message)
+    return f"it has no conversion for the operator {found[1]} of opset {found[2]}" if found else message
 
 
 def _for_onnx2torch(model):
-    """The model at an opset onnx2torch reads. torch's exporter writes Reshape with allowzero=1,
-    which onnx2torch refuses; with no empty axes (a batch of at least one sample) 0 and 1 agree."""
-    import onnx.version_converter
-
+    """The model as onnx2torch reads it. torch's exporter writes Reshape with allowzero=1, which
+    onnx2torch refuses; with no empty axes (a batch of at least one sample) 0 and 1 agree.
+    onnx2torch keeps an initializer under its own name only while no node or input has that name
+    (it fails with a KeyError otherwise), so initializers are given names nothing else has."""
     for node in model.graph.node:
         if node.op_type == "Reshape":
             for attribute in node.attribute:
                 if attribute.name == "allowzero":
                     attribute.i = 0
-    opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=ONNX2TORCH_OPSET)
-    return onnx.version_converter.convert_version(model, ONNX2TORCH_OPSET) if opset > ONNX2TORCH_OPSET else model
+    graph = model.graph
+    initializers = {i.name for i in graph.initializer}
+    for value in [v for v in graph.input if v.name in initializers]:  # an old IR's inputs with defaults
+        graph.input.remove(value)
+    taken = {n.name for n in graph.node} | {v.name for v in graph.input} | {o for n in graph.node for o in n.output}
+    renamed: dict[str, str] = {}
+    for index, initializer in enumerate(graph.initializer):
+        new = f"initializer_{index}"
+        while new in taken:
+            new += "_"
+        renamed[initializer.name], initializer.name = new, new
+    for node in graph.node:
+        node.input[:] = [renamed.get(name, name) for name in node.input]
+    for value in graph.output:
+        value.name = renamed.get(value.name, value.name)
+    return model
+
+
+def _against_onnxruntime(path: Path, model, module: nn.Module, shapes: list[Shape] | None) -> str:
+    """Run the converted module and onnxruntime on the same probe and compare every output: the
+    design is verified against the module, so the module must be the ONNX file. Returns what was
+    checked ("" when onnxruntime is not installed or the input shapes are not known)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return ""
+    if not shapes:
+        return ""
+    import numpy as np
+    import torch
+
+    from cnnstudio.importers.verify import _differs, _relative, probe_inputs
+
+    inputs = probe_inputs(shapes, 2)
+    names = [v.name for v in model.graph.input if v.name not in {i.name for i in model.graph.initializer}]
+    try:
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        expected = session.run(None, {n: x.numpy() for n, x in zip(names, inputs)})
+    except Exception as error:  # onnxruntime refuses the file or the probe: nothing to compare with
+        return f"not checked against onnxruntime ({type(error).__name__}: {str(error).splitlines()[0][:120]})"
+    with torch.no_grad():
+        got = module.eval()(*inputs)
+    got = list(got) if isinstance(got, (tuple, list)) else [got]
+    for name, mine, want in zip([o.name for o in model.graph.output], got, expected):
+        error, scale = _relative(mine, torch.from_numpy(np.asarray(want)))
+        if _differs(error, scale):
+            raise ImportFailed(f"{path}: its conversion to PyTorch (onnx2torch) computes something else than the "
+                               f"ONNX file run by onnxruntime: output '{name}' differs by {error:.3g} on values up "
+                               f"to {scale:.3g}, so it was not imported")
+    return f"the PyTorch conversion computes what onnxruntime computes for the file ({len(expected)} output(s))"
 
 
 def _exported(path: Path) -> Loaded:

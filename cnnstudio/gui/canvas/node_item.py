@@ -136,7 +136,8 @@ class NodeItem(QGraphicsObject):
         severity = severity_of(info)
         problems = [f"{'Error' if i.severity == 'error' else 'Warning'}: {i.message}" for i in info.issues] if info else []
         shape = format_shape(info.shape, channels_last) if info and info.shape is not None else "?"
-        lines = [f"{node.id} · {text}", f"Output {shape}", *problems]
+        shares = [f"{s.capitalize()}: one tensor of the model, counted once" for s in map(str, info.shared)] if info else []
+        lines = [f"{node.id} · {text}", f"Output {shape}", *shares, *problems]
         if layer_type.opaque:
             lines.insert(1, OPAQUE_TIP)
         tooltip = "\n".join(lines)
@@ -145,7 +146,8 @@ class NodeItem(QGraphicsObject):
             title=node.title,
             detail=detail,
             shape=shape,
-            params=f"{format_count(info.params)} parameters" if info and info.params else "no parameters",
+            params=(f"{format_count(info.params)} parameters{', shared' if info.shared else ''}" if info and info.params
+                    else "no parameters"),
             category=layer_type.category,
             frozen=node.frozen,
             severity=severity,
