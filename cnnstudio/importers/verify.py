@@ -352,7 +352,12 @@ def _trace_problem(original: nn.Module, graph_module: fx.GraphModule, shapes: li
     stateful forward shows at the second)."""
     for batch in BATCHES:
         inputs = probe_inputs(shapes, batch)
-        error, scale = _relative(_leaves(original(*inputs)), _leaves(graph_module(*inputs)))
+        try:
+            error, scale = _relative(_leaves(original(*inputs)), _leaves(graph_module(*inputs)))
+        except Exception as failure:  # noqa: BLE001 - a graph with its traced batch written in, say
+            lines = str(failure).strip().splitlines() or [""]
+            return (f"at a batch of {batch} the model's graph or the design fails "
+                    f"({type(failure).__name__}: {lines[0][:200]})")
         if _differs(error, scale):
             return (f"the trace of the model computes something else than the model at a batch of {batch} "
                     f"(by {error:.3g}): its forward depends on the input in a way a trace cannot keep")
