@@ -155,16 +155,25 @@ def test_double_click_on_a_dock_tab_maximises_it_and_again_restores(studio, qtbo
 
 
 @pytest.mark.parametrize("name", ["train", "inspect", "experiments"])
-def test_the_canvas_keeps_the_design_in_sight_in_a_smaller_workspace(studio, name: str) -> None:  # noqa: ANN001
-    """A workspace whose canvas is a strip keeps the middle of what the design workspace showed in
-    the middle, so the cards stay in sight (not the top of the cards, or empty grid)."""
+def test_the_canvas_strip_maps_the_whole_design_and_design_gets_its_view_back(studio, qtbot, name: str) -> None:  # noqa: ANN001
+    """Outside the design workspace the canvas is a strip: it shows every card (not the tops of a
+    row, or empty grid); back in design, the zoom and centre the user left there."""
     window = studio.window
-    window.view.fit()
-    settle()
-    cards = window.scene.nodes_rect()
-    studio.workspace = name
-    settle()
     view = window.view
-    shown = view.mapToScene(view.viewport().rect()).boundingRect()
-    assert shown.contains(cards.center()), (shown, cards)
-    assert shown.top() <= cards.center().y() - min(cards.height(), shown.height()) / 2 + 1
+    view.set_zoom(1.5)
+    view.centerOn(window.scene.nodes_rect().topLeft())
+    settle()
+    left = (view.zoom, view.mapToScene(view.viewport().rect().center()))
+    studio.workspace = name
+    cards = window.scene.nodes_rect()
+
+    def mapped() -> bool:
+        shown = view.mapToScene(view.viewport().rect()).boundingRect()
+        return shown.contains(cards)
+
+    qtbot.waitUntil(mapped, timeout=5000)
+    studio.workspace = "design"
+    settle()
+    back = view.mapToScene(view.viewport().rect().center())
+    assert view.zoom == pytest.approx(left[0])
+    assert abs(back.x() - left[1].x()) < 40 and abs(back.y() - left[1].y()) < 40

@@ -372,6 +372,7 @@ class MainWindow(QMainWindow):
             if spec.workspaces and not any(spec.name in ws.names() for ws in WORKSPACES):
                 self.workspaces.extra[spec.name] = spec.workspaces[0]
         row.addWidget(self.workspaces.tabs)
+        self.workspaces.changed.connect(self.view.follow_workspace)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, row)
 
     def _build_status_bar(self) -> None:

@@ -7,7 +7,7 @@ never shifts what the user is looking at."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
@@ -17,6 +17,7 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPen,
+    QTransform,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsView, QWidget
@@ -51,6 +52,7 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPoint | None = None
         self._space = False
         self._center = QPointF()
+        self._design_view: tuple[QTransform, QPointF] | None = None  # zoom and centre left in the design workspace
         scene.emptied.connect(lambda _empty: self.viewport().update())  # the hint goes or comes back
         scene.sceneRectChanged.connect(self._keep_center)
 
@@ -97,6 +99,22 @@ class CanvasView(QGraphicsView):
         self.centerOn(items.center())
         self._remember_center()
         self.zoom_changed.emit(self.zoom)
+
+    def follow_workspace(self, name: str) -> None:
+        """Outside the design workspace the canvas is a strip that maps the whole design (fitted
+        once the docks have their sizes); back in design, the zoom and centre the user left there."""
+        if name == "design":
+            if self._design_view is not None:
+                transform, center = self._design_view
+                self._design_view = None
+                self.setTransform(transform)
+                self.centerOn(center)
+                self._remember_center()
+                self.zoom_changed.emit(self.zoom)
+            return
+        if self._design_view is None:
+            self._design_view = (self.transform(), QPointF(self._center))
+        QTimer.singleShot(0, self.fit)
 
     # -- background ------------------------------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
