@@ -196,11 +196,17 @@ def _design(type_name: str, shapes: list[list[int]], params: dict):
     return merge(type_name, params, shapes)
 
 
+# Layers only an import makes, around torchvision's own detection and optical-flow code: their
+# shape rules and parameter counts are checked against the models they come from, end to end and
+# node by node, in tests/test_import_detection.py (a hand-made case would need a whole detector).
+IMPORTED_ONLY = {"DetectionTransform", "DetectionHeads", "FlowUpdates"}
+
+
 def test_every_catalogue_type_has_cases():
-    assert set(CASES) == {t.name for t in catalogue.all_types()}
+    assert set(CASES) | IMPORTED_ONLY == {t.name for t in catalogue.all_types()}
 
 
-@pytest.mark.parametrize("type_name", [t.name for t in catalogue.all_types()])
+@pytest.mark.parametrize("type_name", [t.name for t in catalogue.all_types() if t.name not in IMPORTED_ONLY])
 def test_shape_and_params_match_torch(type_name):
     cases = CASES.get(type_name)
     assert cases, f"add shape cases for the new layer type {type_name} to CASES"

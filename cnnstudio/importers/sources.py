@@ -16,6 +16,7 @@ import inspect
 import io
 import json
 import logging
+import math
 import re
 import sys
 import warnings
@@ -297,8 +298,11 @@ def _against_onnxruntime(path: Path, model, module: nn.Module, shapes: list[Shap
     import numpy as np
     import torch
 
+    from cnnstudio.importers.routes import MAX_SAMPLE
     from cnnstudio.importers.verify import _differs, _relative, probe_inputs
 
+    if sum(2 * math.prod(shape) for shape in shapes) > MAX_SAMPLE:  # the import's own shape pass says why
+        return f"not checked against onnxruntime (its inputs, {' and '.join('x'.join(map(str, s)) for s in shapes)}, are too large to run)"
     inputs = probe_inputs(shapes, 2)
     names = [v.name for v in model.graph.input if v.name not in {i.name for i in model.graph.initializer}]
     try:
