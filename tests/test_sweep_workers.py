@@ -103,15 +103,18 @@ def test_a_stop_sent_to_jobs_reaches_every_worker_and_both_trials_continue(desig
     os.kill(jobs.pid, signal.SIGINT)  # to the --jobs process alone: it passes the stop on to its workers
     _, err = jobs.communicate(timeout=300)
     assert jobs.returncode == 130, err
-    assert err.count("continues when this sweep starts again") == 2 and "Traceback" not in err
-    assert {t["state"] for t in listed(design_file)["trials"]} == {"running"}
-    assert all((run / "last.pt").is_file() for run in runs)
+    # Both processes took the stop; a trial still training kept a checkpoint (this process, the first
+    # worker, starts training seconds before the other, so on a busy machine its trial may be done).
+    assert err.count("stopped: start the same command again") == 2 and "Traceback" not in err
+    stopped = [t["number"] for t in listed(design_file)["trials"] if t["state"] == "running"]
+    assert stopped and err.count("continues when this sweep starts again") == len(stopped)
+    assert all((runs[n] / "last.pt").is_file() for n in stopped)
     again = cnnstudio(*command, cwd=tmp_path)
     _, err = again.communicate(timeout=600)
     assert again.returncode == 0, err
-    assert "trial 0 continues" in err and "trial 1 continues" in err  # each worker claimed one of them
+    assert all(f"trial {n} continues" in err for n in stopped)
     trials = listed(design_file)["trials"]
-    assert sorted(t["number"] for t in trials) == [0, 1] and {t["state"] for t in trials} == {"complete"}
+    assert sorted(t["number"] for t in trials)[:2] == [0, 1] and {t["state"] for t in trials} == {"complete"}
 
 
 def test_the_torchrun_example_trains_each_trial_on_two_processes_into_the_sweep(design_file: Path, tmp_path: Path) -> None:
