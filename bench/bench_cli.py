@@ -110,7 +110,7 @@ tuner = None
 if {mode!r} == "planned":
     threads.configure(reserve=1)
 elif {mode!r} == "tuned":
-    tuner = ThreadTuner((threads.plan(reserve=1), threads.plan()), threads.set_count)
+    tuner = ThreadTuner((threads.plan(), threads.plan(reserve=1)), threads.set_count)  # as the worker
 from bench_training import data_spec, engine_rate
 rate = engine_rate(data_spec(), epochs=3, step_rate=20.0, listener=tuner)[0]
 print(tuner.chosen if tuner else torch.get_num_threads(), rate)

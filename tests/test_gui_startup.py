@@ -49,3 +49,40 @@ def test_an_unexpected_error_is_shown_in_a_dialog_and_autosaved(window, monkeypa
     (box,) = shown
     assert "RuntimeError: boom" in box.text() and "Traceback" in box.detailedText()
     assert window.autosaver.path.exists()
+
+
+START_IN_PROCESS_MODE = """
+import sys, tempfile
+from pathlib import Path
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+from cnnstudio.gui.main_window import MainWindow
+from cnnstudio.gui.settings import Settings
+app = QApplication([])
+tmp = tempfile.mkdtemp()
+window = MainWindow(Settings(QSettings(tmp + "/s.ini", QSettings.Format.IniFormat)), recovery_dir=Path(tmp) / "r",
+                    probe_device=False)
+window.show()
+window.open_path(Path({design!r}), ask=False)
+window.workspace = "train"
+window.views.build()
+window.live_canvas.act_thumbnails.setChecked(True)  # every view's and every card's request
+window.training.dock.custom_folder = Path(tmp) / "run"
+app.processEvents()
+started = window.training.start()
+for _ in range(20):
+    app.processEvents()
+imported = "torch" in sys.modules
+window.training_runner.shutdown(120)
+window.doc.undo_stack.setClean()
+sys.exit(0 if started and not imported else 1)
+"""
+
+
+def test_the_first_start_does_not_import_torch_into_the_window() -> None:
+    """In process mode the worker imports torch; the window's request for the views must not
+    (seconds on the GUI thread, at the first press of Start)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([sys.executable, "-c", START_IN_PROCESS_MODE.format(design=str(FIGURE21))], env=env,
+                            capture_output=True, text=True, timeout=240, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]

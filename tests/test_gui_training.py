@@ -4,7 +4,9 @@ form (undoable, saved), snapshots, closing while training, checkpoints and weigh
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.training.curves import Curves
+from cnnstudio.gui.training.runner import TrainingRunner
 from cnnstudio.training import events
 from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
 from training_helpers import classifier
@@ -251,3 +254,64 @@ def test_the_log_says_when_a_stop_kept_an_older_checkpoint() -> None:
     kind, text = describe(full)
     assert kind == "warning" and text.startswith(f"Training stopped at {full.where()}, but the checkpoint last.pt was not")
     assert "The last good checkpoint is kept" in text
+
+
+def _finishes_then_lingers(job: threading.Event, emit, controls) -> None:  # noqa: ANN001
+    """A worker that reports its end at once but takes its time to go (as a process tears torch down)."""
+    emit(events.Finished("completed", 1, 1, None))
+    job.wait(30)
+
+
+def test_a_new_run_starts_without_waiting_for_the_last_worker_to_go(qtbot) -> None:  # noqa: ANN001
+    runner = TrainingRunner(mode="thread")
+    first, second = threading.Event(), threading.Event()
+    with qtbot.waitSignal(runner.running_changed, check_params_cb=lambda running: not running):
+        runner.start_job(first, _finishes_then_lingers)
+    with qtbot.waitSignal(runner.running_changed, check_params_cb=lambda running: not running):
+        runner.start_job(second, _finishes_then_lingers)  # returned while the first worker is still there
+        assert not first.is_set()
+    lingering = [t for t in threading.enumerate() if t.name == "training"]
+    assert len(lingering) == 2  # both workers still going: nothing on the GUI thread waited for them
+    first.set(), second.set()
+    assert runner.shutdown(10)  # and shutdown does wait for the last one
+    assert not lingering[-1].is_alive()
+    qtbot.waitUntil(lambda: not any(t.name in ("training", "training-join") for t in threading.enumerate()))
+
+
+def test_a_held_range_changes_only_when_the_curves_leave_it_or_shrink_inside_it() -> None:
+    from cnnstudio.gui.training.curves import HOLD_FILL, held_range
+
+    assert held_range(None, 0.2, 2.3, floor=0.0) == (0.0, pytest.approx(2.3 * 1.25))  # a loss: from 0
+    shown = held_range(None, 0.90, 0.95)
+    assert shown[0] < 0.90 and 0.95 < shown[1]
+    for low, high in [(0.91, 0.94), (0.90, 0.95), (shown[0], shown[1])]:  # inside and filling it: kept
+        assert held_range(shown, low, high) is None
+    for low, high in [(0.80, 0.95), (0.90, 0.99)]:  # out of it: a new range around the curves
+        again = held_range(shown, low, high)
+        assert again is not None and again[0] <= low and high <= again[1]
+    wide = held_range(None, 0.0, 10.0)
+    small = (4.0, 4.0 + 0.9 * HOLD_FILL * (wide[1] - wide[0]) - 0.01)
+    assert held_range(wide, 4.0, 4.0 + HOLD_FILL * (wide[1] - wide[0])) is None
+    assert held_range(wide, *small) is not None  # too small in it: fitted again
+    flat = held_range(None, 1.0, 1.0)
+    assert flat[0] < 1.0 < flat[1] and flat[1] - flat[0] > 0.01  # one point still gets a readable range
+    assert held_range(None, -3.0, -1.0, floor=0.0)[0] < -3.0  # below the floor: not clipped to it
+
+
+def test_a_falling_loss_keeps_the_live_y_axis_still(qtbot) -> None:  # noqa: ANN001
+    """Each change of a y range redraws the axis and its grid: a falling loss must not change it."""
+    curves = Curves()
+    qtbot.addWidget(curves)
+    curves.on_event(events.Started("cpu", 1000, 100, 100, 1000, 0, [], ["out"]))
+    ranges = set()
+    for step in range(1, 1001):
+        curves.on_event(events.StepMetrics(1 + (step - 1) // 100, (step - 1) % 100 + 1, 100, step, 1000,
+                                           2.3 / step**0.5, 0.01, 1000.0, 0.0))
+        if step % 10 == 0:
+            curves.redraw()
+            ranges.add(tuple(curves.loss_plot.getPlotItem().vb.viewRange()[1]))
+    assert len(ranges) == 1 and ranges.pop()[0] == 0.0
+    curves.log_scale.setChecked(True)  # another scale: a range in its units, held as well
+    curves.redraw()
+    low, high = curves.loss_plot.getPlotItem().vb.viewRange()[1]
+    assert low <= math.log10(2.3 / 1000**0.5) and math.log10(2.3) <= high

@@ -170,7 +170,7 @@ class Saliency:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What the views asked for (``probes.ProbeRequest``), captured at one step. Small CPU tensors."""
+    """What the views asked for (``probe_request.ProbeRequest``), captured at one step. Small CPU tensors."""
 
     step: int  # global step
     epoch: int  # from 1

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import networkx as nx
 import torch
@@ -25,14 +24,10 @@ from cnnstudio.core.design import Design
 from cnnstudio.training.data.convert import fit_images
 from cnnstudio.training.events import Activation, Embedding, Saliency, Snapshot
 from cnnstudio.training.loader import Loader
+from cnnstudio.training.probe_request import MAX_CHANNELS, MAX_FEATURES, MAX_LENGTH, MAX_SIDE, ProbeRequest
 from cnnstudio.training.projection import pca
 from cnnstudio.training.tasks.base import Batch, Task
 
-DEFAULT_EVERY = 100  # steps between snapshots; bench/bench_views.py checks the cost
-MAX_CHANNELS = 64
-MAX_SIDE = 64  # maps are averaged down to at most this many values per side
-MAX_LENGTH = 512  # 1D activations
-MAX_FEATURES = 4096  # flat activations
 MAX_FILTER_INPUTS = 16  # input channels shown per filter
 EMBEDDING_SAMPLES = 300
 THUMBNAIL_SIDE = 32
@@ -41,31 +36,6 @@ FILTER_TYPES = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2
 INTERPOLATION = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 Forward = Callable[[list[Tensor]], list[Tensor]]  # batched inputs -> the task's outputs
-
-
-@dataclass(frozen=True)
-class ProbeRequest:
-    """What the open views need. Picklable; ``inputs`` None means validation sample ``sample``."""
-
-    inputs: tuple[Tensor, ...] | None = None  # one CPU tensor per Input node, no batch dim
-    sample: int = 0
-    activations: tuple[str, ...] = ()  # node ids
-    filters: bool = False
-    grad_norms: bool = False
-    predictions: bool = False
-    saliency: bool = False  # classification only
-    embeddings: bool = False  # metric learning and reconstruction only
-    confusion: bool = False  # a whole validation pass: for finished models, not for every N steps
-    every: int = DEFAULT_EVERY
-
-    def __post_init__(self) -> None:
-        if self.every < 1:
-            raise ValueError(f"a probe's refresh interval must be at least 1 step, not {self.every}")
-
-    @property
-    def empty(self) -> bool:
-        return not (self.activations or self.filters or self.grad_norms or self.predictions or self.saliency
-                    or self.embeddings or self.confusion)
 
 
 def fit_probe(values: Tensor, shape: tuple[int, ...]) -> Tensor:

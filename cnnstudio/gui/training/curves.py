@@ -42,28 +42,67 @@ from cnnstudio.gui.plot_legend import legend_beside
 from cnnstudio.training import events
 
 WIDE = 600  # from this width the loss and metric plots sit side by side
-REDRAW_MS = 250  # 4 redraws a second look live and leave the CPU to training
+REDRAW_MS = 500  # 2 redraws a second look live and leave the CPU to training
+HOLD_FILL = 0.5  # a live y range is kept while the curves fill at least this much of it
+MARGIN = 0.25  # room above and below the curves when a y range is set
 TRAIN, VAL = ("#2f63c8", "#6b9cf5"), ("#d0662a", "#f2995e")  # (light scheme, dark scheme)
 METRIC_COLORS = ["#2e8f4f", "#7446c2", "#b83c8f", "#0f8f7e", "#946024", "#5a6b82"]
 
 
+def held_range(current: tuple[float, float] | None, low: float, high: float,
+               floor: float | None = None) -> tuple[float, float] | None:
+    """The y range for curves spanning ``low`` to ``high``, or None to keep ``current``: each change
+    redraws the axis and its grid, so the range stays while the curves are inside it and fill at
+    least ``HOLD_FILL`` of it. Curves above ``floor`` are shown from it (a loss from 0: as it
+    falls, the range never changes); a new range leaves a quarter of the span free on each side."""
+    if floor is not None and low >= floor:
+        low = floor
+    span = max(high - low, abs(high) * 0.05, 1e-9)  # a flat curve still gets a range around it
+    if current is not None and current[0] <= low and high <= current[1] and span >= HOLD_FILL * (current[1] - current[0]):
+        return None
+    return (low if low == floor else low - MARGIN * span), high + MARGIN * span
+
+
 @dataclass
 class Series:
-    """One curve's points and its plot item; ``dirty`` until the next redraw."""
+    """One curve's points and its plot item; ``dirty`` until the next redraw. Its bounds are kept
+    as points come, so holding the y range costs nothing however long the run."""
 
     item: pg.PlotDataItem
     x: list[float] = field(default_factory=list)
     y: list[float] = field(default_factory=list)
     dirty: bool = False
+    low: float = math.inf
+    high: float = -math.inf
+    low_positive: float = math.inf  # the log scale's lower bound
 
     def append(self, x: float, y: float) -> None:
         self.x.append(x)
         self.y.append(y)
+        self._bound(y)
         self.dirty = True
 
+    def set(self, x: list[float], y: list[float]) -> None:
+        self.x, self.y = x, y
+        self.low, self.high, self.low_positive = math.inf, -math.inf, math.inf
+        for value in y:
+            self._bound(value)
+        self.dirty = True
+
+    def bounds(self, log: bool) -> tuple[float, float] | None:
+        """The lowest and highest point (log10 of the positive ones on a log scale); None without any."""
+        if log:
+            return (math.log10(self.low_positive), math.log10(self.high)) if self.low_positive <= self.high else None
+        return (self.low, self.high) if self.low <= self.high else None
+
+    def _bound(self, y: float) -> None:
+        if math.isfinite(y):
+            self.low, self.high = min(self.low, y), max(self.high, y)
+            if y > 0:
+                self.low_positive = min(self.low_positive, y)
+
     def clear(self) -> None:
-        self.x.clear()
-        self.y.clear()
+        self.set([], [])
         self.item.setData([], [])
         self.dirty = False
 
@@ -99,7 +138,7 @@ class Curves(QWidget):
         }
         self.log_scale = QCheckBox("Log scale")
         self.log_scale.setToolTip("Show the loss on a logarithmic axis")
-        self.log_scale.toggled.connect(lambda on: self.loss_plot.setLogMode(y=on))
+        self.log_scale.toggled.connect(self._log_toggled)
         self.smoothing = QSlider(Qt.Orientation.Horizontal)
         self.smoothing.setRange(0, 99)
         self.smoothing.setValue(60)
@@ -218,8 +257,9 @@ class Curves(QWidget):
         for plot in (self.loss_plot, self.metric_plot):
             if live and self.epochs:
                 plot.setXRange(0, self.epochs, padding=0.04)  # room for the last epoch's symbols
+                plot.enableAutoRange(y=True)  # until the next redraw holds it (see held_range)
             else:
-                plot.enableAutoRange(x=True)
+                plot.enableAutoRange(x=True, y=True)
 
     def _metric(self, name: str) -> Series:
         key = f"metric:{name}"
@@ -238,6 +278,22 @@ class Curves(QWidget):
             if series.dirty:
                 series.item.setData(series.x, series.y)
                 series.dirty = False
+        if self.epochs and not self.overlays:  # the live run: its y ranges are held (finished runs auto-range)
+            log = self.log_scale.isChecked()
+            self._hold(self.loss_plot, [s for k, s in self.series.items() if not k.startswith("metric:")], log,
+                       None if log else 0.0)
+            self._hold(self.metric_plot, [s for k, s in self.series.items() if k.startswith("metric:")], False, None)
+
+    @staticmethod
+    def _hold(plot: pg.PlotWidget, series: list[Series], log: bool, floor: float | None) -> None:
+        bounds = [b for b in (s.bounds(log) for s in series) if b is not None]
+        if not bounds:
+            return
+        box = plot.getPlotItem().vb
+        current = None if box.autoRangeEnabled()[1] else tuple(box.viewRange()[1])
+        wanted = held_range(current, min(b[0] for b in bounds), max(b[1] for b in bounds), floor)
+        if wanted is not None:
+            plot.setYRange(*wanted, padding=0)
 
     def clear(self) -> None:
         for key in [k for k in self.series if k.startswith("metric:")]:
@@ -246,10 +302,14 @@ class Curves(QWidget):
             series.clear()
         self.ema.reset(self.ema.weight)
 
+    def _log_toggled(self, on: bool) -> None:
+        self.loss_plot.setLogMode(y=on)
+        self.loss_plot.enableAutoRange(y=True)  # the held range was in the other scale's units
+        self._schedule()
+
     def _smoothing_changed(self, value: int) -> None:
         self.smoothing_label.setText(f"{value / 100:.2f}")
         self.ema.reset(value / 100)
         steps, smooth = self.series["step"], self.series["smooth"]
-        smooth.x, smooth.y = list(steps.x), [self.ema.add(v) for v in steps.y]
-        smooth.dirty = True
+        smooth.set(list(steps.x), [self.ema.add(v) for v in steps.y])
         self._schedule()

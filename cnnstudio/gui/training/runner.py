@@ -131,6 +131,7 @@ class TrainingRunner(QObject):
         self.snapshot: Design | None = None  # the design the current (or last) run trains
         self.last_checkpoint: str | None = None
         self._backend: _Backend | None = None
+        self._ending: threading.Thread | None = None  # joins the last run's finished worker
         self._running = False
         self._arrived.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
@@ -151,7 +152,6 @@ class TrainingRunner(QObject):
         ``call`` to the object it is given with ``controls.attach``."""
         if self._running:
             raise RuntimeError("a run is already in progress")
-        self._join_previous()
         backend: _Backend = _ThreadBackend() if self.mode == "thread" else _ProcessBackend()
         arrived = self._arrived
 
@@ -193,13 +193,18 @@ class TrainingRunner(QObject):
             self.running_changed.disconnect(loop.quit)
         if self._running:
             return False
-        self._join_previous()
+        if self._ending is not None:
+            self._ending.join(timeout)
         return True
 
-    def _join_previous(self) -> None:
-        if self._backend is not None:
-            self._backend.join(10.0)
-            self._backend = None
+    def _release(self) -> None:
+        """Let the finished run's worker end. A worker process still tears torch down for about a
+        second after its last event: it is joined on a thread of its own, never on the GUI thread
+        (a second run started at once would otherwise freeze the window that long)."""
+        backend, self._backend = self._backend, None
+        if backend is not None:
+            self._ending = threading.Thread(target=backend.join, args=(10.0,), name="training-join", daemon=True)
+            self._ending.start()
 
     def _deliver(self, event: object) -> None:
         if isinstance(event, events.CheckpointWritten):
@@ -207,4 +212,5 @@ class TrainingRunner(QObject):
         self.event.emit(event)
         if isinstance(event, events.Finished) and self._running:
             self._running = False
+            self._release()
             self.running_changed.emit(False)

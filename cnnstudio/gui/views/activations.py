@@ -18,6 +18,7 @@ from cnnstudio.gui.flow_layout import reflow
 from cnnstudio.gui.views.base import View, image_plot, label_axes, plot_widget, text_color, value_text
 from cnnstudio.gui.views.context import Context
 from cnnstudio.gui.views.imaging import SEQUENTIAL, Mosaic, colorize, grid_shape, mosaic, to_numpy
+from cnnstudio.training.probe_request import MAX_CHANNELS, MAX_FEATURES, MAX_LENGTH, MAX_SIDE
 
 WIDE = 560  # from this width the maps and the detail sit side by side
 ACTIVATION_BUDGET = 1_000_000  # values captured per refresh, the selected layer first: stepping is instant
@@ -26,13 +27,11 @@ COLOR_MAPS = {"viridis": SEQUENTIAL, "grey": "CET-L1", "inferno": "inferno"}
 
 def captured_size(shape: tuple[int, ...]) -> int:
     """About how many values a layer's capture holds (probes caps channels and map sizes)."""
-    from cnnstudio.training import probes
-
     if len(shape) <= 1:
-        return min(math.prod(shape), probes.MAX_FEATURES)
+        return min(math.prod(shape), MAX_FEATURES)
     spatial = shape[-2:] if len(shape) >= 3 else shape[-1:]
-    side = probes.MAX_SIDE if len(spatial) == 2 else probes.MAX_LENGTH
-    return min(shape[0], probes.MAX_CHANNELS) * math.prod(min(s, side) for s in spatial)
+    side = MAX_SIDE if len(spatial) == 2 else MAX_LENGTH
+    return min(shape[0], MAX_CHANNELS) * math.prod(min(s, side) for s in spatial)
 
 
 class Activations(View):

@@ -4,7 +4,7 @@ window's colours.
 
 A view is told what to show through :meth:`View.show_snapshot`, with a
 :class:`~cnnstudio.gui.views.context.Context`, and says what it needs captured through
-:meth:`View.needs`: keyword arguments of ``cnnstudio.training.probes.ProbeRequest``.
+:meth:`View.needs`: keyword arguments of ``cnnstudio.training.probe_request.ProbeRequest``.
 """
 
 from __future__ import annotations

@@ -37,12 +37,12 @@ from cnnstudio.gui.views.offline import OfflineProber
 from cnnstudio.gui.views.timeline import Timeline
 from cnnstudio.training import events
 from cnnstudio.training.defaults import with_defaults
+from cnnstudio.training.probe_request import DEFAULT_EVERY, ProbeRequest
 
 if TYPE_CHECKING:
     from cnnstudio.gui.state import StudioState
     from cnnstudio.gui.views.base import View
 
-DEFAULT_EVERY = 100  # probes.DEFAULT_EVERY, without importing torch with the window
 REDRAW_MS = 400  # snapshots arriving faster are all kept, but drawn at most this often
 BUILD_DELAY_MS = 700  # after the first paint
 VIEW_DOCKS = (("activations", "Activations"), ("filters", "Filters"), ("predictions", "Predictions"),
@@ -175,8 +175,6 @@ class Views(QObject):
         views = self.views if self.running else self.visible_views()
         if not views or self.context is None or not self.context.analysis.valid:
             return None
-        from cnnstudio.training.probes import ProbeRequest
-
         fields: dict[str, Any] = {"every": self.probe.timeline.every.value(), **self.probe.request_fields()}
         for view in views:
             fields.update(view.needs(self.context))
