@@ -3,18 +3,19 @@
 Which count wins depends on what else the machine does, and that changes while the studio runs.
 Measured on 2 cores (``bench/bench_views.py``, ``bench/bench_cli.py`` part 3): beside an idle
 window, both cores train Figure 21 1.4 times as fast as one; beside a busy program, one thread is
-2.5 times as fast as two, whose threads wait for each other at every operation. So the worker
-tries each candidate count for short windows, keeps the fastest for a while, and measures again.
+2.5 times as fast as two, whose threads wait for each other at every operation.
 
-A :class:`ThreadTuner` is a training listener: it times the engine's step events and ignores any
-interval with something else in it (validation, a pause, a view's capture). One unlucky window
-must not decide a whole run (``bench/bench_studio_training.py`` saw a run start while the window
-drew its first curves, time two threads at a twentieth of their speed and keep one thread): the
-first steps (warm-up, the window's start) are not timed, the candidates are timed in turn more
-than once and each keeps its best window (a disturbance only ever slows a window down), and the
-first candidate stays unless another is clearly faster. Results may differ in the last bits
-between thread counts, as with any change of thread count; the command line keeps one fixed count
-(and an explicit ``OMP_NUM_THREADS`` leaves a single candidate here too).
+A :class:`ThreadTuner` is a training listener on the step events. Timing the other count costs
+its slower windows, so it times only when there is a reason to: while the process gets the cores
+its threads ask for (its CPU time keeps up with the wall clock times its thread count: 0.99 of it
+alone, 0.6 beside a busy program, measured on 2 cores), all cores are kept untimed; when it falls
+short (at most once a minute), or a minute after fewer threads were chosen, each candidate is timed in turn, twice, over
+half-second windows that leave out any interval with something else in it (validation, a pause, a
+view's capture), each keeping its best window (a disturbance only ever slows a window down); the
+first candidate stays unless another is clearly faster. The run's first second is not looked at
+(warm-up, the window drawing its first curves). Results may differ in the last bits between thread
+counts, as with any change of thread count; the command line keeps one fixed count (and an
+explicit ``OMP_NUM_THREADS`` leaves a single candidate here too).
 """
 
 from __future__ import annotations
@@ -32,18 +33,22 @@ class ThreadTuner:
     set_threads: Callable[[int], None]
     window_s: float = 0.5  # each candidate is timed over windows at least this long (10 step events)
     rounds: int = 2  # windows per candidate and measurement, interleaved; the best of them counts
-    warmup_s: float = 1.0  # the run's first steps are not timed (allocations, caches, the window starting)
+    warmup_s: float = 1.0  # the run's first steps are not looked at (allocations, caches, the window starting)
     margin: float = 0.05  # another count is chosen only if it is this much faster than the first
-    hold_s: float = 60.0  # then the chosen count is kept this long before measuring again
+    busy_share: float = 0.85  # the first count is timed against the others when its CPU share falls below this
+    hold_s: float = 60.0  # after a measurement, the count chosen is kept at least this long
     clock: Callable[[], float] = time.perf_counter
+    cpu_clock: Callable[[], float] = time.process_time  # this process's CPU time, all its threads
     chosen: int = field(init=False)
     rates: dict[int, float] = field(init=False, default_factory=dict)  # steps/s: each count's best window
+    share: float | None = field(init=False, default=None)  # the first count's last CPU share
     _plan: list[int] = field(init=False, default_factory=list)  # the counts still to time, in order
     _current: int = field(init=False)  # the count torch uses now
     _last: tuple[float, int] | None = field(init=False, default=None)  # (time, global step) of the last event
     _steps: int = field(init=False, default=0)
     _seconds: float = field(init=False, default=0.0)
-    _wait_until: float | None = field(init=False, default=None)  # no timing before this (None: not yet known)
+    _wait_until: float | None = field(init=False, default=None)  # nothing before this (None: not started)
+    _mark: tuple[float, float] | None = field(init=False, default=None)  # (time, CPU time) the share is counted from
 
     def __post_init__(self) -> None:
         self.counts = tuple(dict.fromkeys(self.counts))
@@ -54,21 +59,34 @@ class ThreadTuner:
 
     def __call__(self, event: events.Event) -> None:
         if not isinstance(event, events.StepMetrics):
-            self._last = None  # the next interval holds this event's work (validation, capture, pause)
+            self._last = self._mark = None  # the next interval holds this event's work (validation, capture, pause)
             return
         now = self.clock()
-        if not self._plan:
-            if self._wait_until is None:
-                self._wait_until = now + self.warmup_s  # the first step event: the run has begun
-            elif now >= self._wait_until:
-                self.rates = {}
-                self._plan = list(self.counts) * self.rounds
-                self._time(self._plan[0])
-            return
-        if self._last is not None and event.global_step > self._last[1]:
-            self._steps += event.global_step - self._last[1]
+        if self._plan:
+            self._timing(now, event.global_step)
+        elif self._wait_until is None:
+            self._wait_until = now + self.warmup_s  # the first step event: the run has begun
+        elif now >= self._wait_until and (self.chosen != self.counts[0] or self._short_of_cores(now)):
+            self.rates = {}
+            self._plan = list(self.counts) * self.rounds
+            self._time(self._plan[0])
+
+    def _short_of_cores(self, now: float) -> bool:
+        """Whether the first count's threads got less CPU than they ask for over the last window."""
+        cpu = self.cpu_clock()
+        if self._mark is None or now - self._mark[0] < self.window_s:
+            if self._mark is None:
+                self._mark = (now, cpu)
+            return False
+        self.share = (cpu - self._mark[1]) / ((now - self._mark[0]) * self.chosen)
+        self._mark = (now, cpu)
+        return self.share < self.busy_share
+
+    def _timing(self, now: float, step: int) -> None:
+        if self._last is not None and step > self._last[1]:
+            self._steps += step - self._last[1]
             self._seconds += now - self._last[0]
-        self._last = (now, event.global_step)
+        self._last = (now, step)
         if self._seconds >= self.window_s:
             count = self._plan.pop(0)
             self.rates[count] = max(self.rates.get(count, 0.0), self._steps / self._seconds)
@@ -92,4 +110,4 @@ class ThreadTuner:
         best = max(self.rates, key=self.rates.__getitem__)
         self.chosen = best if self.rates[best] > self.rates[first] * (1 + self.margin) else first
         self._use(self.chosen)
-        self._wait_until, self._last = now + self.hold_s, None
+        self._wait_until, self._last, self._mark = now + self.hold_s, None, None
