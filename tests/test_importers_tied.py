@@ -42,6 +42,21 @@ class ReusedConv(nn.Module):
         return self.other(self.conv(torch.tanh(self.conv(x))))
 
 
+class GridFromItsWeight(nn.Module):
+    """A positional grid made on its projection's device and in its dtype, then projected (XCiT's
+    Fourier encoding): the one Function node holding that step keeps the projection's weight as a
+    tensor of its own and inside the Conv2d it runs, one tensor of the model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(4, 6, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        device, dtype = self.proj.weight.device, self.proj.weight.dtype
+        grid = torch.arange(4 * 3 * 3, device=device).reshape(1, 4, 3, 3).to(dtype)
+        return x + self.proj(grid / 36).repeat(x.shape[0], 1, 1, 1)
+
+
 class SelfAttention(nn.Module):
     """nn.MultiheadAttention on (x, x, x): torch.export's program uses its in_proj weight in three nodes."""
 
@@ -66,7 +81,8 @@ def _source(factory, shape: tuple[int, ...], kind: str, folder: Path) -> str:  #
 
 @pytest.mark.parametrize(("factory", "shape", "kind"), [  # through torch.fx, attention is one layer: nothing tied
     (SharedLinear, (8,), "module"), (ReusedConv, (4, 6, 6), "module"),
-    (SharedLinear, (8,), "pt2"), (ReusedConv, (4, 6, 6), "pt2"), (SelfAttention, (5, 8), "pt2")])
+    (SharedLinear, (8,), "pt2"), (ReusedConv, (4, 6, 6), "pt2"), (SelfAttention, (5, 8), "pt2"),
+    (GridFromItsWeight, (6, 3, 3), "module")])
 def test_a_shared_tensor_is_one_parameter_that_stays_one_in_training(factory, shape, kind: str,  # noqa: ANN001
                                                                     tmp_path: Path) -> None:
     torch.manual_seed(0)
@@ -76,6 +92,7 @@ def test_a_shared_tensor_is_one_parameter_that_stays_one_in_training(factory, sh
     imported = import_model(source, [shape], str(tmp_path / "w.pt") if kind == "module" else None)
     assert imported.verification.exact and imported.design.tied
     assert imported.verification.parameters == sum(p.numel() for p in reference.parameters())
+    assert analyze(imported.design).total_params == sum(p.numel() for p in reference.parameters())
     save_import(imported, tmp_path / "tied.json")
     data = json.loads((tmp_path / "tied.json").read_text())
     assert data["version"] == 3 and data["tied"]
@@ -92,6 +109,27 @@ def test_a_shared_tensor_is_one_parameter_that_stays_one_in_training(factory, sh
     for (node, tensor), (owner, owner_tensor) in load_design(tmp_path / "tied.json").tied.items():
         names = {v: k for k, v in model.node_names.items()}
         assert state[f"{names[node]}.{tensor}"] is state[f"{names[owner]}.{owner_tensor}"]
+
+
+def test_a_function_node_that_runs_a_module_and_reads_its_weight_ties_them_within_the_node(tmp_path: Path) -> None:
+    """XCiT's case (issue 21: 8,192 parameters too many): one node, its own tensor and its module's weight."""
+    import importlib.util
+
+    from cnnstudio.cli import main
+
+    imported = import_model("module:test_importers_tied:GridFromItsWeight", [(6, 3, 3)])
+    ((node, tensor), (owner, owner_tensor)), = imported.design.tied.items()
+    assert node == owner and imported.design.node(node).type == "Function"
+    assert {tensor, owner_tensor} == {"owned.weight", "parts.proj.weight"}
+    save_import(imported, tmp_path / "tied.json")
+    assert main(["export", str(tmp_path / "tied.json"), "--format", "code", "-o", str(tmp_path / "model.py")]) == 0
+    spec = importlib.util.spec_from_file_location("exported_grid", tmp_path / "model.py")
+    exported = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(exported)
+    model = next(cls for cls in vars(exported).values() if isinstance(cls, type) and issubclass(cls, nn.Module)
+                 and (cls.__doc__ or "").startswith("GridFromItsWeight:"))()  # the design's class, not a helper's
+    assert model.repeat.parts.proj.weight is model.repeat.owned.weight
+    assert sum(p.numel() for p in model.parameters()) == 6 * 4 + 6
 
 
 def test_a_small_vision_transformer_from_torch_export_keeps_its_attention_weights_tied(tmp_path: Path) -> None:

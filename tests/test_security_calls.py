@@ -177,12 +177,14 @@ NAMES = sorted({_named(c) for c in FUNCTION_CASES if _named(c)})
 GOOD = ["torch.permute", "torch.add", "torch.nn.functional.relu", "operator.getitem", "operator.add", "math.sqrt",
         "torch.ops.aten.mul.Tensor", "torch.flatten", "torch.cat"]
 names = st.sampled_from(GOOD + NAMES) | st.text(max_size=30)
-keys = st.sampled_from(["input", "tensor", "tuple", "slice", "ellipsis", "float", "dtype", "attribute", "of", "function",
-                        "method", "module", "args", "kwargs", "class"]) | st.text(max_size=8)
+keys = st.sampled_from(["input", "tensor", "tuple", "slice", "ellipsis", "float", "dtype", "memory_format", "attribute",
+                        "of", "function", "method", "module", "args", "kwargs", "class"]) | st.text(max_size=8)
 leaves = (st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12)
           | st.builds(lambda i: {"input": i}, st.integers(-1, 2) | st.text(max_size=3))
           | st.builds(lambda t: {"tensor": t}, st.sampled_from(["w", "x;1", "__class__"]))
           | st.builds(lambda d: {"dtype": d}, st.sampled_from(["float32", "int64", "save", "__class__"]))
+          | st.builds(lambda m: {"memory_format": m}, st.sampled_from(["contiguous_format", "channels_last", "save",
+                                                                      "__class__", "strided"]))
           | st.builds(lambda f: {"float": f}, st.sampled_from(["inf", "nan", "1e3", "x", "__import__('os')"])))
 
 

@@ -140,7 +140,7 @@ def table(design: Design, analysis: Analysis, channels_last: bool = True,
     lines.append(
         f"{design.name}: {status}, {len(analysis.warnings)} warning(s); "
         f"{analysis.total_params:,} parameters ({format_count(analysis.total_params)}"
-        f"{', a tensor two nodes share counted once' if any(i.shared for i in analysis.nodes.values()) else ''}), "
+        f"{', a shared tensor counted once' if any(i.shared for i in analysis.nodes.values()) else ''}), "
         f"{format_count(analysis.total_macs)} mult-adds per sample; shapes {layout}"
     )
     lines.append(f"memory: {estimate(analysis, batch_size(design)).describe()}")

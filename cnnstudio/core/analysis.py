@@ -96,7 +96,7 @@ class Analysis(_Issues):
 
     @property
     def total_params(self) -> int:
-        """The model's parameter count: a tensor two nodes share counted once."""
+        """The model's parameter count: a tensor held twice (two nodes, or one node twice) counted once."""
         return sum(info.own_params for info in self.nodes.values())
 
     @property

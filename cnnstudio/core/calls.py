@@ -30,7 +30,7 @@ for themselves; objects are ``{"input": i}`` (the node's i-th input), ``{"tensor
 tensor the node owns), ``{"function": "torch.permute", "args": [...], "kwargs": {...}}``,
 ``{"method": "view", "args": [self, ...], "kwargs": {...}}``, ``{"tuple": [...]}``,
 ``{"slice": [start, stop, step]}``, ``{"ellipsis": true}``, ``{"dtype": "float32"}``,
-``{"float": "inf"}``, ``{"attribute": "shape", "of": ...}`` (shape, dtype, device, ndim) and
+``{"memory_format": "contiguous_format"}``, ``{"float": "inf"}``, ``{"attribute": "shape", "of": ...}`` (shape, dtype, device, ndim) and
 ``{"module": name, "args": [...]}`` (a module the node owns, listed in its ``modules``). Every
 name in an expression is an ASCII identifier, so the code export writes it as it is.
 """
@@ -77,6 +77,7 @@ TORCH_FACTORIES = frozenset("zeros ones full arange linspace logspace eye tensor
 TENSOR_FACTORIES = frozenset("new_zeros new_ones new_full new_tensor".split())
 ATTRIBUTES = {"shape", "dtype", "device", "ndim", "T", "mT"}
 DTYPES = {"float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"}
+MEMORY_FORMATS = {"contiguous_format", "preserve_format", "channels_last", "channels_last_3d"}
 MAX_DEPTH = 64  # an expression nested deeper is not one an importer writes
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
@@ -269,7 +270,7 @@ def _resolve_module_class(path: str) -> type[nn.Module]:
 # -- expressions -------------------------------------------------------------------------------
 _SHAPES = {  # the keys each kind of expression object may have
     "input": {"input"}, "tensor": {"tensor"}, "tuple": {"tuple"}, "slice": {"slice"}, "ellipsis": {"ellipsis"},
-    "float": {"float"}, "dtype": {"dtype"}, "attribute": {"attribute", "of"},
+    "float": {"float"}, "dtype": {"dtype"}, "memory_format": {"memory_format"}, "attribute": {"attribute", "of"},
     "function": {"function", "args", "kwargs"}, "method": {"method", "args", "kwargs"},
     "module": {"module", "args", "kwargs"},
 }
@@ -335,6 +336,10 @@ def evaluate(expression: Any, inputs: Any, tensors: Any, dry: bool = False, part
             if not _member(e["dtype"], DTYPES):
                 raise CallError(f"unknown dtype '{_short(str(e['dtype']))}'")
             return getattr(torch, e["dtype"])
+        if kind == "memory_format":  # torch.export's clone(..., memory_format=torch.contiguous_format)
+            if not _member(e["memory_format"], MEMORY_FORMATS):
+                raise CallError(f"unknown memory format '{_short(str(e['memory_format']))}'")
+            return getattr(torch, e["memory_format"])
         args = value(_list(e, "args"), depth + 1)
         raw_kwargs = e.get("kwargs", {})
         if not isinstance(raw_kwargs, dict) or not all(is_identifier(k) for k in raw_kwargs):

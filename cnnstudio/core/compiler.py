@@ -157,8 +157,9 @@ def _tie(design: Design, modules: dict[str, nn.Module], names: dict[str, str]) -
         try:
             holder = modules[names[node_id]].get_submodule(module_path)
             mine = getattr(holder, leaf)
-            owner = modules[names[owner_id]].get_parameter(owner_tensor) if owner_tensor in dict(
-                modules[names[owner_id]].named_parameters()) else modules[names[owner_id]].get_buffer(owner_tensor)
+            holds = modules[names[owner_id]]  # its names of one tensor all count (a tie within one node)
+            owner = holds.get_parameter(owner_tensor) if owner_tensor in dict(
+                holds.named_parameters(remove_duplicate=False)) else holds.get_buffer(owner_tensor)
         except AttributeError:
             raise CompileError(f"{node_id}: its tensor '{tensor}' is tied to {owner_id}'s '{owner_tensor}', "
                                "but one of them no longer exists") from None

@@ -133,7 +133,7 @@ def _ties(design: Design, model: fx.GraphModule, names: dict[str, str]) -> list[
             continue
         module_path, _, leaf = tensor.rpartition(".")
         owner = model.get_submodule(names[owner_id])
-        kind = "parameter" if owner_tensor in dict(owner.named_parameters()) else "buffer"
+        kind = "parameter" if owner_tensor in dict(owner.named_parameters(remove_duplicate=False)) else "buffer"
         lines.append(f"self.{names[node_id]}.get_submodule({module_path!r}).register_{kind}({leaf!r}, "
                      f"self.{names[owner_id]}.get_{kind}({owner_tensor!r}))  # tied: one tensor of the model")
     return lines

@@ -57,6 +57,8 @@ def expression_source(e: Any) -> str:
         return f"float({e['float']!r})"
     if "dtype" in e:
         return f"torch.{e['dtype']}"
+    if "memory_format" in e:
+        return f"torch.{e['memory_format']}"
     if "attribute" in e:
         return f"{_operand(expression_source(e['of']))}.{e['attribute']}"
     args = [expression_source(v) for v in e.get("args", [])]

@@ -491,6 +491,8 @@ class Converter:
             return {"ellipsis": True}
         if isinstance(arg, torch.dtype):
             return {"dtype": str(arg).removeprefix("torch.")}
+        if isinstance(arg, torch.memory_format):
+            return {"memory_format": str(arg).removeprefix("torch.")}
         if isinstance(arg, float) and not math.isfinite(arg):
             return {"float": str(arg)}
         if arg is None or isinstance(arg, (bool, int, float, str)):
@@ -614,8 +616,10 @@ def _tensor_kind(tensor: torch.Tensor) -> dict[str, Any]:
 
 
 def tied_tensors(converted: Converted) -> dict[tuple[str, str], tuple[str, str]]:
-    """Weights of two nodes that are one tensor of the model (the same memory, shape and strides):
-    each later one -> the first, as (node id, tensor name)."""
+    """Weights that are one tensor of the model (the same memory, shape and strides): each later
+    one -> the first, as (node id, tensor name). Both may be one node's: a Function node that reads
+    a weight of a module it also runs (XCiT's positional encoding asks ``proj.weight`` for its
+    device) holds it twice, as its own tensor and inside the module."""
     first: dict[tuple, tuple[str, str]] = {}
     tied: dict[tuple[str, str], tuple[str, str]] = {}
     ids = sorted(converted.fx_nodes, key=len, reverse=True)  # the longest id that prefixes a key names its node
@@ -625,7 +629,7 @@ def tied_tensors(converted: Converted) -> dict[tuple[str, str], tuple[str, str]]
         node_id = next(i for i in ids if key.startswith(f"{i}."))
         where = (node_id, key[len(node_id) + 1:])
         identity = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape), tensor.stride())
-        if identity in first and first[identity][0] != node_id:
+        if identity in first:
             tied[where] = first[identity]
         first.setdefault(identity, where)
     return tied

@@ -161,10 +161,52 @@ def export_graph(model: "torch.nn.Module", shapes: list[tuple[int, ...]]) -> "fx
                 program = export(model, sample, strict=False)
             except Exception as error:  # noqa: BLE001 - torch's own words, one line, in the report
                 raise ImportFailed(f"cannot export {type(model).__name__}: {_first_line(error)}") from None
-    graph_module = program.module()
+    return program_module(program)
+
+
+def program_module(program: "torch.export.ExportedProgram") -> "fx.GraphModule":
+    """The graph module a design is read from, of a program exported here or loaded from a .pt2:
+    its writes into tensors made functional, context wrappers inlined, devices taken from the input."""
+    graph_module = functional(program).module()
+    _plain_views(graph_module)
     _inline_context_wrappers(graph_module)
     _devices_from_the_input(graph_module)
     return graph_module
+
+
+def functional(program: "torch.export.ExportedProgram") -> "torch.export.ExportedProgram":
+    """The program made functional by torch's own pass when it writes into a tensor and no step
+    reads that write's result: ConViT's relative positions are zeros, then each coordinate copied
+    into a slice of them, and a design made of the steps each output reads would use the zeros.
+    Functional, each write is a step (``select_scatter``) the next one reads. Only then, as the pass
+    rewrites more than the writes (a batch norm as an aten call no catalogue layer reads); a
+    program the pass cannot take is kept as it is."""
+    import torch
+
+    from cnnstudio.importers.sources import _quiet as quiet
+
+    graphs = [m.graph for m in program.graph_module.modules() if isinstance(getattr(m, "graph", None), torch.fx.Graph)]
+    if not any(n.op == "call_function" and isinstance(n.target, torch._ops.OpOverload) and n.target._schema.is_mutable
+               and not n.users for graph in graphs for n in graph.nodes):
+        return program
+    with quiet(), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            return program.run_decompositions({})  # no decompositions: only functionalization
+        except Exception:  # noqa: BLE001 - torch's pass refuses it (a buffer written with another shape)
+            return program
+
+
+def _plain_views(graph_module: "fx.GraphModule") -> None:
+    """``aten._unsafe_view`` (what the functional pass writes for a view of a fresh copy, to tell
+    autograd that nothing aliases it) as the ``aten.view`` it computes, an operator a design may call."""
+    import torch
+
+    unsafe = torch.ops.aten._unsafe_view.default
+    views = [n for n in graph_module.graph.nodes if n.op == "call_function" and n.target is unsafe]
+    for node in views:
+        node.target = torch.ops.aten.view.default
+    if views:
+        graph_module.recompile()
 
 
 def _devices_from_the_input(graph_module: "fx.GraphModule") -> None:

@@ -345,7 +345,9 @@ def _exported(path: Path) -> Loaded:
     shapes = [tuple(spec.arg.name and program.graph_module.graph.find_nodes(op="placeholder", target=spec.arg.name)[0]
                     .meta["val"].shape[1:])
               for spec in program.graph_signature.input_specs if spec.kind.name == "USER_INPUT"]
-    return Loaded(program.module(), [tuple(int(v) for v in s) for s in shapes], path.stem)
+    from cnnstudio.importers.routes import program_module
+
+    return Loaded(program_module(program), [tuple(int(v) for v in s) for s in shapes], path.stem)
 
 
 # The names torch.export's reader accepts in a shape expression (sympy evaluates that text as Python).
