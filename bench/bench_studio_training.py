@@ -151,6 +151,7 @@ def in_studio(window: MainWindow, mode: str, out: str) -> Run:
     loop.exec()
     timer.stop()
     runner.event.disconnect(on_event)
+    runner.shutdown(60)  # the worker process ends (torch's teardown) before the next run of the bench starts
     return run
 
 

@@ -44,6 +44,18 @@ def test_a_process_that_gets_its_cores_keeps_them_and_times_nothing():
     assert machine.history == [2] and tuner.rates == {} and tuner.share is not None and tuner.share > 0.99
 
 
+def test_a_passing_burst_of_another_program_times_nothing():
+    machine = Machine({1: 0.25, 2: 0.125})  # steps on exact binary times: windows of 8 steps
+    tuner = machine.tuner((2, 1), window_s=1.0, warmup_s=0.5)
+    machine.steps(tuner, 13)  # the warm-up, and the first window, from step 5 to 13
+    machine.share = BUSY  # for exactly the next window (another process ending, say)
+    machine.steps(tuner, 8)
+    assert round(tuner.share, 9) == 0.6
+    machine.share = QUIET
+    machine.steps(tuner, 300)
+    assert machine.history == [2] and tuner.rates == {} and round(tuner.share, 9) == 1.0
+
+
 def test_short_of_cores_the_faster_count_is_chosen_kept_and_measured_again_when_the_machine_changes():
     machine = Machine({1: 0.10, 2: 0.25}, BUSY)  # another program keeps a core busy
     tuner = machine.tuner((2, 1), window_s=1.0, hold_s=30.0)
@@ -59,7 +71,7 @@ def test_short_of_cores_the_faster_count_is_chosen_kept_and_measured_again_when_
 def test_an_interval_with_other_work_in_it_is_not_counted():
     machine = Machine({1: 0.10, 2: 0.06}, {1: 1.0, 2: 0.8})
     tuner = machine.tuner((2, 1), window_s=1.0, hold_s=30.0, busy_share=0.9)
-    machine.steps(tuner, 30)  # the warm-up, and a window short of cores: two threads are being timed
+    machine.steps(tuner, 45)  # the warm-up, and two windows short of cores: two threads are being timed
     for _ in range(30):
         machine.steps(tuner, 1)
         if machine.threads == 2:  # a long validation after every step while 2 threads are timed
@@ -81,7 +93,7 @@ def test_one_disturbed_window_does_not_decide_the_run():
     the second window of two threads shows their real speed, and two threads are kept."""
     machine = Machine({1: 0.10, 2: 0.07}, {1: 1.0, 2: 0.8})
     tuner = machine.tuner((2, 1), window_s=1.0, warmup_s=0.5)
-    machine.steps(tuner, 30)  # the warm-up, then a window short of cores: the timing starts
+    machine.steps(tuner, 45)  # the warm-up, then two windows short of cores: the timing starts
     assert tuner.share is not None and machine.history == [2] and tuner._plan
     machine.seconds = {1: 0.10, 2: 1.4}
     machine.steps(tuner, 2)

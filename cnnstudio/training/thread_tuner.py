@@ -9,7 +9,8 @@ A :class:`ThreadTuner` is a training listener on the step events. Timing the oth
 its slower windows, so it times only when there is a reason to: while the process gets the cores
 its threads ask for (its CPU time keeps up with the wall clock times its thread count: 0.99 of it
 alone, 0.6 beside a busy program, measured on 2 cores), all cores are kept untimed; when it falls
-short (at most once a minute), or a minute after fewer threads were chosen, each candidate is timed in turn, twice, over
+short for a second (two windows in a row: a burst of another program passes; at most once a
+minute), or a minute after fewer threads were chosen, each candidate is timed in turn, twice, over
 half-second windows that leave out any interval with something else in it (validation, a pause, a
 view's capture), each keeping its best window (a disturbance only ever slows a window down); the
 first candidate stays unless another is clearly faster. The run's first second is not looked at
@@ -36,6 +37,7 @@ class ThreadTuner:
     warmup_s: float = 1.0  # the run's first steps are not looked at (allocations, caches, the window starting)
     margin: float = 0.05  # another count is chosen only if it is this much faster than the first
     busy_share: float = 0.85  # the first count is timed against the others when its CPU share falls below this
+    busy_windows: int = 2  # in this many windows in a row (a second: not a passing burst of another program)
     hold_s: float = 60.0  # after a measurement, the count chosen is kept at least this long
     clock: Callable[[], float] = time.perf_counter
     cpu_clock: Callable[[], float] = time.process_time  # this process's CPU time, all its threads
@@ -49,6 +51,7 @@ class ThreadTuner:
     _seconds: float = field(init=False, default=0.0)
     _wait_until: float | None = field(init=False, default=None)  # nothing before this (None: not started)
     _mark: tuple[float, float] | None = field(init=False, default=None)  # (time, CPU time) the share is counted from
+    _short: int = field(init=False, default=0)  # windows in a row short of cores
 
     def __post_init__(self) -> None:
         self.counts = tuple(dict.fromkeys(self.counts))
@@ -72,7 +75,7 @@ class ThreadTuner:
             self._time(self._plan[0])
 
     def _short_of_cores(self, now: float) -> bool:
-        """Whether the first count's threads got less CPU than they ask for over the last window."""
+        """Whether the first count's threads got less CPU than they ask for, window after window."""
         cpu = self.cpu_clock()
         if self._mark is None or now - self._mark[0] < self.window_s:
             if self._mark is None:
@@ -80,7 +83,8 @@ class ThreadTuner:
             return False
         self.share = (cpu - self._mark[1]) / ((now - self._mark[0]) * self.chosen)
         self._mark = (now, cpu)
-        return self.share < self.busy_share
+        self._short = self._short + 1 if self.share < self.busy_share else 0
+        return self._short >= self.busy_windows
 
     def _timing(self, now: float, step: int) -> None:
         if self._last is not None and step > self._last[1]:
@@ -110,4 +114,4 @@ class ThreadTuner:
         best = max(self.rates, key=self.rates.__getitem__)
         self.chosen = best if self.rates[best] > self.rates[first] * (1 + self.margin) else first
         self._use(self.chosen)
-        self._wait_until, self._last, self._mark = now + self.hold_s, None, None
+        self._wait_until, self._last, self._mark, self._short = now + self.hold_s, None, None, 0

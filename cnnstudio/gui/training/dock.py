@@ -34,13 +34,14 @@ from PySide6.QtWidgets import (
 
 from cnnstudio.gui import theme
 from cnnstudio.gui.document import Document
+from cnnstudio.gui.live_text import LiveText
 from cnnstudio.gui.training.form import SettingsForm
 from cnnstudio.gui.training.runner import MODES
 from cnnstudio.runs import runs_dir
 from cnnstudio.runs.table import duration
 from cnnstudio.training import events
 
-SHOW_EVERY_S = 0.2
+SHOW_EVERY_S = 0.5  # the progress bar and line: each change repaints the bar at once (QProgressBar)
 
 
 class TrainingDock(QWidget):
@@ -99,8 +100,7 @@ class TrainingDock(QWidget):
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.setFormat("%p%")
-        self.status = QLabel("Ready")
-        self.status.setWordWrap(True)
+        self.status = LiveText("Ready")  # changes twice a second while a run trains
         self.blocked = QLabel(wordWrap=True)  # why Start is disabled
         self.blocked.setObjectName("start-blocked")
         self.blocked.setVisible(False)
@@ -209,7 +209,7 @@ class TrainingDock(QWidget):
         elif isinstance(event, events.StepMetrics):
             now = time.monotonic()
             if now - self._shown_at < SHOW_EVERY_S and event.step < event.steps_per_epoch:
-                return  # the engine sends ~20 a second; a few redraws of the bar and line are enough
+                return  # the engine sends ~20 a second; two redraws of the bar and line are enough
             self._shown_at = now
             self.progress.setRange(0, max(event.total_steps, 1))
             self.progress.setValue(event.global_step)
