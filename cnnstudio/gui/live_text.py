@@ -32,9 +32,9 @@ class LiveText(QWidget):
     def setText(self, text: str) -> None:  # noqa: N802 - as QLabel's
         if text == self._text:
             return
-        taller = self._height(self._text, self.width()) != self._height(text, self.width())
+        resized = self._height(self._text, self.width()) != self._height(text, self.width())
         self._text = text
-        if taller:
+        if resized:
             self.updateGeometry()
         self.update()
 
