@@ -219,7 +219,9 @@ class Worker:
         for frozen in self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             folder = Path(frozen.user_attrs.get("run", ""))
             manifest = Manifest.load(folder) if frozen.user_attrs.get("run") else None
-            if manifest is None or not (folder / LAST).is_file() or Run(folder, manifest).state.status == "running":
+            # completed or failed: its worker has finished it and is about to tell Optuna (claimed, it was told twice)
+            if manifest is None or not (folder / LAST).is_file() \
+                    or Run(folder, manifest).state.status not in ("stopped", "interrupted"):
                 continue
             if _claim(folder / CLAIM):
                 # Optuna's Trial for a trial made by another process; _trial_id is how its storage names it
