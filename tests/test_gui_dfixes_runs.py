@@ -5,12 +5,16 @@ and the note in both; checked over generated durations and notes."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
 
 from cnnstudio.cli import main
 from cnnstudio.core.designfile import load_design, save_design
@@ -68,3 +72,37 @@ def test_the_cli_and_the_panel_show_the_same_cells(qapp, tmp_path_factory, capsy
 def test_durations_round_to_the_nearest_second() -> None:
     assert [duration(s) for s in (0.4, 0.5, 59.4, 59.6, 61, 3599.6, 3661)] == [
         "0 s", "0 s", "59 s", "1:00", "1:01", "1:00:00", "1:01:01"]
+
+
+@pytest.mark.parametrize("between", ["the same runs", "a note written", "a run added"])
+def test_a_refresh_between_the_clicks_of_a_double_click_keeps_it(qtbot, tmp_path, between) -> None:  # noqa: ANN001
+    """A run in progress refreshes the table after every epoch; a double-click on a past run whose
+    second press came just after such a refresh was lost (the rows were made anew, so the row of the
+    first press was gone). The rows of the same runs are now updated in place."""
+    design_file = tmp_path / "figure21.json"
+    save_design(load_design(TEMPLATES / "figure21.json"), design_file)
+    folder = _runs(design_file, [3.0, 4.0], ["", ""])
+    panel = RunsPanel()
+    qtbot.addWidget(panel)
+    panel.set_directory(folder)
+    panel.show()
+    qtbot.waitExposed(panel)
+    first = next(run for run in panel.runs if run.name.startswith("2026-12-01"))
+    row = next(panel.tree.topLevelItem(i) for i in range(panel.tree.topLevelItemCount())
+               if panel.tree.topLevelItem(i).text(0) == first.name)
+    where = QPoint(20, panel.tree.visualItemRect(row).center().y())
+    viewport = panel.tree.viewport()
+    QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, where)
+    if between == "a note written":  # as a run's manifest changes after each epoch
+        manifest = json.loads((first.path / "run.json").read_text())
+        (first.path / "run.json").write_text(json.dumps({**manifest, "note": "after an epoch"}))
+    elif between == "a run added":  # as a run starts
+        shutil.copytree(first.path, folder / "2026-12-09_10-00-00")
+    panel.refresh()
+    assert len(panel.runs) == (3 if between == "a run added" else 2) == panel.tree.topLevelItemCount()
+    if between == "a note written":
+        assert row.text(COLUMNS.index("Note")) == "after an epoch"  # the same row, updated
+    assert row.isSelected()
+    with qtbot.waitSignal(panel.load_requested, timeout=5_000) as loaded:
+        QTest.mouseDClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, where)
+    assert loaded.args[0].path == first.path

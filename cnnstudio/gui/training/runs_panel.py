@@ -76,6 +76,25 @@ class _Row(QTreeWidgetItem):
         return mine < theirs
 
 
+CELL_ROLES = (Qt.ItemDataRole.DisplayRole, SORT_KEY, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole,
+              Qt.ItemDataRole.FontRole)
+
+
+def _place(item: QTreeWidgetItem) -> tuple[str, ...]:
+    """Which row it is: a sweep by its name, a run by its sweep (if any) and its folder."""
+    if (sweep := item.data(0, SWEEP_ROLE)) is not None:
+        return ("sweep", sweep)
+    parent = item.parent()
+    return ("run", parent.data(0, SWEEP_ROLE) if parent is not None else "", item.data(0, Qt.ItemDataRole.UserRole))
+
+
+def _copy_cells(source: QTreeWidgetItem, target: QTreeWidgetItem) -> None:
+    """What ``source`` shows, into ``target`` (Qt tells only the cells that changed)."""
+    for column in range(len(COLUMNS)):
+        for role in CELL_ROLES:
+            target.setData(column, role, source.data(column, role))
+
+
 class RunsPanel(QWidget):
     overlay_requested = Signal(list)  # [(Run, colour)], empty: no overlay
     diff_requested = Signal(object)  # (older Run, newer Run), or None to clear
@@ -151,32 +170,32 @@ class RunsPanel(QWidget):
             self._timer.start()
 
     def refresh(self) -> None:
-        selected = {run.path for run in self.selected()}
-        sweeps = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
-        expanded = {item.data(0, SWEEP_ROLE) for item in sweeps if item.isExpanded()}
-        chosen = {item.data(0, SWEEP_ROLE) for item in sweeps if item.isSelected()}
+        """Read the runs again. Rows are updated in place, added and removed, never all made anew:
+        a refresh (after every epoch of a run in progress) keeps the row a person is pressing, so a
+        double-click still loads, and what is selected and open stays so."""
         self.runs = list_runs(self.directory) if self.directory else []
-        self.tree.setSortingEnabled(False)
-        self.tree.blockSignals(True)
-        self.tree.clear()
         trials: dict[str, list[Run]] = {}
         for run in self.runs:
             if (name := sweep_of(run)) is not None:
                 trials.setdefault(name, []).append(run)
-        parents = {name: self._sweep_row(name, runs) for name, runs in trials.items()}
-        self.tree.addTopLevelItems(list(parents.values()))
-        self.tree.setRootIsDecorated(bool(parents))  # without sweeps the table looks as it always did
+        rows = {("sweep", name): self._sweep_row(name, runs) for name, runs in trials.items()}
         for index, (previous, run) in enumerate(zip([None, *self.runs], self.runs)):
-            item = self._row(run, previous, index)
-            parent = parents.get(sweep_of(run))
-            if parent is None:
-                self.tree.addTopLevelItem(item)
-            else:
-                parent.addChild(item)
-            item.setSelected(run.path in selected)
-        for name, parent in parents.items():
-            parent.setExpanded(name in expanded)
-            parent.setSelected(name in chosen)
+            rows[("run", sweep_of(run) or "", str(run.path))] = self._row(run, previous, index)
+        shown = {_place(item): item for item in self._items()}
+        self.tree.setSortingEnabled(False)
+        self.tree.blockSignals(True)
+        for place in shown.keys() - rows.keys():
+            item = shown.pop(place)
+            parent = item.parent() or self.tree.invisibleRootItem()
+            parent.removeChild(item)
+        for place, item in rows.items():  # sweeps first, so their trials find them
+            if place in shown:
+                _copy_cells(item, shown[place])
+                continue
+            shown[place] = item
+            sweep = place[1] if place[0] == "run" else ""
+            (shown[("sweep", sweep)] if sweep else self.tree.invisibleRootItem()).addChild(item)
+        self.tree.setRootIsDecorated(bool(trials))  # without sweeps the table looks as it always did
         self.tree.blockSignals(False)
         self.tree.setSortingEnabled(True)
         for column in range(len(COLUMNS) - 2):
@@ -185,6 +204,14 @@ class RunsPanel(QWidget):
         if len(self.selected()) != 2:  # two selected: the summary holds their design diff
             self.refresh_summary()
         self._update_buttons()
+
+    def _items(self) -> list[QTreeWidgetItem]:
+        """Every row, a sweep's trials included."""
+        items, iterator = [], QTreeWidgetItemIterator(self.tree)
+        while item := iterator.value():
+            items.append(item)
+            iterator += 1
+        return items
 
     def refresh_summary(self) -> None:
         """The runs directory; for one selected interrupted run (or one of another host), what is known of it."""
@@ -257,12 +284,8 @@ class RunsPanel(QWidget):
     def select(self, names: list[str]) -> None:
         """Select the runs of these folders (a trial's sweep opens to show it); one change, told once."""
         before = self.tree.selectedItems()
-        items, iterator = [], QTreeWidgetItemIterator(self.tree)
-        while item := iterator.value():
-            items.append(item)
-            iterator += 1
         self.tree.blockSignals(True)
-        for item in items:
+        for item in self._items():
             path = item.data(0, Qt.ItemDataRole.UserRole)
             item.setSelected(path is not None and Path(path).name in names)
             if item.isSelected() and item.parent() is not None:
