@@ -122,6 +122,45 @@ class AttendsInWindows(nn.Module):
         return y.reshape(b, 2, 2, 2, 2, 3).transpose(2, 3).reshape(b, 4, 4, 3).permute(0, 3, 1, 2)
 
 
+class MasksShiftedWindows(nn.Module):
+    """Swin's shifted-window mask in miniature: zeros the size of the 8x8 grid (made with
+    ``new_zeros``, so formally from the input), a count written into each of nine slices, then read
+    by the scores of the four 4x4 windows. The mask's 2x4x2x4 view is not a batch of two."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(3, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b = x.size(0)
+        mask, count = x.new_zeros((8, 8)), 0
+        for h in ((0, -4), (-4, -2), (-2, None)):
+            for w in ((0, -4), (-4, -2), (-2, None)):
+                mask[h[0]:h[1], w[0]:w[1]] = count
+                count += 1
+        mask = mask.view(2, 4, 2, 4).permute(0, 2, 1, 3).reshape(4, 16)
+        mask = mask.unsqueeze(1) - mask.unsqueeze(2)
+        mask = mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
+        windows = x.permute(0, 2, 3, 1).reshape(b, 2, 4, 2, 4, 3).transpose(2, 3).reshape(b * 4, 16, 3)
+        scores = (self.proj(windows) @ windows.transpose(1, 2)).view(b, 4, 16, 16) + mask
+        return scores.softmax(-1).flatten(1)
+
+
+class ReadsSizesWeightsAndDice(nn.Module):
+    """Steps that look fixed and are not: one reads a weight, one the batch size, one draws numbers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(3, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        fixed = x.new_zeros((3, 3)) + 1
+        weighed = fixed * self.w
+        counted = torch.arange(x.size(0), device=x.device, dtype=x.dtype)
+        drawn = torch.rand(3, 3, device=x.device)
+        return x.flatten(1) + (fixed.sum() + weighed.sum() + counted.sum() + drawn.sum())
+
+
 def _same_outputs(imported, model: nn.Module, shape: tuple[int, ...], tmp_path: Path, batch: int = 3) -> None:
     save_import(imported, tmp_path / "imported.json")
     rebuilt = cnnstudio.build_model(load_design(tmp_path / "imported.json")).eval()
@@ -242,6 +281,42 @@ def test_a_batch_folded_with_windows_keeps_the_batch_first_on_every_edge(tracer:
     _same_outputs(imported, model, (3, 4, 4), tmp_path, batch=5)
 
 
+@pytest.mark.parametrize("kind", ["module", "pt2"])
+def test_a_mask_made_of_sizes_is_held_as_a_tensor_when_its_steps_nest_too_deep(kind: str, tmp_path: Path) -> None:
+    """torchvision swin_t as a .pt2 (issue 21): its shifted-window mask, written out as one call,
+    nested deeper than a design allows (each slice write reads the mask before it three times)."""
+    torch.manual_seed(8)
+    model = MasksShiftedWindows().eval()
+    source: nn.Module | str = model
+    if kind == "pt2":
+        program = torch.export.export(model, (torch.randn(2, 3, 8, 8),), dynamic_shapes=({0: torch.export.Dim("batch")},))
+        torch.export.save(program, tmp_path / "windows.pt2")
+        source = str(tmp_path / "windows.pt2")
+    imported = import_model(source, [(3, 8, 8)], tracer="export")
+    assert imported.verification.exact and imported.verification.parameters == 12
+    held = [(node.id, spec) for node in imported.design.nodes if node.type == "Function"
+            for spec in node.params["tensors"].values() if spec["shape"] == [4, 16, 16]]
+    assert len(held) == 1 and held[0][1].get("buffer")  # the mask, held, not a weight to train
+    mask = imported.weights[next(k for k in imported.weights if k.startswith(f"{held[0][0]}.owned."))]
+    assert sorted(mask.unique().tolist()) == [-100.0, 0.0]
+    assert cnnstudio.analyze(imported.design).valid
+    _same_outputs(imported, model, (3, 8, 8), tmp_path, batch=5)
+
+
+def test_only_steps_no_input_changes_are_fixed() -> None:
+    from cnnstudio.importers.constants import fixed_nodes
+    from cnnstudio.importers.graph import propagate
+    from cnnstudio.importers.routes import program_module
+
+    program = torch.export.export(ReadsSizesWeightsAndDice(), (torch.randn(2, 4),),
+                                  dynamic_shapes=({0: torch.export.Dim("batch")},))
+    graph_module = program_module(program)
+    propagate(graph_module, [(4,)])
+    fixed = {str(node.target) for node in fixed_nodes(graph_module)}
+    assert {"aten.new_zeros.default", "aten.add.Tensor"} <= fixed
+    assert not fixed & {"aten.mul.Tensor", "aten.arange.default", "aten.arange.start", "aten.rand.default"}
+
+
 def test_a_module_whose_rebuild_pads_otherwise_is_not_one_node(tmp_path: Path) -> None:
     """dm_nfnet_f0's convolution: built with padding='same', it keeps padding 0 and pads in forward."""
     timm = pytest.importorskip("timm")
@@ -301,11 +376,9 @@ def test_models_of_issue_21_import_exactly(source: str) -> None:
 
 
 @pytest.mark.survey
-@pytest.mark.xfail(strict=True, raises=ImportFailed, reason="not yet: refused, its shifted-window mask (made with "
-                   "x.new_zeros from the input's size) is written out as one call nested deeper than 64 levels")
 def test_torchvision_swin_t_as_a_pt2_imports_exactly(tmp_path: Path) -> None:
     """Issue 21 measured the .pt2 import of swin_t 3.2e-2 away from its program (which was exact);
-    it is now refused with a sentence instead of written wrong."""
+    then it was refused (its window mask nested too deep); the mask is now held as a tensor."""
     import torchvision
 
     torch.manual_seed(6)

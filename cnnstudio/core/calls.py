@@ -87,6 +87,10 @@ class CallError(ValueError):
     """A call a design may not make, or cannot make; the message says which and why."""
 
 
+class TooDeep(CallError):
+    """An expression or argument nested deeper than MAX_DEPTH (an importer then writes it shallower)."""
+
+
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -297,7 +301,7 @@ def evaluate(expression: Any, inputs: Any, tensors: Any, dry: bool = False, part
 
     def value(e: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
-            raise CallError(f"the expression is nested deeper than {MAX_DEPTH} levels")
+            raise TooDeep(f"the expression is nested deeper than {MAX_DEPTH} levels")
         if isinstance(e, list):
             return [value(v, depth + 1) for v in e]
         if not isinstance(e, dict):
@@ -380,7 +384,7 @@ def plain_argument(value: Any, depth: int = 0) -> Any:
     ``{"tuple": [...]}``, ``{"float": "inf"}``, ``{"dtype": ...}``, or ``{"class": "torch.nn.ReLU"}``
     (a module class the same rules allow). Never a call."""
     if depth > MAX_DEPTH:
-        raise CallError(f"an argument is nested deeper than {MAX_DEPTH} levels")
+        raise TooDeep(f"an argument is nested deeper than {MAX_DEPTH} levels")
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, list):

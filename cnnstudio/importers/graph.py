@@ -28,6 +28,7 @@ from cnnstudio.core.catalogue import Call, Ctx, Owned, Reversed, ShapeError, Ten
 from cnnstudio.core.design import Design, DesignError
 from cnnstudio.core.layout import layered_positions
 from cnnstudio.core.params import ParamError
+from cnnstudio.importers.constants import fixed_nodes, value_of
 
 BATCH = 2
 OTHER_BATCH = "value at batch 3"  # node.meta key of the values at BATCH + 1
@@ -35,6 +36,10 @@ OTHER_BATCH = "value at batch 3"  # node.meta key of the values at BATCH + 1
 
 class ImportFailed(ValueError):
     """The model cannot be imported; the message says which step and why."""
+
+
+class NestedTooDeep(ImportFailed):
+    """A Function node's call would nest deeper than a design allows."""
 
 
 class NeedsTracing(ImportFailed):
@@ -236,6 +241,9 @@ class Converter:
         self.parts: dict[str, nn.Module] = {}  # modules the Function node being written runs
         self.unbuildable: dict[str, str] = {}  # module path -> why one opaque node cannot rebuild it
         self.folds: dict[fx.Node, int] = {}  # per-sample tensors whose first axis holds k rows of each sample
+        self.fixed = fixed_nodes(graph_module) if exported else set()  # the same values for every input
+        self.constants: dict[fx.Node, Any] = {}  # the values of fixed nodes held as tensors
+        self.fold_fixed = False  # while writing a call that nests too deep otherwise
         self.sample = self._per_sample_nodes()
 
     def _per_sample_nodes(self) -> set[fx.Node]:
@@ -246,15 +254,15 @@ class Converter:
         depends: set[fx.Node] = set()
         inputs = set(required_inputs(self.gm))
         for node in self.gm.graph.nodes:
-            if node in inputs or any(a in depends for a in node.all_input_nodes):
+            if node in inputs or (node not in self.fixed and any(a in depends for a in node.all_input_nodes)):
                 depends.add(node)
         self.depends = depends
         returned: set[fx.Node] = set()
         fx.node.map_arg(_output_args(self.gm), returned.add)
         self.folds = {n: k for n in depends if n.op != "output" and n not in returned
                       and (k := _folded(n)) and n.meta["value"].is_floating_point()}
-        return set(self.folds) | {n for n in depends if n.op != "output" and _is_batch_tensor(value := n.meta.get("value"))
-                                  and (value.is_floating_point() or n in inputs or n in returned)}
+        return set(self.folds) | {n for n in depends if n.op != "output" and _is_batch_tensor(n)
+                                  and (n.meta["value"].is_floating_point() or n in inputs or n in returned)}
 
     # -- the walk ------------------------------------------------------------------------------
     def run(self) -> Converted:
@@ -327,7 +335,7 @@ class Converter:
         owned: dict[str, torch.Tensor] = {}
         self.parts = {}
         inputs.clear()
-        expression = self._expression(node, inputs, owned, top=True)
+        expression = self._call_of(node, inputs, owned)
         if node in self.folds:  # the design's edge keeps the batch first: (k * batch, ...) -> (batch, k, ...)
             expression = {"function": "torch.unflatten", "args": [expression, 0, {"tuple": [-1, self.folds[node]]}],
                           "kwargs": {}}
@@ -341,6 +349,25 @@ class Converter:
         for key, module in self.parts.items():
             for name, tensor in module.state_dict().items():
                 self.result.weights[f"{node_id}.parts.{key}.{name}"] = tensor.detach()
+
+    def _call_of(self, node: fx.Node, inputs: list[fx.Node], owned: dict[str, torch.Tensor]) -> Any:
+        """The call a Function node makes. When written out in full it would nest too deep, the
+        steps whose values no input changes are held as the tensors they compute."""
+        try:
+            expression = self._expression(node, inputs, owned, top=True)
+            if not (self.fixed and _too_deep(expression)):
+                return expression
+        except NestedTooDeep:
+            if not self.fixed:
+                raise
+        inputs.clear()
+        owned.clear()
+        self.parts = {}
+        self.fold_fixed = True
+        try:
+            return self._expression(node, inputs, owned, top=True)
+        finally:
+            self.fold_fixed = False
 
     def _mutates_a_shared_input(self, node: fx.Node, name: str) -> bool:
         """An in-place call (``relu_``, ``add_``) whose input is read again: only the call itself
@@ -436,13 +463,13 @@ class Converter:
         from cnnstudio.core.calls import MAX_DEPTH
 
         if depth > MAX_DEPTH:
-            raise ImportFailed(
+            raise NestedTooDeep(
                 f"{folded.name if folded is not None else arg}: the steps that use it would be written as one call "
                 f"nested deeper than {MAX_DEPTH} levels" + (
                     f", because they do not keep the batch as the first axis (it is {_dims(folded)}; the batch is "
                     f"{BATCH} here), so none of them can be a node of its own" if folded is not None else ""))
         if isinstance(arg, fx.Node) and folded is None and isinstance(arg.meta.get("value"), torch.Tensor) \
-                and not _is_batch_tensor(arg.meta["value"]) and arg in self.depends:
+                and not _is_batch_tensor(arg) and arg in self.depends:
             folded = arg
 
         def sub(value: Any) -> Any:
@@ -455,6 +482,8 @@ class Converter:
                 if arg in self.folds:  # back to the model's (k * batch, ...)
                     return {"method": "flatten", "args": [{"input": inputs.index(arg)}, 0, 1], "kwargs": {}}
                 return {"input": inputs.index(arg)}
+            if self.fold_fixed and arg in self.fixed and isinstance(arg.meta.get("value"), torch.Tensor) and not top:
+                return sub(value_of(arg, self.gm, self.fixed, self.constants))
             if arg.op == "placeholder":  # an optional argument of forward: its default
                 return sub(arg.args[0])
             if arg.op == "get_attr":
@@ -580,8 +609,26 @@ def _folded(node: fx.Node) -> int:
     return k if k > 1 and not rest and other.shape[0] == k * (BATCH + 1) else 0
 
 
-def _is_batch_tensor(value: Any) -> bool:
-    return isinstance(value, torch.Tensor) and value.dim() >= 1 and value.shape[0] == BATCH
+def _too_deep(expression: Any) -> bool:
+    """Whether a design would refuse the call for its depth (anything else it refuses is told later, with the node's id)."""
+    from cnnstudio.core.calls import CallError, TooDeep, check
+
+    try:
+        check(expression)
+    except TooDeep:
+        return True
+    except CallError:
+        return False
+    return False
+
+
+def _is_batch_tensor(node: fx.Node) -> bool:
+    """Its first axis is the batch: BATCH long, and BATCH + 1 at the second batch where that was
+    propagated (Swin's window mask, 2x7x2x7 from a 14x14 grid, is not a batch of two)."""
+    value, other = node.meta.get("value"), node.meta.get(OTHER_BATCH)
+    if not (isinstance(value, torch.Tensor) and value.dim() >= 1 and value.shape[0] == BATCH):
+        return False
+    return not isinstance(other, torch.Tensor) or (other.dim() >= 1 and other.shape[0] == BATCH + 1)
 
 
 def _output_args(gm: fx.GraphModule) -> Any:
