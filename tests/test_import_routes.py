@@ -342,7 +342,9 @@ def test_the_cli_takes_the_route_to_try_first(tmp_path: Path, capsys: pytest.Cap
 
 # Models of issue 21, at the smallest input each takes. Those that take only 224x224 or more
 # (swin_tiny_patch4_window7_224, maxvit_tiny_rw_224, mvit_v2_s: minutes each on two cores) are
-# imported by bench/survey_import.py, whose table is docs/import-survey.md; convit_tiny and
+# imported by bench/survey_import.py, whose table is docs/import-survey.md; the constructs that made
+# them and mvit_v1_b, swin3d_s/b fail are imported in seconds, as small configurations of the same
+# library classes, by tests/test_import_small_configs.py. convit_tiny and
 # coatnet_0_rw_224 (224x224, about a minute each) are here. xcit's design once counted a weight twice, so its parameter count is the check.
 # The first eight once imported silently wrong (a BatchNormAct2d rebuilt with another activation).
 SURVEY_MODELS = {

@@ -136,7 +136,42 @@ def trace(model: nn.Module, trace_into: frozenset[str] = frozenset()) -> fx.Grap
         raise ImportFailed(
             f"cannot trace {type(model).__name__}: {type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
         ) from None
+    _read_after_in_place_calls(graph)
     return fx.GraphModule(tracer.root, graph, class_name=type(model).__name__)
+
+
+def _read_after_in_place_calls(graph: fx.Graph) -> None:
+    """Make what reads a tensor after an in-place call on it (``t.add_(u)``, whose result the code
+    drops) read the call's result instead, which is the same tensor: a design's edge or call
+    expression then carries the change. Without it, a tensor made from weights alone, written into
+    each call that uses it, was made afresh there without the change (MViT v1's position embedding:
+    ``pos.add_(...)`` then ``torch.cat((..., pos))``)."""
+    order = {node: i for i, node in enumerate(graph.nodes)}
+    for node in list(graph.nodes):
+        if not (node.op == "call_method" and _in_place(node.target) and node.args and isinstance(node.args[0], fx.Node)):
+            continue
+        changed = node.args[0]
+        for user in list(changed.users):
+            if order[user] > order[node]:
+                user.replace_input_with(changed, node)
+
+
+def _on_a_copy(node: fx.Node, expression: Any) -> Any:
+    """An in-place method call on an edge that other steps read, made on a copy of it: what read the
+    tensor before the change keeps reading it unchanged, whatever order the design's steps run in,
+    and what reads it after reads this step (``_read_after_in_place_calls``). Not for a view of
+    another tensor, whose change the other tensor must see."""
+    changed = node.args[0].meta.get("value")
+    first = expression.get("args", [None])[0] if isinstance(expression, dict) else None
+    if (node.op != "call_method" or not isinstance(changed, torch.Tensor) or changed._base is not None
+            or not isinstance(first, dict) or first.keys() != {"input"}):
+        return expression
+    return {**expression, "args": [{"method": "clone", "args": [first], "kwargs": {}}, *expression["args"][1:]]}
+
+
+def _in_place(method: str) -> bool:
+    """A tensor method that changes its tensor and returns it (``add_``, ``relu_``), by torch's naming."""
+    return method.endswith("_") and not method.endswith("__")
 
 
 def _timm_notrace() -> tuple[tuple[type, ...], tuple]:
@@ -336,6 +371,8 @@ class Converter:
         self.parts = {}
         inputs.clear()
         expression = self._call_of(node, inputs, owned)
+        if self._mutates_a_shared_input(node, name):
+            expression = _on_a_copy(node, expression)
         if node in self.folds:  # the design's edge keeps the batch first: (k * batch, ...) -> (batch, k, ...)
             expression = {"function": "torch.unflatten", "args": [expression, 0, {"tuple": [-1, self.folds[node]]}],
                           "kwargs": {}}
