@@ -161,6 +161,21 @@ class ReadsSizesWeightsAndDice(nn.Module):
         return x.flatten(1) + (fixed.sum() + weighed.sum() + counted.sum() + drawn.sum())
 
 
+class FillsAGrid(nn.Module):
+    """Zeros ``side`` x ``side`` from the input, a number written into every 16th row sixteen
+    times over, then their mean added to the input: a step no input changes, nested too deep."""
+
+    def __init__(self, side: int) -> None:
+        super().__init__()
+        self.side = side
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        grid = x.new_zeros((self.side, self.side))
+        for i in range(16):
+            grid[i::16] = i
+        return x + grid.mean()
+
+
 def _same_outputs(imported, model: nn.Module, shape: tuple[int, ...], tmp_path: Path, batch: int = 3) -> None:
     save_import(imported, tmp_path / "imported.json")
     rebuilt = cnnstudio.build_model(load_design(tmp_path / "imported.json")).eval()
@@ -301,6 +316,21 @@ def test_a_mask_made_of_sizes_is_held_as_a_tensor_when_its_steps_nest_too_deep(k
     assert sorted(mask.unique().tolist()) == [-100.0, 0.0]
     assert cnnstudio.analyze(imported.design).valid
     _same_outputs(imported, model, (3, 8, 8), tmp_path, batch=5)
+
+
+@pytest.mark.parametrize("side", [64, 2100])
+def test_a_step_held_as_a_tensor_has_a_size_limit(side: int) -> None:
+    """A program is data: the tensors it makes at import are bounded (LARGEST elements), so a
+    file cannot make memory run out there; over it, the import is refused with the sentence."""
+    from cnnstudio.importers.constants import LARGEST
+
+    model = FillsAGrid(side)
+    if side * side <= LARGEST:
+        imported = import_model(model, [(4,)], tracer="export")
+        assert imported.verification.exact and imported.tracer == "torch.export"
+    else:
+        with pytest.raises(ImportFailed, match="nested deeper than 64 levels"):
+            import_model(model, [(4,)], tracer="export")
 
 
 def test_only_steps_no_input_changes_are_fixed() -> None:

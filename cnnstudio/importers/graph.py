@@ -509,8 +509,8 @@ class Converter:
                 and not _is_batch_tensor(arg) and arg in self.depends:
             folded = arg
 
-        def sub(value: Any) -> Any:
-            return self._expression(value, inputs, owned, depth=depth + 1, folded=folded)
+        def sub(value: Any, levels: int) -> Any:  # levels: as core/calls.py counts them (a call's args: a list in a dict)
+            return self._expression(value, inputs, owned, depth=depth + levels, folded=folded)
 
         if isinstance(arg, fx.Node):
             if arg in self.sample and not top:
@@ -520,23 +520,23 @@ class Converter:
                     return {"method": "flatten", "args": [{"input": inputs.index(arg)}, 0, 1], "kwargs": {}}
                 return {"input": inputs.index(arg)}
             if self.fold_fixed and arg in self.fixed and isinstance(arg.meta.get("value"), torch.Tensor) and not top:
-                return sub(value_of(arg, self.gm, self.fixed, self.constants))
+                return sub(value_of(arg, self.gm, self.fixed, self.constants), 0)
             if arg.op == "placeholder":  # an optional argument of forward: its default
-                return sub(arg.args[0])
+                return sub(arg.args[0], 0)
             if arg.op == "get_attr":
                 value = _fetch(self.gm, arg.target)
                 if not isinstance(value, torch.Tensor):
-                    return sub(value)
+                    return sub(value, 0)
                 key = base = re.sub(r"\W", "_", arg.target.rpartition(".")[2])
                 while key in owned and owned[key] is not value:
                     key = f"{base}_{len(owned)}"
                 owned[key] = value
                 return {"tensor": key}
-            args = [sub(a) for a in arg.args]
-            kwargs = {k: sub(v) for k, v in arg.kwargs.items()}
+            if arg.op == "call_function" and arg.target is getattr:
+                return {"attribute": arg.args[1], "of": sub(arg.args[0], 1)}
+            args = [sub(a, 2) for a in arg.args]
+            kwargs = {k: sub(v, 1) for k, v in arg.kwargs.items()}
             if arg.op == "call_function":
-                if arg.target is getattr:
-                    return {"attribute": args[1], "of": args[0]}
                 return {"function": function_name(arg.target), "args": args, "kwargs": kwargs}
             if arg.op == "call_method":
                 return {"method": arg.target, "args": args, "kwargs": kwargs}
@@ -548,11 +548,11 @@ class Converter:
         if isinstance(arg, torch.Size):
             return {"tuple": [int(v) for v in arg]}
         if isinstance(arg, tuple):
-            return {"tuple": [sub(v) for v in arg]}
+            return {"tuple": [sub(v, 2) for v in arg]}
         if isinstance(arg, list):
-            return [sub(v) for v in arg]
+            return [sub(v, 1) for v in arg]
         if isinstance(arg, slice):
-            return {"slice": [sub(arg.start), sub(arg.stop), sub(arg.step)]}
+            return {"slice": [sub(arg.start, 2), sub(arg.stop, 2), sub(arg.step, 2)]}
         if arg is Ellipsis:
             return {"ellipsis": True}
         if isinstance(arg, torch.dtype):
