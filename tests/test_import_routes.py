@@ -176,6 +176,21 @@ class FillsAGrid(nn.Module):
         return x + grid.mean()
 
 
+class CountsUp(nn.Module):
+    """Zeros from the input, one added ``steps`` times: a chain no input changes, longer than
+    Python's recursion limit when ``steps`` is 1,500."""
+
+    def __init__(self, steps: int) -> None:
+        super().__init__()
+        self.steps = steps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        counted = x.new_zeros((4,))
+        for _ in range(self.steps):
+            counted = counted + 1
+        return x + counted
+
+
 def _same_outputs(imported, model: nn.Module, shape: tuple[int, ...], tmp_path: Path, batch: int = 3) -> None:
     save_import(imported, tmp_path / "imported.json")
     rebuilt = cnnstudio.build_model(load_design(tmp_path / "imported.json")).eval()
@@ -331,6 +346,16 @@ def test_a_step_held_as_a_tensor_has_a_size_limit(side: int) -> None:
     else:
         with pytest.raises(ImportFailed, match="nested deeper than 64 levels"):
             import_model(model, [(4,)], tracer="export")
+
+
+@pytest.mark.parametrize("steps", [40, 1500])
+def test_a_chain_of_fixed_steps_of_any_length_is_held_as_its_tensor(steps: int) -> None:
+    """Too deep as one call, so held as the tensor it computes; worked out step after step, never
+    by recursion (1,500 steps once ended the import with a RecursionError)."""
+    imported = import_model(CountsUp(steps), [(4,)], tracer="export")
+    assert imported.verification.exact and imported.tracer == "torch.export"
+    held = [imported.weights[key] for key in imported.weights if ".owned." in key]
+    assert any(torch.equal(tensor, torch.full((4,), float(steps))) for tensor in held)
 
 
 def test_only_steps_no_input_changes_are_fixed() -> None:

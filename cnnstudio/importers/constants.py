@@ -55,22 +55,29 @@ def _fixed_call(node: fx.Node, fixed: set[fx.Node]) -> bool:
 
 
 def value_of(node: fx.Node, graph_module: fx.GraphModule, fixed: set[fx.Node], known: dict[fx.Node, Any]) -> Any:
-    """The real value of a fixed node, computed on the CPU from the fixed nodes it reads (``known``
-    keeps each value once); a tensor read only for its dtype is an empty one of that dtype."""
-    if node in known:
-        return known[node]
+    """The real value of a fixed node (``known`` keeps each value asked for once)."""
+    if node not in known:
+        known[node] = _evaluate(node, graph_module, fixed)
+    return known[node]
 
-    def argument(arg: fx.Node) -> Any:
-        if arg in fixed:
-            return value_of(arg, graph_module, fixed, known)
-        meta = arg.meta["value"]
-        return torch.empty(0, dtype=meta.dtype)
 
-    if node.op == "get_attr":
-        value = operator.attrgetter(node.target)(graph_module).detach().cpu()
-    else:
-        args, kwargs = fx.node.map_arg((node.args, node.kwargs), argument)
-        with torch.no_grad():
-            value = node.target(*args, **kwargs)
-    known[node] = value
-    return value
+def _evaluate(node: fx.Node, graph_module: fx.GraphModule, fixed: set[fx.Node]) -> Any:
+    """Run the fixed steps ``node`` is made of, copied into a graph of their own, with fx's
+    interpreter: in order, without recursion (a chain of any length), each value let go once no
+    later step reads it. A tensor read only for its dtype is an empty one of that dtype."""
+    needed, stack = set(), [node]
+    while stack:
+        current = stack.pop()
+        if current not in needed:
+            needed.add(current)
+            stack.extend(a for a in current.all_input_nodes if a in fixed)
+    graph, env, samples = fx.Graph(), {}, []
+    for arg in dict.fromkeys(a for n in needed for a in n.all_input_nodes if a not in fixed):
+        env[arg] = graph.placeholder(f"dtype_of_{len(samples)}")
+        samples.append(torch.empty(0, dtype=arg.meta["value"].dtype))
+    for current in graph_module.graph.nodes:
+        if current in needed:
+            env[current] = graph.node_copy(current, env.__getitem__)
+    graph.output(env[node])
+    with torch.no_grad():
+        return fx.Interpreter(fx.GraphModule(graph_module, graph)).run(*samples)
