@@ -9,11 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays
 
 from cnnstudio.cli import main
 from cnnstudio.core.designfile import save_design
 from cnnstudio.gui.canvas.live import PROFILE_BATCH, dead_fraction
-from cnnstudio.gui.canvas.thumbnails import thumbnail
+from cnnstudio.gui.canvas.thumbnails import HEIGHT, WIDTH, _binned_means, feature_maps, thumbnail
 from cnnstudio.training import events
 from gui_fixtures import FIGURE21, answers, figure21, recovery_dir, settings, window  # noqa: F401
 
@@ -121,3 +125,34 @@ def test_thumbnails_of_any_output(qapp, values: np.ndarray) -> None:
         assert image is None
     else:
         assert image is not None and image.width() <= 132 and image.height() <= 30
+
+
+MAPS = arrays(np.float32, array_shapes(min_dims=3, max_dims=3, min_side=1, max_side=40),
+              elements=st.floats(-1e3, 1e3, width=32))
+
+
+@examples(max_examples=40, deadline=None)
+@given(MAPS)
+def test_each_feature_map_thumbnail_is_its_channel_sampled_and_scaled_by_its_own_range(qapp, values: np.ndarray) -> None:  # noqa: ANN001
+    image = feature_maps(values)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(HEIGHT, image.bytesPerLine())[:, :WIDTH].astype(int)
+    height, width = values.shape[1:]
+    for index in range(4):
+        square = pixels[:, index * (HEIGHT + 3):index * (HEIGHT + 3) + HEIGHT]
+        if index >= len(values):
+            assert (square == 255).all()  # no map: the background
+            continue
+        channel = values[index].astype(np.float64)
+        low, high = channel.min(), channel.max()
+        for row in range(HEIGHT):
+            for col in range(HEIGHT):
+                value = channel[round(row * (height - 1) / (HEIGHT - 1)), round(col * (width - 1) / (HEIGHT - 1))]
+                expected = 127.5 if high == low else 255 * (value - low) / (high - low)
+                assert abs(square[row, col] - expected) <= 1, (index, row, col)
+
+
+@given(arrays(np.float32, st.integers(1, 400), elements=st.floats(-1e3, 1e3, width=32)), st.integers(1, 66))
+def test_long_vectors_are_drawn_as_the_means_of_nearly_equal_runs(values: np.ndarray, bins: int) -> None:
+    bins = min(bins, len(values))
+    expected = [chunk.astype(np.float64).mean() for chunk in np.array_split(values, bins)]
+    assert _binned_means(values, bins) == pytest.approx(expected, rel=1e-9, abs=1e-9)

@@ -18,25 +18,26 @@ TOP_CLASSES = 3
 BAR_COLOR = QColor("#4c78a8")
 
 
-def _grey(values: np.ndarray) -> np.ndarray:
-    """A map scaled to 0-255 by its own range (a flat map is mid-grey)."""
-    low, high = float(values.min()), float(values.max())
-    scaled = (values - low) / (high - low) if high > low else np.full_like(values, 0.5)
+def _grey(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """``values`` scaled to 0-255 from ``low`` to ``high`` (numbers, or arrays that broadcast: a range
+    per map); mid-grey where the range is flat."""
+    flat = high <= low
+    scaled = np.where(flat, np.float32(0.5), (values - low) / np.where(flat, 1, high - low))
     return (scaled * 255).astype(np.uint8)
 
 
 def feature_maps(values: np.ndarray, channels: int = CHANNELS) -> QImage:
-    """The first ``channels`` maps of a [C, H, W] output, each fitted in a square, side by side."""
-    shown = values[:channels]
+    """The first ``channels`` maps of a [C, H, W] output, each scaled by its own range and fitted in a
+    square, side by side. All maps at once (numpy): this runs for every card on each refresh."""
     side = HEIGHT
+    shown = values[:min(channels, (WIDTH + 3) // (side + 3))]  # as many as fit, 3 px apart
+    rows = np.linspace(0, values.shape[1] - 1, side).round().astype(int)
+    cols = np.linspace(0, values.shape[2] - 1, side).round().astype(int)
+    low, high = shown.min(axis=(1, 2), keepdims=True), shown.max(axis=(1, 2), keepdims=True)
+    maps = _grey(shown[:, rows][:, :, cols], low, high)
     canvas = np.full((side, WIDTH), 255, np.uint8)
-    for index, channel in enumerate(shown):
-        rows = np.linspace(0, channel.shape[0] - 1, side).round().astype(int)
-        cols = np.linspace(0, channel.shape[1] - 1, side).round().astype(int)
-        left = index * (side + 3)
-        if left + side > WIDTH:
-            break
-        canvas[:, left:left + side] = _grey(channel)[np.ix_(rows, cols)]
+    for index, picture in enumerate(maps):
+        canvas[:, index * (side + 3):index * (side + 3) + side] = picture
     return QImage(canvas.data, WIDTH, side, WIDTH, QImage.Format.Format_Grayscale8).copy()
 
 
@@ -44,7 +45,7 @@ def sequence(values: np.ndarray) -> QImage:
     """A [C, L] output: the first channels as rows of a strip."""
     rows = values[:CHANNELS]
     cols = np.linspace(0, rows.shape[1] - 1, WIDTH).round().astype(int)
-    strip = _grey(rows)[:, cols]
+    strip = _grey(rows, rows.min(), rows.max())[:, cols]
     canvas = np.repeat(strip, max(1, HEIGHT // len(strip)), axis=0)
     canvas = np.ascontiguousarray(canvas[:HEIGHT])
     return QImage(canvas.data, WIDTH, len(canvas), WIDTH, QImage.Format.Format_Grayscale8).copy()
@@ -53,7 +54,7 @@ def sequence(values: np.ndarray) -> QImage:
 def bars(values: np.ndarray) -> QImage:
     """A vector as bars (at most one per two pixels: longer vectors are averaged in bins)."""
     bins = min(len(values), WIDTH // 2)
-    binned = np.array([chunk.mean() for chunk in np.array_split(values, bins)]) if bins else np.zeros(1)
+    binned = _binned_means(values, bins) if bins else np.zeros(1)
     image = QImage(WIDTH, HEIGHT, QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(Qt.GlobalColor.transparent)
     painter = QPainter(image)
@@ -66,6 +67,16 @@ def bars(values: np.ndarray) -> QImage:
         painter.fillRect(QRectF(index * width, top, max(width - 1, 1), HEIGHT * abs(value) / span), BAR_COLOR)
     painter.end()
     return image
+
+
+def _binned_means(values: np.ndarray, bins: int) -> np.ndarray:
+    """The means of ``values`` split in ``bins`` runs of nearly equal length, as ``np.array_split``
+    splits them (the first ``len % bins`` one longer), in one pass."""
+    size, longer = divmod(len(values), bins)
+    sizes = np.full(bins, size)
+    sizes[:longer] += 1
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    return np.add.reduceat(values.astype(np.float64), starts) / sizes
 
 
 def top_classes(probabilities: np.ndarray, names: list[str] | None = None) -> QImage:
