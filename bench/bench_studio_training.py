@@ -2,8 +2,9 @@
 
 Run: ``.venv/bin/python bench/bench_studio_training.py`` (CPU; about a minute and a half on 2 cores).
 
-The real main window is built offscreen in the train workspace (the curves, progress and settings). The
-Figure 21 template trains 4 epochs at batch 64 on ../shared/data/mnist (8,000 training images;
+The real main window is built offscreen in the train workspace (the curves, progress and settings),
+in an application made as the studio makes it (``gui.app.application``: its theme, Qt's GUI thread
+pool off). The Figure 21 template trains 4 epochs at batch 64 on ../shared/data/mnist (8,000 training images;
 synthetic-shapes when absent) three ways, interleaved, three times:
 
 * headless: ``Trainer.run()`` in a process of its own with all usable cores, as ``cnnstudio train``;
@@ -44,6 +45,7 @@ from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer  # n
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from cnnstudio.core.designfile import load_design  # noqa: E402
+from cnnstudio.gui.app import application  # noqa: E402
 from cnnstudio.gui.main_window import MainWindow  # noqa: E402
 from cnnstudio.gui.settings import Settings  # noqa: E402
 from cnnstudio.training.settings import TrainingSettings, parse_settings  # noqa: E402
@@ -183,7 +185,7 @@ def curves_redraw_ms(app: QApplication, redraws: int = 75) -> list[float]:
 
 
 def main() -> None:
-    app = QApplication(sys.argv[:1])
+    app = application()  # as the studio makes it (see its docstring)
     costs = curves_redraw_ms(app)
     print(f"Curves redraw on the GUI thread, CPU: median {costs[len(costs) // 2]:.1f} ms, "
           f"p90 {costs[int(len(costs) * 0.9)]:.1f} ms (load average {os.getloadavg()[0]:.1f})")

@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from cnnstudio.core.designfile import load_design  # noqa: E402
+from cnnstudio.gui.app import application  # noqa: E402
 from cnnstudio.gui.main_window import MainWindow  # noqa: E402
 from cnnstudio.gui.settings import Settings  # noqa: E402
 from cnnstudio.gui.training.worker import GUI_CORES  # noqa: E402
@@ -93,7 +93,7 @@ def capture_alone() -> None:
 
 
 def studio(repeats: int = 2) -> None:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = application()  # as the studio makes it (see its docstring)
     with tempfile.TemporaryDirectory() as tmp:
         win = MainWindow(Settings(QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)),
                          recovery_dir=Path(tmp) / "recovery", probe_device=False)

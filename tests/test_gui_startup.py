@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from cnnstudio.gui.app import _excepthook
@@ -86,3 +87,39 @@ def test_the_first_start_does_not_import_torch_into_the_window() -> None:
     result = subprocess.run([sys.executable, "-c", START_IN_PROCESS_MODE.format(design=str(FIGURE21))], env=env,
                             capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+PAINT_THREADS = """
+import glob, sys
+from PySide6.QtGui import QColor, QImage, QPainter
+if sys.argv[1] == "studio":
+    from cnnstudio.gui.app import application
+    application()
+else:
+    from PySide6.QtWidgets import QApplication
+    QApplication([])
+image = QImage(800, 800, QImage.Format.Format_ARGB32_Premultiplied)
+painter = QPainter(image)
+painter.fillRect(0, 0, 800, 800, QColor(10, 20, 30, 100))  # 800 rows: Qt would split it over its pool
+painter.end()
+print(sum(open(name).read().strip() == "Thread (pooled)" for name in glob.glob("/proc/self/task/*/comm")))
+"""
+
+
+def test_the_studio_paints_on_its_own_thread_and_leaves_the_cores_to_training() -> None:
+    """A large fill wakes no thread of Qt's pool in the studio (each wake-up takes a core from a
+    training step, see ``application``); a plain QApplication, the control, does."""
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("threads are counted from /proc (Linux)")
+    env = {key: value for key, value in os.environ.items() if key != "QT_NO_GUI_THREADPOOL"}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+
+    def pool_threads(kind: str) -> int:
+        result = subprocess.run([sys.executable, "-c", PAINT_THREADS, kind], env=env, capture_output=True,
+                                text=True, timeout=60, cwd=ROOT)
+        assert result.returncode == 0, result.stderr
+        return int(result.stdout.split()[-1])
+
+    if pool_threads("plain") == 0:
+        pytest.skip("this Qt fills without a thread pool")
+    assert pool_threads("studio") == 0

@@ -42,10 +42,8 @@ IMPORTED_AT = time.time()
 
 def run_studio(design_path: str | None = None) -> int:
     """Open the studio (with ``design_path`` if given) and run until it is closed; the exit status."""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    name_application(app)
+    app = application()
     MainThreadCollector(app)  # no cycle collection in background threads (see gc_guard.py)
-    theme.apply(app)
     timing = os.environ.get("CNNSTUDIO_EXIT_AFTER_PAINT") == "1"
     window = MainWindow(probe_device=not timing)
     if timing:
@@ -103,9 +101,7 @@ def open_studio(design: str | Path | Design | nn.Module | None = None, show: boo
     not say). The window is shown unless ``show`` is False; the event loop is not run here.
     A file that cannot be read raises ``DesignFileError``, a module that cannot be imported
     ``ImportFailed``, each with a sentence."""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    name_application(app)
-    theme.apply(app)
+    application()
     if isinstance(design, (str, Path)):
         load_design(Path(design))  # its error, as a sentence, before a window or a dialog
     window = MainWindow(settings, recovery_dir=recovery_dir, probe_device=show)
@@ -132,6 +128,24 @@ def _imported(module: Any, input_shape: tuple[int, ...] | None) -> Path:
     path = Path(tempfile.mkdtemp(prefix="cnnstudio-")) / f"{imported.design.name or 'model'}.json"
     save_import(imported, path)
     return path
+
+
+def application() -> QApplication:
+    """The application object (made once), named and themed as the studio's.
+
+    Qt's raster engine hands every fill of 96 or more pixel rows to a thread pool of its own and
+    waits for it. While a run trains on all cores, each hand-off wakes threads that must first win a
+    core from torch's threads (about 1,300 wake-ups a second with card thumbnails on), and the paint
+    waits for them. With Qt's own switch, ``QT_NO_GUI_THREADPOOL`` (read at the first large fill),
+    the window paints on its own thread: event-loop lateness p99 34 ms before, 13 and 20 ms after,
+    in pairs of runs of bench/bench_studio_training.py; training speed the same within the noise.
+    It is set before the first paint of a new application; in a console where Qt has painted
+    already it no longer takes effect."""
+    os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    name_application(app)
+    theme.apply(app)
+    return app
 
 
 def name_application(app: QApplication) -> None:
