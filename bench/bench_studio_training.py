@@ -17,7 +17,8 @@ For the studio runs a 10 ms timer measures its own lateness while training runs 
 Finished): p50 and p99 (goal p99 < 30 ms). Throughput is the engine's own images/s from its step
 events (median, the first events left out); the ratios studio / headless are printed side by side
 (goal >= 0.9, thumbnails on included). ``ROUNDS=1 EPOCHS=1 MODES=headless,process,thumbnails``
-for a quicker look.
+for a quicker look; ``QT_GUI_POOL=1`` paints as the studio did before it turned Qt's GUI thread
+pool off (for a comparison, in turn with a run without it).
 
 First, the cost on the GUI thread of one redraw of the Curves dock (900x420) as a run trains
 (five step events, then the redraw and its paint; CPU time of this process, so the machine's load
@@ -186,6 +187,8 @@ def curves_redraw_ms(app: QApplication, redraws: int = 75) -> list[float]:
 
 def main() -> None:
     app = application()  # as the studio makes it (see its docstring)
+    if os.environ.get("QT_GUI_POOL") == "1":  # the studio before a233e6f: Qt reads the switch at its first large fill
+        os.environ.pop("QT_NO_GUI_THREADPOOL", None)
     costs = curves_redraw_ms(app)
     print(f"Curves redraw on the GUI thread, CPU: median {costs[len(costs) // 2]:.1f} ms, "
           f"p90 {costs[int(len(costs) * 0.9)]:.1f} ms (load average {os.getloadavg()[0]:.1f})")

@@ -137,8 +137,9 @@ def application() -> QApplication:
     waits for it. While a run trains on all cores, each hand-off wakes threads that must first win a
     core from torch's threads (about 1,300 wake-ups a second with card thumbnails on), and the paint
     waits for them. With Qt's own switch, ``QT_NO_GUI_THREADPOOL`` (read at the first large fill),
-    the window paints on its own thread: event-loop lateness p99 34 ms before, 13 and 20 ms after,
-    in pairs of runs of bench/bench_studio_training.py; training speed the same within the noise.
+    the window paints on its own thread. In pairs of runs of bench/bench_studio_training.py
+    (``QT_GUI_POOL=1`` for the pool): event-loop lateness p99 23-26 ms before, 19-21 ms after, and
+    training with card thumbnails at 0.88 of a headless run before, 0.91-0.93 after.
     It is set before the first paint of a new application; in a console where Qt has painted
     already it no longer takes effect."""
     os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
