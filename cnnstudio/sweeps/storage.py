@@ -38,11 +38,17 @@ def where(storage: str | None, runs: Path) -> Where:
     """``--storage`` as given, or the journal file in the design's runs folder."""
     if storage is None:
         path = runs / JOURNAL
-        return Where(str(path), journal=path)
+        return Where(_one_line(str(path)), journal=path)
     if "://" not in storage:
         path = Path(storage).expanduser()
-        return Where(str(path), journal=path)
-    return Where(_hide_password(storage), url=storage)
+        return Where(_one_line(str(path)), journal=path)
+    return Where(_one_line(_hide_password(storage)), url=storage)
+
+
+def _one_line(text: str) -> str:
+    """``text`` as it can be shown in a one-line message: a newline or other control character
+    written as its escape (``\\n``), never breaking the message."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def _hide_password(url: str) -> str:
