@@ -97,11 +97,17 @@ class Dimension:
         return [self.low, self.high]
 
 
+def one_line(text: str) -> str:
+    """``text`` as a message shows it: as typed, or quoted with its control characters escaped
+    (a newline in a name must not break a one-line message)."""
+    return text if text.isprintable() else json.dumps(text)
+
+
 def parse_param(text: str, design: Design) -> Dimension:
     """``KEY=SPEC`` as a checked :class:`Dimension`; :class:`SweepError` names the ``--param``."""
     key, sep, spec = text.partition("=")
     key = key.strip()
-    shown = text if text.isprintable() else json.dumps(text)  # one line, whatever was typed
+    shown = one_line(text)
     if not sep or not key or not spec.strip():
         raise SweepError(f"--param {shown}: write KEY=SPEC, e.g. training.lr=float:0.0001:0.1:log")
     try:

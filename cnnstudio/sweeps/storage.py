@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cnnstudio.sweeps.space import SweepError
+from cnnstudio.sweeps.space import SweepError, one_line
 
 JOURNAL = "sweeps.journal"
 # The pip package of each database driver SQLAlchemy may ask for (postgresql:// means psycopg 3 in SQLAlchemy 2.1)
@@ -38,17 +38,11 @@ def where(storage: str | None, runs: Path) -> Where:
     """``--storage`` as given, or the journal file in the design's runs folder."""
     if storage is None:
         path = runs / JOURNAL
-        return Where(_one_line(str(path)), journal=path)
+        return Where(one_line(str(path)), journal=path)
     if "://" not in storage:
         path = Path(storage).expanduser()
-        return Where(_one_line(str(path)), journal=path)
-    return Where(_one_line(_hide_password(storage)), url=storage)
-
-
-def _one_line(text: str) -> str:
-    """``text`` as it can be shown in a one-line message: a newline or other control character
-    written as its escape (``\\n``), never breaking the message."""
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+        return Where(one_line(str(path)), journal=path)
+    return Where(one_line(_hide_password(storage)), url=storage)
 
 
 def _hide_password(url: str) -> str:
