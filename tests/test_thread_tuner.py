@@ -120,3 +120,33 @@ def test_the_first_count_stays_unless_another_is_clearly_faster():
     machine.seconds = {1: 0.08, 2: 0.10}  # 25% faster: chosen at the next measurement, a hold later
     machine.steps(tuner, 800)
     assert tuner.chosen == 1 and machine.threads == 1
+
+
+def test_fewer_threads_chosen_in_a_burst_give_the_cores_back_soon_after_it_passes():
+    """A burst of another program (the window importing torch for 3 s, measured) makes one thread
+    win: all cores are timed again 5 s later and win back, not after the minute's hold."""
+    machine = Machine({1: 0.10, 2: 0.25}, BUSY)
+    tuner = machine.tuner((2, 1), window_s=1.0, hold_s=60.0, recheck_s=5.0)
+    machine.steps(tuner, 60)
+    assert tuner.chosen == 1
+    machine.seconds, machine.share = {1: 0.10, 2: 0.06}, QUIET  # the burst has passed
+    chosen_at = machine.now
+    while tuner.chosen == 1:
+        machine.steps(tuner, 1)
+    assert machine.now - chosen_at < 5.0 + 4 * 1.0 + 1.0  # the recheck, its four windows, one step over each
+
+
+def test_while_fewer_threads_keep_winning_they_are_timed_again_ever_less_often():
+    machine = Machine({1: 0.10, 2: 0.25}, BUSY)  # another program keeps a core busy for good
+    tuner = machine.tuner((2, 1), window_s=1.0, warmup_s=0.0, hold_s=60.0, recheck_s=5.0)
+    kept: list[float] = []  # from the end of each measurement to the start of the next
+    ended = None
+    while machine.now < 400:
+        timing = bool(tuner._plan)
+        machine.steps(tuner, 1)
+        if timing and not tuner._plan:
+            ended = machine.now
+        elif tuner._plan and not timing and ended is not None:
+            kept.append(machine.now - ended)
+    assert [round(seconds) for seconds in kept[:6]] == [5, 10, 20, 40, 60, 60]
+    assert tuner.chosen == 1

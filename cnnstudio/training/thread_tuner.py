@@ -10,10 +10,13 @@ its slower windows, so it times only when there is a reason to: while the proces
 its threads ask for (its CPU time keeps up with the wall clock times its thread count: 0.99 of it
 alone, 0.6 beside a busy program, measured on 2 cores), all cores are kept untimed; when it falls
 short for a second (two windows in a row: a burst of another program passes; at most once a
-minute), or a minute after fewer threads were chosen, each candidate is timed in turn, twice, over
+minute), or a while after fewer threads were chosen, each candidate is timed in turn, twice, over
 half-second windows that leave out any interval with something else in it (validation, a pause, a
 view's capture), each keeping its best window (a disturbance only ever slows a window down); the
-first candidate stays unless another is clearly faster. The run's first second is not looked at
+first candidate stays unless another is clearly faster. Fewer threads are timed against all cores
+again 5 s after they win, then 10, 20, 40 s, up to a minute while they keep winning: a burst that
+soon passes (the window importing torch for 3 s mid-run, measured) costs seconds at one thread,
+not a minute, and a lasting one a measurement a minute. The run's first second is not looked at
 (warm-up, the window drawing its first curves). Results may differ in the last bits between thread
 counts, as with any change of thread count; the command line keeps one fixed count (and an
 explicit ``OMP_NUM_THREADS`` leaves a single candidate here too).
@@ -38,7 +41,8 @@ class ThreadTuner:
     margin: float = 0.05  # another count is chosen only if it is this much faster than the first
     busy_share: float = 0.85  # the first count is timed against the others when its CPU share falls below this
     busy_windows: int = 2  # in this many windows in a row (a second: not a passing burst of another program)
-    hold_s: float = 60.0  # after a measurement, the count chosen is kept at least this long
+    hold_s: float = 60.0  # after a measurement, the count chosen is kept at least this long...
+    recheck_s: float = 5.0  # ...but fewer threads only this long at first, twice as long each time they win again
     clock: Callable[[], float] = time.perf_counter
     cpu_clock: Callable[[], float] = time.process_time  # this process's CPU time, all its threads
     chosen: int = field(init=False)
@@ -52,10 +56,12 @@ class ThreadTuner:
     _wait_until: float | None = field(init=False, default=None)  # nothing before this (None: not started)
     _mark: tuple[float, float] | None = field(init=False, default=None)  # (time, CPU time) the share is counted from
     _short: int = field(init=False, default=0)  # windows in a row short of cores
+    _recheck: float = field(init=False)  # how long fewer threads are kept if they win the next measurement
 
     def __post_init__(self) -> None:
         self.counts = tuple(dict.fromkeys(self.counts))
         self.chosen = self._current = self.counts[0]
+        self._recheck = self.recheck_s
         self.set_threads(self.chosen)
         if len(self.counts) == 1:
             self._wait_until = float("inf")
@@ -114,4 +120,8 @@ class ThreadTuner:
         best = max(self.rates, key=self.rates.__getitem__)
         self.chosen = best if self.rates[best] > self.rates[first] * (1 + self.margin) else first
         self._use(self.chosen)
-        self._wait_until, self._last, self._mark, self._short = now + self.hold_s, None, None, 0
+        if self.chosen == first:
+            kept, self._recheck = self.hold_s, self.recheck_s
+        else:
+            kept, self._recheck = self._recheck, min(2 * self._recheck, self.hold_s)
+        self._wait_until, self._last, self._mark, self._short = now + kept, None, None, 0

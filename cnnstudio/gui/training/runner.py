@@ -101,6 +101,7 @@ class _ProcessBackend:
         return True
 
     def _read(self, emit: Emit) -> None:
+        _import_torch()
         last: Any = None
         while not isinstance(last, events.Finished):
             try:
@@ -118,6 +119,17 @@ class _ProcessBackend:
                     return
             last = pickle.loads(data)
             emit(last)
+
+
+def _import_torch() -> None:
+    """Import torch on the events' thread while the worker starts (it imports, loads and compiles
+    for seconds): the events carry tensors (a run's samples, the views' snapshots), and the first
+    would otherwise import it mid-run, taking a core from training for 3 s on 2 cores, long enough
+    for the worker's thread tuner to choose one thread (measured)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        pass  # the worker reports it
 
 
 class TrainingRunner(QObject):
