@@ -3,9 +3,12 @@ form (undoable, saved), snapshots, closing while training, checkpoints and weigh
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 import multiprocessing
+import pickle
+import queue
 import threading
 from pathlib import Path
 
@@ -14,7 +17,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from cnnstudio.gui.main_window import MainWindow
 from cnnstudio.gui.training.curves import Curves
-from cnnstudio.gui.training.runner import TrainingRunner
+from cnnstudio.gui.training.runner import TrainingRunner, _ProcessBackend
 from cnnstudio.training import events
 from gui_fixtures import answers, recovery_dir, settings, window  # noqa: F401
 from training_helpers import classifier
@@ -315,3 +318,26 @@ def test_a_falling_loss_keeps_the_live_y_axis_still(qtbot) -> None:  # noqa: ANN
     curves.redraw()
     low, high = curves.loss_plot.getPlotItem().vb.viewRange()[1]
     assert low <= math.log10(2.3 / 1000**0.5) and math.log10(2.3) <= high
+
+
+def test_a_torch_that_fails_to_load_in_the_window_leaves_the_events_to_be_read(monkeypatch) -> None:  # noqa: ANN001
+    """The events' thread imports torch first (see ``_import_torch``); a broken install raises more
+    than ImportError (a CUDA library that does not load), and the run's events are read all the same."""
+    real_import = builtins.__import__
+
+    def broken(name: str, *args: object, **kwargs: object) -> object:
+        if name == "torch":
+            raise OSError("libcudnn.so.9: cannot open shared object file")
+        return real_import(name, *args, **kwargs)
+
+    sent = [events.Warning("torch did not load"), events.Finished("failed", 0, 0, None)]
+    backend = _ProcessBackend()
+    backend.queue = queue.Queue()
+    for event in sent:
+        backend.queue.put(pickle.dumps(event))
+    backend.process = type("Alive", (), {"is_alive": lambda self: True})()
+    read: list[object] = []
+    monkeypatch.setattr(builtins, "__import__", broken)
+    backend._read(read.append)
+    assert read == sent
+

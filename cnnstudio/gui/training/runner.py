@@ -128,8 +128,8 @@ def _import_torch() -> None:
     for the worker's thread tuner to choose one thread (measured)."""
     try:
         import torch  # noqa: F401
-    except ImportError:
-        pass  # the worker reports it
+    except Exception:  # noqa: BLE001 - missing or broken (a CUDA library, say): the worker reports it; reading goes on
+        pass
 
 
 class TrainingRunner(QObject):
