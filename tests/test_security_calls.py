@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import cnnstudio
@@ -208,6 +208,7 @@ SOURCE_NAMES = {"torch", "operator", "math", "torchvision", "timm", "owned", "pa
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions)
+@example({"ellipsis": {"function": "operator.__builtins__.exec", "args": [], "kwargs": {}}})  # found in CI: was accepted
 def test_generated_call_trees_are_refused_or_only_tensor_operations(expression: Any) -> None:
     state = corpus.torch_state()
     try:

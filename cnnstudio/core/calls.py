@@ -325,6 +325,8 @@ def evaluate(expression: Any, inputs: Any, tensors: Any, dry: bool = False, part
                 raise CallError("a slice has a stop, or a start, stop and step")
             return slice(*value(bounds, depth + 1))
         if kind == "ellipsis":
+            if e["ellipsis"] is not True:  # never a value read and dropped: whatever it holds would go unchecked
+                raise CallError(f"an ellipsis is written {{\"ellipsis\": true}}, not {_short(str(e))}")
             return Ellipsis
         if kind == "float":
             try:
