@@ -171,6 +171,35 @@ def test_joining_a_sweep_with_other_params_is_refused(design_file: Path, capsys:
     assert len(sweeps_json(design_file, capsys)[0]["trials"]) == 1
 
 
+@pytest.mark.parametrize("written", [1, 2, 3])
+def test_a_worker_joining_while_the_first_writes_the_setup_joins(written: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers start one sweep at once (found in CI: the second read the design's name before the
+    metric and params were written, and refused its own sweep): after ``written`` writes of the
+    first worker's setup, a second worker joins it."""
+    import optuna
+
+    from cnnstudio.sweeps.space import parse_param
+    from cnnstudio.sweeps.worker import SweepSpec, open_study
+
+    design = classifier(classes=6, size=8)
+    design.training = dict(TINY)
+    spec = SweepSpec("s", [parse_param("training.lr=float:0.001:0.1:log", design)])
+    storage, write, writes = optuna.storages.InMemoryStorage(), optuna.Study.set_user_attr, []
+
+    def first_worker_writes(study: optuna.Study, key: str, value: object) -> None:
+        write(study, key, value)
+        writes.append(key)
+        if len(writes) == written:
+            with monkeypatch.context() as inner:
+                inner.setattr(optuna.Study, "set_user_attr", write)
+                open_study(storage, design, spec)  # the second worker, between two writes of the first
+
+    monkeypatch.setattr(optuna.Study, "set_user_attr", first_worker_writes)
+    open_study(storage, design, spec)
+    monkeypatch.setattr(optuna.Study, "set_user_attr", write)
+    assert open_study(storage, design, spec).user_attrs["design"] == design.name
+
+
 def test_a_grid_stops_when_every_point_was_tried(design_file: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["sweep", str(design_file), "--param", "training.batch_size=int:16:32:16", "--trials", "5",
                  "--sampler", "grid"]) == 0

@@ -83,9 +83,9 @@ def open_study(storage: Any, design: Design, spec: SweepSpec) -> Any:
         raise SweepError(f"the sweep '{spec.name}' cannot be opened in its storage: {error}") from None
     wanted = {"design": design.name, "metric": metric, "params": {d.key: d.text.partition("=")[2] for d in spec.dimensions}}
     found = {key: study.user_attrs.get(key) for key in wanted}
-    if found["design"] is None:
-        for key, value in wanted.items():
-            study.set_user_attr(key, value)
+    if found["design"] is None:  # the design goes last: a worker joining between the writes sees no half a setup
+        for key in ("metric", "params", "design"):
+            study.set_user_attr(key, wanted[key])
     elif found != wanted or study.direction.name.lower() != direction:
         raise SweepError(f"the storage already holds a sweep '{spec.name}' of design '{found['design']}' with "
                          f"{_describe(found)} and direction {study.direction.name.lower()}; join it with the same "
