@@ -13,8 +13,9 @@ synthetic-shapes when absent) these ways, interleaved, three times:
 * thumbnails: process mode with View › Card Thumbnails on, so the probe captures every layer's
   output every N steps and the canvas draws a picture under each card (the live canvas).
 * thumbnails-untimed: the same without the lateness timer below. Its 100 wake-ups a second cost
-  the studio 2.2% of a core by themselves (measured idle: 0.0% without, 2.2% with), which the
-  training beside it pays for; a user's studio has no such timer. Any mode takes ``-untimed``.
+  the studio CPU of its own (each run prints the studio's share of a core: 7.4-7.9% without the
+  timer, 8.1-9.9% with it in one bench of six rounds), which the training beside it pays for; a
+  user's studio has no such timer. Any mode takes ``-untimed``.
 
 For the studio runs a 10 ms timer measures its own lateness while training runs (from Started to
 Finished): p50 and p99 (goal p99 < 30 ms). Throughput is the engine's own images/s from its step
@@ -63,7 +64,7 @@ TICK_MS = 10
 SKIP_EVENTS = 3  # the first step events include warm-up
 ROUNDS = int(os.environ.get("ROUNDS", 3))
 EPOCHS = int(os.environ.get("EPOCHS", "4"))
-UNTIMED = "-untimed"  # a mode run without the lateness timer: the throughput a user gets (the timer costs 2% of a core)
+UNTIMED = "-untimed"  # a mode run without the lateness timer: the throughput a user gets
 MODES = os.environ.get("MODES", f"headless,thread,process,thumbnails,thumbnails{UNTIMED}").split(",")  # headless: the base
 
 

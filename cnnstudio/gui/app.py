@@ -139,7 +139,8 @@ def application() -> QApplication:
     waits for them. With Qt's own switch, ``QT_NO_GUI_THREADPOOL`` (read at the first large fill),
     the window paints on its own thread. In pairs of runs of bench/bench_studio_training.py
     (``QT_GUI_POOL=1`` for the pool): event-loop lateness p99 23-26 ms before, 19-21 ms after, and
-    training with card thumbnails at 0.88 of a headless run before, 0.91-0.93 after.
+    training with card thumbnails at 0.88 of a headless run before, 0.91-0.93 after (in those pairs;
+    later benches of six rounds gave 0.80-0.88, README says why).
     It is set before the first paint of a new application; in a console where Qt has painted
     already it no longer takes effect."""
     os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
