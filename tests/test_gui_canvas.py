@@ -4,10 +4,13 @@ selection, clipboard and view controls, on the real widgets (offscreen)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMenu
 
+from cnnstudio.gui import theme
 from cnnstudio.gui.canvas.edge_item import EdgeItem
+from cnnstudio.gui.canvas.node_item import WIDTH
 from cnnstudio.gui.canvas.view import LAYER_MIME
 from gui_fixtures import (  # noqa: F401
     FIGURE21,
@@ -222,3 +225,22 @@ def test_ghosts_of_removed_nodes_keep_their_place_or_line_up_below_and_never_tak
     assert not scene.selectedItems()
     scene.show_diff({})
     assert not scene.ghosts and not [item for item in scene.items() if isinstance(item, GhostItem)]
+
+
+def test_cards_are_painted_again_in_a_new_palette(figure21, qapp) -> None:  # noqa: ANN001, F811
+    """The cards are cached pictures (so thumbnails refreshing under them cost no repaint): a switch
+    between light and dark must still repaint them, not copy the old colours."""
+    item = next(i for i in figure21.scene.nodes.values() if i.card.severity is None)
+    inside = item.mapToScene(QPointF(WIDTH / 2, 4))  # the card's fill, above its first line of text
+
+    def fill() -> QColor:
+        qapp.processEvents()
+        return figure21.view.viewport().grab().toImage().pixelColor(view_point(figure21, inside))
+
+    saved = qapp.palette()
+    try:
+        for dark in (False, True, False):
+            theme.apply(qapp, dark=dark)
+            assert fill() == theme.colors().node_fill, dark
+    finally:
+        qapp.setPalette(saved)

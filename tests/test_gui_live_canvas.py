@@ -4,6 +4,8 @@ that colours cards by a per-layer measure, with the same numbers as ``cnnstudio 
 from __future__ import annotations
 
 import json
+import math
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,8 @@ from hypothesis.extra.numpy import array_shapes, arrays
 from cnnstudio.cli import main
 from cnnstudio.core.designfile import save_design
 from cnnstudio.gui.canvas.live import PROFILE_BATCH, dead_fraction
-from cnnstudio.gui.canvas.thumbnails import HEIGHT, WIDTH, _binned_means, feature_maps, thumbnail
+from cnnstudio.gui.canvas.node_item import NodeItem
+from cnnstudio.gui.canvas.thumbnails import HEIGHT, WIDTH, _binned_means, bars, feature_maps, thumbnail
 from cnnstudio.training import events
 from gui_fixtures import FIGURE21, answers, figure21, recovery_dir, settings, window  # noqa: F401
 
@@ -68,6 +71,29 @@ def test_thumbnails_follow_the_snapshots(figure21, qtbot) -> None:  # noqa: F811
     qtbot.waitUntil(lambda: _pixels(nodes["conv1"]) != first["conv1"], timeout=5000)
     live.act_thumbnails.setChecked(False)
     assert not _pixels(nodes["conv1"])
+
+
+def test_a_thumbnail_refresh_repaints_no_card(figure21, qtbot, monkeypatch) -> None:  # noqa: ANN001, F811
+    """The cards are cached pictures: thumbnails changing under them, as they do while a run trains,
+    cost no card a paint (each repaints its text, 0.7 ms a card)."""
+    painted: list[str] = []
+    paint = NodeItem.paint
+    monkeypatch.setattr(NodeItem, "paint", lambda item, *args: (painted.append(item.node_id), paint(item, *args))[1])
+    assert figure21.open_path(FIGURE21, ask=False)  # cards made with the counting paint
+    live = figure21.live_canvas
+    live.act_thumbnails.setChecked(True)
+    nodes = figure21.scene.nodes
+    qtbot.waitUntil(lambda: set(painted) == set(nodes), timeout=5000)  # each painted once, into its cache
+    painted.clear()
+    for step in range(1, 4):
+        figure21.training_runner.event.emit(_snapshot(10 * step, step))
+        before = _pixels(nodes["conv1"])
+        qtbot.waitUntil(lambda before=before: _pixels(nodes["conv1"]) != before, timeout=5000)
+        figure21.view.viewport().repaint()
+    assert painted == []
+    nodes["conv1"].setSelected(True)  # a change of the card itself still repaints it
+    figure21.view.viewport().repaint()
+    assert painted == ["conv1"]
 
 
 def test_many_snapshots_are_drawn_at_most_a_few_times_a_second(figure21, qtbot) -> None:  # noqa: F811
@@ -156,3 +182,23 @@ def test_long_vectors_are_drawn_as_the_means_of_nearly_equal_runs(values: np.nda
     bins = min(bins, len(values))
     expected = [chunk.astype(np.float64).mean() for chunk in np.array_split(values, bins)]
     assert _binned_means(values, bins) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+@given(arrays(np.float32, st.integers(1, 300), elements=st.floats(-1e3, 1e3, width=32)))
+def test_bars_reach_from_the_zero_line_to_each_bins_mean_a_pixel_apart(values: np.ndarray) -> None:
+    image = bars(values)
+    alpha = np.frombuffer(image.constBits(), np.uint8).reshape(HEIGHT, image.bytesPerLine())[:, 3:WIDTH * 4:4]
+    means = _binned_means(values, min(len(values), WIDTH // 2))
+    low, high = min(0.0, means.min()), max(0.0, means.max())
+    span = high - low or 1.0
+    zero = HEIGHT * high / span
+    for index, mean in enumerate(means):
+        start, end = Fraction(index * WIDTH, len(means)), Fraction((index + 1) * WIDTH, len(means))
+        first = math.ceil(start - Fraction(1, 2))  # the first column whose centre is in the bar
+        rows = np.flatnonzero(alpha[:, first])
+        assert abs(len(rows) - HEIGHT * abs(mean) / span) <= 1, index
+        if len(rows):
+            assert (rows + 0.5 <= zero + 1).all() if mean > 0 else (rows + 0.5 >= zero - 1).all()
+            assert (alpha[rows, first] == 255).all()
+        gap = math.ceil(end - Fraction(1, 2)) - 1  # its last column: the pixel between it and the next
+        assert not alpha[:, gap].any(), index

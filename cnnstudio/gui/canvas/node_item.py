@@ -111,6 +111,11 @@ class NodeItem(QGraphicsObject):
         )
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.OpenHandCursor)
+        # Painted once into a pixmap, then copied until update(): the live thumbnails under the cards
+        # change while a run trains, and repainting every card's text with them cost the studio 10 ms
+        # of its GUI thread per refresh (measured, Figure 21); the canvas view refreshes the pixmaps
+        # when the palette or the font changes.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.output_port = PortItem(self, "out", QPointF(WIDTH, HEIGHT / 2))
         self.input_port = (
             PortItem(self, "in", QPointF(0, HEIGHT / 2), merge=self.max_inputs is None)
@@ -189,7 +194,12 @@ class NodeItem(QGraphicsObject):
 
     # -- geometry --------------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
-        return QRectF(-24, -8, WIDTH + 28, HEIGHT + 16)  # slot numbers left, badge on top, diff tag below
+        """All the card draws (its cache holds this rect, so anything outside would be cut): slot
+        numbers left, the badge over the top right corner, the diff outline around; below the card only
+        while a diff tag is drawn there: the live thumbnail sits in that band, and a refresh of it must
+        not repaint the card."""
+        below = 16.0 if self.diff else 2.0  # the tag's line, or the selection outline's antialiasing
+        return QRectF(-24, -9, WIDTH + 33, HEIGHT + 9 + below)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -290,6 +300,8 @@ class NodeItem(QGraphicsObject):
 
     def set_diff(self, kind: str | None, how: str = "") -> None:
         """Mark the node as added, removed or changed between two compared runs (None: unmark)."""
+        if (kind is None) != (self.diff is None):
+            self.prepareGeometryChange()  # the tag below the card enters or leaves the bounding rect
         self.diff = kind
         self.setToolTip(self.card.tooltip + (f"\n{kind.capitalize()} between the compared runs{how}" if kind else "")
                         if self.card else "")

@@ -16,6 +16,7 @@ WIDTH, HEIGHT = 132, 30  # fits under a card (140 wide) in the 36 px between sta
 CHANNELS = 4  # feature-map channels shown
 TOP_CLASSES = 3
 BAR_COLOR = QColor("#4c78a8")
+BAR_RGBA = np.array(BAR_COLOR.getRgb(), np.uint8)
 
 
 def _grey(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -52,21 +53,24 @@ def sequence(values: np.ndarray) -> QImage:
 
 
 def bars(values: np.ndarray) -> QImage:
-    """A vector as bars (at most one per two pixels: longer vectors are averaged in bins)."""
+    """A vector as bars from a zero line (at most one bar per two pixels, a pixel apart: longer
+    vectors are averaged in bins), filled with numpy: a painter's rectangle per bar cost a
+    refresh of Figure 21's cards 2 ms of the GUI thread."""
     bins = min(len(values), WIDTH // 2)
     binned = _binned_means(values, bins) if bins else np.zeros(1)
-    image = QImage(WIDTH, HEIGHT, QImage.Format.Format_ARGB32_Premultiplied)
-    image.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(image)
     low, high = min(0.0, float(binned.min())), max(0.0, float(binned.max()))
     span = high - low or 1.0
-    zero = HEIGHT * high / span
-    width = WIDTH / len(binned)
-    for index, value in enumerate(binned):
-        top = zero - HEIGHT * max(value, 0) / span
-        painter.fillRect(QRectF(index * width, top, max(width - 1, 1), HEIGHT * abs(value) / span), BAR_COLOR)
-    painter.end()
-    return image
+    zero = HEIGHT * high / span  # the zero line, in pixels from the top
+    tops = zero - HEIGHT * np.maximum(binned, 0) / span
+    bottoms = zero - HEIGHT * np.minimum(binned, 0) / span
+    scaled = (np.arange(WIDTH) + 0.5) * len(binned)  # column centres in 1/len(binned) pixels: exact
+    bar = (scaled // WIDTH).astype(int)  # the bar under each column
+    in_bar = scaled % WIDTH < WIDTH - len(binned)  # the last pixel of each bar is the gap
+    rows = np.arange(HEIGHT)[:, None] + 0.5
+    filled = in_bar & (rows >= tops[bar]) & (rows < bottoms[bar])
+    pixels = np.zeros((HEIGHT, WIDTH, 4), np.uint8)  # transparent
+    pixels[filled] = BAR_RGBA
+    return QImage(pixels.data, WIDTH, HEIGHT, WIDTH * 4, QImage.Format.Format_RGBA8888_Premultiplied).copy()
 
 
 def _binned_means(values: np.ndarray, bins: int) -> np.ndarray:

@@ -7,7 +7,7 @@ never shifts what the user is looking at."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
@@ -63,6 +63,13 @@ class CanvasView(QGraphicsView):
     def resizeEvent(self, event) -> None:  # noqa: ANN001 - Qt event
         super().resizeEvent(event)
         self._remember_center()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A new palette (light or dark) or font: the cards' cached pictures are painted again."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange):
+            for item in self.scene().nodes.values():
+                item.update()
 
     def _keep_center(self) -> None:
         """Scroll back to the remembered centre if the new extent moved it (more than a pixel:
