@@ -89,11 +89,24 @@ def test_each_workspace_at_1280x800_gives_its_task_the_room(studio, name: str) -
         assert window.view.width() * window.view.height() >= 0.45 * area  # the canvas gets the room
     for dock in shown.values():  # a dock title drawn whole
         assert dock.width() >= dock.fontMetrics().horizontalAdvance(dock.windowTitle()) + 8, dock.windowTitle()
+    assert_whole_tabs(window)
+
+
+def assert_whole_tabs(window) -> None:  # noqa: ANN001
     for tabs in window.findChildren(QTabBar):
         if tabs.isVisible():
             assert tabs.elideMode() == Qt.TextElideMode.ElideNone or tabs.objectName() == "workspaces"
             for i in range(tabs.count()):  # no "S…": every tab's text fits its tab
                 assert tabs.tabRect(i).width() >= tabs.fontMetrics().horizontalAdvance(tabs.tabText(i)), tabs.tabText(i)
+
+
+def test_dock_tabs_stay_whole_in_a_layout_restored_from_the_settings(studio) -> None:  # noqa: ANN001
+    """A workspace met again comes back from its saved state, whose dock tab bars Qt makes anew."""
+    names = [w.name for w in WORKSPACES]
+    for name in names[1:] + names:
+        studio.workspace = name
+        settle()
+        assert_whole_tabs(studio.window)
 
 
 def test_the_train_and_inspect_workspaces_show_their_views(studio) -> None:  # noqa: ANN001

@@ -219,11 +219,12 @@ class Workspaces(QObject):
     # -- maximising a dock -----------------------------------------------------------------------
     def _watch_tabs(self) -> None:
         """Dock tab bars come and go as docks are tabbed: each new one is watched for double-clicks
-        once the layout has settled."""
+        and keeps whole titles once the layout has settled."""
         QTimer.singleShot(0, self._install)
 
     def _install(self) -> None:
         hide_stale_tab_bars(self.window)
+        whole_tab_titles(self.window)  # a restored state's tab bars are new ones, eliding by default
         for tabs in dock_tab_bars(self.window):
             tabs.installEventFilter(self)
 
