@@ -30,7 +30,9 @@ pool off (for a comparison, in turn with a run without it).
 First, the cost on the GUI thread of one redraw of the Curves dock (900x420) as a run trains
 (five step events, then the redraw and its paint; CPU time of this process, so the machine's load
 moves it less than wall time): the redraws are most of what the window does while a run trains.
-``CURVES_ONLY=1`` prints only that.
+``CURVES_ONLY=1`` prints only that. Then, in the studio's window, the GUI thread's CPU for one
+refresh of the card thumbnails (the pictures and the canvas's repaint; 200 refreshes).
+``REDRAWS_ONLY=1`` prints these two and runs no training.
 """
 
 from __future__ import annotations
@@ -196,6 +198,34 @@ def curves_redraw_ms(app: QApplication, redraws: int = 75) -> list[float]:
     return sorted(costs)
 
 
+def thumbnails_refresh_ms(app: QApplication, window: MainWindow, refreshes: int = 200) -> list[float]:
+    """CPU milliseconds on the GUI thread of each refresh of the card thumbnails (the pictures and the
+    canvas's repaint), every layer's output in the snapshot as a run's probe captures it (random values
+    of each layer's real shape, capped as ``events.Activation`` caps them)."""
+    import torch
+
+    from cnnstudio.training import events
+
+    live = window.live_canvas
+    live.act_thumbnails.setChecked(True)
+    analysis = window.doc.analysis
+    shapes = {node: info.shape for node, info in analysis.nodes.items() if node not in analysis.inputs and info.shape}
+    costs = []
+    for refresh in range(refreshes + 5):  # the first five fill the caches
+        values = {node: events.Activation(torch.rand(*(min(side, 64) for side in shape)), tuple(shape))
+                  for node, shape in shapes.items()}
+        live.snapshot = events.Snapshot(refresh, 1, [], None, values)
+        started = time.thread_time()
+        live.refresh()
+        app.processEvents()  # the canvas's repaint
+        app.processEvents()
+        if refresh >= 5:
+            costs.append((time.thread_time() - started) * 1000)
+    live.snapshot = None
+    live.act_thumbnails.setChecked(False)
+    return sorted(costs)
+
+
 def main() -> None:
     app = application()  # as the studio makes it (see its docstring)
     if os.environ.get("QT_GUI_POOL") == "1":  # the studio before a233e6f: Qt reads the switch at its first large fill
@@ -215,6 +245,13 @@ def main() -> None:
     window.training.curves.build()
     window.views.build()  # the probe's request, and so the card thumbnails, need the views
     app.processEvents()
+    costs = thumbnails_refresh_ms(app, window)
+    print(f"Card thumbnails refresh on the GUI thread, CPU: median {costs[len(costs) // 2]:.1f} ms, "
+          f"p90 {costs[int(len(costs) * 0.9)]:.1f} ms (Figure 21, train workspace)")
+    if os.environ.get("REDRAWS_ONLY"):
+        window.doc.undo_stack.setClean()
+        window.close()
+        return
     spec = settings()
     print(f"Figure 21, {spec.data}, {spec.epochs} epochs, batch 64, CPU; {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f}")
