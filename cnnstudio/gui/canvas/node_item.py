@@ -112,9 +112,9 @@ class NodeItem(QGraphicsObject):
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.OpenHandCursor)
         # Painted once into a pixmap, then copied until update(): the live thumbnails under the cards
-        # change while a run trains, and repainting every card's text with them cost the studio 10 ms
-        # of its GUI thread per refresh (measured, Figure 21); the canvas view refreshes the pixmaps
-        # when the palette or the font changes.
+        # change while a run trains, and repainting every card's text with them was about half of a
+        # refresh's 13 ms on the GUI thread (Figure 21; bench_studio_training.py's thumbnails line);
+        # the canvas view refreshes the pixmaps when the palette or the font changes.
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.output_port = PortItem(self, "out", QPointF(WIDTH, HEIGHT / 2))
         self.input_port = (
