@@ -123,7 +123,6 @@ def arrange(window: QMainWindow, workspace: Workspace, extra: dict[str, str], pa
             along = size.height() if vertical else size.width()
             window.resizeDocks(firsts, [int(share * along) for share in column.splits],
                                Qt.Orientation.Vertical if vertical else Qt.Orientation.Horizontal)
-    whole_tab_titles(window)
 
 
 def hide_stale_tab_bars(window: QMainWindow) -> None:
